@@ -1,0 +1,203 @@
+/*
+ * otakit image format: the MCUboot layout (see docs/image-format.md).
+ *
+ *   [header 32 B][header padding up to hdr_size][payload img_size B]
+ *   [protected TLV area: info {0x6908, tot} + TLVs]   (optional, covered by the hash)
+ *   [unprotected TLV area: info {0x6907, tot} + SHA256, KEYHASH|PUBKEY, ECDSA signature]
+ *
+ * This is the only module that knows the byte layout. The signer (lib/), the CLI,
+ * the server and the bootloader all read and write images through it. It is
+ * portable C99: no heap, no stdio; storage is read through an ota_read_fn.
+ */
+#ifndef OTAKIT_IMAGE_H
+#define OTAKIT_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otakit/err.h"
+
+#define OTA_IMAGE_MAGIC 0x96f3b83dUL
+#define OTA_IMAGE_HEADER_SIZE 32u
+#define OTA_TLV_INFO_MAGIC 0x6907u      /* unprotected TLV area */
+#define OTA_TLV_PROT_INFO_MAGIC 0x6908u /* protected TLV area (hashed and signed) */
+#define OTA_TLV_INFO_SIZE 4u
+#define OTA_TLV_HDR_SIZE 4u
+
+/* Header flags (ih_flags). */
+#define OTA_IMAGE_F_PIC 0x00000001UL
+#define OTA_IMAGE_F_ENCRYPTED_AES128 0x00000004UL
+#define OTA_IMAGE_F_ENCRYPTED_AES256 0x00000008UL
+#define OTA_IMAGE_F_NON_BOOTABLE 0x00000010UL
+#define OTA_IMAGE_F_RAM_LOAD 0x00000020UL
+#define OTA_IMAGE_F_ROM_FIXED 0x00000100UL
+#define OTA_IMAGE_F_COMPRESSED_LZMA1 0x00000200UL
+#define OTA_IMAGE_F_COMPRESSED_LZMA2 0x00000400UL
+/* Flags whose images this library cannot verify or run. */
+#define OTA_IMAGE_F_UNSUPPORTED                                                                    \
+    (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256 | OTA_IMAGE_F_COMPRESSED_LZMA1 |  \
+     OTA_IMAGE_F_COMPRESSED_LZMA2)
+
+/* TLV types. MCUboot's own, then otakit's vendor TLVs (protected area only). */
+#define OTA_TLV_KEYHASH 0x01u     /* SHA-256 of the signer's DER SubjectPublicKeyInfo */
+#define OTA_TLV_PUBKEY 0x02u      /* the signer's DER SubjectPublicKeyInfo */
+#define OTA_TLV_SHA256 0x10u      /* SHA-256 over header + payload + protected area */
+#define OTA_TLV_SHA384 0x11u
+#define OTA_TLV_SHA512 0x12u
+#define OTA_TLV_RSA2048_PSS 0x20u
+#define OTA_TLV_ECDSA224 0x21u
+#define OTA_TLV_ECDSA_SIG 0x22u   /* DER ECDSA signature (P-256 here) */
+#define OTA_TLV_RSA3072_PSS 0x23u
+#define OTA_TLV_ED25519 0x24u
+#define OTA_TLV_ENC_FIRST 0x30u   /* 0x30..0x34: wrapped encryption keys */
+#define OTA_TLV_ENC_LAST 0x34u
+#define OTA_TLV_DEPENDENCY 0x40u
+#define OTA_TLV_SEC_CNT 0x50u     /* u32 security counter (anti-rollback) */
+#define OTA_TLV_BOOT_RECORD 0x60u
+#define OTA_TLV_PRODUCT 0xb0u     /* otakit: product id, ASCII [A-Za-z0-9._-], 1..32 bytes */
+#define OTA_TLV_HW_REV 0xb1u      /* otakit: compatible hardware revisions, comma separated */
+
+#define OTA_PRODUCT_MAX 32u
+#define OTA_HW_REV_MAX 64u
+#define OTA_ECDSA_SIG_MAX 72u     /* longest DER P-256 signature */
+#define OTA_P256_SPKI_LEN 91u     /* DER SubjectPublicKeyInfo of an uncompressed P-256 key */
+#define OTA_SHA256_LEN 32u
+
+typedef struct {
+    uint8_t major;
+    uint8_t minor;
+    uint16_t revision;
+    uint32_t build;
+} ota_version_t;
+
+typedef struct {
+    uint32_t magic;
+    uint32_t load_addr;
+    uint16_t hdr_size;         /* payload offset, >= 32 */
+    uint16_t protect_tlv_size; /* whole protected area incl. its info header, or 0 */
+    uint32_t img_size;         /* payload bytes */
+    uint32_t flags;
+    ota_version_t version;
+} ota_image_header_t;
+
+/* Where each part of an image lies, all offsets from the image start. */
+typedef struct {
+    uint32_t payload_off; /* = hdr_size */
+    uint32_t prot_off;    /* protected area (info header included); prot_len 0 if absent */
+    uint32_t prot_len;
+    uint32_t unprot_off;  /* unprotected area; also the length of the hashed region */
+    uint32_t unprot_len;
+    uint32_t image_end;   /* first byte after the image (slot padding/trailer follow) */
+} ota_image_layout_t;
+
+/*
+ * Reads len bytes at offset off of the storage holding the image into buf.
+ * Returns 0 on success, anything else on failure (reported as OTA_ERR_IO).
+ */
+typedef int (*ota_read_fn)(void *ctx, uint32_t off, void *buf, uint32_t len);
+
+/* Decodes a 32-byte little-endian header and checks magic, hdr_size and flags.
+ * Returns OTA_OK, OTA_ERR_MAGIC, OTA_ERR_HDR_SIZE or OTA_ERR_FLAGS (out is filled in all cases). */
+int ota_image_header_decode(const uint8_t raw[OTA_IMAGE_HEADER_SIZE], ota_image_header_t *out);
+
+/* Encodes hdr into 32 little-endian bytes (the pad word is written as zero). */
+void ota_image_header_encode(const ota_image_header_t *hdr, uint8_t raw[OTA_IMAGE_HEADER_SIZE]);
+
+/* Locates the TLV areas of the image whose header is hdr, reading their info headers through
+ * read. avail is how many bytes the storage holds; nothing past it is read. Returns OTA_OK or
+ * OTA_ERR_TRUNCATED / OTA_ERR_TOO_BIG / OTA_ERR_PROT_SIZE / OTA_ERR_TLV_MAGIC / OTA_ERR_IO. */
+int ota_image_layout(ota_read_fn read, void *ctx, uint32_t avail, const ota_image_header_t *hdr,
+                     ota_image_layout_t *out);
+
+/* One TLV: its type, value length, value offset in the image and which area holds it. */
+typedef struct {
+    uint16_t type;
+    uint16_t len;
+    uint32_t off;
+    uint8_t is_protected;
+} ota_tlv_t;
+
+/* Walks the TLVs of both areas in file order (protected first). Holds no buffers. */
+typedef struct {
+    ota_read_fn read;
+    void *ctx;
+    const ota_image_layout_t *layout;
+    uint32_t off;  /* next TLV header */
+    uint32_t end;  /* end of the current area */
+    uint8_t area;  /* 0 protected, 1 unprotected, 2 done */
+} ota_tlv_iter_t;
+
+/* Starts a walk over the TLVs of an image whose layout was found by ota_image_layout(). */
+void ota_tlv_iter_init(ota_tlv_iter_t *it, ota_read_fn read, void *ctx, const ota_image_layout_t *layout);
+
+/* Gets the next TLV. Returns 1 with *tlv filled, 0 at the end, or OTA_ERR_TLV_BOUNDS / OTA_ERR_IO
+ * when a TLV header or value does not lie wholly inside its area. */
+int ota_tlv_next(ota_tlv_iter_t *it, ota_tlv_t *tlv);
+
+/* A trusted public key: DER SubjectPublicKeyInfo of an ECDSA P-256 key (91 bytes). */
+typedef struct {
+    const uint8_t *der;
+    uint32_t len;
+} ota_pubkey_t;
+
+/* ota_verify_cfg_t.flags */
+#define OTA_VERIFY_HASH_ONLY 0x1u /* check structure and hash; do not require or check a signature */
+
+typedef struct {
+    const ota_pubkey_t *keys; /* trusted keys; the image's KEYHASH/PUBKEY picks one */
+    unsigned n_keys;
+    unsigned flags;
+} ota_verify_cfg_t;
+
+/* What ota_image_verify() learned about an image; valid fields depend on how far it got. */
+typedef struct {
+    ota_image_header_t hdr;
+    ota_image_layout_t layout;
+    uint32_t security_counter;    /* 0 when the image has no SEC_CNT TLV */
+    uint8_t has_security_counter;
+    uint8_t has_signature;
+    uint8_t signature_checked;    /* 1 only when the signature was verified against a trusted key */
+    int key_index;                /* index in cfg->keys of the key that verified it, or -1 */
+    uint8_t hash[OTA_SHA256_LEN]; /* the image hash (SHA256 TLV, checked against the data) */
+    uint8_t key_hash[OTA_SHA256_LEN];
+    uint8_t has_key_hash;
+    char product[OTA_PRODUCT_MAX + 1]; /* "" when the image names no product */
+    char hw_rev[OTA_HW_REV_MAX + 1];   /* "" when the image names no hardware */
+} ota_image_info_t;
+
+/*
+ * Verifies the image held in storage (avail bytes readable through read), reading it in small
+ * chunks: header, layout, every TLV inside its area, the SHA-256 hash, and (unless
+ * OTA_VERIFY_HASH_ONLY) that a KEYHASH or PUBKEY naming a trusted key precedes a valid ECDSA-P256
+ * signature. Vendor/security TLVs are only honoured in the protected area. Fills *info as it goes.
+ * Returns OTA_OK or the first specific error found.
+ */
+int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_verify_cfg_t *cfg,
+                     ota_image_info_t *info);
+
+/* ota_image_verify() over an image in memory (a convenience for hosts and tests). */
+int ota_image_verify_buf(const uint8_t *img, uint32_t len, const ota_verify_cfg_t *cfg,
+                         ota_image_info_t *info);
+
+/* Returns 1 when hw is listed in the image's hardware TLV or the image names no hardware, else 0. */
+int ota_image_hw_compatible(const ota_image_info_t *info, const char *hw);
+
+/* Computes SHA-256 of a DER public key (the KEYHASH value). Returns OTA_OK or OTA_ERR_CRYPTO. */
+int ota_key_hash(const uint8_t *der, uint32_t len, uint8_t out[OTA_SHA256_LEN]);
+
+/* Parses "major[.minor[.revision[+build]]]" (decimal, no leading zeros, each within its field
+ * width). Returns OTA_OK or OTA_ERR_VERSION. */
+int ota_version_parse(const char *s, ota_version_t *out);
+
+/* Writes "major.minor.revision+build" and a NUL into buf. Returns the length written, or
+ * OTA_ERR_NO_SPACE when n is too small (24 bytes always suffice). */
+int ota_version_format(const ota_version_t *v, char *buf, size_t n);
+
+/* Orders versions by major, minor, revision, then build: <0, 0 or >0 like strcmp. */
+int ota_version_cmp(const ota_version_t *a, const ota_version_t *b);
+
+/* Checks a product id or hardware revision string: 1..max chars of [A-Za-z0-9._-]
+ * (commas allowed when list is nonzero, as separators of non-empty items). Returns 1 if valid. */
+int ota_ident_valid(const char *s, size_t len, size_t max, int list);
+
+#endif
