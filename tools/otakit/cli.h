@@ -1,0 +1,46 @@
+/* Shared pieces of the otakit command-line tool. */
+#ifndef OTAKIT_CLI_H
+#define OTAKIT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otakit/image.h"
+#include "otakit/keys.h"
+
+/* Exit codes: the contract scripts rely on. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1  /* the operation ran and failed: verification failure, unreadable file... */
+#define EXIT_USAGE 2 /* bad command line */
+
+/* Subcommands: each gets argv starting at its own name and returns an exit code. */
+int cmd_keygen(int argc, char **argv);
+int cmd_getpub(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/* Prints "otakit <cmd>: <formatted message>" to stderr and returns EXIT_USAGE. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "otakit <cmd>: <what>: <ota_strerror(rc)>" (plus strerror(errno) for file errors) to
+ * stderr and returns EXIT_FAIL. */
+int op_error(const char *cmd, const char *what, int rc);
+
+/* Parses a decimal or 0x-hex unsigned number no larger than max. Returns 0 or -1. */
+int parse_uint(const char *s, uint32_t max, uint32_t *out);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const uint8_t *p, size_t n, char *out);
+
+/* Loads the keys named by paths (private or public) into DER SubjectPublicKeyInfo buffers
+ * (n * 91 bytes, caller frees) and fills keys[]. Prints the error itself; returns EXIT_OK or EXIT_FAIL. */
+int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_out, ota_pubkey_t *keys);
+
+/* Name of a TLV type ("SHA256", "PRODUCT", ...) or NULL when unknown. */
+const char *tlv_name(uint16_t type);
+
+/* Writes s as a JSON string literal (with quotes) to stdout. */
+void json_string(const char *s);
+
+#endif

@@ -1,0 +1,275 @@
+/* otakit sign: raw firmware .bin -> signed image (MCUboot layout, imgtool-compatible). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "otakit/err.h"
+#include "otakit/fileio.h"
+#include "otakit/sign.h"
+
+#define MAX_CUSTOM 16
+
+static const char sign_help[] =
+    "usage: otakit sign -k KEY.pem -v VERSION [options] IN.bin OUT.bin\n\n"
+    "Signs a raw firmware binary: prepends the image header and appends the protected TLVs\n"
+    "(security counter, product, hardware), the SHA-256 hash, the key hash and an ECDSA-P256\n"
+    "signature. The output verifies with `otakit verify` and with MCUboot's `imgtool verify`.\n"
+    "Signing is deterministic: the same input and key give the same bytes.\n\n"
+    "  -k, --key FILE             private signing key (PEM or DER; from otakit or imgtool keygen)\n"
+    "  -v, --version V            major.minor.revision+build, e.g. 1.2.3+4 (required)\n"
+    "  -s, --security-counter N   anti-rollback counter; devices refuse images below theirs\n"
+    "      --product ID           product id this image is for ([A-Za-z0-9._-], up to 32)\n"
+    "      --hw-rev R             compatible hardware revision; repeat for several\n"
+    "  -H, --header-size N        payload offset, >= 32 (default 32; e.g. 0x200 for vector tables)\n"
+    "  -S, --slot-size N          slot size: refuse an image that does not fit with its trailer\n"
+    "      --pad                  pad the output to the slot size and write the trailer magic\n"
+    "      --confirm              mark the image confirmed in the trailer (implies --pad)\n"
+    "      --align N              flash write alignment for the trailer: 1,2,4,8,16,32 (default 1)\n"
+    "      --max-sectors N        sectors covered by the swap status (default 128)\n"
+    "  -R, --erased-val V         erased flash value used for padding: 0xff (default) or 0\n"
+    "      --load-addr A          RAM load address (sets the RAM-load flag)\n"
+    "      --pad-sig              pad the signature TLV to 72 bytes\n"
+    "      --custom-tlv TAG=VAL   extra protected TLV, TAG 0xa0..0xfffe, VAL 0xHEX or text\n"
+    "  -h, --help                 this text\n\n"
+    "Numbers may be decimal or 0x-hex.\n";
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* TAG=VALUE; VALUE is 0xHEX bytes or UTF-8 text (imgtool's convention). Value memory is leaked
+ * into the process on purpose: it lives until exit. */
+static int parse_custom(const char *arg, ota_custom_tlv_t *t)
+{
+    const char *eq = strchr(arg, '=');
+    char tag[16];
+    uint32_t v;
+    size_t n, i;
+    uint8_t *val;
+    if (!eq || (size_t)(eq - arg) >= sizeof tag)
+        return -1;
+    memcpy(tag, arg, (size_t)(eq - arg));
+    tag[eq - arg] = 0;
+    if (parse_uint(tag, 0xfffe, &v) || v < 0xa0)
+        return -1;
+    eq++;
+    if (eq[0] == '0' && (eq[1] == 'x' || eq[1] == 'X')) {
+        eq += 2;
+        n = strlen(eq);
+        if (n == 0 || n % 2 || n / 2 > 0xffff || !(val = malloc(n / 2)))
+            return -1;
+        for (i = 0; i < n / 2; i++) {
+            int hi = hexval(eq[2 * i]), lo = hexval(eq[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                free(val);
+                return -1;
+            }
+            val[i] = (uint8_t)(hi << 4 | lo);
+        }
+        n /= 2;
+    } else {
+        n = strlen(eq);
+        if (n > 0xffff || !(val = malloc(n ? n : 1)))
+            return -1;
+        memcpy(val, eq, n);
+    }
+    t->type = (uint16_t)v;
+    t->len = (uint16_t)n;
+    t->value = val;
+    return 0;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+    enum { O_PRODUCT = 256, O_HW, O_PAD, O_CONFIRM, O_ALIGN, O_SECTORS, O_LOAD, O_PADSIG, O_CUSTOM };
+    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                         {"version", required_argument, 0, 'v'},
+                                         {"security-counter", required_argument, 0, 's'},
+                                         {"product", required_argument, 0, O_PRODUCT},
+                                         {"hw-rev", required_argument, 0, O_HW},
+                                         {"header-size", required_argument, 0, 'H'},
+                                         {"slot-size", required_argument, 0, 'S'},
+                                         {"pad", no_argument, 0, O_PAD},
+                                         {"confirm", no_argument, 0, O_CONFIRM},
+                                         {"align", required_argument, 0, O_ALIGN},
+                                         {"max-sectors", required_argument, 0, O_SECTORS},
+                                         {"erased-val", required_argument, 0, 'R'},
+                                         {"load-addr", required_argument, 0, O_LOAD},
+                                         {"pad-sig", no_argument, 0, O_PADSIG},
+                                         {"custom-tlv", required_argument, 0, O_CUSTOM},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    ota_sign_opts_t o;
+    ota_custom_tlv_t custom[MAX_CUSTOM];
+    const char *keypath = NULL, *version = NULL, *in, *out;
+    char hw[OTA_HW_REV_MAX + 2] = "";
+    uint8_t *payload = NULL, *img = NULL, der[OTA_P256_SPKI_LEN];
+    size_t len, img_len;
+    ota_key_t *key = NULL;
+    ota_image_info_t info;
+    ota_verify_cfg_t cfg;
+    ota_pubkey_t pk;
+    char hash_hex[65], kh_hex[65], vbuf[32];
+    uint32_t v;
+    int c, rc;
+
+    ota_sign_opts_init(&o);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:v:s:H:S:R:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': keypath = optarg; break;
+        case 'v': version = optarg; break;
+        case 's':
+            if (parse_uint(optarg, UINT32_MAX, &o.security_counter))
+                return usage_error("sign", "bad security counter '%s' (0..4294967295)", optarg);
+            o.has_security_counter = 1;
+            break;
+        case O_PRODUCT: o.product = optarg; break;
+        case O_HW:
+            if (strlen(hw) + strlen(optarg) + 1 > OTA_HW_REV_MAX)
+                return usage_error("sign", "hardware revisions are longer than %u characters", OTA_HW_REV_MAX);
+            if (hw[0])
+                strcat(hw, ",");
+            strcat(hw, optarg);
+            break;
+        case 'H':
+            if (parse_uint(optarg, 0xffff, &v) || v < OTA_IMAGE_HEADER_SIZE)
+                return usage_error("sign", "bad header size '%s' (32..65535)", optarg);
+            o.header_size = (uint16_t)v;
+            break;
+        case 'S':
+            if (parse_uint(optarg, UINT32_MAX, &o.slot_size) || o.slot_size == 0)
+                return usage_error("sign", "bad slot size '%s'", optarg);
+            break;
+        case O_PAD: o.pad = 1; break;
+        case O_CONFIRM: o.confirm = 1; o.pad = 1; break;
+        case O_ALIGN:
+            if (parse_uint(optarg, 32, &v) || (v & (v - 1)) || v == 0)
+                return usage_error("sign", "bad alignment '%s' (1, 2, 4, 8, 16 or 32)", optarg);
+            o.align = v;
+            break;
+        case O_SECTORS:
+            if (parse_uint(optarg, 65536, &v) || v == 0)
+                return usage_error("sign", "bad sector count '%s'", optarg);
+            o.max_sectors = v;
+            break;
+        case 'R':
+            if (parse_uint(optarg, 0xff, &v) || (v != 0 && v != 0xff))
+                return usage_error("sign", "erased value must be 0xff or 0");
+            o.erased_val = (uint8_t)v;
+            break;
+        case O_LOAD:
+            if (parse_uint(optarg, UINT32_MAX, &o.load_addr))
+                return usage_error("sign", "bad load address '%s'", optarg);
+            break;
+        case O_PADSIG: o.pad_sig = 1; break;
+        case O_CUSTOM:
+            if (o.n_custom == MAX_CUSTOM)
+                return usage_error("sign", "at most %d custom TLVs", MAX_CUSTOM);
+            if (parse_custom(optarg, &custom[o.n_custom]))
+                return usage_error("sign", "bad --custom-tlv '%s' (TAG=0xHEX or TAG=text, TAG 0xa0..0xfffe)", optarg);
+            o.n_custom++;
+            break;
+        case 'h': fputs(sign_help, stdout); return EXIT_OK;
+        default: return usage_error("sign", "bad option");
+        }
+    }
+    o.custom = custom;
+    if (hw[0])
+        o.hw_rev = hw;
+    if (argc - optind != 2)
+        return usage_error("sign", "need IN.bin and OUT.bin");
+    in = argv[optind];
+    out = argv[optind + 1];
+    if (!keypath)
+        return usage_error("sign", "missing -k KEY.pem");
+    if (!version)
+        return usage_error("sign", "missing -v VERSION (e.g. 1.2.3+4)");
+    if (ota_version_parse(version, &o.version) != OTA_OK)
+        return usage_error("sign", "bad version '%s': %s", version, ota_strerror(OTA_ERR_VERSION));
+    if (o.product && !ota_ident_valid(o.product, strlen(o.product), OTA_PRODUCT_MAX, 0))
+        return usage_error("sign", "bad product id '%s': %s", o.product, ota_strerror(OTA_ERR_IDENT));
+    if (o.hw_rev && !ota_ident_valid(o.hw_rev, strlen(o.hw_rev), OTA_HW_REV_MAX, 1))
+        return usage_error("sign", "bad hardware revision '%s': %s", o.hw_rev, ota_strerror(OTA_ERR_IDENT));
+    if (o.pad && !o.slot_size)
+        return usage_error("sign", "--pad and --confirm need --slot-size");
+
+    errno = 0;
+    if ((rc = ota_key_load(keypath, &key)) != OTA_OK)
+        return op_error("sign", keypath, rc);
+    if (!ota_key_is_private(key)) {
+        ota_key_free(key);
+        return op_error("sign", keypath, OTA_ERR_KEY_PUBLIC);
+    }
+    errno = 0;
+    if ((rc = ota_file_read(in, &payload, &len)) != OTA_OK) {
+        ota_key_free(key);
+        return op_error("sign", in, rc);
+    }
+    if (len >= 4 && payload[0] == 0x3d && payload[1] == 0xb8 && payload[2] == 0xf3 && payload[3] == 0x96) {
+        fprintf(stderr, "otakit sign: %s is already a signed image (header magic 0x96f3b83d); "
+                        "sign the raw firmware binary\n", in);
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    rc = ota_sign_image(&o, key, payload, len, &img, &img_len);
+    if (rc == OTA_ERR_SLOT_SIZE) {
+        fprintf(stderr, "otakit sign: %s: %s (payload %zu bytes, trailer %u bytes, slot %u bytes)\n", in,
+                ota_strerror(rc), len, (unsigned)ota_trailer_size(&o), (unsigned)o.slot_size);
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    if (rc != OTA_OK) {
+        rc = op_error("sign", in, rc);
+        goto done;
+    }
+    errno = 0;
+    if ((rc = ota_file_write(out, img, img_len, 0644)) != OTA_OK) {
+        rc = op_error("sign", out, rc);
+        goto done;
+    }
+
+    /* Report what was signed, read back through the verifier. */
+    ota_key_public_der(key, der);
+    pk.der = der;
+    pk.len = sizeof der;
+    cfg.keys = &pk;
+    cfg.n_keys = 1;
+    cfg.flags = 0;
+    ota_image_verify_buf(img, (uint32_t)img_len, &cfg, &info);
+    ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
+    hex_encode(info.hash, 32, hash_hex);
+    hex_encode(info.key_hash, 32, kh_hex);
+    if (strcmp(out, "-") != 0) {
+        printf("signed %s -> %s\n", in, out);
+        printf("  version           %s\n", vbuf);
+        printf("  payload           %u bytes at offset %u\n", (unsigned)info.hdr.img_size, (unsigned)info.hdr.hdr_size);
+        printf("  image             %u bytes", (unsigned)info.layout.image_end);
+        if (img_len != info.layout.image_end)
+            printf(" (file padded to %zu bytes%s)", img_len, o.confirm ? ", confirmed" : "");
+        printf("\n");
+        if (info.has_security_counter)
+            printf("  security counter  %u\n", (unsigned)info.security_counter);
+        if (info.product[0])
+            printf("  product           %s\n", info.product);
+        if (info.hw_rev[0])
+            printf("  hardware          %s\n", info.hw_rev);
+        printf("  sha256            %s\n  key hash          %s\n", hash_hex, kh_hex);
+    }
+    rc = EXIT_OK;
+done:
+    free(img);
+    free(payload);
+    ota_key_free(key);
+    return rc;
+}

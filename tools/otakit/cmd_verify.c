@@ -1,0 +1,407 @@
+/* otakit verify / inspect: check images with the same verifier the devices run. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "otakit/err.h"
+#include "otakit/fileio.h"
+
+#include "../../device/crypto/crypto.h"
+
+#define MAX_KEYS 16
+
+static const char verify_help[] =
+    "usage: otakit verify -k KEY [-k KEY]... [checks] IMAGE...\n\n"
+    "Verifies each image: header, TLV structure, SHA-256 hash, and an ECDSA-P256 signature by\n"
+    "one of the trusted keys (public or private, PEM or DER). Prints one line per image.\n\n"
+    "  -k, --key FILE                 a trusted key (repeat for several)\n"
+    "      --product ID               also require the image to be for this product\n"
+    "      --hw-rev R                 also require the image to support this hardware revision\n"
+    "      --min-security-counter N   also require a security counter of at least N\n"
+    "  -q, --quiet                    print nothing for images that pass\n"
+    "  -h, --help                     this text\n\n"
+    "Exit status: 0 when every image verifies, 1 when any does not, 2 on a bad command line.\n";
+
+static const char inspect_help[] =
+    "usage: otakit inspect [--json] [-k KEY]... IMAGE\n\n"
+    "Shows what an image holds: header, version, sizes, security counter, product, hardware,\n"
+    "every TLV, the image hash (recomputed), the key hash and the slot trailer if padded.\n"
+    "Without -k the signature is reported but not checked.\n\n"
+    "  -k, --key FILE   check the signature against this key (repeat for several)\n"
+    "      --json       machine-readable output\n"
+    "  -h, --help       this text\n\n"
+    "Exit status: 0 when the image is well formed and its hash (and, with -k, signature) is\n"
+    "good; 1 otherwise (the reason is printed); 2 on a bad command line.\n";
+
+/* Applies the policy options of verify after a successful ota_image_verify(). */
+struct policy {
+    const char *product;
+    const char *hw;
+    int has_min_sc;
+    uint32_t min_sc;
+};
+
+static int check_policy(const struct policy *p, const ota_image_info_t *info)
+{
+    if (p->product && strcmp(p->product, info->product) != 0)
+        return OTA_ERR_PRODUCT;
+    if (p->hw && !ota_image_hw_compatible(info, p->hw))
+        return OTA_ERR_HW_REV;
+    if (p->has_min_sc && info->security_counter < p->min_sc)
+        return OTA_ERR_DOWNGRADE;
+    return OTA_OK;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    enum { O_PRODUCT = 256, O_HW, O_MINSC };
+    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                         {"product", required_argument, 0, O_PRODUCT},
+                                         {"hw-rev", required_argument, 0, O_HW},
+                                         {"min-security-counter", required_argument, 0, O_MINSC},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    char *keypaths[MAX_KEYS];
+    ota_pubkey_t keys[MAX_KEYS];
+    unsigned nkeys = 0;
+    struct policy pol = {0, 0, 0, 0};
+    int quiet = 0, c, failed = 0, i;
+    uint8_t *der;
+    ota_verify_cfg_t cfg;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (nkeys == MAX_KEYS)
+                return usage_error("verify", "at most %d keys", MAX_KEYS);
+            keypaths[nkeys++] = optarg;
+            break;
+        case O_PRODUCT: pol.product = optarg; break;
+        case O_HW: pol.hw = optarg; break;
+        case O_MINSC:
+            if (parse_uint(optarg, UINT32_MAX, &pol.min_sc))
+                return usage_error("verify", "bad security counter '%s'", optarg);
+            pol.has_min_sc = 1;
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(verify_help, stdout); return EXIT_OK;
+        default: return usage_error("verify", "bad option");
+        }
+    }
+    if (!nkeys)
+        return usage_error("verify", "missing -k KEY (a trusted public key)");
+    if (optind == argc)
+        return usage_error("verify", "missing IMAGE");
+    if (load_trusted_keys("verify", keypaths, nkeys, &der, keys) != EXIT_OK)
+        return EXIT_FAIL;
+    cfg.keys = keys;
+    cfg.n_keys = nkeys;
+    cfg.flags = 0;
+
+    for (i = optind; i < argc; i++) {
+        ota_image_info_t info;
+        uint8_t *img;
+        size_t len;
+        char vbuf[32], kh[65];
+        int rc;
+
+        errno = 0;
+        if ((rc = ota_file_read(argv[i], &img, &len)) != OTA_OK) {
+            op_error("verify", argv[i], rc);
+            failed = 1;
+            continue;
+        }
+        if (len > UINT32_MAX)
+            rc = OTA_ERR_TOO_BIG;
+        else if ((rc = ota_image_verify_buf(img, (uint32_t)len, &cfg, &info)) == OTA_OK)
+            rc = check_policy(&pol, &info);
+        free(img);
+        if (rc != OTA_OK) {
+            fprintf(stderr, "%s: FAIL: %s (%s)\n", argv[i], ota_strerror(rc), ota_errname(rc));
+            failed = 1;
+            continue;
+        }
+        if (quiet)
+            continue;
+        ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
+        hex_encode(info.key_hash, 8, kh);
+        printf("%s: OK: version %s", argv[i], vbuf);
+        if (info.has_security_counter)
+            printf(", security counter %u", (unsigned)info.security_counter);
+        if (info.product[0])
+            printf(", product %s", info.product);
+        printf(", signed by %s (key hash %s...)\n", keypaths[info.key_index], kh);
+    }
+    free(der);
+    return failed ? EXIT_FAIL : EXIT_OK;
+}
+
+/* ---- inspect ---------------------------------------------------------------------------- */
+
+struct mem {
+    const uint8_t *p;
+    uint32_t len;
+};
+
+static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t n)
+{
+    const struct mem *m = ctx;
+    if (off > m->len || n > m->len - off)
+        return -1;
+    memcpy(buf, m->p + off, n);
+    return 0;
+}
+
+/* What the tail of a padded file says about MCUboot's trailer (magic, image_ok). */
+struct trailer {
+    int present;
+    unsigned max_align;
+    int image_ok;
+};
+
+static void find_trailer(const uint8_t *p, size_t len, uint32_t image_end, struct trailer *t)
+{
+    static const uint8_t magic8[16] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
+                                       0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
+    static const uint8_t magic_alt[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
+                                          0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
+    memset(t, 0, sizeof *t);
+    if (len < (size_t)image_end + 64)
+        return;
+    if (!memcmp(p + len - 16, magic8, 16)) {
+        t->max_align = 8;
+    } else if (!memcmp(p + len - 14, magic_alt, 14)) {
+        t->max_align = (unsigned)(p[len - 16] | p[len - 15] << 8);
+        if (t->max_align < 16 || t->max_align > 32 || (t->max_align & (t->max_align - 1)))
+            return;
+    } else {
+        return;
+    }
+    t->present = 1;
+    t->image_ok = p[len - (t->max_align > 16 ? t->max_align : 16) - t->max_align] == 0x01;
+}
+
+static const char *area_name(int prot)
+{
+    return prot ? "protected" : "unprotected";
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    char *keypaths[MAX_KEYS];
+    ota_pubkey_t keys[MAX_KEYS];
+    unsigned nkeys = 0;
+    int json = 0, c, rc, hrc, lrc = OTA_ERR_MAGIC, trc = 0, ntlv = 0;
+    uint8_t *der = NULL, *img = NULL, digest[32];
+    size_t len;
+    const char *path;
+    ota_verify_cfg_t cfg;
+    ota_image_info_t info;
+    ota_image_header_t hdr;
+    ota_image_layout_t lay;
+    ota_tlv_iter_t it;
+    ota_tlv_t tlvs[64];
+    struct trailer tr;
+    struct mem m;
+    char hex[65], vbuf[32];
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (nkeys == MAX_KEYS)
+                return usage_error("inspect", "at most %d keys", MAX_KEYS);
+            keypaths[nkeys++] = optarg;
+            break;
+        case 'j': json = 1; break;
+        case 'h': fputs(inspect_help, stdout); return EXIT_OK;
+        default: return usage_error("inspect", "bad option");
+        }
+    }
+    if (argc - optind != 1)
+        return usage_error("inspect", "need exactly one IMAGE");
+    path = argv[optind];
+    if (nkeys && load_trusted_keys("inspect", keypaths, nkeys, &der, keys) != EXIT_OK)
+        return EXIT_FAIL;
+    errno = 0;
+    if ((rc = ota_file_read(path, &img, &len)) != OTA_OK) {
+        free(der);
+        return op_error("inspect", path, rc);
+    }
+    if (len > UINT32_MAX) {
+        free(img);
+        free(der);
+        return op_error("inspect", path, OTA_ERR_TOO_BIG);
+    }
+    m.p = img;
+    m.len = (uint32_t)len;
+
+    /* The verdict, from the one verifier. */
+    cfg.keys = keys;
+    cfg.n_keys = nkeys;
+    cfg.flags = nkeys ? 0 : OTA_VERIFY_HASH_ONLY;
+    rc = ota_image_verify(mem_read, &m, m.len, &cfg, &info);
+
+    /* The details, from the same format module, as far as the image lets us read. */
+    memset(&hdr, 0, sizeof hdr);
+    memset(&lay, 0, sizeof lay);
+    hrc = len >= OTA_IMAGE_HEADER_SIZE ? ota_image_header_decode(img, &hdr) : OTA_ERR_TRUNCATED;
+    if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS)
+        lrc = ota_image_layout(mem_read, &m, m.len, &hdr, &lay);
+    if (lrc == OTA_OK) {
+        ota_sha256_t h;
+        ota_sha256_start(&h);
+        ota_sha256_update(&h, img, lay.unprot_off);
+        ota_sha256_finish(&h, digest);
+        ota_tlv_iter_init(&it, mem_read, &m, &lay);
+        while (ntlv < 64 && (trc = ota_tlv_next(&it, &tlvs[ntlv])) == 1)
+            ntlv++;
+        find_trailer(img, len, lay.image_end, &tr);
+    } else {
+        memset(&tr, 0, sizeof tr);
+    }
+    ota_version_format(&hdr.version, vbuf, sizeof vbuf);
+
+    if (json) {
+        int i, j;
+        printf("{\"file\":");
+        json_string(path);
+        printf(",\"file_size\":%zu,\"status\":\"%s\"", len, rc == OTA_OK ? "ok" : "error");
+        if (rc != OTA_OK) {
+            printf(",\"error\":{\"code\":\"%s\",\"message\":", ota_errname(rc));
+            json_string(ota_strerror(rc));
+            printf("}");
+        }
+        if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS) {
+            printf(",\"header\":{\"magic\":\"0x%08x\",\"load_addr\":%u,\"hdr_size\":%u,\"protect_tlv_size\":%u,"
+                   "\"img_size\":%u,\"flags\":%u},\"version\":\"%s\"",
+                   (unsigned)hdr.magic, (unsigned)hdr.load_addr, hdr.hdr_size, hdr.protect_tlv_size,
+                   (unsigned)hdr.img_size, (unsigned)hdr.flags, vbuf);
+        }
+        if (lrc == OTA_OK) {
+            printf(",\"image_size\":%u", (unsigned)lay.image_end);
+            hex_encode(digest, 32, hex);
+            printf(",\"sha256\":\"%s\",\"hash_ok\":%s", hex, info.hash[0] || rc == OTA_OK ? "true" : "false");
+            printf(",\"tlvs\":[");
+            for (i = 0; i < ntlv; i++) {
+                const char *n = tlv_name(tlvs[i].type);
+                printf("%s{\"area\":\"%s\",\"type\":%u,\"name\":", i ? "," : "", area_name(tlvs[i].is_protected),
+                       tlvs[i].type);
+                if (n)
+                    json_string(n);
+                else
+                    printf("null");
+                printf(",\"len\":%u,\"offset\":%u}", tlvs[i].len, (unsigned)tlvs[i].off);
+            }
+            printf("]");
+            if (tr.present)
+                printf(",\"trailer\":{\"max_align\":%u,\"image_ok\":%s}", tr.max_align, tr.image_ok ? "true" : "false");
+            else
+                printf(",\"trailer\":null");
+        }
+        printf(",\"security_counter\":");
+        if (info.has_security_counter)
+            printf("%u", (unsigned)info.security_counter);
+        else
+            printf("null");
+        printf(",\"product\":");
+        if (info.product[0])
+            json_string(info.product);
+        else
+            printf("null");
+        printf(",\"hw_rev\":");
+        if (info.hw_rev[0]) {
+            const char *s = info.hw_rev;
+            printf("[");
+            for (j = 0; *s; j++) {
+                const char *e = strchr(s, ',');
+                size_t n = e ? (size_t)(e - s) : strlen(s);
+                printf("%s\"%.*s\"", j ? "," : "", (int)n, s);
+                s += n + (e ? 1 : 0);
+            }
+            printf("]");
+        } else {
+            printf("null");
+        }
+        printf(",\"key_hash\":");
+        if (info.has_key_hash) {
+            hex_encode(info.key_hash, 32, hex);
+            printf("\"%s\"", hex);
+        } else {
+            printf("null");
+        }
+        printf(",\"signature\":{\"present\":%s,\"checked\":%s,\"valid\":%s", info.has_signature ? "true" : "false",
+               nkeys ? "true" : "false", info.signature_checked ? "true" : "false");
+        if (info.signature_checked) {
+            printf(",\"key\":");
+            json_string(keypaths[info.key_index]);
+        }
+        printf("}}\n");
+    } else {
+        int i;
+        printf("image             %s (%zu bytes)\n", path, len);
+        if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS) {
+            printf("version           %s\n", vbuf);
+            printf("header            %u bytes, flags 0x%x, load address 0x%x\n", hdr.hdr_size,
+                   (unsigned)hdr.flags, (unsigned)hdr.load_addr);
+            printf("payload           %u bytes (0x%x) at offset %u\n", (unsigned)hdr.img_size,
+                   (unsigned)hdr.img_size, hdr.hdr_size);
+        }
+        if (lrc == OTA_OK) {
+            printf("image size        %u bytes", (unsigned)lay.image_end);
+            if (len > lay.image_end)
+                printf(" (+%zu bytes of slot padding/trailer)", len - lay.image_end);
+            printf("\n");
+        }
+        if (info.has_security_counter)
+            printf("security counter  %u\n", (unsigned)info.security_counter);
+        else if (lrc == OTA_OK)
+            printf("security counter  none (counts as 0)\n");
+        printf("product           %s\n", info.product[0] ? info.product : "(any)");
+        printf("hardware          %s\n", info.hw_rev[0] ? info.hw_rev : "(any)");
+        if (lrc == OTA_OK) {
+            hex_encode(digest, 32, hex);
+            printf("sha256            %s (%s)\n", hex, rc == OTA_OK || info.hash[0] ? "matches the SHA256 TLV"
+                                                                                    : "recomputed");
+        }
+        if (info.has_key_hash) {
+            hex_encode(info.key_hash, 32, hex);
+            printf("key hash          %s\n", hex);
+        }
+        if (info.signature_checked)
+            printf("signature         ECDSA-P256, valid (key %s)\n", keypaths[info.key_index]);
+        else if (info.has_signature)
+            printf("signature         ECDSA-P256, %s\n", nkeys ? "NOT valid" : "present (not checked: no -k)");
+        else if (lrc == OTA_OK)
+            printf("signature         none\n");
+        if (lrc == OTA_OK) {
+            printf("TLVs\n");
+            for (i = 0; i < ntlv; i++) {
+                const char *n = tlv_name(tlvs[i].type);
+                printf("  %-11s 0x%04x %-12s %5u bytes at %u\n", area_name(tlvs[i].is_protected), tlvs[i].type,
+                       n ? n : "(vendor)", tlvs[i].len, (unsigned)tlvs[i].off);
+            }
+            if (trc < 0)
+                printf("  (stopped: %s)\n", ota_strerror(trc));
+            if (tr.present)
+                printf("trailer           MCUboot magic (max align %u), image_ok %s\n", tr.max_align,
+                       tr.image_ok ? "set (confirmed)" : "not set");
+        }
+        if (rc == OTA_OK)
+            printf("status            OK%s\n", nkeys ? "" : " (hash checked; use -k KEY to check the signature)");
+    }
+    if (rc != OTA_OK)
+        fprintf(stderr, "%s: FAIL: %s (%s)\n", path, ota_strerror(rc), ota_errname(rc));
+    free(img);
+    free(der);
+    return rc == OTA_OK ? EXIT_OK : EXIT_FAIL;
+}

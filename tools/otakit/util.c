@@ -1,0 +1,124 @@
+/* Shared helpers of the otakit CLI: errors, numbers, hex, keys, JSON strings. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "otakit/err.h"
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "otakit %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'otakit %s --help'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int op_error(const char *cmd, const char *what, int rc)
+{
+    if (rc == OTA_ERR_FILE && errno)
+        fprintf(stderr, "otakit %s: %s: %s\n", cmd, what, strerror(errno));
+    else
+        fprintf(stderr, "otakit %s: %s: %s\n", cmd, what, ota_strerror(rc));
+    return EXIT_FAIL;
+}
+
+int parse_uint(const char *s, uint32_t max, uint32_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 0);
+    if (errno || *end || v > max)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_out, ota_pubkey_t *keys)
+{
+    uint8_t *der = calloc(n ? n : 1, OTA_P256_SPKI_LEN);
+    unsigned i;
+    *der_out = NULL;
+    if (!der)
+        return op_error(cmd, "keys", OTA_ERR_NO_MEM);
+    for (i = 0; i < n; i++) {
+        ota_key_t *k;
+        int rc;
+        errno = 0;
+        if ((rc = ota_key_load(paths[i], &k)) != OTA_OK) {
+            free(der);
+            return op_error(cmd, paths[i], rc);
+        }
+        rc = ota_key_public_der(k, der + (size_t)i * OTA_P256_SPKI_LEN);
+        ota_key_free(k);
+        if (rc != OTA_OK) {
+            free(der);
+            return op_error(cmd, paths[i], rc);
+        }
+        keys[i].der = der + (size_t)i * OTA_P256_SPKI_LEN;
+        keys[i].len = OTA_P256_SPKI_LEN;
+    }
+    *der_out = der;
+    return EXIT_OK;
+}
+
+const char *tlv_name(uint16_t type)
+{
+    switch (type) {
+    case OTA_TLV_KEYHASH: return "KEYHASH";
+    case OTA_TLV_PUBKEY: return "PUBKEY";
+    case OTA_TLV_SHA256: return "SHA256";
+    case OTA_TLV_SHA384: return "SHA384";
+    case OTA_TLV_SHA512: return "SHA512";
+    case OTA_TLV_RSA2048_PSS: return "RSA2048_PSS";
+    case OTA_TLV_ECDSA224: return "ECDSA224";
+    case OTA_TLV_ECDSA_SIG: return "ECDSA_SIG";
+    case OTA_TLV_RSA3072_PSS: return "RSA3072_PSS";
+    case OTA_TLV_ED25519: return "ED25519";
+    case 0x30: return "ENC_RSA2048";
+    case 0x31: return "ENC_KW";
+    case 0x32: return "ENC_EC256";
+    case 0x33: return "ENC_X25519";
+    case 0x34: return "ENC_X25519_SHA512";
+    case OTA_TLV_DEPENDENCY: return "DEPENDENCY";
+    case OTA_TLV_SEC_CNT: return "SEC_CNT";
+    case OTA_TLV_BOOT_RECORD: return "BOOT_RECORD";
+    case OTA_TLV_PRODUCT: return "PRODUCT";
+    case OTA_TLV_HW_REV: return "HW_REV";
+    default: return NULL;
+    }
+}
+
+void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
