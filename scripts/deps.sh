@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages otakit needs to build, test and run, and nothing else.
+# Idempotent and quiet: packages already present are skipped; apt-get runs only when something is missing.
+#   scripts/deps.sh            everything (build, tests, cross-compile check)
+#   scripts/deps.sh --build    only what `make run` needs
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl)
+test_pkgs=(clang libclang-rt-14-dev llvm libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
+           python3 python3-cryptography xxd)
+
+want=("${build_pkgs[@]}")
+[[ ${1:-} == --build ]] || want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "otakit: installing missing Debian packages: ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "otakit: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when apt cannot find a candidate for something we need.
+if ! apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: [0-9]' ||
+   apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: (none)'; then
+  "${sudo[@]}" apt-get update -qq
+fi
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
