@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Images made by `otakit sign` must pass an independent MCUboot/imgtool-rules verifier
+# (mcuboot_check.py, python3-cryptography) and `openssl dgst -verify`; and must be byte-identical
+# to imgtool's own output wherever ECDSA's randomness does not enter.
+#   tests/interop/test_interop.sh path/to/otakit path/to/imgtool-vectors
+set -uo pipefail
+otakit=$(realpath "$1")
+V=$(realpath "$2")
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+sign() { "$otakit" sign -k "$V/ec256-key.pem" "$@" >/dev/null || bad "otakit sign $*"; }
+
+# The checker itself must accept imgtool's images and reject a tampered one, or it proves nothing.
+python3 "$here/mcuboot_check.py" "$V/ec256-key.pem" "$V"/fw-*.*.bin >/dev/null && ok || bad "checker rejects imgtool vectors"
+cp "$V/fw-1000.signed.bin" t.bin && printf '\x00' | dd of=t.bin bs=1 seek=500 conv=notrunc status=none
+python3 "$here/mcuboot_check.py" "$V/ec256-key.pem" t.bin >/dev/null && bad "checker accepts a tampered image" || ok
+
+# Our images, many shapes, through the independent checker.
+imgs=()
+for n in 0 1 31 1000 4096 65537; do
+  head -c $n /dev/urandom > p$n.bin
+  sign -v 1.2.3+$n p$n.bin a$n.img; imgs+=(a$n.img)
+  sign -v 3.0.0 -s $n --product acme-x1 --hw-rev revA,revB -H 0x200 p$n.bin b$n.img; imgs+=(b$n.img)
+  sign -v 0.1.0 --custom-tlv 0xa0=0x0102030405 --custom-tlv 0xa1=otakit --pad-sig p$n.bin c$n.img; imgs+=(c$n.img)
+  sign -v 9.9.9 -S 0x20000 --align 8 --confirm p$n.bin d$n.img; imgs+=(d$n.img)
+done
+if python3 "$here/mcuboot_check.py" "$V/ec256-pub.pem" "${imgs[@]}" > check.out; then ok; else bad "checker rejects our images"; grep INVALID check.out; fi
+[[ $(grep -c ': valid' check.out) == ${#imgs[@]} ]] && ok || bad "not every image was checked"
+
+# OpenSSL on the signed region and the DER signature of one image.
+python3 - a1000.img <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+hs, ps, n = struct.unpack_from("<HHI", b, 8)
+off = hs + n + ps
+open("signed.dat", "wb").write(b[:off])
+m, tot = struct.unpack_from("<HH", b, off); p = off + 4
+while p < off + tot:
+    t, l = struct.unpack_from("<HH", b, p)
+    if t == 0x22: open("sig.der", "wb").write(b[p + 4:p + 4 + l])
+    p += 4 + l
+PY
+openssl dgst -sha256 -verify "$V/ec256-pub.pem" -signature sig.der signed.dat >/dev/null && ok || bad "openssl rejects our signature"
+
+# Byte-identical to imgtool apart from the signature: same options, same key.
+cmp_upto() { # FILE_A FILE_B NBYTES DESC
+  cmp -s -n "$3" "$1" "$2" && ok || bad "$4: differs from imgtool in the first $3 bytes"
+}
+sign -v 1.2.3+4 "$V/fw-1000.bin" s.img
+cmp_upto s.img "$V/fw-1000.signed.bin" $((1032 + 4 - 2)) "fw-1000 header/payload"
+cmp -s -i 1036:1036 -n 72 s.img "$V/fw-1000.signed.bin" && ok || bad "fw-1000 SHA256+KEYHASH TLVs differ from imgtool"
+sign -v 1.2.3+4 -s 7 "$V/fw-1000.bin" s7.img
+cmp_upto s7.img "$V/fw-1000.seccnt7.bin" 1044 "fw-1000 with security counter 7 (protected area)"
+sign -v 1.2.3+4 --custom-tlv 0xa0=0x0102030405 "$V/fw-1000.bin" ct.img
+cmp_upto ct.img "$V/fw-1000.customtlv.bin" 1045 "fw-1000 with a custom TLV"
+sign -v 2.0.0+0 -H 0x200 --pad --confirm --align 4 -S 0x20000 "$V/fw-4096.bin" pc.img
+cmp_upto pc.img "$V/fw-4096.padded-confirmed.bin" 4688 "fw-4096 padded+confirmed up to the signature"
+cmp -s -i 4760:4760 pc.img "$V/fw-4096.padded-confirmed.bin" && ok || bad "fw-4096 slot padding and trailer differ from imgtool"
+
+echo "interop: $pass passed, $fail failed"
+[[ $fail == 0 ]]
