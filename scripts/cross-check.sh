@@ -13,8 +13,8 @@ command -v $cc >/dev/null || { echo "cross-check: $cc not found (run scripts/dep
 rm -rf "$out" && mkdir -p "$out/include"
 cp -r /usr/include/mbedtls "$out/include/"
 
-# Keep in step with device/CMakeLists.txt.
-srcs=(core/err.c crypto/mbedtls.c image/format.c image/verify.c image/version.c)
+# Every source of the device library.
+mapfile -t srcs < <(cd "$root/device" && find . -name '*.c' | sed 's|^\./||' | sort)
 objs=()
 for s in "${srcs[@]}"; do
   o="$out/$(echo "$s" | tr / _).o"

@@ -47,7 +47,18 @@
     X(OTA_ERR_NO_MEM, -34, "out of memory")                                                     \
     X(OTA_ERR_PRODUCT, -35, "image is for another product")                                    \
     X(OTA_ERR_HW_REV, -36, "image does not support this hardware revision")                    \
-    X(OTA_ERR_DOWNGRADE, -37, "image security counter is lower than the device allows (rollback refused)")
+    X(OTA_ERR_DOWNGRADE, -37, "image security counter is lower than the device allows (rollback refused)") \
+    X(OTA_ERR_FLASH_READ, -38, "flash read failed")                                            \
+    X(OTA_ERR_FLASH_WRITE, -39, "flash program failed")                                        \
+    X(OTA_ERR_FLASH_ERASE, -40, "flash erase failed")                                          \
+    X(OTA_ERR_FLASH_RANGE, -41, "flash access outside the device or not aligned to the write size or sector") \
+    X(OTA_ERR_LAYOUT, -42, "partition layout does not fit the flash (alignment, overlap or sizes)") \
+    X(OTA_ERR_STATE, -43, "operation not allowed in the current update state")                 \
+    X(OTA_ERR_NO_FIT, -44, "image is larger than the update slot")                             \
+    X(OTA_ERR_OVERFLOW, -45, "more data written than announced to ota_begin()")                \
+    X(OTA_ERR_INCOMPLETE, -46, "fewer bytes written than announced to ota_begin()")            \
+    X(OTA_ERR_NO_IMAGE, -47, "no valid image to boot")                                         \
+    X(OTA_ERR_JOURNAL, -48, "boot-state journal is full or unwritable")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,
