@@ -1,0 +1,169 @@
+/*
+ * ota_boot(): what the bootloader does on every reset (see otakit/ota.h).
+ *
+ * A/B: both slots execute; the journal says which is confirmed (active) and which is being
+ * tested (target). SWAP: only slot 0 executes; a new image is swapped in from slot 1 and the
+ * previous image waits in slot 1 until the new one confirms (or is swapped back).
+ *
+ * In both, a new image gets max_test_boots boots to call ota_confirm(): a crash, hang (watchdog
+ * reset) or reset loop before that rolls it back. The image about to run is always validated
+ * (hash, and signature when configured; a new image's signature always), and if it is bad the
+ * other slot's image runs instead, so a device with one good image always boots it.
+ */
+#include <string.h>
+
+#include "otakit/ota.h"
+
+#include "journal.h"
+#include "swap.h"
+
+static int save_state(ota_ctx_t *ctx, uint8_t state, uint8_t boot_count)
+{
+    ota_record_t r = ctx->rec;
+    r.state = state;
+    r.boot_count = boot_count;
+    return ota_journal_save(ctx, &r);
+}
+
+/* A/B: decide, validate, fall back. */
+static int boot_ab(ota_ctx_t *ctx, ota_boot_result_t *res, ota_image_info_t *info)
+{
+    const ota_record_t *r = &ctx->rec;
+    unsigned run;
+    int rc, sig = ctx->cfg.boot_check_signature;
+
+    switch (r->state) {
+    case OTA_STATE_NEW:
+        if (ota_slot_verify(ctx, r->target, 1, info) == OTA_OK) {
+            if ((rc = save_state(ctx, OTA_STATE_TESTING, 1)) != OTA_OK)
+                return rc;
+        } else {
+            if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
+                return rc;
+            res->rolled_back = 1;
+        }
+        break;
+    case OTA_STATE_TESTING:
+        if (r->boot_count < ctx->cfg.max_test_boots) {
+            rc = save_state(ctx, OTA_STATE_TESTING, (uint8_t)(r->boot_count + 1));
+        } else {
+            rc = save_state(ctx, OTA_STATE_FAILED, 0); /* never confirmed: crash, hang or reset loop */
+            res->rolled_back = 1;
+        }
+        if (rc != OTA_OK)
+            return rc;
+        break;
+    case OTA_STATE_ROLLBACK:
+        if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
+            return rc;
+        res->rolled_back = 1;
+        break;
+    default:
+        break;
+    }
+
+    run = ota_running_slot(ctx);
+    if (ota_slot_verify(ctx, run, sig, info) == OTA_OK) {
+        res->slot = (uint8_t)run;
+        return OTA_OK;
+    }
+    /* The chosen image is bad (corrupted, or below the anti-rollback floor): run the other. */
+    if (ota_slot_verify(ctx, 1 - run, sig, info) == OTA_OK) {
+        ota_record_t nr = ctx->rec;
+        if (nr.state == OTA_STATE_TESTING)
+            nr.state = OTA_STATE_FAILED;
+        else
+            nr.active = (uint8_t)(1 - run);
+        nr.boot_count = 0;
+        if ((rc = ota_journal_save(ctx, &nr)) != OTA_OK)
+            return rc;
+        res->rolled_back = 1;
+        res->slot = (uint8_t)(1 - run);
+        return OTA_OK;
+    }
+    return OTA_ERR_NO_IMAGE;
+}
+
+/* SWAP: finish any swap in progress, decide, swap, validate slot 0, recover from slot 1. */
+static int boot_swap(ota_ctx_t *ctx, ota_boot_result_t *res, ota_image_info_t *info)
+{
+    const ota_record_t *r = &ctx->rec;
+    int rc, sig = ctx->cfg.boot_check_signature;
+
+    if (r->swap_op) {
+        if (r->swap_op != OTA_SWAP_INSTALL)
+            res->rolled_back = 1;
+        res->swapped = 1;
+        if ((rc = ota_swap_run(ctx)) != OTA_OK)
+            return rc;
+    } else {
+        switch (r->state) {
+        case OTA_STATE_NEW:
+            if (ota_slot_verify(ctx, 1, 1, info) == OTA_OK) {
+                res->swapped = 1;
+                rc = ota_swap_start(ctx, OTA_SWAP_INSTALL);
+            } else {
+                rc = save_state(ctx, OTA_STATE_FAILED, 0);
+                res->rolled_back = 1;
+            }
+            if (rc != OTA_OK)
+                return rc;
+            break;
+        case OTA_STATE_TESTING:
+            if (r->boot_count < ctx->cfg.max_test_boots) {
+                if ((rc = save_state(ctx, OTA_STATE_TESTING, (uint8_t)(r->boot_count + 1))) != OTA_OK)
+                    return rc;
+                break;
+            }
+            /* fall through - never confirmed */
+        case OTA_STATE_ROLLBACK:
+            res->rolled_back = 1;
+            res->swapped = 1;
+            if ((rc = ota_swap_start(ctx, OTA_SWAP_REVERT)) != OTA_OK)
+                return rc;
+            break;
+        default:
+            break;
+        }
+    }
+
+    if (ota_slot_verify(ctx, 0, sig, info) == OTA_OK) {
+        res->slot = 0;
+        return OTA_OK;
+    }
+    /* Slot 0 is bad: bring in slot 1's image if it is good. */
+    if (ota_slot_verify(ctx, 1, sig, info) == OTA_OK) {
+        uint8_t op = (r->state == OTA_STATE_TESTING) ? OTA_SWAP_REVERT : OTA_SWAP_RECOVER;
+        res->rolled_back = 1;
+        res->swapped = 1;
+        if ((rc = ota_swap_start(ctx, op)) != OTA_OK)
+            return rc;
+        if (ota_slot_verify(ctx, 0, sig, info) == OTA_OK) {
+            res->slot = 0;
+            return OTA_OK;
+        }
+    }
+    return OTA_ERR_NO_IMAGE;
+}
+
+int ota_boot(ota_ctx_t *ctx, ota_boot_result_t *res)
+{
+    ota_image_info_t info;
+    int rc;
+    if (!ctx || !res)
+        return OTA_ERR_ARG;
+    memset(res, 0, sizeof *res);
+    ctx->w_active = 0;
+    if (ctx->cfg.layout->strategy == OTA_STRATEGY_SWAP)
+        rc = boot_swap(ctx, res, &info);
+    else
+        rc = boot_ab(ctx, res, &info);
+    if (rc != OTA_OK)
+        return rc;
+    res->state = ctx->rec.state;
+    res->version = info.hdr.version;
+    res->security_counter = info.security_counter;
+    if (ctx->cfg.select_bank && ctx->cfg.select_bank(ctx->cfg.select_bank_ctx, res->slot) != 0)
+        return OTA_ERR_FLASH_WRITE;
+    return OTA_OK;
+}
