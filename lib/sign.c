@@ -59,7 +59,8 @@ static uint8_t *put_tlv(uint8_t *p, uint16_t type, const void *val, uint16_t len
 {
     ota_put_le16(p, type);
     ota_put_le16(p + 2, len);
-    memcpy(p + 4, val, len);
+    if (len)
+        memcpy(p + 4, val, len);
     return p + 4 + len;
 }
 

@@ -47,11 +47,11 @@ static int hexval(char c)
     return -1;
 }
 
-/* TAG=VALUE; VALUE is 0xHEX bytes or UTF-8 text (imgtool's convention). Value memory is leaked
- * into the process on purpose: it lives until exit. */
-static int parse_custom(const char *arg, ota_custom_tlv_t *t)
+/* TAG=VALUE; VALUE is 0xHEX bytes or UTF-8 text (imgtool's convention). The value stays in arg:
+ * text is used where it is, hex is decoded in place (it only gets shorter). */
+static int parse_custom(char *arg, ota_custom_tlv_t *t)
 {
-    const char *eq = strchr(arg, '=');
+    char *eq = strchr(arg, '=');
     char tag[16];
     uint32_t v;
     size_t n, i;
@@ -63,25 +63,23 @@ static int parse_custom(const char *arg, ota_custom_tlv_t *t)
     if (parse_uint(tag, 0xfffe, &v) || v < 0xa0)
         return -1;
     eq++;
+    val = (uint8_t *)eq;
     if (eq[0] == '0' && (eq[1] == 'x' || eq[1] == 'X')) {
-        eq += 2;
-        n = strlen(eq);
-        if (n == 0 || n % 2 || n / 2 > 0xffff || !(val = malloc(n / 2)))
+        const char *hex = eq + 2;
+        n = strlen(hex);
+        if (n == 0 || n % 2 || n / 2 > 0xffff)
             return -1;
         for (i = 0; i < n / 2; i++) {
-            int hi = hexval(eq[2 * i]), lo = hexval(eq[2 * i + 1]);
-            if (hi < 0 || lo < 0) {
-                free(val);
+            int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+            if (hi < 0 || lo < 0)
                 return -1;
-            }
             val[i] = (uint8_t)(hi << 4 | lo);
         }
         n /= 2;
     } else {
         n = strlen(eq);
-        if (n > 0xffff || !(val = malloc(n ? n : 1)))
+        if (n > 0xffff)
             return -1;
-        memcpy(val, eq, n);
     }
     t->type = (uint16_t)v;
     t->len = (uint16_t)n;

@@ -190,7 +190,8 @@ int ota_key_hash(const uint8_t *der, uint32_t len, uint8_t out[OTA_SHA256_LEN]);
 int ota_version_parse(const char *s, ota_version_t *out);
 
 /* Writes "major.minor.revision+build" and a NUL into buf. Returns the length written, or
- * OTA_ERR_NO_SPACE when n is too small (24 bytes always suffice). */
+ * OTA_ERR_NO_SPACE when n is too small (OTA_VERSION_STR_MAX bytes always suffice). */
+#define OTA_VERSION_STR_MAX 25u /* "255.255.65535+4294967295" and its NUL */
 int ota_version_format(const ota_version_t *v, char *buf, size_t n);
 
 /* Orders versions by major, minor, revision, then build: <0, 0 or >0 like strcmp. */
