@@ -55,6 +55,7 @@ struct life {
     char why[200];        /* non-empty: the device bricked or broke an invariant */
 };
 
+static void fail(struct life *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(struct life *l, const char *fmt, ...)
 {
     va_list ap;
