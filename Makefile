@@ -1,5 +1,5 @@
 # Conveniences over the scripts; the scripts are the source of truth (they need only bash).
-.PHONY: run test build cross clean
+.PHONY: run test build cross powercut wear clean
 run:
 	bash scripts/run.sh
 test:
@@ -8,5 +8,12 @@ build:
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release && cmake --build build/release -j
 cross:
 	bash scripts/cross-check.sh
+# The power-cut harness on the full matrix (or ARGS="--layout NAME --ws 8 ..."); slow: minutes.
+powercut:
+	bash scripts/deps.sh
+	cmake -S . -B build/powercut -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build/powercut -j --target powercut
+	build/powercut/tests/power/powercut $(ARGS)
+wear:
+	bash bench/wear.sh
 clean:
 	rm -rf build demo

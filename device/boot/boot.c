@@ -165,5 +165,12 @@ int ota_boot(ota_ctx_t *ctx, ota_boot_result_t *res)
     res->security_counter = info.security_counter;
     if (ctx->cfg.select_bank && ctx->cfg.select_bank(ctx->cfg.select_bank_ctx, res->slot) != 0)
         return OTA_ERR_FLASH_WRITE;
+    /* The commit window: a new image that hangs before ota_confirm() gets reset, then rolled back.
+     * If the watchdog cannot be armed the image still boots on trial: a reset still rolls it back,
+     * and refusing to boot would be worse. */
+    if (res->state == OTA_STATE_TESTING && ctx->cfg.watchdog_start)
+        res->watchdog_armed = ctx->cfg.watchdog_start(ctx->cfg.watchdog_ctx, ctx->cfg.commit_window_ms
+                                                                                 ? ctx->cfg.commit_window_ms
+                                                                                 : 60000u) == 0;
     return OTA_OK;
 }

@@ -7,8 +7,16 @@ struct err_entry {
     const char *msg;
 };
 
+/* Define OTA_NO_ERROR_MESSAGES on small parts to drop the messages (~2.5 KB of text):
+ * ota_strerror() then returns the name. */
+#ifdef OTA_NO_ERROR_MESSAGES
+#define OTA_ERR_MSG(name, msg) #name
+#else
+#define OTA_ERR_MSG(name, msg) msg
+#endif
+
 static const struct err_entry err_table[] = {
-#define OTA_X_ENTRY(name, value, msg) {value, #name, msg},
+#define OTA_X_ENTRY(name, value, msg) {value, #name, OTA_ERR_MSG(name, msg)},
     OTA_ERROR_LIST(OTA_X_ENTRY)
 #undef OTA_X_ENTRY
 };

@@ -48,6 +48,11 @@ typedef struct {
      * slot to run before it returns. Return 0 on success. */
     int (*select_bank)(void *ctx, unsigned slot);
     void *select_bank_ctx;
+    /* Optional watchdog: ota_boot() arms it for commit_window_ms when the image it boots is on
+     * trial (TESTING), so a new image that hangs is reset and then rolled back. Return 0 on success. */
+    int (*watchdog_start)(void *ctx, uint32_t timeout_ms);
+    void *watchdog_ctx;
+    uint32_t commit_window_ms; /* 0 means 60000 */
 } ota_config_t;
 
 /* The persisted boot state (one journal entry). */
@@ -89,6 +94,7 @@ typedef struct {
     uint8_t state;            /* state after this boot (e.g. OTA_STATE_TESTING, OTA_STATE_FAILED) */
     uint8_t rolled_back;      /* 1 when this boot rolled back an unconfirmed or bad image */
     uint8_t swapped;          /* 1 when this boot exchanged slot contents (SWAP) */
+    uint8_t watchdog_armed;   /* 1 when the commit-window watchdog was started */
     ota_version_t version;    /* version of the image in slot */
     uint32_t security_counter;
 } ota_boot_result_t;
