@@ -25,9 +25,11 @@ if [[ $(id -u) -ne 0 ]]; then
   sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Refresh the package lists only when apt cannot find a candidate for something we need.
-if ! apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: [0-9]' ||
-   apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: (none)'; then
+# Refresh the package lists first only when apt knows no candidate for something we need; if the
+# install still fails (stale lists point at versions the mirror no longer has), refresh and retry.
+install() { "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+if apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: (none)' ||
+   [[ $(apt-cache policy "${missing[@]}" 2>/dev/null | grep -c 'Candidate:') -lt ${#missing[@]} ]]; then
   "${sudo[@]}" apt-get update -qq
 fi
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install || { "${sudo[@]}" apt-get update -qq && install; }
