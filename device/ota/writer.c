@@ -187,16 +187,24 @@ int ota_resume(ota_ctx_t *ctx, uint32_t *offset, uint32_t *size_out)
     off -= off % f->write_size;
     if ((rc = ota_flash_sector(f, base + off, &start, &size)) != OTA_OK)
         return rc;
-    if (base + off == start) {
-        ctx->w_erased_end = off; /* the next write erases this sector */
-    } else if ((rc = ota_flash_is_erased(f, base + off, start + size - base - off)) < 0) {
-        return rc;
-    } else if (rc == 1) {
-        ctx->w_erased_end = start + size - base;
-    } else {
-        off = start - base;       /* a torn write left this sector dirty: redo it */
-        ctx->w_erased_end = off;
+    if (start - base > ctx->rec.progress) {
+        /* Past the last sector the download entered: nothing there was written. */
+        off = ctx->rec.progress;
+        if ((rc = ota_flash_sector(f, base + off, &start, &size)) != OTA_OK)
+            return rc;
     }
+    if (base + off != start) {
+        /* Mid-sector: keep it only if the rest of the sector is erased and the write unit just
+         * below it was programmed; otherwise redo the sector from its start. */
+        int rest = ota_flash_is_erased(f, base + off, start + size - base - off);
+        int below = ota_flash_is_erased(f, base + off - f->write_size, f->write_size);
+        if (rest < 0 || below < 0)
+            return rest < 0 ? rest : below;
+        if (!(rest == 1 && below == 0))
+            off = start - base;
+    }
+    /* At a sector start the next write erases the sector; mid-sector its remainder is erased. */
+    ctx->w_erased_end = base + off == start ? off : start + size - base;
     ctx->w_written = off;
     ctx->w_tail_len = 0;
     ctx->w_active = 1;

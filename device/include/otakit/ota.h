@@ -131,10 +131,12 @@ int ota_abort(ota_ctx_t *ctx);
 
 /* After a reset during a download (journal state DOWNLOADING), continues it. *offset holds the byte
  * count the caller believes was written, or OTA_RESUME_AUTO to use the journal's checkpoint (the
- * start of the last sector the download entered: everything below it was programmed). It is lowered to a write-size boundary whose sector remainder
- * is still erased (else to that sector's start, re-erased on the next write). Nothing below it is
- * trusted: ota_end() verifies the whole image from flash. Returns OTA_OK, OTA_ERR_STATE (no download
- * to resume) or a flash error; *size_out receives the announced size if not NULL. */
+ * start of the last sector the download entered: everything below it was programmed). The offset is
+ * only ever lowered: to that checkpoint if it lies beyond the last sector entered, and to its
+ * sector's start unless the rest of the sector is erased and the write unit below it is programmed
+ * (the sector is then re-erased on the next write). Nothing below it is trusted either: ota_end()
+ * verifies the whole image from flash. Returns OTA_OK, OTA_ERR_STATE (no download to resume) or a
+ * flash error; *offset gets the resume point and *size_out the announced size if not NULL. */
 #define OTA_RESUME_AUTO 0xffffffffUL
 int ota_resume(ota_ctx_t *ctx, uint32_t *offset, uint32_t *size_out);
 
