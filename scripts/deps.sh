@@ -5,7 +5,8 @@
 #   scripts/deps.sh --build    only what `make run` needs
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl)
+build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl libmicrohttpd-dev libsqlite3-dev
+            libjansson-dev libcurl4-openssl-dev curl sqlite3)
 test_pkgs=(clang libclang-rt-14-dev llvm libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
            python3 python3-cryptography xxd)
 

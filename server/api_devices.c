@@ -1,0 +1,6 @@
+/* devices routes (module in progress). */
+#include "server.h"
+
+const http_route_t devices_routes[] = {
+    {NULL, NULL, NULL, 0, 0},
+};

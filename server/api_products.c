@@ -1,0 +1,126 @@
+/*
+ * Products: the unit of ownership. Creating one (admin) returns its owner token (manages the
+ * product's releases, rollouts and devices) and its enrollment token (built into firmware so a
+ * device can register itself). Both are shown once; only their hashes are stored.
+ *
+ *   POST /api/v1/products            {"product_id","name","public_key":"<PEM>","version_rule"?}
+ *   GET  /api/v1/products
+ *   GET  /api/v1/products/{product}
+ */
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "otakit/keys.h"
+#include "server.h"
+
+static json_t *product_json(sqlite3_stmt *st)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:I}", "product_id", (const char *)sqlite3_column_text(st, 0), "name",
+                     (const char *)sqlite3_column_text(st, 1), "key_hash", (const char *)sqlite3_column_text(st, 2),
+                     "version_rule", (const char *)sqlite3_column_text(st, 3), "created_at",
+                     (json_int_t)sqlite3_column_int64(st, 4));
+}
+
+static enum MHD_Result create(http_req_t *r)
+{
+    const char *pid = json_string_value(json_object_get(r->json, "product_id"));
+    const char *name = json_string_value(json_object_get(r->json, "name"));
+    const char *pem = json_string_value(json_object_get(r->json, "public_key"));
+    const char *rule = json_string_value(json_object_get(r->json, "version_rule"));
+    char owner[65], enroll[65], oh[65], eh[65], khex[65];
+    uint8_t der[OTA_P256_SPKI_LEN], kh[32];
+    ota_key_t *key;
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    int rc, i;
+
+    if (!pid || !ota_ident_valid(pid, strlen(pid), OTA_PRODUCT_MAX, 0))
+        return http_error(r, 400, "bad_product_id", "product_id must be 1-32 characters of A-Z a-z 0-9 . _ -");
+    if (!name || !*name || strlen(name) > 128)
+        return http_error(r, 400, "bad_name", "name must be 1-128 characters");
+    if (!rule)
+        rule = "semver";
+    if (strcmp(rule, "semver") && strcmp(rule, "espressif"))
+        return http_error(r, 400, "bad_version_rule", "version_rule must be \"semver\" or \"espressif\"");
+    if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
+        return http_error(r, 400, "bad_public_key", "public_key must be an ECDSA P-256 public key in PEM");
+    rc = ota_key_public_der(key, der);
+    ota_key_free(key);
+    if (rc != OTA_OK || ota_key_hash(der, sizeof der, kh) != OTA_OK)
+        return http_error(r, 400, "bad_public_key", "public_key must be an ECDSA P-256 public key in PEM");
+    for (i = 0; i < 32; i++)
+        sprintf(khex + 2 * i, "%02x", kh[i]);
+    if (http_new_token(owner) || http_new_token(enroll))
+        return http_error(r, 500, "internal", "cannot make tokens");
+    http_token_hash(owner, oh);
+    http_token_hash(enroll, eh);
+    if (!db || sqlite3_prepare_v2(db,
+                                  "INSERT INTO products(product_id, name, public_key, key_hash, version_rule, "
+                                  "owner_token_hash, enroll_token_hash, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                                  -1, &st, NULL) != SQLITE_OK)
+        return http_error(r, 500, "database", "%s", db ? sqlite3_errmsg(db) : "no connection");
+    sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, der, sizeof der, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, khex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, oh, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, eh, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, now_s());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return http_error(r, 409, "exists", "product %s already exists", pid);
+    if (rc != SQLITE_DONE)
+        return http_error(r, 500, "database", "%s", sqlite3_errmsg(db));
+    log_msg(LOG_INFO, "product created", "product=%s key_hash=%.16s", pid, khex);
+    return http_json(r, 201,
+                     json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "product_id", pid, "name", name, "key_hash", khex,
+                               "version_rule", rule, "owner_token", owner, "enroll_token", enroll));
+}
+
+static enum MHD_Result list(http_req_t *r)
+{
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    json_t *arr = json_array();
+    if (!db || sqlite3_prepare_v2(db,
+                                  "SELECT product_id, name, key_hash, version_rule, created_at FROM products "
+                                  "WHERE ?1 = 0 OR id = ?1 ORDER BY product_id",
+                                  -1, &st, NULL) != SQLITE_OK) {
+        json_decref(arr);
+        return http_error(r, 500, "database", "cannot list products");
+    }
+    sqlite3_bind_int64(st, 1, r->auth_kind == AUTH_OWNER ? r->auth_product : 0);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, product_json(st));
+    sqlite3_finalize(st);
+    return http_json(r, 200, json_pack("{s:o}", "products", arr));
+}
+
+static enum MHD_Result get(http_req_t *r)
+{
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    json_t *p = NULL;
+    if (!db || sqlite3_prepare_v2(db,
+                                  "SELECT product_id, name, key_hash, version_rule, created_at FROM products "
+                                  "WHERE product_id = ?",
+                                  -1, &st, NULL) != SQLITE_OK)
+        return http_error(r, 500, "database", "cannot read product");
+    sqlite3_bind_text(st, 1, http_param(r, 0), -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        p = product_json(st);
+    sqlite3_finalize(st);
+    if (!p)
+        return http_error(r, 404, "not_found", "no product %s", http_param(r, 0));
+    return http_json(r, 200, p);
+}
+
+const http_route_t products_routes[] = {
+    {"POST", "/api/v1/products", create, AUTH_ADMIN, BODY_JSON},
+    {"GET", "/api/v1/products", list, AUTH_OWNER, BODY_NONE},
+    {"GET", "/api/v1/products/{product}", get, AUTH_OWNER, BODY_NONE},
+    {NULL, NULL, NULL, 0, 0},
+};

@@ -1,0 +1,6 @@
+/* releases routes (module in progress). */
+#include "server.h"
+
+const http_route_t releases_routes[] = {
+    {NULL, NULL, NULL, 0, 0},
+};

@@ -1,0 +1,109 @@
+/* Bearer-token authorization (see auth.h). Tokens are stored only as SHA-256 hashes. */
+#include "auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+static char *admin_token;
+
+void auth_set_admin_token(const char *token)
+{
+    free(admin_token);
+    admin_token = strdup(token);
+}
+
+/* Constant-time string equality (length leaks, content does not). */
+static int same(const char *a, const char *b)
+{
+    size_t n = strlen(a), i;
+    unsigned char d = 0;
+    if (n != strlen(b))
+        return 0;
+    for (i = 0; i < n; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+/* Looks a token hash up in one column; returns the row id and (for products) the product_id. */
+static int64_t lookup(const char *sql, const char *hash, char *product_id, size_t n)
+{
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    if (!db || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        if (product_id && sqlite3_column_text(st, 1))
+            snprintf(product_id, n, "%s", (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+static int deny(http_req_t *r, unsigned status, const char *code, const char *msg)
+{
+    if (status == MHD_HTTP_UNAUTHORIZED) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+        http_text(r, status, "application/json", body, strlen(body),
+                  (const char *const[]){"WWW-Authenticate", "Bearer realm=\"otakit\"", NULL});
+    } else {
+        http_error(r, status, code, "%s", msg);
+    }
+    return 0;
+}
+
+int auth_check(http_req_t *r)
+{
+    unsigned need = r->route->auth;
+    const char *h, *tok;
+    char hash[65], pid[128];
+
+    r->auth_kind = AUTH_NONE;
+    if (need == AUTH_NONE)
+        return 1;
+    h = http_header(r, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || !*(tok = h + 7))
+        return deny(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "this route needs Authorization: Bearer <token>");
+
+    if ((need & (AUTH_ADMIN | AUTH_OWNER)) && admin_token && same(tok, admin_token)) {
+        r->auth_kind = AUTH_ADMIN;
+        return 1;
+    }
+    http_token_hash(tok, hash);
+    if (need & AUTH_OWNER) {
+        pid[0] = 0;
+        r->auth_product = lookup("SELECT id, product_id FROM products WHERE owner_token_hash = ?", hash, pid, sizeof pid);
+        if (r->auth_product) {
+            /* An owner reaches only its own product's routes. */
+            if (r->nparams > 0 && strcmp(http_param(r, 0), pid) != 0)
+                return deny(r, MHD_HTTP_FORBIDDEN, "forbidden", "this token belongs to another product");
+            r->auth_kind = AUTH_OWNER;
+            return 1;
+        }
+    }
+    if (need & AUTH_DEVICE) {
+        r->auth_device = lookup("SELECT id FROM devices WHERE token_hash = ?", hash, NULL, 0);
+        if (r->auth_device) {
+            r->auth_kind = AUTH_DEVICE;
+            return 1;
+        }
+    }
+    if (need & AUTH_ENROLL) {
+        r->auth_product = lookup("SELECT id FROM products WHERE enroll_token_hash = ?", hash, NULL, 0);
+        if (r->auth_product) {
+            r->auth_kind = AUTH_ENROLL;
+            return 1;
+        }
+    }
+    /* A token that is valid somewhere else is a scope error, not an unknown token. */
+    if ((admin_token && same(tok, admin_token)) ||
+        lookup("SELECT id FROM products WHERE owner_token_hash = ?1 OR enroll_token_hash = ?1", hash, NULL, 0) ||
+        lookup("SELECT id FROM devices WHERE token_hash = ?", hash, NULL, 0))
+        return deny(r, MHD_HTTP_FORBIDDEN, "forbidden", "this token may not use this route");
+    return deny(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown token");
+}

@@ -1,0 +1,531 @@
+/* libmicrohttpd glue: routing, auth dispatch, bodies, responses (see http.h). */
+#define _GNU_SOURCE
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/sha256.h>
+
+#include "auth.h"
+#include "log.h"
+
+static http_config_t cfg;
+static const http_route_t *const *route_tables;
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+/* Matches url against pattern; on success fills r->params (allocated) and returns 1. */
+static int match(const char *pattern, const char *url, http_req_t *r)
+{
+    const char *p = pattern, *u = url;
+    int n = 0;
+    while (*p && *u) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}'), *ue = u;
+            while (*ue && *ue != '/')
+                ue++;
+            if (!pe || ue == u || n == 4)
+                goto no;
+            r->params[n] = strndup(u, (size_t)(ue - u));
+            r->nparams = ++n;
+            p = pe + 1;
+            u = ue;
+        } else if (*p++ != *u++) {
+            goto no;
+        }
+    }
+    if (*p == 0 && *u == 0)
+        return 1;
+no:
+    while (n > 0)
+        free(r->params[--n]);
+    r->nparams = 0;
+    return 0;
+}
+
+/* Finds the route; *method_mismatch is set when the path exists with another method. */
+static const http_route_t *route_find(http_req_t *r, int *method_mismatch)
+{
+    const http_route_t *const *t;
+    const http_route_t *rt;
+    *method_mismatch = 0;
+    for (t = route_tables; *t; t++)
+        for (rt = *t; rt->method; rt++) {
+            int same = !strcmp(rt->method, r->method) || (r->is_head && !strcmp(rt->method, "GET"));
+            if (!match(rt->pattern, r->url, r))
+                continue;
+            if (same)
+                return rt;
+            *method_mismatch = 1;
+            while (r->nparams > 0)
+                free(r->params[--r->nparams]);
+        }
+    return NULL;
+}
+
+const char *http_param(http_req_t *r, int i)
+{
+    return i < r->nparams ? r->params[i] : NULL;
+}
+
+const char *http_query(http_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(http_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- responses ---------------------------------------------------------------------------- */
+
+static enum MHD_Result respond(http_req_t *r, unsigned status, struct MHD_Response *resp)
+{
+    enum MHD_Result ret;
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Server", "otakit");
+    ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+enum MHD_Result http_text(http_req_t *r, unsigned status, const char *ctype, const char *body, size_t len,
+                          const char *const *headers)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->is_head ? 0 : len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    if (ctype)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    for (; headers && headers[0]; headers += 2)
+        MHD_add_response_header(resp, headers[0], headers[1]);
+    return respond(r, status, resp);
+}
+
+enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj)
+{
+    char *s = json_dumps(obj, JSON_COMPACT);
+    enum MHD_Result ret;
+    json_decref(obj);
+    if (!s)
+        return MHD_NO;
+    ret = http_text(r, status, "application/json", s, strlen(s), NULL);
+    free(s);
+    return ret;
+}
+
+enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (status >= 500)
+        log_msg(LOG_ERROR, "request failed", "method=%s path=%s status=%u code=%s error=\"%s\"", r->method, r->url,
+                status, code, msg);
+    return http_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+/* Parses a single "bytes=" range against size. Returns 1 with [*from, *to] (inclusive), 0 when the
+ * header should be ignored (syntax we do not serve: send the whole file), -1 when unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+    char *end;
+    unsigned long long a, b;
+    if (strncmp(h, "bytes=", 6) != 0)
+        return 0;
+    h += 6;
+    if (strchr(h, ','))
+        return 0; /* multiple ranges: answered with the whole representation (RFC 7233 allows it) */
+    if (*h == '-') {
+        b = strtoull(h + 1, &end, 10);
+        if (end == h + 1 || *end)
+            return 0;
+        if (b == 0 || size == 0)
+            return -1;
+        *from = b >= size ? 0 : size - b;
+        *to = size - 1;
+        return 1;
+    }
+    a = strtoull(h, &end, 10);
+    if (end == h || *end != '-')
+        return 0;
+    h = end + 1;
+    if (*h == 0) {
+        b = size ? size - 1 : 0;
+    } else {
+        b = strtoull(h, &end, 10);
+        if (*end || b < a)
+            return 0;
+        if (b >= size)
+            b = size - 1;
+    }
+    if (a >= size)
+        return -1;
+    *from = a;
+    *to = b;
+    return 1;
+}
+
+enum MHD_Result http_file(http_req_t *r, const char *path, const char *etag, const char *ctype,
+                          const char *const *headers)
+{
+    struct MHD_Response *resp;
+    struct stat st;
+    char qetag[80], cr[96], len[32];
+    const char *range = http_header(r, "Range"), *ifr = http_header(r, "If-Range"),
+               *inm = http_header(r, "If-None-Match");
+    uint64_t from = 0, to = 0;
+    int fd, rr = 0;
+    unsigned status = MHD_HTTP_OK;
+
+    snprintf(qetag, sizeof qetag, "\"%s\"", etag);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return http_error(r, MHD_HTTP_NOT_FOUND, "not_found", "artifact is gone from the store");
+    }
+    if (inm && (strstr(inm, qetag) || !strcmp(inm, "*"))) {
+        close(fd);
+        return http_text(r, MHD_HTTP_NOT_MODIFIED, NULL, "", 0, (const char *const[]){"ETag", qetag, NULL});
+    }
+    /* If-Range: serve the range only if the representation is still the one the client has. */
+    if (range && (!ifr || !strcmp(ifr, qetag)))
+        rr = parse_range(range, (uint64_t)st.st_size, &from, &to);
+    if (rr < 0) {
+        close(fd);
+        snprintf(cr, sizeof cr, "bytes */%" PRIu64, (uint64_t)st.st_size);
+        return http_text(r, 416, "application/json",
+                         "{\"error\":{\"code\":\"range_not_satisfiable\",\"message\":\"range outside the file\"}}", 82,
+                         (const char *const[]){"Content-Range", cr, NULL});
+    }
+    if (rr == 0) {
+        from = 0;
+        to = st.st_size ? (uint64_t)st.st_size - 1 : 0;
+    } else {
+        status = MHD_HTTP_PARTIAL_CONTENT;
+    }
+    if (r->is_head) {
+        /* HEAD: the headers of the GET, no body (and no file descriptor kept open). */
+        close(fd);
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        snprintf(len, sizeof len, "%" PRIu64, st.st_size ? to - from + 1 : 0);
+        MHD_add_response_header(resp, "Content-Length", len);
+    } else {
+        resp = MHD_create_response_from_fd_at_offset64(st.st_size ? to - from + 1 : 0, fd, (uint64_t)from);
+    }
+    if (!resp) {
+        if (!r->is_head)
+            close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", ctype ? ctype : "application/octet-stream");
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    MHD_add_response_header(resp, "ETag", qetag);
+    if (status == MHD_HTTP_PARTIAL_CONTENT) {
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, (uint64_t)st.st_size);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    for (; headers && headers[0]; headers += 2)
+        MHD_add_response_header(resp, headers[0], headers[1]);
+    return respond(r, status, resp);
+}
+
+/* ---- tokens ------------------------------------------------------------------------------- */
+
+void http_token_hash(const char *token, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char h[32];
+    int i;
+    mbedtls_sha256_ret((const unsigned char *)token, strlen(token), h, 0);
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 15];
+    }
+    out[64] = 0;
+}
+
+int http_new_token(char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[32];
+    int i, fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[64] = 0;
+    return 0;
+}
+
+/* ---- request lifecycle -------------------------------------------------------------------- */
+
+static void hex_of(const unsigned char *p, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int upload_open(http_req_t *r)
+{
+    static const mbedtls_md_type_t types[3] = {MBEDTLS_MD_SHA256, MBEDTLS_MD_SHA1, MBEDTLS_MD_MD5};
+    int i;
+    snprintf(r->upload_path, sizeof r->upload_path, "%s/upload-XXXXXX", cfg.tmp_dir);
+    r->upload_fd = mkstemp(r->upload_path);
+    if (r->upload_fd < 0)
+        return -1;
+    for (i = 0; i < 3; i++) {
+        mbedtls_md_init(&r->md[i]);
+        if (mbedtls_md_setup(&r->md[i], mbedtls_md_info_from_type(types[i]), 0) != 0 ||
+            mbedtls_md_starts(&r->md[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void upload_finish(http_req_t *r)
+{
+    unsigned char h[32];
+    mbedtls_md_finish(&r->md[0], h);
+    hex_of(h, 32, r->sha256);
+    mbedtls_md_finish(&r->md[1], h);
+    hex_of(h, 20, r->sha1);
+    mbedtls_md_finish(&r->md[2], h);
+    hex_of(h, 16, r->md5);
+}
+
+static void req_free(http_req_t *r)
+{
+    int i;
+    while (r->nparams > 0)
+        free(r->params[--r->nparams]);
+    free(r->body);
+    json_decref(r->json);
+    if (r->upload_fd > 0) {
+        close(r->upload_fd);
+        for (i = 0; i < 3; i++)
+            mbedtls_md_free(&r->md[i]);
+    }
+    if (r->upload_path[0])
+        unlink(r->upload_path); /* a handler that keeps the upload renames it first */
+    free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (*con_cls)
+        req_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    http_req_t *r = *con_cls;
+    int mismatch;
+    (void)cls;
+    (void)version;
+
+    if (!r) {
+        /* First call: headers only. Route and authenticate before reading any body. */
+        if (!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        *con_cls = r;
+        r->conn = c;
+        r->method = method;
+        r->url = url;
+        r->upload_fd = -1;
+        r->is_head = !strcmp(method, "HEAD");
+        if (strstr(url, "/../") || strstr(url, "/./") || (strlen(url) >= 3 && !strcmp(url + strlen(url) - 3, "/..")))
+            return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_path", "path traversal is not allowed");
+        r->route = route_find(r, &mismatch);
+        if (!r->route)
+            return mismatch ? http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                         "%s is not allowed on %s", method, url)
+                            : http_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %s", url);
+        if (!auth_check(r))
+            return MHD_YES; /* auth_check queued the 401/403 */
+        if (r->route->body == BODY_STREAM && upload_open(r) != 0)
+            return http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage", "cannot create upload file: %s",
+                              strerror(errno));
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->too_big)
+            return MHD_YES;
+        if (r->route->body == BODY_STREAM) {
+            int i;
+            if (r->upload_len + n > cfg.max_upload) {
+                r->too_big = 1;
+                return MHD_YES;
+            }
+            for (i = 0; i < 3; i++)
+                mbedtls_md_update(&r->md[i], (const unsigned char *)upload_data, n);
+            while (n) {
+                ssize_t w = write(r->upload_fd, upload_data, n);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0)
+                    return MHD_NO;
+                upload_data += w;
+                n -= (size_t)w;
+                r->upload_len += (uint64_t)w;
+            }
+        } else {
+            char *nb;
+            if (r->body_len + n > cfg.max_json) {
+                r->too_big = 1;
+                return MHD_YES;
+            }
+            if (!(nb = realloc(r->body, r->body_len + n + 1)))
+                return MHD_NO;
+            r->body = nb;
+            memcpy(r->body + r->body_len, upload_data, n);
+            r->body_len += n;
+            r->body[r->body_len] = 0;
+        }
+        return MHD_YES;
+    }
+
+    /* Last call: the whole body is in. */
+    if (r->too_big)
+        return http_error(r, 413, "too_large", "request body is larger than %llu bytes",
+                          (unsigned long long)(r->route->body == BODY_STREAM ? cfg.max_upload : cfg.max_json));
+    if (r->route->body == BODY_JSON) {
+        json_error_t err;
+        if (!r->body_len)
+            return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "a JSON object body is required");
+        r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+        if (!r->json || !json_is_object(r->json))
+            return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "body is not a JSON object%s%s",
+                              r->json ? "" : ": ", r->json ? "" : err.text);
+    } else if (r->route->body == BODY_STREAM) {
+        if (fsync(r->upload_fd) != 0)
+            return http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage", "cannot sync upload: %s", strerror(errno));
+        upload_finish(r);
+    }
+    return r->route->fn(r);
+}
+
+static int parse_listen(const char *s, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    char *end;
+    unsigned long port;
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    if (!colon || (size_t)(colon - s) >= sizeof host)
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    port = strtoul(colon + 1, &end, 10);
+    if (*end || port > 65535 || inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
+        return -1;
+    sa->sin_port = htons((uint16_t)port);
+    return 0;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char buf[512];
+    size_t n;
+    (void)cls;
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '"'))
+        buf[--n] = 0;
+    log_msg(LOG_WARN, "http", "detail=\"%s\"", buf);
+}
+
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = calloc(1, (size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+struct MHD_Daemon *http_start(const http_config_t *c, const http_route_t *const *tables)
+{
+    struct sockaddr_in sa;
+    struct MHD_Daemon *d;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    static char *cert, *key;
+
+    cfg = *c;
+    route_tables = tables;
+    if (parse_listen(c->listen, &sa) != 0) {
+        log_msg(LOG_ERROR, "bad listen address (want IPV4:PORT)", "listen=%s", c->listen);
+        return NULL;
+    }
+    if (c->tls_cert || c->tls_key) {
+        if (!c->tls_cert || !c->tls_key || !(cert = read_pem(c->tls_cert)) || !(key = read_pem(c->tls_key))) {
+            log_msg(LOG_ERROR, "HTTPS needs a readable --tls-cert and --tls-key", NULL);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 4),
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                         cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+                         MHD_OPTION_END);
+    if (!d)
+        log_msg(LOG_ERROR, "cannot start HTTP server", "listen=%s error=\"%s\"", c->listen, strerror(errno));
+    return d;
+}
+
+unsigned http_port(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}

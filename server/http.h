@@ -1,0 +1,109 @@
+/*
+ * HTTP layer of otakit-server over GNU libmicrohttpd: a route table with path parameters, bearer
+ * token auth per route, request bodies (JSON up to a limit, or artifacts streamed to a temp file
+ * while hashed), and response helpers (JSON, stable JSON errors, files with Range/ETag).
+ */
+#ifndef OTAKIT_SERVER_HTTP_H
+#define OTAKIT_SERVER_HTTP_H
+
+#include <jansson.h>
+#include <mbedtls/md.h>
+#include <microhttpd.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Who may call a route (route.auth). Admin may call everything except device-only routes. */
+enum {
+    AUTH_NONE = 0,   /* public (compat protocols authenticate by their own rules) */
+    AUTH_ADMIN = 1,  /* the admin token */
+    AUTH_OWNER = 2,  /* admin, or the owner token of the product named by {product} */
+    AUTH_DEVICE = 4, /* a device token (the handler checks it acts on itself) */
+    AUTH_ENROLL = 8  /* a product's enrollment token (device registration) */
+};
+
+/* How a route takes its body (route.body). */
+enum { BODY_NONE = 0, BODY_JSON = 1, BODY_STREAM = 2 };
+
+typedef struct http_req http_req_t;
+typedef enum MHD_Result (*http_handler_t)(http_req_t *r);
+
+typedef struct {
+    const char *method;  /* "GET", "POST"...; GET routes also answer HEAD */
+    const char *pattern; /* "/api/v1/products/{product}/releases" */
+    http_handler_t fn;
+    unsigned auth;
+    unsigned body;
+} http_route_t;
+
+struct http_req {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    const http_route_t *route;
+    char *params[4];      /* path parameters, in pattern order */
+    int nparams;
+    int is_head;
+    /* who is calling */
+    unsigned auth_kind;   /* AUTH_ADMIN, AUTH_OWNER, AUTH_DEVICE, AUTH_ENROLL or AUTH_NONE */
+    int64_t auth_product; /* products.id for owner/enroll tokens */
+    int64_t auth_device;  /* devices.id for device tokens */
+    /* BODY_JSON */
+    char *body;
+    size_t body_len;
+    json_t *json;         /* parsed body (object), or NULL */
+    /* BODY_STREAM */
+    int upload_fd;
+    char upload_path[512];
+    uint64_t upload_len;
+    mbedtls_md_context_t md[3]; /* sha256, sha1, md5 */
+    char sha256[65], sha1[41], md5[33];
+    int too_big;
+};
+
+typedef struct {
+    const char *listen;     /* "127.0.0.1:8080" */
+    unsigned threads;
+    const char *tls_cert;   /* PEM files; both or neither */
+    const char *tls_key;
+    const char *tmp_dir;    /* where uploads are streamed */
+    uint64_t max_upload;    /* bytes */
+    size_t max_json;        /* bytes */
+} http_config_t;
+
+/* Starts the server with the given route tables (NULL-terminated list of arrays terminated by a
+ * route with method NULL). Returns the daemon or NULL (logged). */
+struct MHD_Daemon *http_start(const http_config_t *cfg, const http_route_t *const *tables);
+
+/* The port actually bound (useful with port 0). */
+unsigned http_port(struct MHD_Daemon *d);
+
+/* Path parameter i (decoded), query argument or request header; NULL when absent. */
+const char *http_param(http_req_t *r, int i);
+const char *http_query(http_req_t *r, const char *name);
+const char *http_header(http_req_t *r, const char *name);
+
+/* Sends obj as JSON with status (takes ownership of obj). */
+enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj);
+
+/* Sends {"error":{"code":code,"message":...}} with status. code is stable (machine-readable). */
+enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Sends a body from memory (copied) with a content type and extra headers (NULL-terminated
+ * name/value pairs). */
+enum MHD_Result http_text(http_req_t *r, unsigned status, const char *ctype, const char *body, size_t len,
+                          const char *const *headers);
+
+/* Sends a file (zero-copy sendfile) honouring HEAD, Range (RFC 7233: one range; suffix and open
+ * ranges; 416 when unsatisfiable; multiple ranges answered with the whole file), If-Range and
+ * If-None-Match against etag. headers: extra NULL-terminated name/value pairs. */
+enum MHD_Result http_file(http_req_t *r, const char *path, const char *etag, const char *ctype,
+                          const char *const *headers);
+
+/* Hex SHA-256 of a token, as stored in the database. out: 65 bytes. */
+void http_token_hash(const char *token, char out[65]);
+
+/* Makes a new random token (64 hex chars + NUL). Returns 0 or -1. */
+int http_new_token(char out[65]);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * otakit-server: the update service a fleet talks to.
+ *
+ *   otakit-server [--listen IP:PORT] [--data DIR] [--threads N] [--public-url URL]
+ *                 [--tls-cert PEM --tls-key PEM] [--admin-token TOKEN] [--max-upload BYTES]
+ *                 [--log-level debug|info|warn|error]
+ *
+ * Every flag has an environment variable (OTAKIT_LISTEN, OTAKIT_DATA, ...); flags win.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "db.h"
+#include "log.h"
+#include "server.h"
+
+struct server_config g_server;
+
+int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static const char usage[] =
+    "usage: otakit-server [options]\n\n"
+    "The otakit update server: fleet, releases, rollouts, device and management APIs.\n\n"
+    "  --listen IP:PORT       address to listen on (OTAKIT_LISTEN; default 127.0.0.1:8080)\n"
+    "  --data DIR             database and artifacts (OTAKIT_DATA; default ./otakit-data)\n"
+    "  --threads N            worker threads (OTAKIT_THREADS; default 4)\n"
+    "  --public-url URL       base URL put in download links (OTAKIT_PUBLIC_URL; default http://LISTEN)\n"
+    "  --tls-cert FILE        serve HTTPS with this PEM certificate (OTAKIT_TLS_CERT)\n"
+    "  --tls-key FILE         and this PEM key (OTAKIT_TLS_KEY)\n"
+    "  --admin-token TOKEN    admin bearer token (OTAKIT_ADMIN_TOKEN; default: DATA/admin.token,\n"
+    "                         created with a random token on first start)\n"
+    "  --max-upload BYTES     largest artifact accepted (OTAKIT_MAX_UPLOAD; default 67108864)\n"
+    "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
+    "  -h, --help             this text\n";
+
+static const char *opt_or_env(const char *opt, const char *env, const char *def)
+{
+    const char *e = getenv(env);
+    return opt ? opt : (e && *e) ? e : def;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[600];
+    char *p;
+    snprintf(buf, sizeof buf, "%s", path);
+    for (p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Reads DATA/admin.token, creating it (mode 0600) with a random token the first time. */
+static int admin_token_file(const char *dir, char tok[65], int *created)
+{
+    char path[600];
+    int fd;
+    ssize_t n;
+    snprintf(path, sizeof path, "%s/admin.token", dir);
+    *created = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, tok, 64);
+        close(fd);
+        if (n < 16)
+            return -1;
+        tok[n] = 0;
+        tok[strcspn(tok, "\r\n ")] = 0;
+        return 0;
+    }
+    if (http_new_token(tok) != 0)
+        return -1;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, tok, 64) != 64 || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    *created = 1;
+    return 0;
+}
+
+/* Removes uploads left by a crash: they were never renamed into the store, so nothing refers to them. */
+static void clean_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1200];
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"listen", 1, 0, 'l'},      {"data", 1, 0, 'd'},     {"threads", 1, 0, 't'},
+                                         {"public-url", 1, 0, 'u'},  {"tls-cert", 1, 0, 'c'}, {"tls-key", 1, 0, 'k'},
+                                         {"admin-token", 1, 0, 'a'}, {"max-upload", 1, 0, 'm'},
+                                         {"log-level", 1, 0, 'L'},   {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
+               *o_admin = NULL, *o_max = NULL, *o_level = NULL;
+    static const http_route_t *const tables[] = {products_routes, releases_routes, devices_routes,
+                                                 rollouts_routes, compat_routes, NULL};
+    http_config_t hc;
+    struct MHD_Daemon *d;
+    enum log_level lvl;
+    char tok[65], dbpath[700], *end;
+    int c, created = 0, sig;
+    sigset_t set;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': o_listen = optarg; break;
+        case 'd': o_data = optarg; break;
+        case 't': o_threads = optarg; break;
+        case 'u': o_url = optarg; break;
+        case 'c': o_cert = optarg; break;
+        case 'k': o_key = optarg; break;
+        case 'a': o_admin = optarg; break;
+        case 'm': o_max = optarg; break;
+        case 'L': o_level = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "otakit-server: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
+    }
+    memset(&hc, 0, sizeof hc);
+    hc.listen = opt_or_env(o_listen, "OTAKIT_LISTEN", "127.0.0.1:8080");
+    hc.threads = (unsigned)strtoul(opt_or_env(o_threads, "OTAKIT_THREADS", "4"), &end, 10);
+    if (*end || hc.threads == 0 || hc.threads > 256) {
+        fprintf(stderr, "otakit-server: --threads must be 1..256\n");
+        return 2;
+    }
+    hc.max_upload = strtoull(opt_or_env(o_max, "OTAKIT_MAX_UPLOAD", "67108864"), &end, 10);
+    if (*end || hc.max_upload == 0) {
+        fprintf(stderr, "otakit-server: --max-upload must be a positive byte count\n");
+        return 2;
+    }
+    hc.max_json = 1 << 20;
+    hc.tls_cert = opt_or_env(o_cert, "OTAKIT_TLS_CERT", NULL);
+    hc.tls_key = opt_or_env(o_key, "OTAKIT_TLS_KEY", NULL);
+    if (log_parse_level(opt_or_env(o_level, "OTAKIT_LOG_LEVEL", "info"), &lvl) != 0) {
+        fprintf(stderr, "otakit-server: --log-level must be debug, info, warn or error\n");
+        return 2;
+    }
+    log_set_level(lvl);
+
+    snprintf(g_server.data_dir, sizeof g_server.data_dir, "%s", opt_or_env(o_data, "OTAKIT_DATA", "./otakit-data"));
+    snprintf(g_server.artifacts_dir, sizeof g_server.artifacts_dir, "%s/artifacts", g_server.data_dir);
+    snprintf(g_server.tmp_dir, sizeof g_server.tmp_dir, "%s/tmp", g_server.data_dir);
+    if (mkdir_p(g_server.artifacts_dir) != 0 || mkdir_p(g_server.tmp_dir) != 0) {
+        log_msg(LOG_ERROR, "cannot create the data directory", "data=%s error=\"%s\"", g_server.data_dir, strerror(errno));
+        return 1;
+    }
+    clean_tmp(g_server.tmp_dir);
+    hc.tmp_dir = g_server.tmp_dir;
+
+    o_admin = opt_or_env(o_admin, "OTAKIT_ADMIN_TOKEN", NULL);
+    if (o_admin) {
+        if (strlen(o_admin) < 16) {
+            fprintf(stderr, "otakit-server: the admin token must be at least 16 characters\n");
+            return 2;
+        }
+        auth_set_admin_token(o_admin);
+    } else if (admin_token_file(g_server.data_dir, tok, &created) == 0) {
+        auth_set_admin_token(tok);
+    } else {
+        log_msg(LOG_ERROR, "cannot read or create the admin token file", "data=%s", g_server.data_dir);
+        return 1;
+    }
+
+    snprintf(dbpath, sizeof dbpath, "%s/otakit.db", g_server.data_dir);
+    if (db_init(dbpath) != 0)
+        return 1;
+
+    /* Signals are taken synchronously by the main thread; workers never see them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!(d = http_start(&hc, tables)))
+        return 1;
+    if (o_url)
+        snprintf(g_server.public_url, sizeof g_server.public_url, "%s", o_url);
+    else if (getenv("OTAKIT_PUBLIC_URL") && *getenv("OTAKIT_PUBLIC_URL"))
+        snprintf(g_server.public_url, sizeof g_server.public_url, "%s", getenv("OTAKIT_PUBLIC_URL"));
+    else {
+        char host[64];
+        const char *colon = strrchr(hc.listen, ':');
+        snprintf(host, sizeof host, "%.*s", (int)(colon - hc.listen), hc.listen);
+        snprintf(g_server.public_url, sizeof g_server.public_url, "%s://%s:%u", hc.tls_cert ? "https" : "http",
+                 (!host[0] || !strcmp(host, "0.0.0.0")) ? "127.0.0.1" : host, http_port(d));
+    }
+    log_msg(LOG_INFO, "otakit-server started", "url=%s port=%u data=%s threads=%u admin_token=%s", g_server.public_url,
+            http_port(d), g_server.data_dir, hc.threads,
+            o_admin ? "(from flag/env)" : created ? "(new, in admin.token)" : "(admin.token)");
+    sigwait(&set, &sig);
+    log_msg(LOG_INFO, "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    MHD_stop_daemon(d);
+    db_close_thread();
+    log_msg(LOG_INFO, "stopped", NULL);
+    return 0;
+}

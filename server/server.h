@@ -1,0 +1,27 @@
+/* otakit-server: process-wide configuration and the route tables of each API module. */
+#ifndef OTAKIT_SERVER_H
+#define OTAKIT_SERVER_H
+
+#include <stdint.h>
+
+#include "http.h"
+
+struct server_config {
+    char data_dir[512];
+    char artifacts_dir[600]; /* content-addressed: <sha256> files */
+    char tmp_dir[600];       /* uploads in progress */
+    char public_url[256];    /* base URL devices are given for downloads */
+};
+extern struct server_config g_server;
+
+/* Seconds since the epoch (one place, so tests can reason about it). */
+int64_t now_s(void);
+
+/* Route tables, one per module (api_*.c, compat_*.c). */
+extern const http_route_t products_routes[];
+extern const http_route_t releases_routes[];
+extern const http_route_t devices_routes[];
+extern const http_route_t rollouts_routes[];
+extern const http_route_t compat_routes[];
+
+#endif

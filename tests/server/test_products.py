@@ -1,0 +1,111 @@
+"""Products and the auth rules every management route follows."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from otaserver import Server  # noqa: E402
+
+
+class Products(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+
+    def test_admin_token_file_is_private(self):
+        self.assertEqual(os.stat(os.path.join(self.s.data, "admin.token")).st_mode & 0o777, 0o600)
+
+    def test_create_get_list(self):
+        p = self.s.product("prod-a")
+        self.assertEqual(len(p["owner_token"]), 64)
+        self.assertEqual(p["key_hash"], open(os.path.join(os.environ.get("OTAKIT_VECTORS", "../shared/vectors/imgtool"),
+                                                          "ec256-pubhash.bin"), "rb").read().hex())
+        st, body, _ = self.s.req("GET", "/api/v1/products/prod-a", token=p["owner_token"])
+        self.assertEqual((st, body["name"]), (200, "prod-a"))
+        self.assertNotIn("owner_token", body)
+        st, body, _ = self.s.req("GET", "/api/v1/products", token=p["owner_token"])
+        self.assertEqual([x["product_id"] for x in body["products"]], ["prod-a"])
+
+    def test_duplicate_is_409(self):
+        self.s.product("prod-dup")
+        st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "prod-dup", "name": "x",
+                                                              "public_key": "x"}, token=self.s.admin)
+        self.assertEqual(st, 400)  # the bad key is refused before the duplicate
+        pem = open(os.path.join(os.environ.get("OTAKIT_VECTORS", "../shared/vectors/imgtool"), "ec256-pub.pem")).read()
+        st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "prod-dup", "name": "x",
+                                                              "public_key": pem}, token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (409, "exists"))
+
+    def test_bad_input(self):
+        pem = open(os.path.join(os.environ.get("OTAKIT_VECTORS", "../shared/vectors/imgtool"), "ec256-pub.pem")).read()
+        for body, code in [({"product_id": "a b", "name": "x", "public_key": pem}, "bad_product_id"),
+                           ({"product_id": "x" * 33, "name": "x", "public_key": pem}, "bad_product_id"),
+                           ({"product_id": "ok", "name": "", "public_key": pem}, "bad_name"),
+                           ({"product_id": "ok", "name": "x", "public_key": "nope"}, "bad_public_key"),
+                           ({"product_id": "ok", "name": "x", "public_key": pem, "version_rule": "x"}, "bad_version_rule")]:
+            st, resp, _ = self.s.req("POST", "/api/v1/products", body, token=self.s.admin)
+            self.assertEqual((st, resp["error"]["code"]), (400, code), body)
+        for raw in [b"", b"{", b"[1,2]", b'{"a":1,"a":2}']:
+            st, resp, _ = self.s.req("POST", "/api/v1/products", raw, token=self.s.admin)
+            self.assertEqual((st, resp["error"]["code"]), (400, "bad_json"), raw)
+        st, resp, _ = self.s.req("GET", "/api/v1/products", token=self.s.admin)
+        self.assertNotIn("ok", [p["product_id"] for p in resp["products"]])
+
+    def test_auth(self):
+        p = self.s.product("prod-auth")
+        q = self.s.product("prod-other")
+        cases = [(None, 401), ("wrong-token", 401), (p["enroll_token"], 403), (q["owner_token"], 403)]
+        for tok, want in cases:
+            st, body, h = self.s.req("GET", "/api/v1/products/prod-auth", token=tok)
+            self.assertEqual(st, want, tok)
+            if want == 401:
+                self.assertIn("Bearer", h["www-authenticate"])
+        st, _, _ = self.s.req("POST", "/api/v1/products", {"product_id": "z", "name": "z", "public_key": "z"},
+                              token=p["owner_token"])
+        self.assertEqual(st, 403)  # only the admin creates products
+        st, body, _ = self.s.req("GET", "/api/v1/products/nope", token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (404, "not_found"))
+
+    def test_routing_errors(self):
+        st, body, _ = self.s.req("DELETE", "/api/v1/products", token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (405, "method_not_allowed"))
+        st, body, _ = self.s.req("GET", "/no/such/route")
+        self.assertEqual(st, 404)
+        st, body, _ = self.s.req("GET", "/api/v1/products/../products", token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_path"))
+
+    def test_oversized_json_is_413(self):
+        st, body, _ = self.s.req("POST", "/api/v1/products", b'{"x":"' + b"a" * (2 << 20) + b'"}', token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (413, "too_large"))
+
+
+class Lifecycle(unittest.TestCase):
+    def test_sigterm_is_clean_and_state_survives_restart(self):
+        s = Server().start()
+        try:
+            s.product("survivor")
+            self.assertEqual(s.stop(), 0)
+            self.assertIn(b"stopped", open(s.log_path, "rb").read())
+            s.start()
+            st, body, _ = s.req("GET", "/api/v1/products/survivor", token=s.admin)
+            self.assertEqual(st, 200)
+        finally:
+            s.__exit__(None, None, None)
+
+    def test_bad_flags(self):
+        import subprocess
+        from otaserver import SERVER
+        for args in (["--threads", "0"], ["--log-level", "loud"], ["--admin-token", "short"], ["extra"]):
+            r = subprocess.run([SERVER] + args, capture_output=True)
+            self.assertEqual(r.returncode, 2, args)
+        r = subprocess.run([SERVER, "--help"], capture_output=True)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"--listen", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
