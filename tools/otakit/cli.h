@@ -41,6 +41,6 @@ int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_o
 const char *tlv_name(uint16_t type);
 
 /* Writes s as a JSON string literal (with quotes) to stdout. */
-void json_string(const char *s);
+void print_json_string(const char *s);
 
 #endif

@@ -274,11 +274,11 @@ int cmd_inspect(int argc, char **argv)
     if (json) {
         int i, j;
         printf("{\"file\":");
-        json_string(path);
+        print_json_string(path);
         printf(",\"file_size\":%zu,\"status\":\"%s\"", len, rc == OTA_OK ? "ok" : "error");
         if (rc != OTA_OK) {
             printf(",\"error\":{\"code\":\"%s\",\"message\":", ota_errname(rc));
-            json_string(ota_strerror(rc));
+            print_json_string(ota_strerror(rc));
             printf("}");
         }
         if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS) {
@@ -297,7 +297,7 @@ int cmd_inspect(int argc, char **argv)
                 printf("%s{\"area\":\"%s\",\"type\":%u,\"name\":", i ? "," : "", area_name(tlvs[i].is_protected),
                        tlvs[i].type);
                 if (n)
-                    json_string(n);
+                    print_json_string(n);
                 else
                     printf("null");
                 printf(",\"len\":%u,\"offset\":%u}", tlvs[i].len, (unsigned)tlvs[i].off);
@@ -315,7 +315,7 @@ int cmd_inspect(int argc, char **argv)
             printf("null");
         printf(",\"product\":");
         if (info.product[0])
-            json_string(info.product);
+            print_json_string(info.product);
         else
             printf("null");
         printf(",\"hw_rev\":");
@@ -343,7 +343,7 @@ int cmd_inspect(int argc, char **argv)
                nkeys ? "true" : "false", info.signature_checked ? "true" : "false");
         if (info.signature_checked) {
             printf(",\"key\":");
-            json_string(keypaths[info.key_index]);
+            print_json_string(keypaths[info.key_index]);
         }
         printf("}}\n");
     } else {

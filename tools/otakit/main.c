@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api.h"
 #include "cli.h"
 
 struct command {
@@ -19,6 +20,10 @@ static const struct command commands[] = {
     {"sign", cmd_sign, "turn a raw firmware .bin into a signed image"},
     {"verify", cmd_verify, "check images against trusted public keys"},
     {"inspect", cmd_inspect, "show what an image holds (human or --json)"},
+    {"product", cmd_product, "server: create and list products"},
+    {"release", cmd_release, "server: upload, list and delete releases"},
+    {"rollout", cmd_rollout, "server: staged rollouts (create, pause, resume, cancel)"},
+    {"device", cmd_device, "server: list devices, send upgrade/reboot commands"},
 };
 
 static void usage(FILE *f)
@@ -31,7 +36,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'otakit <command> --help' shows a command's options.\n"
                "Exit status: 0 success, 1 the operation failed (e.g. an image did not verify),\n"
-               "2 bad command line.\n");
+               "2 bad command line. Server commands take --server URL and --token TOKEN (or\n"
+               "OTAKIT_SERVER_URL and OTAKIT_TOKEN).\n");
 }
 
 int main(int argc, char **argv)

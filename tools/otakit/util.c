@@ -108,7 +108,7 @@ const char *tlv_name(uint16_t type)
     }
 }
 
-void json_string(const char *s)
+void print_json_string(const char *s)
 {
     putchar('"');
     for (; *s; s++) {

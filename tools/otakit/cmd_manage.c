@@ -1,0 +1,338 @@
+/*
+ * otakit product | release | rollout | device: the management API from the command line.
+ * Every command takes --server URL (OTAKIT_SERVER_URL), --token TOKEN (OTAKIT_TOKEN) and --json.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "api.h"
+#include "cli.h"
+
+/* Named string options of one command; values stay NULL when absent. */
+struct opt {
+    const char *name;
+    const char *val;
+};
+
+/* Parses --name VALUE pairs (and --json, --help) into opts; positional args are left in argv from
+ * *first. Returns -1 on a usage error (printed), 1 for --help, 0 otherwise. */
+static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t *a, int *first)
+{
+    struct option lo[24];
+    int n = 0, c, idx;
+    for (; opts[n].name; n++) {
+        lo[n].name = opts[n].name;
+        lo[n].has_arg = required_argument;
+        lo[n].flag = NULL;
+        lo[n].val = 1000 + n;
+    }
+    lo[n++] = (struct option){"server", required_argument, NULL, 's'};
+    lo[n++] = (struct option){"token", required_argument, NULL, 't'};
+    lo[n++] = (struct option){"json", no_argument, NULL, 'j'};
+    lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[n] = (struct option){NULL, 0, NULL, 0};
+    a->url = getenv("OTAKIT_SERVER_URL");
+    a->token = getenv("OTAKIT_TOKEN");
+    a->json = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
+        if (c >= 1000)
+            opts[c - 1000].val = optarg;
+        else if (c == 's')
+            a->url = optarg;
+        else if (c == 't')
+            a->token = optarg;
+        else if (c == 'j')
+            a->json = 1;
+        else if (c == 'h')
+            return 1;
+        else {
+            usage_error(cmd, "bad option");
+            return -1;
+        }
+    }
+    *first = optind;
+    return 0;
+}
+
+static const char *get(struct opt *o, const char *name)
+{
+    for (; o->name; o++)
+        if (!strcmp(o->name, name))
+            return o->val;
+    return NULL;
+}
+
+/* Appends ?k=v&... for the non-NULL values (URL-encoded). */
+static void query(char *buf, size_t n, const char *const *kv)
+{
+    CURL *c = curl_easy_init();
+    size_t len = strlen(buf);
+    int first = !strchr(buf, '?');
+    for (; kv[0]; kv += 2) {
+        char *e;
+        if (!kv[1])
+            continue;
+        e = curl_easy_escape(c, kv[1], 0);
+        len += (size_t)snprintf(buf + len, n > len ? n - len : 0, "%c%s=%s", first ? '?' : '&', kv[0], e);
+        curl_free(e);
+        first = 0;
+    }
+    curl_easy_cleanup(c);
+}
+
+static int show(const api_t *a, json_t *resp)
+{
+    char *s = json_dumps(resp, a->json ? JSON_COMPACT : JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        puts(s);
+    free(s);
+    return EXIT_OK;
+}
+
+/* Prints a list as a table of the given fields (or raw JSON with --json). */
+static int table(const api_t *a, json_t *resp, const char *key, const char *const *fields)
+{
+    json_t *arr = json_object_get(resp, key), *it;
+    size_t i;
+    int f;
+    if (a->json || !json_is_array(arr))
+        return show(a, resp);
+    for (f = 0; fields[f]; f++)
+        printf("%-20s", fields[f]);
+    printf("\n");
+    json_array_foreach(arr, i, it)
+    {
+        for (f = 0; fields[f]; f++) {
+            json_t *v = json_object_get(it, fields[f]);
+            char *s = json_is_string(v) ? strdup(json_string_value(v)) : v ? json_dumps(v, JSON_ENCODE_ANY) : strdup("-");
+            printf("%-20s", s ? s : "?");
+            free(s);
+        }
+        printf("\n");
+    }
+    return EXIT_OK;
+}
+
+/* One call whose success prints the response. */
+static int call(const char *cmd, const api_t *a, const char *method, const char *path, json_t *body, const char *file,
+                long want, const char *list_key, const char *const *fields)
+{
+    json_t *resp;
+    long st = api_call(a, method, path, body, file, &resp);
+    int rc;
+    json_decref(body);
+    if (st != want) {
+        rc = api_fail(cmd, st, resp);
+    } else {
+        rc = list_key ? table(a, resp, list_key, fields) : show(a, resp);
+    }
+    json_decref(resp);
+    return rc;
+}
+
+static const char product_help[] =
+    "usage: otakit product create --id ID --name NAME --key PUB.pem [--version-rule semver|espressif]\n"
+    "       otakit product list | show ID\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "create needs the admin token and prints the product's owner and enrollment tokens once.\n";
+
+int cmd_product(int argc, char **argv)
+{
+    struct opt o[] = {{"id", 0}, {"name", 0}, {"key", 0}, {"version-rule", 0}, {0, 0}};
+    static const char *const fields[] = {"product_id", "name", "version_rule", "key_hash", NULL};
+    char path[512], pem[1024];
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    api_t a;
+    int first, p;
+    if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        fputs(product_help, sub ? stdout : stderr);
+        return sub ? EXIT_OK : EXIT_USAGE;
+    }
+    if ((p = parse("product", argc - 1, argv + 1, o, &a, &first)) != 0)
+        return p > 0 ? (fputs(product_help, stdout), EXIT_OK) : EXIT_USAGE;
+    first++; /* skip the subcommand */
+    if (!strcmp(sub, "create")) {
+        ota_key_t *k;
+        if (!get(o, "id") || !get(o, "name") || !get(o, "key"))
+            return usage_error("product", "create needs --id, --name and --key");
+        if (ota_key_load(get(o, "key"), &k) != OTA_OK || ota_key_public_pem(k, pem, sizeof pem) != OTA_OK)
+            return op_error("product", get(o, "key"), OTA_ERR_KEY_PARSE);
+        ota_key_free(k);
+        return call("product", &a, "POST", "/api/v1/products",
+                    json_pack("{s:s,s:s,s:s,s:s}", "product_id", get(o, "id"), "name", get(o, "name"), "public_key",
+                              pem, "version_rule", get(o, "version-rule") ? get(o, "version-rule") : "semver"),
+                    NULL, 201, NULL, NULL);
+    }
+    if (!strcmp(sub, "list"))
+        return call("product", &a, "GET", "/api/v1/products", NULL, NULL, 200, "products", fields);
+    if (!strcmp(sub, "show") && argc - first == 1) {
+        snprintf(path, sizeof path, "/api/v1/products/%s", argv[first]);
+        return call("product", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
+    }
+    return usage_error("product", "unknown or incomplete subcommand '%s'", sub);
+}
+
+static const char release_help[] =
+    "usage: otakit release upload --product ID [--version V] [--channel official|beta] [--slot 0|1]\n"
+    "                             [--notes TEXT] IMAGE\n"
+    "       otakit release list --product ID | show --product ID VERSION | delete --product ID VERSION\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "The server checks the image (signature by the product's key, version, security counter).\n";
+
+int cmd_release(int argc, char **argv)
+{
+    struct opt o[] = {{"product", 0}, {"version", 0}, {"channel", 0}, {"slot", 0}, {"notes", 0}, {0, 0}};
+    static const char *const fields[] = {"version", "channel", "security_counter", "created_at", NULL};
+    char path[1024];
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    api_t a;
+    int first, p;
+    if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        fputs(release_help, sub ? stdout : stderr);
+        return sub ? EXIT_OK : EXIT_USAGE;
+    }
+    if ((p = parse("release", argc - 1, argv + 1, o, &a, &first)) != 0)
+        return p > 0 ? (fputs(release_help, stdout), EXIT_OK) : EXIT_USAGE;
+    first++;
+    if (!get(o, "product"))
+        return usage_error("release", "--product ID is required");
+    if (!strcmp(sub, "upload") && argc - first == 1) {
+        snprintf(path, sizeof path, "/api/v1/products/%s/releases", get(o, "product"));
+        query(path, sizeof path,
+              (const char *const[]){"version", get(o, "version"), "channel", get(o, "channel"), "slot", get(o, "slot"),
+                                    "notes", get(o, "notes"), NULL});
+        return call("release", &a, "POST", path, NULL, argv[first], 201, NULL, NULL);
+    }
+    if (!strcmp(sub, "list")) {
+        snprintf(path, sizeof path, "/api/v1/products/%s/releases", get(o, "product"));
+        return call("release", &a, "GET", path, NULL, NULL, 200, "releases", fields);
+    }
+    if ((!strcmp(sub, "show") || !strcmp(sub, "delete")) && argc - first == 1) {
+        snprintf(path, sizeof path, "/api/v1/products/%s/releases/%s", get(o, "product"), argv[first]);
+        return call("release", &a, !strcmp(sub, "show") ? "GET" : "DELETE", path, NULL, NULL, 200, NULL, NULL);
+    }
+    return usage_error("release", "unknown or incomplete subcommand '%s'", sub);
+}
+
+static const char rollout_help[] =
+    "usage: otakit rollout create --product ID --release VERSION [--devices A,B,.. | --group G]\n"
+    "                             [--stages 10,50,100] [--success 0.9] [--errors 0.2]\n"
+    "       otakit rollout list --product ID | show --product ID ROLLOUT\n"
+    "       otakit rollout pause|resume|cancel --product ID ROLLOUT\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n";
+
+int cmd_rollout(int argc, char **argv)
+{
+    struct opt o[] = {{"product", 0}, {"release", 0}, {"devices", 0}, {"group", 0},
+                      {"stages", 0},  {"success", 0}, {"errors", 0},  {0, 0}};
+    static const char *const fields[] = {"id", "release", "state", "stage", NULL};
+    char path[1024];
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    api_t a;
+    int first, p;
+    if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        fputs(rollout_help, sub ? stdout : stderr);
+        return sub ? EXIT_OK : EXIT_USAGE;
+    }
+    if ((p = parse("rollout", argc - 1, argv + 1, o, &a, &first)) != 0)
+        return p > 0 ? (fputs(rollout_help, stdout), EXIT_OK) : EXIT_USAGE;
+    first++;
+    if (!get(o, "product"))
+        return usage_error("rollout", "--product ID is required");
+    snprintf(path, sizeof path, "/api/v1/products/%s/rollouts", get(o, "product"));
+    if (!strcmp(sub, "create")) {
+        json_t *body, *target = json_object(), *stages = json_array();
+        char *list, *tok, *save = NULL;
+        if (!get(o, "release")) {
+            json_decref(target);
+            json_decref(stages);
+            return usage_error("rollout", "create needs --release VERSION");
+        }
+        if (get(o, "devices")) {
+            json_t *d = json_array();
+            list = strdup(get(o, "devices"));
+            for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+                json_array_append_new(d, json_string(tok));
+            free(list);
+            json_object_set_new(target, "devices", d);
+        } else if (get(o, "group")) {
+            json_object_set_new(target, "group", json_string(get(o, "group")));
+        }
+        list = strdup(get(o, "stages") ? get(o, "stages") : "100");
+        for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            uint32_t pct;
+            if (parse_uint(tok, 100, &pct) || pct == 0) {
+                free(list);
+                json_decref(target);
+                json_decref(stages);
+                return usage_error("rollout", "--stages are percentages 1..100, e.g. 10,50,100");
+            }
+            json_array_append_new(stages, json_pack("{s:i}", "percent", (int)pct));
+        }
+        free(list);
+        body = json_pack("{s:s,s:o,s:o}", "release", get(o, "release"), "target", target, "stages", stages);
+        if (get(o, "success"))
+            json_object_set_new(body, "success_threshold", json_real(atof(get(o, "success"))));
+        if (get(o, "errors"))
+            json_object_set_new(body, "error_threshold", json_real(atof(get(o, "errors"))));
+        return call("rollout", &a, "POST", path, body, NULL, 201, NULL, NULL);
+    }
+    if (!strcmp(sub, "list"))
+        return call("rollout", &a, "GET", path, NULL, NULL, 200, "rollouts", fields);
+    if (argc - first == 1 && (!strcmp(sub, "show") || !strcmp(sub, "pause") || !strcmp(sub, "resume") ||
+                              !strcmp(sub, "cancel"))) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "/%s%s%s", argv[first], strcmp(sub, "show") ? "/" : "",
+                 strcmp(sub, "show") ? sub : "");
+        return call("rollout", &a, strcmp(sub, "show") ? "POST" : "GET", path, NULL, NULL, 200, NULL, NULL);
+    }
+    return usage_error("rollout", "unknown or incomplete subcommand '%s'", sub);
+}
+
+static const char device_help[] =
+    "usage: otakit device list --product ID | show --product ID DEVICE\n"
+    "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n";
+
+int cmd_device(int argc, char **argv)
+{
+    struct opt o[] = {{"product", 0}, {"type", 0}, {"release", 0}, {0, 0}};
+    static const char *const fields[] = {"device_id", "version", "slot", "state", "last_seen", NULL};
+    char path[1024];
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    api_t a;
+    int first, p;
+    if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        fputs(device_help, sub ? stdout : stderr);
+        return sub ? EXIT_OK : EXIT_USAGE;
+    }
+    if ((p = parse("device", argc - 1, argv + 1, o, &a, &first)) != 0)
+        return p > 0 ? (fputs(device_help, stdout), EXIT_OK) : EXIT_USAGE;
+    first++;
+    if (!get(o, "product"))
+        return usage_error("device", "--product ID is required");
+    if (!strcmp(sub, "list")) {
+        snprintf(path, sizeof path, "/api/v1/products/%s/devices", get(o, "product"));
+        return call("device", &a, "GET", path, NULL, NULL, 200, "devices", fields);
+    }
+    if (!strcmp(sub, "show") && argc - first == 1) {
+        snprintf(path, sizeof path, "/api/v1/products/%s/devices/%s", get(o, "product"), argv[first]);
+        return call("device", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
+    }
+    if (!strcmp(sub, "command") && argc - first == 1) {
+        json_t *body;
+        if (!get(o, "type") || (strcmp(get(o, "type"), "upgrade") && strcmp(get(o, "type"), "reboot")))
+            return usage_error("device", "command needs --type upgrade or --type reboot");
+        snprintf(path, sizeof path, "/api/v1/products/%s/devices/%s/commands", get(o, "product"), argv[first]);
+        body = json_pack("{s:s}", "type", get(o, "type"));
+        if (get(o, "release"))
+            json_object_set_new(body, "release", json_string(get(o, "release")));
+        return call("device", &a, "POST", path, body, NULL, 201, NULL, NULL);
+    }
+    return usage_error("device", "unknown or incomplete subcommand '%s'", sub);
+}
