@@ -3,6 +3,7 @@
 # Idempotent and quiet: packages already present are skipped; apt-get runs only when something is missing.
 #   scripts/deps.sh            everything (build, tests, cross-compile check)
 #   scripts/deps.sh --build    only what `make run` needs
+#   scripts/deps.sh --bench    what `make run` needs plus the benchmark references (nginx, wrk)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl libmicrohttpd-dev libsqlite3-dev
@@ -10,8 +11,13 @@ build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl libmicrohttp
 test_pkgs=(clang libclang-rt-14-dev llvm libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
            python3 python3-cryptography xxd)
 
+bench_pkgs=(nginx-light wrk python3)
 want=("${build_pkgs[@]}")
-[[ ${1:-} == --build ]] || want+=("${test_pkgs[@]}")
+case ${1:-} in
+  --build) ;;
+  --bench) want+=("${bench_pkgs[@]}") ;;
+  *) want+=("${test_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -14,64 +14,44 @@
 
 #include <string.h>
 
+#include "../image/le.h"
+
 #define JOURNAL_MAGIC 0x4b4fu /* "OK" */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
 
 static void encode(const ota_record_t *r, uint8_t e[OTA_JOURNAL_ENTRY])
 {
-    put16(e + 0, JOURNAL_MAGIC);
-    put32(e + 2, r->seq);
+    ota_put_le16(e + 0, JOURNAL_MAGIC);
+    ota_put_le32(e + 2, r->seq);
     e[6] = r->state;
     e[7] = r->active;
     e[8] = r->target;
     e[9] = r->boot_count;
     e[10] = r->swap_step;
     e[11] = r->swap_op;
-    put32(e + 12, r->security_counter);
-    put32(e + 16, r->size);
-    put32(e + 20, r->progress);
-    put16(e + 24, r->swap_chunks);
-    put16(e + 26, r->swap_chunk);
-    put32(e + 28, ota_crc32(0, e, 28));
+    ota_put_le32(e + 12, r->security_counter);
+    ota_put_le32(e + 16, r->size);
+    ota_put_le32(e + 20, r->progress);
+    ota_put_le16(e + 24, r->swap_chunks);
+    ota_put_le16(e + 26, r->swap_chunk);
+    ota_put_le32(e + 28, ota_crc32(0, e, 28));
 }
 
 static int decode(const uint8_t e[OTA_JOURNAL_ENTRY], ota_record_t *r)
 {
-    if (get16(e) != JOURNAL_MAGIC || get32(e + 28) != ota_crc32(0, e, 28))
+    if (ota_get_le16(e) != JOURNAL_MAGIC || ota_get_le32(e + 28) != ota_crc32(0, e, 28))
         return 0;
-    r->seq = get32(e + 2);
+    r->seq = ota_get_le32(e + 2);
     r->state = e[6];
     r->active = e[7];
     r->target = e[8];
     r->boot_count = e[9];
     r->swap_step = e[10];
     r->swap_op = e[11];
-    r->security_counter = get32(e + 12);
-    r->size = get32(e + 16);
-    r->progress = get32(e + 20);
-    r->swap_chunks = get16(e + 24);
-    r->swap_chunk = get16(e + 26);
+    r->security_counter = ota_get_le32(e + 12);
+    r->size = ota_get_le32(e + 16);
+    r->progress = ota_get_le32(e + 20);
+    r->swap_chunks = ota_get_le16(e + 24);
+    r->swap_chunk = ota_get_le16(e + 26);
     /* A good CRC over impossible fields is not ours: ignore it. */
     return r->state <= OTA_STATE_ROLLBACK && r->active <= 1 && r->target <= 1 && r->swap_op <= 3 &&
            r->swap_step <= 2 && r->swap_chunk <= r->swap_chunks;

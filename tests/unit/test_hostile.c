@@ -29,28 +29,11 @@
 #include "otakit/image.h"
 #include "otakit/keys.h"
 
+#include "checked_src.h"
+
 /* ---------------------------------------------------------------------------------------------
  * Storage that fails the test on any out-of-bounds read
  * ------------------------------------------------------------------------------------------- */
-
-struct src {
-    const uint8_t *p;
-    uint32_t avail;
-    long reads;   /* reads so far */
-    long fail_at; /* this read (0-based) returns an error; -1: never */
-};
-
-static int src_read(void *ctx, uint32_t off, void *buf, uint32_t len)
-{
-    struct src *s = ctx;
-    if (off > s->avail || len > s->avail - off)
-        fail_msg("verifier read [%" PRIu32 ", +%" PRIu32 ") outside the %" PRIu32 " readable bytes", off,
-                 len, s->avail);
-    if (s->reads++ == s->fail_at)
-        return -1;
-    memcpy(buf, s->p + off, len);
-    return 0;
-}
 
 /* Verifies len bytes, copied to an exactly sized heap block so ASan sees any overrun. */
 static int verify_bytes(const uint8_t *img, uint32_t len, const ota_verify_cfg_t *cfg, ota_image_info_t *info)

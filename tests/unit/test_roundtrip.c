@@ -26,6 +26,8 @@
 #include "otakit/keys.h"
 #include "otakit/sign.h"
 
+#include "checked_src.h"
+
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------------- */
@@ -75,27 +77,6 @@ static void sha256(const uint8_t *p, size_t n, uint8_t out[32])
 static uint16_t le16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | p[1] << 8);
-}
-
-struct src {
-    const uint8_t *p;
-    uint32_t avail;
-};
-
-static int src_read(void *ctx, uint32_t off, void *buf, uint32_t len)
-{
-    const struct src *s = ctx;
-    if (off > s->avail || len > s->avail - off)
-        fail_msg("verifier read [%" PRIu32 ", +%" PRIu32 ") outside the %" PRIu32 " readable bytes", off,
-                 len, s->avail);
-    memcpy(buf, s->p + off, len);
-    return 0;
-}
-
-static int verify_mem(const uint8_t *img, size_t len, const ota_verify_cfg_t *cfg, ota_image_info_t *info)
-{
-    struct src s = {img, (uint32_t)len};
-    return ota_image_verify(src_read, &s, s.avail, cfg, info);
 }
 
 static void sign_ok(const ota_sign_opts_t *o, const uint8_t *payload, size_t n, uint8_t **out, size_t *out_len)
@@ -354,8 +335,7 @@ static void test_custom_tlvs_are_protected_in_order(void **state)
     sign_ok(&o, payload, sizeof payload, &img, &len);
     assert_int_equal(verify_mem(img, len, &g.cfg, &info), OTA_OK);
     assert_int_equal(info.hdr.protect_tlv_size, 4 + 8 + 9 + 4 + 7);
-    s.p = img;
-    s.avail = (uint32_t)len;
+    s = src_of(img, (uint32_t)len);
     ota_tlv_iter_init(&it, src_read, &s, &info.layout);
     assert_int_equal(ota_tlv_next(&it, &t), 1);
     assert_int_equal(t.type, OTA_TLV_SEC_CNT);

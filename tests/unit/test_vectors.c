@@ -24,6 +24,8 @@
 #include "otakit/keys.h"
 #include "otakit/sign.h"
 
+#include "checked_src.h"
+
 /* ---------------------------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------------------------- */
@@ -57,29 +59,6 @@ static uint8_t *vload(const char *name, size_t *len)
     if (rc != OTA_OK)
         fail_msg("cannot read %s: %s", path, ota_strerror(rc));
     return buf;
-}
-
-/* Storage holding avail bytes; the verifier must never ask for anything outside them. */
-struct src {
-    const uint8_t *p;
-    uint32_t avail;
-};
-
-static int src_read(void *ctx, uint32_t off, void *buf, uint32_t len)
-{
-    const struct src *s = ctx;
-    if (off > s->avail || len > s->avail - off)
-        fail_msg("verifier read [%" PRIu32 ", +%" PRIu32 ") outside the %" PRIu32 " readable bytes", off,
-                 len, s->avail);
-    memcpy(buf, s->p + off, len);
-    return 0;
-}
-
-static int verify_mem(const uint8_t *img, size_t len, const ota_verify_cfg_t *cfg, ota_image_info_t *info)
-{
-    struct src s = {img, (uint32_t)len};
-    assert_true(len <= UINT32_MAX);
-    return ota_image_verify(src_read, &s, s.avail, cfg, info);
 }
 
 static int hexval(char c)
@@ -320,7 +299,7 @@ static void test_imgtool_tlvs_are_walked_in_readme_order(void **state)
         const struct vector *v = &vectors[i];
         size_t ilen;
         uint8_t *img = vload(v->image, &ilen);
-        struct src s = {img, (uint32_t)ilen};
+        struct src s = src_of(img, (uint32_t)ilen);
         uint8_t raw[OTA_IMAGE_HEADER_SIZE];
         ota_image_header_t hdr;
         ota_image_layout_t lay;
