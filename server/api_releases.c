@@ -1,6 +1,337 @@
-/* releases routes (module in progress). */
+/*
+ * Releases of a product and their artifacts (the image files devices download).
+ *
+ *   POST   /api/v1/products/{product}/releases                       raw image body; query: version,
+ *          channel, notes, slot, filename. The image is checked (imgcheck.h) and committed to the
+ *          store (store.h). With slot=0|1 on an existing slot-linked release, adds that slot's image.
+ *   POST   /api/v1/products/{product}/releases/{version}/artifacts   the other slot's image (slot=0|1)
+ *   GET    /api/v1/products/{product}/releases                       newest first (?channel= filters)
+ *   GET    /api/v1/products/{product}/releases/{version}             one release with its artifacts
+ *   DELETE /api/v1/products/{product}/releases/{version}             rows, then unreferenced files
+ *   GET    /api/v1/artifacts/{sha256}                                download (Range, ETag, HEAD)
+ *
+ * Versions follow the product's version_rule: "semver" (otakit images name theirs in the signed
+ * header) or "espressif" (labels [v|b]N1.N2.N3t<ptype>(o|l|a|n); v/b sets the channel).
+ * The two upload routes live in release_upload.c.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "imgcheck.h"
+#include "log.h"
+#include "releases.h"
 #include "server.h"
+#include "store.h"
+
+const char *rel_printable(const char *s, char *buf, size_t n)
+{
+    size_t i;
+    for (i = 0; s && s[i] && i + 1 < n; i++)
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    buf[n ? (i < n ? i : n - 1) : 0] = 0;
+    return buf;
+}
+
+int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    memset(p, 0, sizeof *p);
+    if (!db || sqlite3_prepare_v2(db, "SELECT id, public_key, version_rule FROM products WHERE product_id = ?", -1,
+                                  &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        p->id = sqlite3_column_int64(st, 0);
+        p->key_len = sqlite3_column_bytes(st, 1);
+        if (p->key_len > (int)sizeof p->key)
+            p->key_len = (int)sizeof p->key;
+        memcpy(p->key, sqlite3_column_blob(st, 1), (size_t)p->key_len);
+        p->espressif = !strcmp((const char *)sqlite3_column_text(st, 2), "espressif");
+        snprintf(p->pid, sizeof p->pid, "%s", pid);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int64_t rel_find(sqlite3 *db, const struct rel_product *p, const char *version, int loose)
+{
+    sqlite3_stmt *st;
+    ota_version_t want, have;
+    esp_label_t l;
+    char canon[64];
+    const char *v = (*version == 'v' || *version == 'V') ? version + 1 : version, *text;
+    int64_t id = 0;
+    int by_semver = !p->espressif && (loose ? semver_parse_loose(version, &want) == 0
+                                            : ota_version_parse(v, &want) == OTA_OK);
+    if (p->espressif && esp_label_parse(version, &l) == 0) {
+        esp_label_format(&l, canon, sizeof canon);
+        version = canon;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT id, version FROM releases WHERE product = ?1 AND (version = ?2 OR ?3)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, p->id);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, by_semver);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        text = (const char *)sqlite3_column_text(st, 1);
+        if (!strcmp(text, version)) {
+            id = sqlite3_column_int64(st, 0); /* the same text wins */
+            break;
+        }
+        if (!id && by_semver && semver_parse_loose(text, &have) == 0 && ota_version_cmp(&want, &have) == 0)
+            id = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+static json_t *artifact_json(sqlite3_stmt *st)
+{
+    char url[400];
+    json_t *meta = json_loads((const char *)sqlite3_column_text(st, 8), 0, NULL);
+    int slot = sqlite3_column_int(st, 0);
+    snprintf(url, sizeof url, "%s/api/v1/artifacts/%s", g_server.public_url, (const char *)sqlite3_column_text(st, 4));
+    return json_pack("{s:o,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:o}", "slot", slot < 0 ? json_null() : json_integer(slot),
+                     "filename", (const char *)sqlite3_column_text(st, 1), "format",
+                     (const char *)sqlite3_column_text(st, 2), "size", (json_int_t)sqlite3_column_int64(st, 3),
+                     "sha256", (const char *)sqlite3_column_text(st, 4), "sha1", (const char *)sqlite3_column_text(st, 5),
+                     "md5", (const char *)sqlite3_column_text(st, 6), "url", url, "meta", meta ? meta : json_object());
+}
+
+json_t *rel_json(sqlite3 *db, const char *pid, int64_t id)
+{
+    sqlite3_stmt *st;
+    json_t *rel = NULL, *arts = json_array(), *meta;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT version, version_value, channel, security_counter, notes, meta, created_at "
+                           "FROM releases WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+        rel = json_pack("{s:s,s:s,s:I,s:s,s:I,s:s,s:o,s:I}", "product", pid, "version",
+                        (const char *)sqlite3_column_text(st, 0), "version_value",
+                        (json_int_t)sqlite3_column_int64(st, 1), "channel", (const char *)sqlite3_column_text(st, 2),
+                        "security_counter", (json_int_t)sqlite3_column_int64(st, 3), "notes",
+                        (const char *)sqlite3_column_text(st, 4), "meta", meta ? meta : json_object(), "created_at",
+                        (json_int_t)sqlite3_column_int64(st, 6));
+    }
+    sqlite3_finalize(st);
+    if (!rel || sqlite3_prepare_v2(db,
+                                   "SELECT slot, filename, format, size, sha256, sha1, md5, created_at, meta "
+                                   "FROM artifacts WHERE release = ? ORDER BY slot",
+                                   -1, &st, NULL) != SQLITE_OK) {
+        json_decref(arts);
+        return rel;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arts, artifact_json(st));
+    sqlite3_finalize(st);
+    json_object_set_new(rel, "artifacts", arts);
+    return rel;
+}
+
+static enum MHD_Result create(http_req_t *r)
+{
+    return rel_upload(r, NULL);
+}
+
+static enum MHD_Result add_artifact(http_req_t *r)
+{
+    return rel_upload(r, http_param(r, 1));
+}
+
+/* ---- read, delete, download --------------------------------------------------------------- */
+
+/* Loads the product of the path (404 otherwise) and, when with_release, the release id. */
+static int lookup(http_req_t *r, sqlite3 *db, struct rel_product *p, int64_t *rel, enum MHD_Result *ret)
+{
+    int rc = db ? rel_product_load(db, http_param(r, 0), p) : -1;
+    char pr[80];
+    if (rc <= 0) {
+        *ret = rc < 0 ? http_error(r, 500, "database", "cannot read product")
+                      : http_error(r, 404, "not_found", "no product %s", rel_printable(http_param(r, 0), pr, sizeof pr));
+        return -1;
+    }
+    if (rel && !(*rel = rel_find(db, p, http_param(r, 1), 0))) {
+        *ret = http_error(r, 404, "not_found", "product %s has no release %s", p->pid,
+                          rel_printable(http_param(r, 1), pr, sizeof pr));
+        return -1;
+    }
+    return 0;
+}
+
+static enum MHD_Result list(http_req_t *r)
+{
+    sqlite3 *db = db_get();
+    struct rel_product p;
+    sqlite3_stmt *st;
+    enum MHD_Result ret;
+    const char *ch = http_query(r, "channel");
+    json_t *arr;
+    if (lookup(r, db, &p, NULL, &ret) != 0)
+        return ret;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id FROM releases WHERE product = ?1 AND (?2 IS NULL OR channel = ?2) "
+                           "ORDER BY version_value DESC, id DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return http_error(r, 500, "database", "cannot list releases");
+    sqlite3_bind_int64(st, 1, p.id);
+    if (ch)
+        sqlite3_bind_text(st, 2, ch, -1, SQLITE_STATIC);
+    arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, rel_json(db, p.pid, sqlite3_column_int64(st, 0)));
+    sqlite3_finalize(st);
+    return http_json(r, 200, json_pack("{s:o}", "releases", arr));
+}
+
+static enum MHD_Result get(http_req_t *r)
+{
+    sqlite3 *db = db_get();
+    struct rel_product p;
+    int64_t rel;
+    enum MHD_Result ret;
+    json_t *j;
+    if (lookup(r, db, &p, &rel, &ret) != 0)
+        return ret;
+    j = rel_json(db, p.pid, rel);
+    return j ? http_json(r, 200, j) : http_error(r, 500, "database", "cannot read release");
+}
+
+struct del {
+    int64_t rel;
+    char sha[4][65];
+    int n;
+    int in_use;
+    char version[64];
+};
+
+static int delete_tx(sqlite3 *db, void *arg)
+{
+    struct del *d = arg;
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(db, "SELECT version FROM releases WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->rel);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(d->version, sizeof d->version, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (!d->version[0])
+        return 2; /* deleted meanwhile */
+    /* A rollout still delivering the release keeps it (the rollouts table comes with that module). */
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM rollouts WHERE release = ? AND state IN ('running', 'paused')",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, d->rel);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            d->in_use = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (d->in_use)
+            return 1;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT DISTINCT sha256 FROM artifacts WHERE release = ?", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->rel);
+    while (d->n < 4 && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(d->sha[d->n++], 65, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db, "DELETE FROM releases WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, d->rel);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static enum MHD_Result del(http_req_t *r)
+{
+    sqlite3 *db = db_get();
+    struct rel_product p;
+    struct del d;
+    enum MHD_Result ret;
+    int rc, i, removed = 0;
+    memset(&d, 0, sizeof d);
+    if (lookup(r, db, &p, &d.rel, &ret) != 0)
+        return ret;
+    store_lock();
+    rc = db_tx(delete_tx, &d);
+    for (i = 0; rc == 0 && i < d.n; i++)
+        removed += store_drop_unreferenced(d.sha[i]) == 1;
+    store_unlock();
+    if (rc == 2)
+        return http_error(r, 404, "not_found", "product %s has no release %s", p.pid,
+                          rel_printable(http_param(r, 1), d.version, sizeof d.version));
+    if (d.in_use)
+        return http_error(r, 409, "in_use", "release %s is in %d running or paused rollout(s): cancel them first",
+                          d.version, d.in_use);
+    if (rc != 0)
+        return http_error(r, 500, "database", "cannot delete release: %s", sqlite3_errmsg(db));
+    log_msg(LOG_INFO, "release deleted", "product=%s version=%s files_removed=%d", p.pid, d.version, removed);
+    return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "deleted", d.version, "product", p.pid,
+                                       "files_removed", removed));
+}
+
+static enum MHD_Result download(http_req_t *r)
+{
+    const char *sha = http_param(r, 0);
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    int64_t mine = 0, owner = 0;
+    char path[700], filename[129] = "", md5[33] = "", disp[200];
+    int found = 0;
+
+    if (!store_name_valid(sha) || store_path(sha, path, sizeof path) != 0)
+        return http_error(r, 400, "bad_sha256", "an artifact is named by 64 lowercase hex digits (its SHA-256)");
+    if (!db)
+        return http_error(r, 500, "database", "no database connection");
+    if (r->auth_kind == AUTH_OWNER)
+        mine = r->auth_product;
+    else if (r->auth_kind == AUTH_DEVICE &&
+             sqlite3_prepare_v2(db, "SELECT product FROM devices WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, r->auth_device);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            mine = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    /* The same bytes may belong to several products: prefer a row of the caller's product. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT a.filename, a.md5, r.product FROM artifacts a JOIN releases r ON r.id = a.release "
+                           "WHERE a.sha256 = ?1 ORDER BY r.product = ?2 DESC, a.id LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return http_error(r, 500, "database", "cannot look the artifact up");
+    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, mine);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(filename, sizeof filename, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(md5, sizeof md5, "%s", (const char *)sqlite3_column_text(st, 1));
+        owner = sqlite3_column_int64(st, 2);
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    if (!found)
+        return http_error(r, 404, "not_found", "no artifact %s", sha);
+    if (r->auth_kind != AUTH_ADMIN && owner != mine)
+        return http_error(r, 403, "forbidden", "this artifact belongs to another product");
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
+    return http_file(r, path, sha, "application/octet-stream",
+                     (const char *const[]){"Content-Disposition", disp, "x-MD5", md5, NULL});
+}
 
 const http_route_t releases_routes[] = {
+    {"POST", "/api/v1/products/{product}/releases", create, AUTH_OWNER, BODY_STREAM},
+    {"GET", "/api/v1/products/{product}/releases", list, AUTH_OWNER, BODY_NONE},
+    {"GET", "/api/v1/products/{product}/releases/{version}", get, AUTH_OWNER, BODY_NONE},
+    {"DELETE", "/api/v1/products/{product}/releases/{version}", del, AUTH_OWNER, BODY_NONE},
+    {"POST", "/api/v1/products/{product}/releases/{version}/artifacts", add_artifact, AUTH_OWNER, BODY_STREAM},
+    {"GET", "/api/v1/artifacts/{sha256}", download, AUTH_OWNER | AUTH_DEVICE, BODY_NONE},
     {NULL, NULL, NULL, 0, 0},
 };

@@ -79,8 +79,9 @@ int auth_check(http_req_t *r)
         pid[0] = 0;
         r->auth_product = lookup("SELECT id, product_id FROM products WHERE owner_token_hash = ?", hash, pid, sizeof pid);
         if (r->auth_product) {
-            /* An owner reaches only its own product's routes. */
-            if (r->nparams > 0 && strcmp(http_param(r, 0), pid) != 0)
+            /* An owner reaches only its own product's routes. Routes without {product} (e.g.
+             * artifact downloads) check r->auth_product themselves. */
+            if (strstr(r->route->pattern, "/{product}") && strcmp(http_param(r, 0), pid) != 0)
                 return deny(r, MHD_HTTP_FORBIDDEN, "forbidden", "this token belongs to another product");
             r->auth_kind = AUTH_OWNER;
             return 1;

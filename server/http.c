@@ -106,7 +106,7 @@ enum MHD_Result http_text(http_req_t *r, unsigned status, const char *ctype, con
                           const char *const *headers)
 {
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->is_head ? 0 : len, (void *)body, MHD_RESPMEM_MUST_COPY);
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
     if (ctype)
@@ -132,9 +132,14 @@ enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, con
 {
     char msg[512];
     va_list ap;
+    char *c;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Messages may echo request input: keep them printable ASCII so the JSON is always valid. */
+    for (c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
     if (status >= 500)
         log_msg(LOG_ERROR, "request failed", "method=%s path=%s status=%u code=%s error=\"%s\"", r->method, r->url,
                 status, code, msg);
@@ -187,7 +192,7 @@ enum MHD_Result http_file(http_req_t *r, const char *path, const char *etag, con
 {
     struct MHD_Response *resp;
     struct stat st;
-    char qetag[80], cr[96], len[32];
+    char qetag[80], cr[96];
     const char *range = http_header(r, "Range"), *ifr = http_header(r, "If-Range"),
                *inm = http_header(r, "If-None-Match");
     uint64_t from = 0, to = 0;
@@ -212,7 +217,7 @@ enum MHD_Result http_file(http_req_t *r, const char *path, const char *etag, con
         close(fd);
         snprintf(cr, sizeof cr, "bytes */%" PRIu64, (uint64_t)st.st_size);
         return http_text(r, 416, "application/json",
-                         "{\"error\":{\"code\":\"range_not_satisfiable\",\"message\":\"range outside the file\"}}", 82,
+                         "{\"error\":{\"code\":\"range_not_satisfiable\",\"message\":\"range outside the file\"}}", 77,
                          (const char *const[]){"Content-Range", cr, NULL});
     }
     if (rr == 0) {
@@ -221,18 +226,10 @@ enum MHD_Result http_file(http_req_t *r, const char *path, const char *etag, con
     } else {
         status = MHD_HTTP_PARTIAL_CONTENT;
     }
-    if (r->is_head) {
-        /* HEAD: the headers of the GET, no body (and no file descriptor kept open). */
-        close(fd);
-        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        snprintf(len, sizeof len, "%" PRIu64, st.st_size ? to - from + 1 : 0);
-        MHD_add_response_header(resp, "Content-Length", len);
-    } else {
-        resp = MHD_create_response_from_fd_at_offset64(st.st_size ? to - from + 1 : 0, fd, (uint64_t)from);
-    }
+    /* libmicrohttpd sends a HEAD answer's headers (Content-Length included) without its body. */
+    resp = MHD_create_response_from_fd_at_offset64(st.st_size ? to - from + 1 : 0, fd, (uint64_t)from);
     if (!resp) {
-        if (!r->is_head)
-            close(fd);
+        close(fd);
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", ctype ? ctype : "application/octet-stream");
@@ -461,7 +458,7 @@ static int parse_listen(const char *s, struct sockaddr_in *sa)
     return 0;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char buf[512];
     size_t n;

@@ -25,6 +25,7 @@
 #include "db.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 
 struct server_config g_server;
 
@@ -200,6 +201,7 @@ int main(int argc, char **argv)
     snprintf(dbpath, sizeof dbpath, "%s/otakit.db", g_server.data_dir);
     if (db_init(dbpath) != 0)
         return 1;
+    store_sweep(); /* files a crash left unreferenced in the store */
 
     /* Signals are taken synchronously by the main thread; workers never see them. */
     sigemptyset(&set);

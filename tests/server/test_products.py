@@ -78,6 +78,12 @@ class Products(unittest.TestCase):
         st, body, _ = self.s.req("GET", "/api/v1/products/../products", token=self.s.admin)
         self.assertEqual((st, body["error"]["code"]), (400, "bad_path"))
 
+    def test_non_utf8_path_gets_a_json_error(self):
+        for path in ("/api/v1/products/%FF", "/no/such/%FF%FE"):
+            st, body, _ = self.s.req("GET", path, token=self.s.admin)
+            self.assertEqual(st, 404, path)
+            self.assertEqual(body["error"]["code"], "not_found")
+
     def test_oversized_json_is_413(self):
         st, body, _ = self.s.req("POST", "/api/v1/products", b'{"x":"' + b"a" * (2 << 20) + b'"}', token=self.s.admin)
         self.assertEqual((st, body["error"]["code"]), (413, "too_large"))

@@ -1,0 +1,150 @@
+/* Content-addressed artifact store (see store.h). */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "server.h"
+
+static pthread_mutex_t store_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int store_name_valid(const char *s)
+{
+    int i;
+    if (!s)
+        return 0;
+    for (i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[64] == 0;
+}
+
+int store_path(const char *sha256, char *out, size_t n)
+{
+    if (!store_name_valid(sha256))
+        return -1;
+    return (size_t)snprintf(out, n, "%s/%s", g_server.artifacts_dir, sha256) < n ? 0 : -1;
+}
+
+void store_lock(void)
+{
+    pthread_mutex_lock(&store_mu);
+}
+
+void store_unlock(void)
+{
+    pthread_mutex_unlock(&store_mu);
+}
+
+/* Makes a rename or unlink in the store directory durable. */
+static int sync_dir(void)
+{
+    int fd = open(g_server.artifacts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int store_commit(const char *tmp_path, const char *sha256, int *created)
+{
+    char path[700];
+    struct stat have, up;
+    *created = 0;
+    if (store_path(sha256, path, sizeof path) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (stat(tmp_path, &up) != 0)
+        return -1;
+    /* Same name means same bytes; a size mismatch means the stored copy is damaged: replace it. */
+    if (stat(path, &have) == 0 && have.st_size == up.st_size)
+        return 0;
+    if (rename(tmp_path, path) != 0)
+        return -1;
+    *created = 1;
+    if (sync_dir() != 0) {
+        log_msg(LOG_WARN, "cannot sync the artifact directory", "error=\"%s\"", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int store_remove(const char *sha256)
+{
+    char path[700];
+    if (store_path(sha256, path, sizeof path) != 0 || (unlink(path) != 0 && errno != ENOENT))
+        return -1;
+    return sync_dir();
+}
+
+int store_drop_unreferenced(const char *sha256)
+{
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    int refs = -1;
+    if (!db || sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM artifacts WHERE sha256 = ?", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        refs = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (refs != 0)
+        return refs > 0 ? 0 : -1;
+    if (store_remove(sha256) != 0) {
+        log_msg(LOG_WARN, "cannot remove an unreferenced artifact", "sha256=%s error=\"%s\"", sha256, strerror(errno));
+        return -1;
+    }
+    return 1;
+}
+
+int store_sweep(void)
+{
+    DIR *d;
+    struct dirent *e;
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    char path[1200];
+    int removed = 0, refs;
+    if (!db || !(d = opendir(g_server.artifacts_dir)))
+        return -1;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+        closedir(d);
+        return -1;
+    }
+    store_lock();
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        refs = 0;
+        if (store_name_valid(e->d_name)) {
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, e->d_name, -1, SQLITE_TRANSIENT);
+            refs = sqlite3_step(st);
+            if (refs != SQLITE_ROW && refs != SQLITE_DONE)
+                continue; /* cannot tell: keep it */
+            refs = refs == SQLITE_ROW;
+        }
+        snprintf(path, sizeof path, "%s/%s", g_server.artifacts_dir, e->d_name);
+        if (!refs && unlink(path) == 0) {
+            log_msg(LOG_WARN, "removed an unreferenced file from the artifact store", "name=%s", e->d_name);
+            removed++;
+        }
+    }
+    store_unlock();
+    sqlite3_finalize(st);
+    closedir(d);
+    if (removed)
+        sync_dir();
+    return removed;
+}
