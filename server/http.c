@@ -118,7 +118,7 @@ enum MHD_Result http_text(http_req_t *r, unsigned status, const char *ctype, con
 
 enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj)
 {
-    char *s = json_dumps(obj, JSON_COMPACT);
+    char *s = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15));
     enum MHD_Result ret;
     json_decref(obj);
     if (!s)

@@ -79,6 +79,57 @@ static const char *const db_migrations[] = {
     "  status TEXT NOT NULL DEFAULT 'queued',"  /* queued | delivered | done | failed */
     "  created_at INTEGER NOT NULL,"
     "  delivered_at INTEGER);",
+    /* 2: rollouts (stages and their fixed membership), action progress, command consent.
+     * rollouts.state: running | paused | finished | cancelled; reason says why it paused or ended.
+     * rollout_stages.spec: the stage as given ({"percent":N} or {"devices":[...]} or {"rest":true});
+     * acked_failures: failures already seen by the operator at the last resume (the error threshold
+     * counts only newer ones); forced: the operator resumed past an unmet success threshold.
+     * rollout_targets: which stage each device belongs to, fixed when the rollout is created.
+     * commands.consent: none | pending | granted | declined (upgrade commands that wait for the
+     * user's decision before the reboot command is queued); commands.status also takes declined
+     * (the device said no) and cancelled (superseded before delivery).
+     * actions.status: offered | downloading | downloaded | installing | installed | confirmed |
+     * failed | rolled_back | cancelled. */
+    "CREATE TABLE rollouts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  product INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+    "  release INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  target TEXT NOT NULL DEFAULT '{}',"
+    "  state TEXT NOT NULL DEFAULT 'running',"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  current_stage INTEGER NOT NULL DEFAULT 0,"
+    "  success_threshold REAL NOT NULL DEFAULT 0.9,"
+    "  error_threshold REAL NOT NULL DEFAULT 0.2,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX rollouts_product ON rollouts(product, state);"
+    "CREATE TABLE rollout_stages ("
+    "  rollout INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  spec TEXT NOT NULL DEFAULT '{}',"
+    "  acked_failures INTEGER NOT NULL DEFAULT 0,"
+    "  forced INTEGER NOT NULL DEFAULT 0,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  PRIMARY KEY (rollout, idx));"
+    "CREATE TABLE rollout_targets ("
+    "  rollout INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  device INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  stage INTEGER NOT NULL,"
+    "  PRIMARY KEY (rollout, device));"
+    "CREATE INDEX rollout_targets_device ON rollout_targets(device);"
+    "ALTER TABLE devices ADD COLUMN version_value INTEGER NOT NULL DEFAULT -1;" /* by the product's rule; -1 unknown */
+    "ALTER TABLE actions ADD COLUMN command INTEGER;"
+    "ALTER TABLE actions ADD COLUMN progress INTEGER;"
+    "ALTER TABLE actions ADD COLUMN message TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX actions_rollout ON actions(rollout, device);"
+    "ALTER TABLE commands ADD COLUMN release INTEGER REFERENCES releases(id) ON DELETE SET NULL;"
+    "ALTER TABLE commands ADD COLUMN action INTEGER;"
+    "ALTER TABLE commands ADD COLUMN consent TEXT NOT NULL DEFAULT 'none';"
+    "ALTER TABLE commands ADD COLUMN message TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE commands ADD COLUMN acked_at INTEGER;"
+    "CREATE INDEX commands_device ON commands(device, status);",
 };
 
 #endif

@@ -50,7 +50,10 @@ class Server:
         else:
             raise RuntimeError("server did not start: " + open(self.log_path).read())
         tok = os.path.join(self.data, "admin.token")
-        self.admin = open(tok).read().strip() if os.path.exists(tok) else None
+        self.admin = None
+        if os.path.exists(tok):
+            with open(tok) as f:
+                self.admin = f.read().strip()
         return self
 
     def stop(self, sig=signal.SIGTERM):

@@ -230,7 +230,7 @@ int cmd_rollout(int argc, char **argv)
 {
     struct opt o[] = {{"product", 0}, {"release", 0}, {"devices", 0}, {"group", 0},
                       {"stages", 0},  {"success", 0}, {"errors", 0},  {0, 0}};
-    static const char *const fields[] = {"id", "release", "state", "stage", NULL};
+    static const char *const fields[] = {"id", "release", "state", "current_stage", NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
     api_t a;
