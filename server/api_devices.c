@@ -294,7 +294,7 @@ static enum MHD_Result device_register(http_req_t *r)
 /* ---- GET /api/v1/device/check ------------------------------------------------------------------ */
 
 struct chk {
-    http_req_t *r;
+    int64_t dev;         /* devices.id of the device checking in */
     fleet_res_t res;
     const char *version; /* reported, or NULL */
     int slot;            /* reported, or -1 */
@@ -322,7 +322,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
                 "FROM commands c "
                 "LEFT JOIN releases r ON r.id = c.release WHERE c.device = ? AND c.status = 'queued' ORDER BY c.id "
                 "LIMIT 32",
-                "i", c->r->auth_device);
+                "i", c->dev);
     if (!st) {
         json_decref(out);
         return NULL;
@@ -340,7 +340,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
     sqlite3_finalize(st);
 
     for (i = 0; i < n; i++) {
-        int64_t dev = c->r->auth_device, aid = 0;
+        int64_t dev = c->dev, aid = 0;
         json_t *cmd;
         if (!strcmp(q[i].type, "upgrade")) {
             const char *why = NULL;
@@ -409,7 +409,7 @@ static int64_t rollout_offer(sqlite3 *db, struct chk *c)
         "  AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.rollout = ro.id AND a.device = ?1) "
         "  AND EXISTS (SELECT 1 FROM artifacts WHERE release = rel.id AND (slot = -1 OR slot = ?5)) "
         "ORDER BY rel.version_value DESC, ro.id DESC LIMIT 1",
-        "iisii", c->r->auth_device, c->cur_counter, c->cur_version, c->cur_value, (int64_t)(1 - c->cur_slot));
+        "iisii", c->dev, c->cur_counter, c->cur_version, c->cur_value, (int64_t)(1 - c->cur_slot));
     int64_t ro = 0, rel = 0, aid;
     char version[80] = "";
     if (!st)
@@ -425,10 +425,10 @@ static int64_t rollout_offer(sqlite3 *db, struct chk *c)
     if (q_exec(db,
                "INSERT INTO actions(device, release, rollout, status, created_at, updated_at) "
                "VALUES (?, ?, ?, 'offered', ?, ?)",
-               "iiiii", c->r->auth_device, rel, ro, now_s(), now_s()) < 0)
+               "iiiii", c->dev, rel, ro, now_s(), now_s()) < 0)
         return -1;
     aid = sqlite3_last_insert_rowid(db);
-    if (fleet_event(db, c->r->auth_device, aid, "offered",
+    if (fleet_event(db, c->dev, aid, "offered",
                     json_pack("{s:s,s:I}", "version", version, "rollout", (json_int_t)ro)) != 0)
         return -1;
     return aid;
@@ -450,7 +450,7 @@ static json_t *current_offer(sqlite3 *db, struct chk *c, int *active)
                     "FROM actions a JOIN releases r ON r.id = a.release LEFT JOIN rollouts ro ON ro.id = a.rollout "
                     "WHERE a.device = ? AND a.status IN ('offered','downloading','downloaded','installing',"
                     "'installed') ORDER BY a.id DESC LIMIT 1",
-                    "i", c->r->auth_device);
+                    "i", c->dev);
         if (!st)
             return NULL;
         aid = 0;
@@ -475,7 +475,7 @@ static json_t *current_offer(sqlite3 *db, struct chk *c, int *active)
         return json_null();
     if (rcounter < c->cur_counter) {
         /* The device's counter rose past this release since it was offered: never a downgrade. */
-        if (cancel_offers(db, c->r->auth_device, "AND id = ?2", aid, "security counter below the device's") != 0)
+        if (cancel_offers(db, c->dev, "AND id = ?2", aid, "security counter below the device's") != 0)
             return NULL;
         *active = 0;
         return json_null();
@@ -511,7 +511,7 @@ static int check_tx(sqlite3 *db, void *arg)
     struct chk *c = arg;
     sqlite3_stmt *st;
     json_t *cmds, *upd;
-    int64_t dev = c->r->auth_device;
+    int64_t dev = c->dev;
     int active = 0, waiting;
     char prev_version[80];
 
@@ -561,30 +561,43 @@ static int check_tx(sqlite3 *db, void *arg)
     return 0;
 }
 
-static enum MHD_Result device_check(http_req_t *r)
+int device_check_run(int64_t device, const char *version, int slot, int64_t counter, fleet_res_t *res)
 {
     struct chk c;
-    const char *s;
-    char *end;
+    int rc;
     memset(&c, 0, sizeof c);
-    c.r = r;
-    c.slot = -1;
-    c.counter = -1;
-    c.version = http_query(r, "version");
-    if (c.version && !text_ok(c.version, 64, 0))
+    c.dev = device;
+    c.version = version;
+    c.slot = slot;
+    c.counter = counter;
+    rc = db_tx(check_tx, &c);
+    *res = c.res;
+    return rc;
+}
+
+static enum MHD_Result device_check(http_req_t *r)
+{
+    fleet_res_t res;
+    const char *s, *version;
+    char *end;
+    int slot = -1, rc;
+    int64_t counter = -1;
+    version = http_query(r, "version");
+    if (version && !text_ok(version, 64, 0))
         return http_error(r, 400, "bad_version", "version must be 1-64 printable characters without spaces");
     if ((s = http_query(r, "slot")) != NULL) {
         if (strcmp(s, "0") && strcmp(s, "1"))
             return http_error(r, 400, "bad_slot", "slot must be 0 or 1");
-        c.slot = s[0] - '0';
+        slot = s[0] - '0';
     }
     if ((s = http_query(r, "security_counter")) != NULL) {
         unsigned long long v = strtoull(s, &end, 10);
         if (!*s || *end || *s == '-' || v > 0xffffffffULL)
             return http_error(r, 400, "bad_security_counter", "security_counter must be an integer 0..4294967295");
-        c.counter = (int64_t)v;
+        counter = (int64_t)v;
     }
-    return fleet_reply(r, db_tx(check_tx, &c), &c.res, 200);
+    rc = device_check_run(r->auth_device, version, slot, counter, &res);
+    return fleet_reply(r, rc, &res, 200);
 }
 
 /* ---- POST /api/v1/device/report ---------------------------------------------------------------- */

@@ -1,6 +1,408 @@
-/* compat routes (module in progress). */
+/*
+ * The protocols existing devices already speak (shared/reference/protocols.md), mapped onto the same
+ * products, releases, devices and rollouts as the native API. They have no bearer tokens: devices
+ * are known by what the protocol sends (an ESP's STA-MAC, a Mongoose id) and are registered on
+ * first contact, so an owner sees them and can target them with rollouts.
+ *
+ * ESP8266 / ESP32 Arduino HTTP update (ESP8266httpUpdate, HTTPUpdate; section 4)
+ *   GET /api/v1/esp/{product}/update   with the x-ESP8266-* (or x-ESP32-*) headers
+ *   403 without the updater's User-Agent and headers; 304 when there is nothing newer (or the
+ *   offered image is the sketch it runs, by MD5); else 200 with the image, Content-Length, x-MD5.
+ * AutoConnect update server (section 7)
+ *   GET /_catalog?op=list&path=/{product}   flat JSON array of {"name","type","date","time","size"}
+ *   GET /{product}/{name}                   the binary, with the ESP update headers (else 403)
+ * Mongoose pull (section 2)
+ *   GET /api/v1/mongoose/{product}/ota.json?version=&id=..  {"version","url","size"}; a different
+ *   version triggers the device's update; the url serves the image with Content-Length == size.
+ *   GET /api/v1/mongoose/{product}/fw/{sha256}
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "fleet.h"
+#include "log.h"
 #include "server.h"
+#include "store.h"
+
+/* ---- shared pieces ---------------------------------------------------------------------------- */
+
+/* Finds (or registers) the device known by column = value in product; 0 on error. */
+static int64_t compat_device(sqlite3 *db, int64_t product, const char *column, const char *value,
+                             const char *device_id)
+{
+    char sql[160], tok[65], hash[65];
+    int64_t id;
+    snprintf(sql, sizeof sql, "SELECT id FROM devices WHERE product = ? AND %s = ?", column);
+    if ((id = q_int(db, 0, sql, "is", product, value)) != 0)
+        return id;
+    /* First contact: a device row whose token nobody knows (these protocols carry none). */
+    if (http_new_token(tok) != 0)
+        return 0;
+    http_token_hash(tok, hash);
+    if (q_exec(db,
+               "INSERT INTO devices(device_id, product, token_hash, mac, created_at) VALUES (?, ?, ?, ?, ?)",
+               "sissi", device_id, product, hash, !strcmp(column, "mac") ? value : "", now_s()) < 0)
+        return 0;
+    id = sqlite3_last_insert_rowid(db);
+    log_msg(LOG_INFO, "device registered on first contact", "device=%s via=%s", device_id,
+            !strcmp(column, "mac") ? "esp" : "mongoose");
+    return id;
+}
+
+struct lookup {
+    const char *product_id;
+    const char *column;
+    const char *value;
+    const char *device_id;
+    const char *version; /* the version the device says it runs, or NULL */
+    int64_t product;
+    int64_t device;
+};
+
+/* These protocols have no reports: a device that says it runs the release of its in-flight action
+ * has installed it, so that action is confirmed (and its rollout counts it). */
+static int settle(sqlite3 *db, int64_t product, int64_t device, const char *version)
+{
+    sqlite3_stmt *st = q_prep(db,
+                              "SELECT a.id FROM actions a JOIN releases r ON r.id = a.release WHERE a.device = ? "
+                              "AND r.product = ? AND r.version = ? AND a.status IN ('offered','downloading',"
+                              "'downloaded','installing','installed')",
+                              "iis", device, product, version);
+    int64_t ids[16];
+    int n = 0, i;
+    if (!st)
+        return -1;
+    while (n < 16 && sqlite3_step(st) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    for (i = 0; i < n; i++)
+        if (q_exec(db, "UPDATE actions SET status = 'confirmed', updated_at = ? WHERE id = ?", "ii", now_s(),
+                   ids[i]) < 0 ||
+            fleet_event(db, device, ids[i], "confirmed", json_pack("{s:s}", "by", "reported version")) != 0)
+            return -1;
+    return n ? fleet_rollouts_eval_device(db, device) : 0;
+}
+
+static int lookup_tx(sqlite3 *db, void *arg)
+{
+    struct lookup *l = arg;
+    if (!(l->product = fleet_product_id(db, l->product_id)))
+        return 1;
+    if (!(l->device = compat_device(db, l->product, l->column, l->value, l->device_id)))
+        return -1;
+    return l->version ? settle(db, l->product, l->device, l->version) : 0;
+}
+
+/* Runs the native check for a compat device; returns the offered update (owned) or NULL. */
+static json_t *offer_for(int64_t device, const char *version, int *err)
+{
+    fleet_res_t res;
+    json_t *upd;
+    *err = device_check_run(device, version, -1, -1, &res) != 0;
+    if (*err) {
+        json_decref(res.out);
+        return NULL;
+    }
+    upd = json_incref(json_object_get(res.out, "update"));
+    json_decref(res.out);
+    if (json_is_null(upd)) {
+        json_decref(upd);
+        return NULL;
+    }
+    return upd;
+}
+
+/* Serves an artifact with the headers ESP updaters check. */
+static enum MHD_Result serve_esp(http_req_t *r, const char *sha256, const char *md5, const char *filename,
+                                 const char *version)
+{
+    char path[700], disp[200];
+    if (store_path(sha256, path, sizeof path) != 0)
+        return http_error(r, 500, "storage", "bad artifact name");
+    snprintf(disp, sizeof disp, "attachment; filename=%s", filename);
+    return http_file(r, path, sha256, "application/octet-stream",
+                     (const char *const[]){"Content-Disposition", disp, "x-MD5", md5, "x-version", version, NULL});
+}
+
+/* The ESP update headers with the given prefix ("x-ESP8266-" or "x-ESP32-"): all present? */
+static int esp_headers_ok(http_req_t *r, const char *prefix)
+{
+    static const char *const need[] = {"STA-MAC", "AP-MAC", "free-space", "sketch-size", "sketch-md5", "chip-size",
+                                       "sdk-version", NULL};
+    char name[64];
+    int i;
+    for (i = 0; need[i]; i++) {
+        snprintf(name, sizeof name, "%s%s", prefix, need[i]);
+        if (!http_header(r, name))
+            return 0;
+    }
+    return 1;
+}
+
+/* Which updater is calling: "x-ESP8266-", "x-ESP32-" or NULL (then the answer is 403). */
+static const char *esp_updater(http_req_t *r)
+{
+    const char *ua = http_header(r, "User-Agent");
+    if (ua && !strcmp(ua, "ESP8266-http-Update") && esp_headers_ok(r, "x-ESP8266-"))
+        return "x-ESP8266-";
+    if (ua && !strcmp(ua, "ESP32-http-Update") && esp_headers_ok(r, "x-ESP32-"))
+        return "x-ESP32-";
+    return NULL;
+}
+
+static enum MHD_Result forbidden(http_req_t *r)
+{
+    static const char msg[] = "403 Forbidden: only for ESP8266/ESP32 HTTP updaters\n";
+    return http_text(r, 403, "text/plain", msg, sizeof msg - 1, NULL);
+}
+
+static enum MHD_Result not_modified(http_req_t *r)
+{
+    return http_text(r, 304, NULL, "", 0, NULL);
+}
+
+/* Uppercase MAC "AA:BB:CC:DD:EE:FF", or NULL when malformed. */
+static const char *norm_mac(const char *in, char out[18])
+{
+    int i;
+    if (!in || strlen(in) != 17)
+        return NULL;
+    for (i = 0; i < 17; i++) {
+        char c = in[i];
+        if (i % 3 == 2) {
+            if (c != ':')
+                return NULL;
+            out[i] = ':';
+        } else if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')) {
+            out[i] = c;
+        } else if (c >= 'a' && c <= 'f') {
+            out[i] = (char)(c - 32);
+        } else {
+            return NULL;
+        }
+    }
+    out[17] = 0;
+    return out;
+}
+
+/* ---- ESP8266 / ESP32 HTTP update ------------------------------------------------------------ */
+
+static enum MHD_Result esp_update(http_req_t *r)
+{
+    const char *prefix = esp_updater(r), *version, *md5;
+    char name[64], mac[18], fmt[16] = "";
+    struct lookup l;
+    json_t *upd;
+    int err;
+
+    if (!prefix)
+        return forbidden(r);
+    snprintf(name, sizeof name, "%sSTA-MAC", prefix);
+    if (!norm_mac(http_header(r, name), mac))
+        return forbidden(r);
+    snprintf(name, sizeof name, "%smode", prefix);
+    if (http_header(r, name) && strcmp(http_header(r, name), "sketch") != 0)
+        return not_modified(r); /* filesystem images are not served */
+    snprintf(name, sizeof name, "%sversion", prefix);
+    version = http_header(r, name);
+    snprintf(name, sizeof name, "%ssketch-md5", prefix);
+    md5 = http_header(r, name);
+
+    memset(&l, 0, sizeof l);
+    l.product_id = http_param(r, 0);
+    l.column = "mac";
+    l.value = mac;
+    l.device_id = mac;
+    l.version = version && *version ? version : NULL;
+    if ((err = db_tx(lookup_tx, &l)) != 0)
+        return err > 0 ? http_error(r, 404, "not_found", "no such product") : http_error(r, 500, "database", "lookup");
+    upd = offer_for(l.device, version && *version ? version : NULL, &err);
+    if (err)
+        return http_error(r, 500, "database", "check failed");
+    if (!upd)
+        return not_modified(r);
+    /* The updater writes what it gets: only ESP images, and not the sketch it already runs. */
+    {
+        sqlite3 *db = db_get();
+        sqlite3_stmt *st = db ? q_prep(db, "SELECT format FROM artifacts WHERE sha256 = ? LIMIT 1", "s",
+                                       json_string_value(json_object_get(upd, "sha256")))
+                              : NULL;
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            snprintf(fmt, sizeof fmt, "%s", q_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    if (!fmt[0] || !strcmp(fmt, "otakit") ||
+        (md5 && !strcmp(md5, json_string_value(json_object_get(upd, "md5"))))) {
+        json_decref(upd);
+        return not_modified(r);
+    }
+    {
+        enum MHD_Result ret = serve_esp(r, json_string_value(json_object_get(upd, "sha256")),
+                                        json_string_value(json_object_get(upd, "md5")),
+                                        json_string_value(json_object_get(upd, "filename")),
+                                        json_string_value(json_object_get(upd, "version")));
+        json_decref(upd);
+        return ret;
+    }
+}
+
+/* ---- AutoConnect catalog -------------------------------------------------------------------- */
+
+/* The catalog name of an artifact: VERSION.bin, or VERSION-userN.bin for a slot-linked image. */
+static void catalog_name(char *out, size_t n, const char *version, int slot)
+{
+    if (slot >= 0)
+        snprintf(out, n, "%s-user%d.bin", version, slot + 1);
+    else
+        snprintf(out, n, "%s.bin", version);
+}
+
+static enum MHD_Result catalog(http_req_t *r)
+{
+    const char *op = http_query(r, "op"), *path = http_query(r, "path");
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st;
+    json_t *arr = json_array();
+    char name[120], date[40], tim[40];
+    int64_t product;
+
+    if (!op || strcmp(op, "list") != 0) {
+        json_decref(arr);
+        return http_error(r, 400, "bad_op", "op must be list");
+    }
+    if (!path || !*path)
+        path = "/";
+    while (*path == '/')
+        path++;
+    if (!db) {
+        json_decref(arr);
+        return http_error(r, 500, "database", "no connection");
+    }
+    if (!*path) {
+        /* The root lists products as directories. */
+        st = q_prep(db, "SELECT product_id FROM products ORDER BY product_id", "");
+        while (st && sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(arr, json_pack("{s:s,s:s}", "name", q_text(st, 0), "type", "directory"));
+        sqlite3_finalize(st);
+        return http_json(r, 200, arr);
+    }
+    if (!(product = fleet_product_id(db, path))) {
+        json_decref(arr);
+        return http_error(r, 404, "not_found", "no such catalog path");
+    }
+    st = q_prep(db,
+                "SELECT r.version, a.slot, a.format, a.size, a.created_at FROM artifacts a "
+                "JOIN releases r ON r.id = a.release WHERE r.product = ? ORDER BY r.version_value DESC, a.slot",
+                "i", product);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        time_t t = (time_t)sqlite3_column_int64(st, 4);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        /* The protocol's date is MM/DD/YY (AutoConnect's own server writes it so). */
+        snprintf(date, sizeof date, "%02d/%02d/%02d", tm.tm_mon + 1, tm.tm_mday, (tm.tm_year + 1900) % 100);
+        snprintf(tim, sizeof tim, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+        catalog_name(name, sizeof name, q_text(st, 0), sqlite3_column_int(st, 1));
+        /* Entries stay short: the client parses each into a 256-byte buffer. */
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "name", name, "type",
+                                             strcmp(q_text(st, 2), "otakit") ? "bin" : "file", "date", date, "time",
+                                             tim, "size", (json_int_t)sqlite3_column_int64(st, 3)));
+    }
+    sqlite3_finalize(st);
+    return http_json(r, 200, arr);
+}
+
+static enum MHD_Result catalog_download(http_req_t *r)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char name[120], sha[65] = "", md5[33] = "", version[80] = "";
+    int64_t product;
+
+    if (!esp_updater(r))
+        return forbidden(r);
+    if (!(db = db_get()) || !(product = fleet_product_id(db, http_param(r, 0))))
+        return http_error(r, 404, "not_found", "no such catalog path");
+    st = q_prep(db,
+                "SELECT r.version, a.slot, a.sha256, a.md5 FROM artifacts a JOIN releases r ON r.id = a.release "
+                "WHERE r.product = ? AND a.format <> 'otakit'",
+                "i", product);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        catalog_name(name, sizeof name, q_text(st, 0), sqlite3_column_int(st, 1));
+        if (!strcmp(name, http_param(r, 1))) {
+            snprintf(version, sizeof version, "%s", q_text(st, 0));
+            snprintf(sha, sizeof sha, "%s", q_text(st, 2));
+            snprintf(md5, sizeof md5, "%s", q_text(st, 3));
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (!sha[0])
+        return http_error(r, 404, "not_found", "no such binary in the catalog");
+    return serve_esp(r, sha, md5, http_param(r, 1), version);
+}
+
+/* ---- Mongoose pull metadata ----------------------------------------------------------------- */
+
+static enum MHD_Result mongoose_meta(http_req_t *r)
+{
+    const char *id = http_query(r, "id"), *version = http_query(r, "version");
+    struct lookup l;
+    json_t *upd;
+    char url[400];
+    int err;
+
+    if (!id || !fleet_ident_ok(id))
+        return http_error(r, 400, "bad_id", "id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    if (version && (strlen(version) > 64 || !*version))
+        return http_error(r, 400, "bad_version", "version must be 1-64 characters");
+    memset(&l, 0, sizeof l);
+    l.product_id = http_param(r, 0);
+    l.column = "device_id";
+    l.value = id;
+    l.device_id = id;
+    l.version = version;
+    if ((err = db_tx(lookup_tx, &l)) != 0)
+        return err > 0 ? http_error(r, 404, "not_found", "no such product") : http_error(r, 500, "database", "lookup");
+    upd = offer_for(l.device, version, &err);
+    if (err)
+        return http_error(r, 500, "database", "check failed");
+    if (!upd) /* the same version: nothing to do */
+        return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "version", version ? version : "", "url", "", "size", 0));
+    snprintf(url, sizeof url, "%s/api/v1/mongoose/%s/fw/%s", g_server.public_url, http_param(r, 0),
+             json_string_value(json_object_get(upd, "sha256")));
+    {
+        json_t *out = json_pack("{s:O,s:s,s:O}", "version", json_object_get(upd, "version"), "url", url, "size",
+                                json_object_get(upd, "size"));
+        json_decref(upd);
+        return http_json(r, 200, out);
+    }
+}
+
+static enum MHD_Result mongoose_fw(http_req_t *r)
+{
+    sqlite3 *db = db_get();
+    char path[700];
+    int64_t product;
+    if (!store_name_valid(http_param(r, 1)))
+        return http_error(r, 400, "bad_sha256", "not a sha256");
+    if (!db || !(product = fleet_product_id(db, http_param(r, 0))) ||
+        !q_int(db, 0,
+               "SELECT COUNT(*) FROM artifacts a JOIN releases rel ON rel.id = a.release "
+               "WHERE rel.product = ? AND a.sha256 = ?",
+               "is", product, http_param(r, 1)) ||
+        store_path(http_param(r, 1), path, sizeof path) != 0)
+        return http_error(r, 404, "not_found", "no such firmware");
+    return http_file(r, path, http_param(r, 1), "application/octet-stream", NULL);
+}
 
 const http_route_t compat_routes[] = {
+    {"GET", "/api/v1/esp/{product}/update", esp_update, AUTH_NONE, BODY_NONE},
+    {"GET", "/api/v1/mongoose/{product}/ota.json", mongoose_meta, AUTH_NONE, BODY_NONE},
+    {"GET", "/api/v1/mongoose/{product}/fw/{sha256}", mongoose_fw, AUTH_NONE, BODY_NONE},
+    {"GET", "/_catalog", catalog, AUTH_NONE, BODY_NONE},
+    {"GET", "/{product}/{name}", catalog_download, AUTH_NONE, BODY_NONE},
     {NULL, NULL, NULL, 0, 0},
 };

@@ -110,4 +110,11 @@ int fleet_rollout_eval(sqlite3 *db, int64_t rollout);
 /* Evaluates every running rollout that targets device. */
 int fleet_rollouts_eval_device(sqlite3 *db, int64_t device);
 
+/* ---- device check (api_devices.c) ------------------------------------------------------------ */
+/* Runs a device check-in in one transaction, exactly as GET /api/v1/device/check does: records the
+ * reported version (NULL: unchanged), slot and security counter (-1: unchanged), delivers queued
+ * commands and finds the offer. On success res->out holds {"update","commands","poll_interval"}
+ * (caller owns it). Returns 0, or nonzero with the error recorded in res (see fleet_reply). */
+int device_check_run(int64_t device, const char *version, int slot, int64_t counter, fleet_res_t *res);
+
 #endif
