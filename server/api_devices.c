@@ -147,7 +147,7 @@ static json_t *command_by_id(sqlite3 *db, int64_t id)
     json_t *o = NULL;
     if (st && sqlite3_step(st) == SQLITE_ROW)
         o = command_json(st);
-    sqlite3_finalize(st);
+    db_done(st);
     return o;
 }
 
@@ -178,7 +178,7 @@ static int cancel_offers(sqlite3 *db, int64_t device, const char *where, int64_t
         return -1;
     while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_done(st);
     for (i = 0; i < n; i++)
         if (q_exec(db, "UPDATE actions SET status = 'cancelled', message = ?, updated_at = ? WHERE id = ?", "sii",
                    why, now_s(), ids[i]) < 0 ||
@@ -337,7 +337,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
         q[n].value = sqlite3_column_int64(st, 6);
         n++;
     }
-    sqlite3_finalize(st);
+    db_done(st);
 
     for (i = 0; i < n; i++) {
         int64_t dev = c->dev, aid = 0;
@@ -419,7 +419,7 @@ static int64_t rollout_offer(sqlite3 *db, struct chk *c)
         rel = sqlite3_column_int64(st, 1);
         snprintf(version, sizeof version, "%s", q_text(st, 2));
     }
-    sqlite3_finalize(st);
+    db_done(st);
     if (!ro)
         return 0;
     if (q_exec(db,
@@ -464,7 +464,7 @@ static json_t *current_offer(sqlite3 *db, struct chk *c, int *active)
             snprintf(rstate, sizeof rstate, "%s", q_text(st, 6));
             cmd = sqlite3_column_type(st, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 7);
         }
-        sqlite3_finalize(st);
+        db_done(st);
         if (aid || again)
             break;
         if (rollout_offer(db, c) < 0)
@@ -490,7 +490,7 @@ static json_t *current_offer(sqlite3 *db, struct chk *c, int *active)
     }
     st = q_prep(db, "SELECT filename, size, sha256, sha1, md5 FROM artifacts WHERE id = ?", "i", art);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_done(st);
         return NULL;
     }
     {
@@ -502,7 +502,7 @@ static json_t *current_offer(sqlite3 *db, struct chk *c, int *active)
                       q_text(st, 4), "url", url, "security_counter", (json_int_t)rcounter, "slot", 1 - c->cur_slot,
                       "reboot", cmd ? "on_command" : "auto");
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return m;
 }
 
@@ -518,7 +518,7 @@ static int check_tx(sqlite3 *db, void *arg)
     st = q_prep(db, "SELECT product, version, slot, security_counter, version_value FROM devices WHERE id = ?", "i",
                 dev);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_done(st);
         return fleet_fail(&c->res, 404, "not_found", "the device was deleted");
     }
     c->product = sqlite3_column_int64(st, 0);
@@ -526,7 +526,7 @@ static int check_tx(sqlite3 *db, void *arg)
     snprintf(c->cur_version, sizeof c->cur_version, "%s", c->version ? c->version : q_text(st, 1));
     if (c->version && strcmp(c->version, q_text(st, 1)) != 0 &&
         fleet_event(db, dev, 0, "version_reported", json_pack("{s:s,s:s}", "from", q_text(st, 1), "to", c->version))) {
-        sqlite3_finalize(st);
+        db_done(st);
         return fleet_dberr(&c->res, db);
     }
     c->cur_slot = c->slot >= 0 ? c->slot : sqlite3_column_int(st, 2);
@@ -534,7 +534,7 @@ static int check_tx(sqlite3 *db, void *arg)
     if (c->counter > c->cur_counter)
         c->cur_counter = c->counter;
     c->cur_value = c->version ? fleet_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
-    sqlite3_finalize(st);
+    db_done(st);
     if (q_exec(db,
                "UPDATE devices SET last_seen = ?, version = ?, version_value = ?, slot = ?, security_counter = ? "
                "WHERE id = ?",
@@ -657,7 +657,7 @@ static int report_tx(sqlite3 *db, void *arg)
                 "FROM actions a JOIN releases r ON r.id = a.release WHERE a.id = ?",
                 "i", p->action);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_done(st);
         return fleet_fail(&p->res, 404, "not_found", "no action %lld", (long long)p->action);
     }
     dev = sqlite3_column_int64(st, 0);
@@ -667,7 +667,7 @@ static int report_tx(sqlite3 *db, void *arg)
     snprintf(cur, sizeof cur, "%s", q_text(st, 4));
     snprintf(rversion, sizeof rversion, "%s", q_text(st, 5));
     rcounter = sqlite3_column_int64(st, 6);
-    sqlite3_finalize(st);
+    db_done(st);
     (void)release;
     if (dev != p->r->auth_device)
         return fleet_fail(&p->res, 403, "forbidden", "action %lld belongs to another device", (long long)p->action);
@@ -715,7 +715,7 @@ static int report_tx(sqlite3 *db, void *arg)
         st = q_prep(db, "SELECT consent FROM commands WHERE id = ?", "i", command);
         if (st && sqlite3_step(st) == SQLITE_ROW)
             snprintf(consent, sizeof consent, "%s", q_text(st, 0));
-        sqlite3_finalize(st);
+        db_done(st);
         if (!strcmp(consent, "none") || !strcmp(consent, "granted")) {
             if (queue_reboot(db, dev, p->action) != 0)
                 return fleet_dberr(&p->res, db);
@@ -784,7 +784,7 @@ static int ack_tx(sqlite3 *db, void *arg)
     int64_t dev, action;
     char type[16], status[16], consent[16];
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_done(st);
         return fleet_fail(&k->res, 404, "not_found", "no command %lld", (long long)k->id);
     }
     dev = sqlite3_column_int64(st, 0);
@@ -792,7 +792,7 @@ static int ack_tx(sqlite3 *db, void *arg)
     snprintf(status, sizeof status, "%s", q_text(st, 2));
     action = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
     snprintf(consent, sizeof consent, "%s", q_text(st, 4));
-    sqlite3_finalize(st);
+    db_done(st);
     if (dev != k->r->auth_device)
         return fleet_fail(&k->res, 403, "forbidden", "command %lld belongs to another device", (long long)k->id);
     if (!strcmp(status, k->status)) {
@@ -880,7 +880,7 @@ static enum MHD_Result devices_list(http_req_t *r)
     arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, device_json(st));
-    sqlite3_finalize(st);
+    db_done(st);
     return http_json(r, 200, json_pack("{s:o}", "devices", arr));
 }
 
@@ -902,20 +902,20 @@ static int device_get_tx(sqlite3 *db, void *arg)
     st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
     if (st && sqlite3_step(st) == SQLITE_ROW)
         o = device_json(st);
-    sqlite3_finalize(st);
+    db_done(st);
     if (!o)
         return fleet_dberr(&g->res, db);
     arr = json_array();
     st = q_prep(db, "SELECT " ACTION_COLS " WHERE a.device = ? ORDER BY a.id DESC LIMIT 50", "i", id);
     while (st && sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, action_json(st));
-    sqlite3_finalize(st);
+    db_done(st);
     json_object_set_new(o, "actions", arr);
     arr = json_array();
     st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT 50", "i", id);
     while (st && sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, command_json(st));
-    sqlite3_finalize(st);
+    db_done(st);
     json_object_set_new(o, "commands", arr);
     arr = json_array();
     st = q_prep(db, "SELECT id, action, kind, detail, at FROM events WHERE device = ? ORDER BY id DESC LIMIT 50", "i",
@@ -927,7 +927,7 @@ static int device_get_tx(sqlite3 *db, void *arg)
                                              "action_id", int_or_null(st, 1), "kind", q_text(st, 2), "detail",
                                              dj ? dj : json_object(), "at", (json_int_t)sqlite3_column_int64(st, 4)));
     }
-    sqlite3_finalize(st);
+    db_done(st);
     json_object_set_new(o, "events", arr);
     g->res.out = o;
     return 0;
@@ -957,7 +957,7 @@ static int device_delete_tx(sqlite3 *db, void *arg)
                 "i", id);
     while (st && n < 64 && sqlite3_step(st) == SQLITE_ROW)
         ros[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_done(st);
     if (q_exec(db, "DELETE FROM devices WHERE id = ?", "i", id) < 0)
         return fleet_dberr(&g->res, db);
     /* The rollouts it was part of lose a member: their thresholds may now be met. */
@@ -1005,7 +1005,7 @@ static int command_create_tx(sqlite3 *db, void *arg)
         dcounter = sqlite3_column_int64(st, 2);
         dvalue = sqlite3_column_int64(st, 3);
     }
-    sqlite3_finalize(st);
+    db_done(st);
 
     if (!strcmp(c->type, "upgrade")) {
         int64_t rcounter = 0, rvalue = -1;
@@ -1022,7 +1022,7 @@ static int command_create_tx(sqlite3 *db, void *arg)
             rvalue = sqlite3_column_int64(st, 2);
             snprintf(rversion, sizeof rversion, "%s", q_text(st, 3));
         }
-        sqlite3_finalize(st);
+        db_done(st);
         if (!rel)
             return fleet_fail(&c->res, 404, "release_not_found", "no release %s", c->release);
         if (rcounter < dcounter)
@@ -1098,7 +1098,7 @@ static int commands_list_tx(sqlite3 *db, void *arg)
     st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT 200", "i", dev);
     while (st && sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, command_json(st));
-    sqlite3_finalize(st);
+    db_done(st);
     g->res.out = json_pack("{s:o}", "commands", arr);
     return 0;
 }
@@ -1134,7 +1134,7 @@ static int consent_tx(sqlite3 *db, void *arg)
                 "LEFT JOIN actions a ON a.id = c.action WHERE c.id = ? AND c.device = ?",
                 "ii", id, dev);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_done(st);
         return fleet_fail(&c->res, 404, "not_found", "no command %s on device %s", http_param(c->r, 2),
                           http_param(c->r, 1));
     }
@@ -1143,7 +1143,7 @@ static int consent_tx(sqlite3 *db, void *arg)
     snprintf(consent, sizeof consent, "%s", q_text(st, 2));
     action = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
     snprintf(astatus, sizeof astatus, "%s", q_text(st, 4));
-    sqlite3_finalize(st);
+    db_done(st);
     if (strcmp(type, "upgrade") != 0 || !strcmp(consent, "none"))
         return fleet_fail(&c->res, 409, "consent_not_required", "command %lld does not wait for consent",
                           (long long)id);

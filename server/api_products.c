@@ -69,7 +69,7 @@ static enum MHD_Result create(http_req_t *r)
     sqlite3_bind_text(st, 7, eh, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, now_s());
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_done(st);
     if (rc == SQLITE_CONSTRAINT)
         return http_error(r, 409, "exists", "product %s already exists", pid);
     if (rc != SQLITE_DONE)
@@ -95,7 +95,7 @@ static enum MHD_Result list(http_req_t *r)
     sqlite3_bind_int64(st, 1, r->auth_kind == AUTH_OWNER ? r->auth_product : 0);
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, product_json(st));
-    sqlite3_finalize(st);
+    db_done(st);
     return http_json(r, 200, json_pack("{s:o}", "products", arr));
 }
 
@@ -112,7 +112,7 @@ static enum MHD_Result get(http_req_t *r)
     sqlite3_bind_text(st, 1, http_param(r, 0), -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         p = product_json(st);
-    sqlite3_finalize(st);
+    db_done(st);
     if (!p)
         return http_error(r, 404, "not_found", "no product %s", http_param(r, 0));
     return http_json(r, 200, p);

@@ -54,7 +54,7 @@ int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
         snprintf(p->pid, sizeof p->pid, "%s", pid);
         found = 1;
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return found;
 }
 
@@ -87,7 +87,7 @@ int64_t rel_find(sqlite3 *db, const struct rel_product *p, const char *version, 
         if (!id && by_semver && semver_parse_loose(text, &have) == 0 && ota_version_cmp(&want, &have) == 0)
             id = sqlite3_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return id;
 }
 
@@ -123,7 +123,7 @@ json_t *rel_json(sqlite3 *db, const char *pid, int64_t id)
                         (const char *)sqlite3_column_text(st, 4), "meta", meta ? meta : json_object(), "created_at",
                         (json_int_t)sqlite3_column_int64(st, 6));
     }
-    sqlite3_finalize(st);
+    db_done(st);
     if (!rel || sqlite3_prepare_v2(db,
                                    "SELECT slot, filename, format, size, sha256, sha1, md5, created_at, meta "
                                    "FROM artifacts WHERE release = ? ORDER BY slot",
@@ -134,7 +134,7 @@ json_t *rel_json(sqlite3 *db, const char *pid, int64_t id)
     sqlite3_bind_int64(st, 1, id);
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arts, artifact_json(st));
-    sqlite3_finalize(st);
+    db_done(st);
     json_object_set_new(rel, "artifacts", arts);
     return rel;
 }
@@ -190,7 +190,7 @@ static enum MHD_Result list(http_req_t *r)
     arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, rel_json(db, p.pid, sqlite3_column_int64(st, 0)));
-    sqlite3_finalize(st);
+    db_done(st);
     return http_json(r, 200, json_pack("{s:o}", "releases", arr));
 }
 
@@ -225,7 +225,7 @@ static int delete_tx(sqlite3 *db, void *arg)
     sqlite3_bind_int64(st, 1, d->rel);
     if (sqlite3_step(st) == SQLITE_ROW)
         snprintf(d->version, sizeof d->version, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    db_done(st);
     if (!d->version[0])
         return 2; /* deleted meanwhile */
     /* A rollout still delivering the release keeps it (the rollouts table comes with that module). */
@@ -234,7 +234,7 @@ static int delete_tx(sqlite3 *db, void *arg)
         sqlite3_bind_int64(st, 1, d->rel);
         if (sqlite3_step(st) == SQLITE_ROW)
             d->in_use = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        db_done(st);
         if (d->in_use)
             return 1;
     }
@@ -243,12 +243,12 @@ static int delete_tx(sqlite3 *db, void *arg)
     sqlite3_bind_int64(st, 1, d->rel);
     while (d->n < 4 && sqlite3_step(st) == SQLITE_ROW)
         snprintf(d->sha[d->n++], 65, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    db_done(st);
     if (sqlite3_prepare_v2(db, "DELETE FROM releases WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(st, 1, d->rel);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -300,7 +300,7 @@ static enum MHD_Result download(http_req_t *r)
         sqlite3_bind_int64(st, 1, r->auth_device);
         if (sqlite3_step(st) == SQLITE_ROW)
             mine = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        db_done(st);
     }
     /* The same bytes may belong to several products: prefer a row of the caller's product. */
     if (sqlite3_prepare_v2(db,
@@ -316,7 +316,7 @@ static enum MHD_Result download(http_req_t *r)
         owner = sqlite3_column_int64(st, 2);
         found = 1;
     }
-    sqlite3_finalize(st);
+    db_done(st);
     if (!found)
         return http_error(r, 404, "not_found", "no artifact %s", sha);
     if (r->auth_kind != AUTH_ADMIN && owner != mine)

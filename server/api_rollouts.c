@@ -75,7 +75,7 @@ static json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
     char state[16];
     int n, cur;
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        db_done(st);
         return NULL;
     }
     target = json_loads(q_text(st, 8), 0, NULL);
@@ -87,7 +87,7 @@ static json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
                   "current_stage", cur, "success_threshold", sqlite3_column_double(st, 6), "error_threshold",
                   sqlite3_column_double(st, 7), "target", target ? target : json_object(), "created_at",
                   (json_int_t)sqlite3_column_int64(st, 9), "updated_at", (json_int_t)sqlite3_column_int64(st, 10));
-    sqlite3_finalize(st);
+    db_done(st);
     if (!o)
         return NULL;
     c = calloc((size_t)(n > 0 ? n : 1), sizeof *c);
@@ -122,7 +122,7 @@ static json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
         for (k = 0; k < FC_N; k++)
             total.n[k] += c[idx].n[k];
     }
-    sqlite3_finalize(st);
+    db_done(st);
     free(c);
     json_object_set_new(o, "stages", stages);
     json_object_set_new(o, "devices", json_integer(total.total));
@@ -213,10 +213,10 @@ static int add_query(sqlite3 *db, struct ro_new *g, int64_t product, const char 
         return fleet_dberr(&g->res, db);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (cand_add(g, sqlite3_column_int64(st, 0), q_text(st, 1)) != 0) {
-            sqlite3_finalize(st);
+            db_done(st);
             return fleet_fail(&g->res, 500, "internal", "out of memory");
         }
-    sqlite3_finalize(st);
+    db_done(st);
     return rc == SQLITE_DONE ? 0 : fleet_dberr(&g->res, db);
 }
 
@@ -259,7 +259,7 @@ static int create_tx(sqlite3 *db, void *arg)
         rvalue = sqlite3_column_int64(st, 2);
         rcounter = sqlite3_column_int64(st, 3);
     }
-    sqlite3_finalize(st);
+    db_done(st);
     if (!rel)
         return fleet_fail(&g->res, 404, "release_not_found", "no release %s", g->release);
     if (!q_int(db, 0, "SELECT COUNT(*) FROM artifacts WHERE release = ?", "i", rel))
@@ -297,7 +297,7 @@ static int create_tx(sqlite3 *db, void *arg)
         cand_t *c = &g->cand[i];
         st = q_prep(db, "SELECT version, security_counter, slot, version_value FROM devices WHERE id = ?", "i", c->id);
         if (!st || sqlite3_step(st) != SQLITE_ROW) {
-            sqlite3_finalize(st);
+            db_done(st);
             return fleet_dberr(&g->res, db);
         }
         if (sqlite3_column_int64(st, 1) > rcounter)
@@ -308,7 +308,7 @@ static int create_tx(sqlite3 *db, void *arg)
             c->why = "no_artifact";
         c->eligible = c->why == NULL;
         ne += (size_t)c->eligible;
-        sqlite3_finalize(st);
+        db_done(st);
     }
     if (ne == 0)
         return fleet_fail(&g->res, 409, "no_eligible_devices",
@@ -583,7 +583,7 @@ static int list_tx(sqlite3 *db, void *arg)
                 "is", q->product, state);
     while (st && n < 1000 && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_done(st);
     arr = json_array();
     for (i = 0; i < n; i++) {
         json_t *o = rollout_json(db, q->product, ids[i]);
@@ -626,7 +626,7 @@ static int devices_tx(sqlite3 *db, void *arg)
         json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:o}", "device_id", q_text(st, 2), "stage",
                                              sqlite3_column_int(st, 1), "status", q_text(st, 4), "action_id",
                                              nullable_int(st, 3)));
-    sqlite3_finalize(st);
+    db_done(st);
     q->res.out = json_pack("{s:o}", "devices", arr);
     return 0;
 }
@@ -669,7 +669,7 @@ static int control_tx(sqlite3 *db, void *arg)
         cur = sqlite3_column_int(st, 2);
         n = sqlite3_column_int(st, 3);
     }
-    sqlite3_finalize(st);
+    db_done(st);
 
     if (!strcmp(q->op, "pause")) {
         if (!strcmp(state, "running")) {
@@ -725,7 +725,7 @@ static int control_tx(sqlite3 *db, void *arg)
                 ids[na][1] = sqlite3_column_int64(st, 1);
                 na++;
             }
-            sqlite3_finalize(st);
+            db_done(st);
             for (i = 0; i < na; i++)
                 if (q_exec(db,
                            "UPDATE actions SET status = 'cancelled', message = 'rollout cancelled', updated_at = ? "

@@ -32,7 +32,7 @@ static int64_t lookup(const char *sql, const char *hash, char *product_id, size_
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
     int64_t id = 0;
-    if (!db || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (!db || !(st = db_stmt(db, sql)))
         return 0;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -40,7 +40,7 @@ static int64_t lookup(const char *sql, const char *hash, char *product_id, size_
         if (product_id && sqlite3_column_text(st, 1))
             snprintf(product_id, n, "%s", (const char *)sqlite3_column_text(st, 1));
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return id;
 }
 

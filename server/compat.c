@@ -77,7 +77,7 @@ static int settle(sqlite3 *db, int64_t product, int64_t device, const char *vers
         return -1;
     while (n < 16 && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_done(st);
     for (i = 0; i < n; i++)
         if (q_exec(db, "UPDATE actions SET status = 'confirmed', updated_at = ? WHERE id = ?", "ii", now_s(),
                    ids[i]) < 0 ||
@@ -232,7 +232,7 @@ static enum MHD_Result esp_update(http_req_t *r)
                               : NULL;
         if (st && sqlite3_step(st) == SQLITE_ROW)
             snprintf(fmt, sizeof fmt, "%s", q_text(st, 0));
-        sqlite3_finalize(st);
+        db_done(st);
     }
     if (!fmt[0] || !strcmp(fmt, "otakit") ||
         (md5 && !strcmp(md5, json_string_value(json_object_get(upd, "md5"))))) {
@@ -286,7 +286,7 @@ static enum MHD_Result catalog(http_req_t *r)
         st = q_prep(db, "SELECT product_id FROM products ORDER BY product_id", "");
         while (st && sqlite3_step(st) == SQLITE_ROW)
             json_array_append_new(arr, json_pack("{s:s,s:s}", "name", q_text(st, 0), "type", "directory"));
-        sqlite3_finalize(st);
+        db_done(st);
         return http_json(r, 200, arr);
     }
     if (!(product = fleet_product_id(db, path))) {
@@ -310,7 +310,7 @@ static enum MHD_Result catalog(http_req_t *r)
                                              strcmp(q_text(st, 2), "otakit") ? "bin" : "file", "date", date, "time",
                                              tim, "size", (json_int_t)sqlite3_column_int64(st, 3)));
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return http_json(r, 200, arr);
 }
 
@@ -338,7 +338,7 @@ static enum MHD_Result catalog_download(http_req_t *r)
             break;
         }
     }
-    sqlite3_finalize(st);
+    db_done(st);
     if (!sha[0])
         return http_error(r, 404, "not_found", "no such binary in the catalog");
     return serve_esp(r, sha, md5, http_param(r, 1), version);

@@ -21,6 +21,15 @@ void db_close_thread(void);
  * Returns fn's result, or -1 when the transaction itself failed. */
 int db_tx(int (*fn)(sqlite3 *db, void *arg), void *arg);
 
+/* A prepared statement for sql on db from the calling thread's cache (parsed once, then reset and
+ * reused); a fresh one when that SQL is already in use further up the stack. NULL on error. Give
+ * it back with db_done(). */
+sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
+
+/* Ends the use of a statement: a cached one is reset for the next db_stmt(), any other is
+ * finalized. NULL is fine. */
+void db_done(sqlite3_stmt *st);
+
 /* Current schema version. */
 int db_schema_version(sqlite3 *db);
 

@@ -17,7 +17,7 @@ static sqlite3_stmt *q_vprep(sqlite3 *db, const char *sql, const char *types, va
 {
     sqlite3_stmt *st;
     int i;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (!(st = db_stmt(db, sql))) {
         log_msg(LOG_ERROR, "cannot prepare statement", "error=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db), sql);
         return NULL;
     }
@@ -34,7 +34,7 @@ static sqlite3_stmt *q_vprep(sqlite3 *db, const char *sql, const char *types, va
                 sqlite3_bind_null(st, i + 1);
             break;
         }
-        default: sqlite3_finalize(st); return NULL;
+        default: db_done(st); return NULL;
         }
     }
     return st;
@@ -62,7 +62,7 @@ int q_exec(sqlite3 *db, const char *sql, const char *types, ...)
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         ;
-    sqlite3_finalize(st);
+    db_done(st);
     if (rc != SQLITE_DONE) {
         log_msg(LOG_ERROR, "statement failed", "error=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db), sql);
         return -1;
@@ -82,7 +82,7 @@ int64_t q_int(sqlite3 *db, int64_t def, const char *sql, const char *types, ...)
         return def;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_done(st);
     return v;
 }
 
@@ -211,7 +211,7 @@ const char *fleet_release_not_ota(sqlite3 *db, int64_t release)
         else if (l.fota == 'l')
             why = "its label is marked (l): local upgrade only";
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return why;
 }
 
@@ -256,7 +256,7 @@ int fleet_device_state(sqlite3 *db, int64_t device)
             state = "updating";
     }
     rc = q_exec(db, "UPDATE devices SET state = ? WHERE id = ? AND state <> ?1", "si", state, device);
-    sqlite3_finalize(st);
+    db_done(st);
     return rc < 0 ? -1 : 0;
 }
 
@@ -314,7 +314,7 @@ int fleet_counts(sqlite3 *db, int64_t rollout, fleet_counts_t *per_stage, int ns
         per_stage[s].total++;
         per_stage[s].n[count_index(q_text(st, 4))]++;
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -351,7 +351,7 @@ int fleet_rollout_eval(sqlite3 *db, int64_t rollout)
         if (!st)
             return -1;
         if (sqlite3_step(st) != SQLITE_ROW) {
-            sqlite3_finalize(st);
+            db_done(st);
             return 0;
         }
         snprintf(state, sizeof state, "%s", q_text(st, 0));
@@ -359,7 +359,7 @@ int fleet_rollout_eval(sqlite3 *db, int64_t rollout)
         succ_thr = sqlite3_column_double(st, 2);
         err_thr = sqlite3_column_double(st, 3);
         n = sqlite3_column_int(st, 4);
-        sqlite3_finalize(st);
+        db_done(st);
         if (strcmp(state, "running") != 0 || n <= 0)
             return 0;
         if (cur >= n)
@@ -382,7 +382,7 @@ int fleet_rollout_eval(sqlite3 *db, int64_t rollout)
                 forced[s] = sqlite3_column_int(st, 2);
             }
         }
-        sqlite3_finalize(st);
+        db_done(st);
 
         /* 1. Error threshold: new failures (not acknowledged by a resume) in any started stage. */
         for (s = 0; s <= cur; s++) {
@@ -462,7 +462,7 @@ int fleet_rollouts_eval_device(sqlite3 *db, int64_t device)
         return -1;
     while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_done(st);
     for (i = 0; i < n; i++)
         if (fleet_rollout_eval(db, ids[i]) != 0)
             return -1;

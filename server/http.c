@@ -74,6 +74,23 @@ static const http_route_t *route_find(http_req_t *r, int *method_mismatch)
     return NULL;
 }
 
+void http_print_routes(const http_route_t *const *tables, FILE *out)
+{
+    static const char *const kinds[] = {"admin", "owner", "device", "enroll"};
+    static const char *const bodies[] = {"none", "json", "stream"};
+    const http_route_t *rt;
+    unsigned k;
+    for (; *tables; tables++)
+        for (rt = *tables; rt->method; rt++) {
+            int n = 0;
+            fprintf(out, "%s %s ", rt->method, rt->pattern);
+            for (k = 0; k < 4; k++)
+                if (rt->auth & (1u << k))
+                    fprintf(out, "%s%s", n++ ? "|" : "", kinds[k]);
+            fprintf(out, "%s %s\n", n ? "" : "none", rt->body < 3 ? bodies[rt->body] : "?");
+        }
+}
+
 const char *http_param(http_req_t *r, int i)
 {
     return i < r->nparams ? r->params[i] : NULL;
@@ -514,6 +531,8 @@ struct MHD_Daemon *http_start(const http_config_t *c, const http_route_t *const 
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 4),
                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
                          (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                         /* per-connection buffer: device requests are small, uploads stream */
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(12 * 1024),
                          cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
                          MHD_OPTION_END);
     if (!d)

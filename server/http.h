@@ -10,6 +10,7 @@
 #include <mbedtls/md.h>
 #include <microhttpd.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Who may call a route (route.auth). Admin may call everything except device-only routes. */
@@ -73,6 +74,10 @@ typedef struct {
 /* Starts the server with the given route tables (NULL-terminated list of arrays terminated by a
  * route with method NULL). Returns the daemon or NULL (logged). */
 struct MHD_Daemon *http_start(const http_config_t *cfg, const http_route_t *const *tables);
+
+/* Prints every route of tables (as for http_start), one per line: "METHOD PATTERN AUTH BODY", AUTH
+ * the route's kinds joined by '|' (none, admin, owner, device, enroll), BODY none, json or stream. */
+void http_print_routes(const http_route_t *const *tables, FILE *out);
 
 /* The port actually bound (useful with port 0). */
 unsigned http_port(struct MHD_Daemon *d);

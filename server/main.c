@@ -4,6 +4,7 @@
  *   otakit-server [--listen IP:PORT] [--data DIR] [--threads N] [--public-url URL]
  *                 [--tls-cert PEM --tls-key PEM] [--admin-token TOKEN] [--max-upload BYTES]
  *                 [--log-level debug|info|warn|error]
+ *   otakit-server --print-routes
  *
  * Every flag has an environment variable (OTAKIT_LISTEN, OTAKIT_DATA, ...); flags win.
  */
@@ -47,6 +48,7 @@ static const char usage[] =
     "                         created with a random token on first start)\n"
     "  --max-upload BYTES     largest artifact accepted (OTAKIT_MAX_UPLOAD; default 67108864)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
+    "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
     "  -h, --help             this text\n";
 
 static const char *opt_or_env(const char *opt, const char *env, const char *def)
@@ -122,7 +124,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"listen", 1, 0, 'l'},      {"data", 1, 0, 'd'},     {"threads", 1, 0, 't'},
                                          {"public-url", 1, 0, 'u'},  {"tls-cert", 1, 0, 'c'}, {"tls-key", 1, 0, 'k'},
                                          {"admin-token", 1, 0, 'a'}, {"max-upload", 1, 0, 'm'},
-                                         {"log-level", 1, 0, 'L'},   {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+                                         {"log-level", 1, 0, 'L'},   {"help", 0, 0, 'h'},     {"print-routes", 0, 0, 'R'},
+                                         {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, devices_routes,
@@ -146,6 +149,7 @@ int main(int argc, char **argv)
         case 'm': o_max = optarg; break;
         case 'L': o_level = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
+        case 'R': http_print_routes(tables, stdout); return fflush(stdout) == 0 ? 0 : 1;
         default: fputs(usage, stderr); return 2;
         }
     }

@@ -173,7 +173,7 @@ static int label_rule(sqlite3 *db, struct upload *u)
     while (!why && sqlite3_step(st) == SQLITE_ROW)
         if (esp_label_parse((const char *)sqlite3_column_text(st, 0), &e) == 0 && (why = esp_label_conflict(&e, &u->label)))
             snprintf(other, sizeof other, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    db_done(st);
     return why ? reject(u, 409, "version_conflict", "%s cannot coexist with %s: %s", u->version, other, why) : 0;
 }
 
@@ -203,14 +203,14 @@ static int slot_rule(sqlite3 *db, struct upload *u)
             rc = reject(u, 400, "security_counter_mismatch", "the release's security counter is %lld, this image's %u",
                         (long long)sqlite3_column_int64(st, 2), u->chk.security_counter);
     }
-    sqlite3_finalize(st);
+    db_done(st);
     return rc;
 }
 
 static int exec_insert(sqlite3 *db, struct upload *u, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    db_done(st);
     if (rc == SQLITE_CONSTRAINT)
         return reject(u, 409, "exists", "release %s already has that image", u->version);
     return rc == SQLITE_DONE ? 0 : reject(u, 500, "database", "%s", sqlite3_errmsg(db));

@@ -98,7 +98,7 @@ int store_drop_unreferenced(const char *sha256)
     sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         refs = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    db_done(st);
     if (refs != 0)
         return refs > 0 ? 0 : -1;
     if (store_remove(sha256) != 0) {
@@ -142,7 +142,7 @@ int store_sweep(void)
         }
     }
     store_unlock();
-    sqlite3_finalize(st);
+    db_done(st);
     closedir(d);
     if (removed)
         sync_dir();
