@@ -1,57 +1,99 @@
 #!/usr/bin/env bash
-# otakit demo: make a signing key, sign a firmware image, inspect it, verify it, and watch a
-# tampered copy and an image signed by someone else get refused. Files land in ./demo/.
-#   scripts/demo.sh [path/to/otakit]
+# otakit main job: the update server with its embedded SQLite database, and a live demo on it.
+#   1. sign firmware, verify it, watch a tampered image get refused
+#   2. start otakit-server, create a product, publish 1.1.0 (healthy) and 1.2.0 (fails its self-test)
+#   3. roll both out in stages to a demo fleet and watch it update, then roll back and pause
+#   4. leave the server running to explore (OTAKIT_DEMO_EXIT=1 stops it at the end instead)
+#   scripts/demo.sh [BUILD_DIR]
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-otakit=$(realpath "${1:-$root/build/release/tools/otakit}")
+build=$(realpath "${1:-$root/build/release}")
+otakit=$build/tools/otakit
+server=$build/server/otakit-server
 dir=$root/demo
-mkdir -p "$dir" && cd "$dir" || exit 1
+rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
 
 if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
+field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-step "1. A signing key (kept in demo/keys/; reused on later runs)"
-mkdir -p keys
-if [[ ! -f keys/signing.pem ]]; then
-  show "$otakit" keygen -k keys/signing.pem --pub keys/signing.pub.pem || exit 1
-else
-  echo "keys/signing.pem exists; key hash: $("$otakit" getpub -k keys/signing.pem -e hash)"
+step "1. Sign firmware, verify it, refuse a tampered copy"
+show "$otakit" keygen -k signing.pem --pub signing.pub.pem || exit 1
+for v in 1.1.0 1.2.0; do
+  head -c 65536 /dev/urandom > "fw-$v.bin"
+  "$otakit" sign -k signing.pem -v "$v" --security-counter 1 --product demo-thermostat --hw-rev revA \
+    "fw-$v.bin" "fw-$v.img" >/dev/null || exit 1
+done
+show "$otakit" verify -k signing.pub.pem --product demo-thermostat fw-1.1.0.img || exit 1
+cp fw-1.1.0.img tampered.img && printf '\x00' | dd of=tampered.img bs=1 seek=5000 conv=notrunc status=none
+show "$otakit" verify -k signing.pub.pem tampered.img; echo "(exit code $?)"
+
+step "2. Start otakit-server (SQLite database and artifacts in demo/server-data)"
+port=8080
+python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null ||
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$server" --listen 127.0.0.1:$port --data server-data 2> server.log &
+spid=$!
+trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null' EXIT
+for _ in $(seq 50); do grep -q 'otakit-server started' server.log && break; sleep 0.1; done
+grep 'otakit-server started' server.log || { cat server.log; exit 1; }
+export OTAKIT_SERVER_URL=http://127.0.0.1:$port
+admin=$(cat server-data/admin.token)
+
+step "3. Create the product and publish two releases"
+prod=$(OTAKIT_TOKEN=$admin "$otakit" product create --json --id demo-thermostat --name "Demo Thermostat" \
+       --key signing.pub.pem) || exit 1
+echo "$prod" | python3 -m json.tool
+owner=$(echo "$prod" | field 'd["owner_token"]')
+enroll=$(echo "$prod" | field 'd["enroll_token"]')
+export OTAKIT_TOKEN=$owner
+"$otakit" release upload --product demo-thermostat --notes "healthy" fw-1.1.0.img >/dev/null || exit 1
+"$otakit" release upload --product demo-thermostat --notes "fails its self-test" fw-1.2.0.img >/dev/null || exit 1
+show "$otakit" release list --product demo-thermostat
+
+step "4. Eight devices register and check in (nothing to do yet)"
+export DEMO_FLEET_STATE=$dir/fleet.json
+fleet() { python3 "$root/scripts/demo_fleet.py" "$OTAKIT_SERVER_URL" "$enroll" signing.pub.pem "$otakit" 8 "$@"; }
+fleet 1 || exit 1
+[[ -s fleet.json ]] || { echo "demo fleet did not register" >&2; exit 1; }
+
+step "5. Roll out 1.1.0 in two stages (25%, then everyone once they confirm)"
+echo '$ otakit rollout create --product demo-thermostat --release 1.1.0 --stages 25,100'
+"$otakit" rollout create --product demo-thermostat --release 1.1.0 --stages 25,100 >/dev/null || exit 1
+fleet 3 || exit 1
+rollout_summary() {
+  "$otakit" rollout show --product demo-thermostat --json "$1" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("  rollout %d of %s: %s%s" % (r["id"], r["release"], r["state"], " (" + r["reason"] + ")" if r["reason"] else ""))
+for s in r["stages"]:
+    c = {k: v for k, v in s["counts"].items() if v}
+    print("    stage %d (%s): %s, %s" % (s["index"] + 1, s["spec"], s["state"], c))'
+}
+rollout_summary 1 | tee rollout1.txt
+grep -q 'finished' rollout1.txt || { echo "the 1.1.0 rollout did not finish" >&2; exit 1; }
+
+step "6. Roll out 1.2.0: it fails its self-test, devices roll back, the rollout pauses itself"
+echo '$ otakit rollout create --product demo-thermostat --release 1.2.0 --stages 25,100 --errors 0.2'
+"$otakit" rollout create --product demo-thermostat --release 1.2.0 --stages 25,100 --errors 0.2 >/dev/null || exit 1
+fleet 2 --fail-version 1.2.0+0 || exit 1
+rollout_summary 2 | tee rollout2.txt
+grep -q 'paused' rollout2.txt || { echo "the 1.2.0 rollout did not pause itself" >&2; exit 1; }
+
+step "7. The fleet now"
+show "$otakit" device list --product demo-thermostat
+
+step "Done"
+cat <<TXT
+Server:       $OTAKIT_SERVER_URL   (log: demo/server.log, data: demo/server-data)
+Admin token:  demo/server-data/admin.token      Owner token: $owner
+Try:          OTAKIT_SERVER_URL=$OTAKIT_SERVER_URL OTAKIT_TOKEN=$owner $otakit device show --product demo-thermostat demo-00
+              curl -H "Authorization: Bearer $owner" $OTAKIT_SERVER_URL/api/v1/products/demo-thermostat/rollouts
+TXT
+if [[ ${OTAKIT_DEMO_EXIT:-} == 1 || ! -t 0 ]]; then
+  echo "(stopping the server: OTAKIT_DEMO_EXIT=1 or no terminal)"
+  exit 0
 fi
-
-step "2. A firmware binary (48 KiB of sample code) signed for product 'demo-thermostat'"
-head -c 49152 /dev/urandom > firmware.bin
-show "$otakit" sign -k keys/signing.pem -v 1.1.0+7 --security-counter 3 --product demo-thermostat \
-  --hw-rev revA --hw-rev revB --slot-size 0x40000 --align 8 firmware.bin firmware.signed.bin || exit 1
-
-step "3. What the image holds"
-show "$otakit" inspect -k keys/signing.pub.pem firmware.signed.bin || exit 1
-
-step "4. Verify with the public key, as a device would (product, hardware, anti-rollback)"
-show "$otakit" verify -k keys/signing.pub.pem --product demo-thermostat --hw-rev revB \
-  --min-security-counter 3 firmware.signed.bin || exit 1
-
-step "5. One flipped bit in the payload: refused (exit code 1)"
-cp firmware.signed.bin tampered.bin
-b=$(xxd -s 1000 -l 1 -p firmware.signed.bin); printf -v nb '%02x' $((0x$b ^ 1))
-printf "\\x$nb" | dd of=tampered.bin bs=1 seek=1000 conv=notrunc status=none
-show "$otakit" verify -k keys/signing.pub.pem tampered.bin; echo "exit code: $?"
-
-step "6. The same firmware signed with another key: refused"
-"$otakit" keygen -k keys/intruder.pem --force >/dev/null
-"$otakit" sign -k keys/intruder.pem -v 9.9.9 firmware.bin intruder.bin >/dev/null
-show "$otakit" verify -k keys/signing.pub.pem intruder.bin; echo "exit code: $?"
-
-step "7. A downgrade below the device's security counter: refused"
-"$otakit" sign -k keys/signing.pem -v 1.0.0 --security-counter 2 --product demo-thermostat firmware.bin old.bin >/dev/null
-show "$otakit" verify -k keys/signing.pub.pem --min-security-counter 3 old.bin; echo "exit code: $?"
-
-vectors=$root/../shared/vectors/imgtool
-if [[ -d $vectors ]]; then
-  vectors=$(realpath --relative-to=. "$vectors")
-  step "8. Images signed by MCUboot's imgtool verify here too"
-  show "$otakit" verify -k "$vectors/ec256-pub.pem" "$vectors/fw-1000.seccnt7.bin" "$vectors/fw-4096.padded-confirmed.bin"
-fi
-
-step "Done. Files are in $dir; try: $otakit --help"
+echo "The server keeps running; press Ctrl-C to stop it."
+wait $spid

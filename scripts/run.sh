@@ -6,4 +6,4 @@ cd "$root"
 bash scripts/deps.sh --build
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DOTAKIT_TESTS=OFF >/dev/null
 cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
-exec bash scripts/demo.sh build/release/tools/otakit
+exec bash scripts/demo.sh build/release

@@ -87,7 +87,7 @@ static void query(char *buf, size_t n, const char *const *kv)
 
 static int show(const api_t *a, json_t *resp)
 {
-    char *s = json_dumps(resp, a->json ? JSON_COMPACT : JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(resp, (a->json ? JSON_COMPACT : JSON_INDENT(2) | JSON_PRESERVE_ORDER) | JSON_REAL_PRECISION(15));
     if (s)
         puts(s);
     free(s);
