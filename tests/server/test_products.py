@@ -102,6 +102,24 @@ class Lifecycle(unittest.TestCase):
         finally:
             s.__exit__(None, None, None)
 
+    def test_environment_configures_and_flags_win(self):
+        env = dict(os.environ, OTAKIT_ADMIN_TOKEN="env-admin-token-0123456789", OTAKIT_LOG_LEVEL="debug",
+                   OTAKIT_PUBLIC_URL="https://updates.example.com")
+        s = Server(env=env).start()
+        try:
+            self.assertEqual(s.url, "https://updates.example.com")
+            self.assertFalse(os.path.exists(os.path.join(s.data, "admin.token")))
+            st, _, _ = s.req("GET", "/api/v1/products", token="env-admin-token-0123456789")
+            self.assertEqual(st, 200)
+        finally:
+            s.__exit__(None, None, None)
+        s = Server(env=env, args=["--admin-token", "flag-admin-token-0123456789"]).start()
+        try:
+            self.assertEqual(s.req("GET", "/api/v1/products", token="flag-admin-token-0123456789")[0], 200)
+            self.assertEqual(s.req("GET", "/api/v1/products", token="env-admin-token-0123456789")[0], 401)
+        finally:
+            s.__exit__(None, None, None)
+
     def test_bad_flags(self):
         import subprocess
         from otaserver import SERVER
