@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 
@@ -67,7 +68,7 @@ int auth_check(http_req_t *r)
     if (need == AUTH_NONE)
         return 1;
     h = http_header(r, "Authorization");
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || !*(tok = h + 7))
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !*(tok = h + 7)) /* the scheme is case-insensitive */
         return deny(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "this route needs Authorization: Bearer <token>");
 
     if ((need & (AUTH_ADMIN | AUTH_OWNER)) && admin_token && same(tok, admin_token)) {

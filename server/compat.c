@@ -29,22 +29,28 @@
 
 /* ---- shared pieces ---------------------------------------------------------------------------- */
 
-/* Finds (or registers) the device known by column = value in product; 0 on error. */
+/* Finds (or registers) the device known by column = value in product, among the devices that
+ * joined over this protocol (via): a device registered with a token is never reachable here, since
+ * these protocols carry no credentials. Returns its id, 0 on error, -1 when the id or MAC belongs
+ * to a token-registered device. */
 static int64_t compat_device(sqlite3 *db, int64_t product, const char *column, const char *value,
-                             const char *device_id)
+                             const char *device_id, const char *via)
 {
-    char sql[160], tok[65], hash[65];
+    char sql[200], tok[65], hash[65];
     int64_t id;
-    snprintf(sql, sizeof sql, "SELECT id FROM devices WHERE product = ? AND %s = ?", column);
-    if ((id = q_int(db, 0, sql, "is", product, value)) != 0)
+    snprintf(sql, sizeof sql, "SELECT id FROM devices WHERE product = ? AND via = ? AND %s = ?", column);
+    if ((id = q_int(db, 0, sql, "iss", product, via, value)) != 0)
         return id;
+    snprintf(sql, sizeof sql, "SELECT id FROM devices WHERE product = ? AND (%s = ? OR device_id = ?)", column);
+    if (q_int(db, 0, sql, "iss", product, value, device_id) != 0)
+        return -1;
     /* First contact: a device row whose token nobody knows (these protocols carry none). */
     if (http_new_token(tok) != 0)
         return 0;
     http_token_hash(tok, hash);
     if (q_exec(db,
-               "INSERT INTO devices(device_id, product, token_hash, mac, created_at) VALUES (?, ?, ?, ?, ?)",
-               "sissi", device_id, product, hash, !strcmp(column, "mac") ? value : "", now_s()) < 0)
+               "INSERT INTO devices(device_id, product, token_hash, mac, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+               "sisssi", device_id, product, hash, !strcmp(column, "mac") ? value : "", via, now_s()) < 0)
         return 0;
     id = sqlite3_last_insert_rowid(db);
     log_msg(LOG_INFO, "device registered on first contact", "device=%s via=%s", device_id,
@@ -58,6 +64,7 @@ struct lookup {
     const char *value;
     const char *device_id;
     const char *version; /* the version the device says it runs, or NULL */
+    const char *via;     /* "esp" or "mongoose" */
     int64_t product;
     int64_t device;
 };
@@ -91,9 +98,21 @@ static int lookup_tx(sqlite3 *db, void *arg)
     struct lookup *l = arg;
     if (!(l->product = fleet_product_id(db, l->product_id)))
         return 1;
-    if (!(l->device = compat_device(db, l->product, l->column, l->value, l->device_id)))
+    l->device = compat_device(db, l->product, l->column, l->value, l->device_id, l->via);
+    if (l->device < 0)
+        return 2;
+    if (!l->device)
         return -1;
     return l->version ? settle(db, l->product, l->device, l->version) : 0;
+}
+
+static enum MHD_Result lookup_error(http_req_t *r, int err)
+{
+    if (err == 1)
+        return http_error(r, 404, "not_found", "no such product");
+    if (err == 2)
+        return http_error(r, 403, "forbidden", "this device registered with a token: it must use the device API");
+    return http_error(r, 500, "database", "device lookup failed");
 }
 
 /* Runs the native check for a compat device; returns the offered update (owned) or NULL. */
@@ -216,9 +235,10 @@ static enum MHD_Result esp_update(http_req_t *r)
     l.column = "mac";
     l.value = mac;
     l.device_id = mac;
+    l.via = "esp";
     l.version = version && *version ? version : NULL;
     if ((err = db_tx(lookup_tx, &l)) != 0)
-        return err > 0 ? http_error(r, 404, "not_found", "no such product") : http_error(r, 500, "database", "lookup");
+        return lookup_error(r, err);
     upd = offer_for(l.device, version && *version ? version : NULL, &err);
     if (err)
         return http_error(r, 500, "database", "check failed");
@@ -321,10 +341,10 @@ static enum MHD_Result catalog_download(http_req_t *r)
     char name[120], sha[65] = "", md5[33] = "", version[80] = "";
     int64_t product;
 
+    if (!(db = db_get()) || !(product = fleet_product_id(db, http_param(r, 0))))
+        return http_error(r, 404, "not_found", "no such route or catalog path: %s", r->url);
     if (!esp_updater(r))
         return forbidden(r);
-    if (!(db = db_get()) || !(product = fleet_product_id(db, http_param(r, 0))))
-        return http_error(r, 404, "not_found", "no such catalog path");
     st = q_prep(db,
                 "SELECT r.version, a.slot, a.sha256, a.md5 FROM artifacts a JOIN releases r ON r.id = a.release "
                 "WHERE r.product = ? AND a.format <> 'otakit'",
@@ -363,9 +383,10 @@ static enum MHD_Result mongoose_meta(http_req_t *r)
     l.column = "device_id";
     l.value = id;
     l.device_id = id;
+    l.via = "mongoose";
     l.version = version;
     if ((err = db_tx(lookup_tx, &l)) != 0)
-        return err > 0 ? http_error(r, 404, "not_found", "no such product") : http_error(r, 500, "database", "lookup");
+        return lookup_error(r, err);
     upd = offer_for(l.device, version, &err);
     if (err)
         return http_error(r, 500, "database", "check failed");

@@ -96,6 +96,30 @@ class Compat(unittest.TestCase):
         h["User-Agent"] = "ESP8266-http-Update"
         self.assertEqual(self.esp_get(h)[0], 403)
 
+    def test_token_devices_are_out_of_reach(self):
+        """A device registered with a token is never acted on by the credential-less protocols."""
+        mac = "AA:BB:CC:DD:EE:FF"
+        st, reg, _ = self.s.req("POST", "/api/v1/device/register",
+                                {"device_id": "tok-dev", "hw_rev": "a", "version": "1.0.0", "slot": 0, "mac": mac},
+                                token=self.p["enroll_token"])
+        self.assertEqual(st, 201, reg)
+        ro = self.rollout(["tok-dev"])
+        st, chk, _ = self.s.req("GET", "/api/v1/device/check?version=1.0.0", token=reg["device_token"])
+        self.assertIsNotNone(chk["update"])
+        # Neither its id (Mongoose) nor its MAC (ESP) reaches it, and nothing is confirmed.
+        st, body, _ = self.s.req("GET", "/api/v1/mongoose/espy/ota.json?id=tok-dev&version=1.0.1")
+        self.assertEqual((st, body["error"]["code"]), (403, "forbidden"))
+        st, _, _ = self.esp_get(esp_headers(mac, version="1.0.1"))
+        self.assertEqual(st, 403)
+        st, ro, _ = self.s.req("GET", "/api/v1/products/espy/rollouts/%s" % ro["id"], token=self.owner)
+        self.assertEqual(ro["state"], "running")
+        self.assertEqual(ro["counts"]["confirmed"], 0)
+
+    def test_unknown_two_segment_paths_are_json_404(self):
+        for path in ("/no/such", "/api/v1"):
+            st, body, h = self.s.req("GET", path)
+            self.assertEqual((st, body["error"]["code"]), (404, "not_found"), path)
+
     def test_unknown_product_and_bad_mac(self):
         st, _, _ = self.s.req("GET", "/api/v1/esp/nope/update", headers=esp_headers())
         self.assertEqual(st, 404)

@@ -64,6 +64,9 @@ class Products(unittest.TestCase):
             self.assertEqual(st, want, tok)
             if want == 401:
                 self.assertIn("Bearer", h["www-authenticate"])
+        # The auth scheme name is case-insensitive (RFC 7235).
+        st, _, _ = self.s.req("GET", "/api/v1/products/prod-auth", headers={"Authorization": "bearer " + p["owner_token"]})
+        self.assertEqual(st, 200)
         st, _, _ = self.s.req("POST", "/api/v1/products", {"product_id": "z", "name": "z", "public_key": "z"},
                               token=p["owner_token"])
         self.assertEqual(st, 403)  # only the admin creates products
