@@ -62,6 +62,7 @@ class Compat(unittest.TestCase):
         self.assertEqual((st, body), (304, b""))
         st, dev, _ = self.s.req("GET", "/api/v1/products/espy/devices/" + mac, token=self.owner)
         self.assertEqual(st, 200, dev)
+        self.assertEqual((dev["via"], dev["mac"]), ("esp", mac))
         # A rollout to it: 200 with the image and the headers the updater checks.
         ro = self.rollout([mac])
         st, body, hdr = self.esp_get(esp_headers(mac, version="1.0.0"))
