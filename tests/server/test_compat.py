@@ -86,6 +86,31 @@ class Compat(unittest.TestCase):
         h["x-ESP8266-mode"] = "spiffs"
         self.assertEqual(self.esp_get(h)[0], 304)
 
+    def test_esp8266_speaks_http_1_0(self):
+        """ESP8266httpUpdate sends HTTP/1.0 and cannot read chunked bodies: Content-Length it is."""
+        import socket
+        mac = "18:FE:AA:AA:AA:30"
+        self.esp_get(esp_headers(mac, version="1.0.0"))  # first contact
+        self.rollout([mac])
+        req = "GET /api/v1/esp/espy/update HTTP/1.0\r\nHost: 127.0.0.1\r\n" + "".join(
+            "%s: %s\r\n" % kv for kv in esp_headers(mac, version="1.0.0").items()) + "\r\n"
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        sock.sendall(req.encode())
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        self.assertRegex(lines[0], r"^HTTP/1\.[01] 200 ")
+        hdr = {k.lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:])}
+        self.assertNotIn("transfer-encoding", hdr)
+        self.assertEqual(int(hdr["content-length"]), len(self.image))
+        self.assertEqual(body, self.image)
+
     def test_esp32_headers(self):
         mac = "24:0A:C4:00:00:01"
         self.assertEqual(self.esp_get(esp_headers(mac, version="1.0.0", chip="ESP32"))[0], 304)
