@@ -169,17 +169,12 @@ static json_t *action_json(sqlite3_stmt *st)
 static int cancel_offers(sqlite3 *db, int64_t device, const char *where, int64_t arg, const char *why)
 {
     char sql[400];
-    sqlite3_stmt *st;
     int64_t ids[64];
-    int n = 0, i;
+    int i, n;
     snprintf(sql, sizeof sql,
              "SELECT id FROM actions WHERE device = ?1 AND status IN ('offered','downloading','downloaded') %s", where);
-    st = q_prep(db, sql, *where ? "ii" : "i", device, arg);
-    if (!st)
+    if ((n = q_ids(db, ids, 64, sql, *where ? "ii" : "i", device, arg)) < 0)
         return -1;
-    while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    db_done(st);
     for (i = 0; i < n; i++)
         if (q_exec(db, "UPDATE actions SET status = 'cancelled', message = ?, updated_at = ? WHERE id = ?", "sii",
                    why, now_s(), ids[i]) < 0 ||

@@ -73,18 +73,14 @@ struct lookup {
  * has installed it, so that action is confirmed (and its rollout counts it). */
 static int settle(sqlite3 *db, int64_t product, int64_t device, const char *version)
 {
-    sqlite3_stmt *st = q_prep(db,
-                              "SELECT a.id FROM actions a JOIN releases r ON r.id = a.release WHERE a.device = ? "
-                              "AND r.product = ? AND r.version = ? AND a.status IN ('offered','downloading',"
-                              "'downloaded','installing','installed')",
-                              "iis", device, product, version);
     int64_t ids[16];
-    int n = 0, i;
-    if (!st)
+    int i, n = q_ids(db, ids, 16,
+                     "SELECT a.id FROM actions a JOIN releases r ON r.id = a.release WHERE a.device = ? "
+                     "AND r.product = ? AND r.version = ? AND a.status IN ('offered','downloading',"
+                     "'downloaded','installing','installed')",
+                     "iis", device, product, version);
+    if (n < 0)
         return -1;
-    while (n < 16 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    db_done(st);
     for (i = 0; i < n; i++)
         if (q_exec(db, "UPDATE actions SET status = 'confirmed', updated_at = ? WHERE id = ?", "ii", now_s(),
                    ids[i]) < 0 ||

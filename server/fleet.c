@@ -50,6 +50,22 @@ sqlite3_stmt *q_prep(sqlite3 *db, const char *sql, const char *types, ...)
     return st;
 }
 
+int q_ids(sqlite3 *db, int64_t *out, int max, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    sqlite3_stmt *st;
+    int n = 0;
+    va_start(ap, types);
+    st = q_vprep(db, sql, types, ap);
+    va_end(ap);
+    if (!st)
+        return -1;
+    while (n < max && sqlite3_step(st) == SQLITE_ROW)
+        out[n++] = sqlite3_column_int64(st, 0);
+    db_done(st);
+    return n;
+}
+
 int q_exec(sqlite3 *db, const char *sql, const char *types, ...)
 {
     va_list ap;
@@ -452,17 +468,13 @@ int fleet_rollout_eval(sqlite3 *db, int64_t rollout)
 
 int fleet_rollouts_eval_device(sqlite3 *db, int64_t device)
 {
-    sqlite3_stmt *st = q_prep(db,
-                              "SELECT ro.id FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
-                              "WHERE t.device = ? AND ro.state = 'running' ORDER BY ro.id",
-                              "i", device);
     int64_t ids[64];
-    int n = 0, i;
-    if (!st)
+    int i, n = q_ids(db, ids, 64,
+                     "SELECT ro.id FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
+                     "WHERE t.device = ? AND ro.state = 'running' ORDER BY ro.id",
+                     "i", device);
+    if (n < 0)
         return -1;
-    while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    db_done(st);
     for (i = 0; i < n; i++)
         if (fleet_rollout_eval(db, ids[i]) != 0)
             return -1;

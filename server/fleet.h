@@ -27,6 +27,8 @@ sqlite3_stmt *q_prep(sqlite3 *db, const char *sql, const char *types, ...);
 int q_exec(sqlite3 *db, const char *sql, const char *types, ...);
 /* First column of the first row as an integer; def when there is no row or on error. */
 int64_t q_int(sqlite3 *db, int64_t def, const char *sql, const char *types, ...);
+/* Collects the first column (an id) of up to max rows into out. Returns the count, or -1. */
+int q_ids(sqlite3 *db, int64_t *out, int max, const char *sql, const char *types, ...);
 /* Column text or "" (never NULL). */
 const char *q_text(sqlite3_stmt *st, int col);
 
