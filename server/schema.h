@@ -132,8 +132,8 @@ static const char *const db_migrations[] = {
     "CREATE INDEX commands_device ON commands(device, status);",
     /* 3: how a device joined: 'token' (registered with the enrollment token), 'esp' or 'mongoose'
      * (first contact over a compat protocol). Compat routes only ever act on their own devices. */
-    "ALTER TABLE devices ADD COLUMN via TEXT NOT NULL DEFAULT 'token';"
-    "CREATE INDEX devices_via_mac ON devices(product, via, mac);",
+    ("ALTER TABLE devices ADD COLUMN via TEXT NOT NULL DEFAULT 'token';"
+     "CREATE INDEX devices_via_mac ON devices(product, via, mac);"),
 };
 
 #endif
