@@ -58,7 +58,18 @@
     X(OTA_ERR_OVERFLOW, -45, "more data written than announced to ota_begin()")                \
     X(OTA_ERR_INCOMPLETE, -46, "fewer bytes written than announced to ota_begin()")            \
     X(OTA_ERR_NO_IMAGE, -47, "no valid image to boot")                                         \
-    X(OTA_ERR_JOURNAL, -48, "boot-state journal is full or unwritable")
+    X(OTA_ERR_JOURNAL, -48, "boot-state journal is full or unwritable")                        \
+    X(OTA_ERR_NET, -49, "network error: cannot connect, or the connection failed or dropped")  \
+    X(OTA_ERR_TIMEOUT, -50, "network operation timed out (connect or read)")                   \
+    X(OTA_ERR_HTTP, -51, "malformed HTTP response")                                            \
+    X(OTA_ERR_HTTP_STATUS, -52, "server answered with an HTTP status that is not a success")   \
+    X(OTA_ERR_CHANGED, -53, "the file on the server changed (ETag or size differs from what was expected)") \
+    X(OTA_ERR_TLS, -54, "TLS failed: server certificate not trusted, wrong host name, or handshake error") \
+    X(OTA_ERR_URL, -55, "malformed or unsupported URL (http://host[:port]/path or https://...)") \
+    X(OTA_ERR_RESPONSE_TOO_BIG, -56, "response body is larger than the buffer given for it")   \
+    X(OTA_ERR_HEADERS_TOO_BIG, -57, "HTTP response header is longer than the configured limit") \
+    X(OTA_ERR_REDIRECT, -58, "server redirected, and redirects are off (or too many, or to a weaker scheme)") \
+    X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,

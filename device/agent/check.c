@@ -1,0 +1,264 @@
+/*
+ * The check: GET /api/v1/device/check and its JSON answer (see server/api_devices.c), read with
+ * the in-place JSON reader (json.h). See otakit/agent.h.
+ */
+#include <string.h>
+
+#include "otakit/agent.h"
+
+#include "json.h"
+
+#define KEY(lit) ota_json_key_is(k, kl, lit)
+
+static int str_field(ota_json_t *j, char *out, size_t cap)
+{
+    int rc = ota_json_string(j, out, cap);
+    return rc < 0 ? rc : 0;
+}
+
+/* A string or null (read as ""). */
+static int opt_str_field(ota_json_t *j, char *out, size_t cap)
+{
+    if (ota_json_null(j)) {
+        out[0] = 0;
+        return 0;
+    }
+    return str_field(j, out, cap);
+}
+
+/* {"id","type","version","action_id","consent_required"} */
+static int parse_command(ota_json_t *j, ota_command_t *c)
+{
+    const char *k;
+    size_t kl;
+    int n = 0, rc, has_id = 0, has_type = 0;
+    memset(c, 0, sizeof *c);
+    if (ota_json_enter(j, '{'))
+        return OTA_ERR_JSON;
+    while ((rc = ota_json_member(j, &n, &k, &kl)) == 1) {
+        if (KEY("id")) {
+            rc = ota_json_u32(j, &c->id);
+            has_id = 1;
+        } else if (KEY("type")) {
+            rc = str_field(j, c->type, sizeof c->type);
+            has_type = 1;
+        } else if (KEY("action_id")) {
+            rc = ota_json_null(j) ? 0 : ota_json_u32(j, &c->action_id);
+        } else if (KEY("version")) {
+            rc = opt_str_field(j, c->version, sizeof c->version);
+        } else if (KEY("consent_required")) {
+            rc = ota_json_bool(j, &c->consent_required);
+        } else {
+            rc = ota_json_skip(j);
+        }
+        if (rc)
+            return rc;
+    }
+    if (rc < 0)
+        return rc;
+    return has_id && has_type ? OTA_OK : OTA_ERR_JSON;
+}
+
+/* 64 hex digits, stored lowercase. */
+static int sha_field(ota_json_t *j, char out[65])
+{
+    int rc = ota_json_string(j, out, 65), i;
+    if (rc == OTA_ERR_NO_SPACE || (rc >= 0 && rc != 64))
+        return OTA_ERR_JSON;
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < 64; i++) {
+        char ch = out[i];
+        if (ch >= 'A' && ch <= 'F')
+            out[i] = (char)(ch - 'A' + 'a');
+        else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return OTA_ERR_JSON;
+    }
+    return 0;
+}
+
+/* The manifest: {"action_id","status","version","size","sha256","url","security_counter","slot",
+ * "reboot", ...}. */
+static int parse_update(ota_json_t *j, ota_check_t *o)
+{
+    enum { F_ACTION = 1, F_VERSION = 2, F_SIZE = 4, F_SHA = 8, F_URL = 16, F_ALL = 31 };
+    const char *k;
+    size_t kl;
+    int n = 0, rc, have = 0;
+    char reboot[16];
+    if (ota_json_enter(j, '{'))
+        return OTA_ERR_JSON;
+    while ((rc = ota_json_member(j, &n, &k, &kl)) == 1) {
+        uint32_t v;
+        if (KEY("action_id")) {
+            rc = ota_json_u32(j, &o->action_id);
+            have |= F_ACTION;
+        } else if (KEY("status")) {
+            rc = str_field(j, o->status, sizeof o->status);
+        } else if (KEY("version")) {
+            rc = str_field(j, o->version, sizeof o->version);
+            have |= F_VERSION;
+        } else if (KEY("size")) {
+            rc = ota_json_u32(j, &o->size);
+            have |= F_SIZE;
+        } else if (KEY("sha256")) {
+            rc = sha_field(j, o->sha256);
+            have |= F_SHA;
+        } else if (KEY("url")) {
+            rc = str_field(j, o->url, sizeof o->url);
+            have |= F_URL;
+        } else if (KEY("security_counter")) {
+            rc = ota_json_u32(j, &o->security_counter);
+        } else if (KEY("slot")) {
+            if (ota_json_null(j)) {
+                o->slot = -1;
+            } else if ((rc = ota_json_u32(j, &v)) == 0) {
+                if (v > 1)
+                    return OTA_ERR_JSON;
+                o->slot = (int8_t)v;
+            }
+        } else if (KEY("reboot")) {
+            if ((rc = str_field(j, reboot, sizeof reboot)) == 0)
+                o->reboot_on_command = strcmp(reboot, "on_command") == 0;
+        } else {
+            rc = ota_json_skip(j);
+        }
+        if (rc)
+            return rc;
+    }
+    if (rc < 0)
+        return rc;
+    return have == F_ALL ? OTA_OK : OTA_ERR_JSON;
+}
+
+int ota_check_parse(const char *json, size_t len, ota_check_t *out)
+{
+    ota_json_t j;
+    const char *k;
+    size_t kl;
+    int n = 0, rc, have_update = 0;
+    if (!json || !out)
+        return OTA_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    out->slot = -1;
+    ota_json_init(&j, json, len);
+    if (ota_json_enter(&j, '{'))
+        return OTA_ERR_JSON;
+    while ((rc = ota_json_member(&j, &n, &k, &kl)) == 1) {
+        if (KEY("update")) {
+            have_update = 1;
+            if (ota_json_null(&j)) {
+                out->has_update = 0;
+                rc = 0;
+            } else {
+                rc = parse_update(&j, out);
+                out->has_update = rc == OTA_OK;
+            }
+        } else if (KEY("commands")) {
+            int m = 0;
+            out->n_commands = 0;
+            if (ota_json_enter(&j, '['))
+                return OTA_ERR_JSON;
+            while ((rc = ota_json_element(&j, &m)) == 1) {
+                if (out->n_commands >= OTA_CHECK_MAX_COMMANDS)
+                    return OTA_ERR_NO_SPACE;
+                if ((rc = parse_command(&j, &out->commands[out->n_commands])) != OTA_OK)
+                    return rc;
+                out->n_commands++;
+            }
+        } else if (KEY("poll_interval")) {
+            rc = ota_json_u32(&j, &out->poll_interval);
+        } else {
+            rc = ota_json_skip(&j);
+        }
+        if (rc)
+            return rc;
+    }
+    if (rc < 0 || ota_json_finish(&j))
+        return OTA_ERR_JSON;
+    return have_update ? OTA_OK : OTA_ERR_JSON;
+}
+
+/* ---- the request -------------------------------------------------------------------------- */
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int full;
+} path_t;
+
+static void add(path_t *w, const char *s, int encode)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int plain = !encode || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '-' || ch == '.' || ch == '_' || ch == '~';
+        if (w->n + (plain ? 1 : 3) >= w->cap) {
+            w->full = 1;
+            return;
+        }
+        if (plain) {
+            w->p[w->n++] = (char)ch;
+        } else {
+            w->p[w->n++] = '%';
+            w->p[w->n++] = hex[ch >> 4];
+            w->p[w->n++] = hex[ch & 15];
+        }
+    }
+    w->p[w->n] = 0;
+}
+
+static void add_u32(path_t *w, uint32_t v)
+{
+    char t[11];
+    int i = 10;
+    t[10] = 0;
+    do {
+        t[--i] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    add(w, t + i, 0);
+}
+
+int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                      unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
+{
+    ota_http_req_t req;
+    ota_http_resp_t resp;
+    ota_url_t url;
+    path_t w;
+    size_t len;
+    int rc;
+    if (!http || !version || !buf || !out || slot > 1)
+        return OTA_ERR_ARG;
+    if ((rc = ota_url_parse(server_url, &url)) != OTA_OK)
+        return rc;
+    w.p = url.path;
+    w.n = strlen(url.path);
+    w.cap = sizeof url.path;
+    w.full = 0;
+    while (w.n && url.path[w.n - 1] == '/') /* "https://host/" and "https://host/prefix/" */
+        url.path[--w.n] = 0;
+    if (strchr(url.path, '?'))
+        return OTA_ERR_URL;
+    add(&w, "/api/v1/device/check?version=", 0);
+    add(&w, version, 1);
+    add(&w, "&slot=", 0);
+    add_u32(&w, slot);
+    add(&w, "&security_counter=", 0);
+    add_u32(&w, security_counter);
+    if (w.full)
+        return OTA_ERR_URL;
+    memset(&req, 0, sizeof req);
+    req.token = token;
+    if ((rc = ota_http_request(http, &url, &req, &resp)) != OTA_OK)
+        return rc;
+    if (resp.status != 200) {
+        ota_http_close(http);
+        return OTA_ERR_HTTP_STATUS;
+    }
+    if ((rc = ota_http_read_all(http, buf, cap, &len)) != OTA_OK)
+        return rc;
+    return ota_check_parse(buf, len, out);
+}

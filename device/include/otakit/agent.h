@@ -1,0 +1,117 @@
+/*
+ * The update agent's network side: ask the otakit server whether there is an update, and pull
+ * the image over HTTP(S) into the streaming writer, resuming across dropped connections and
+ * device resets.
+ *
+ *   ota_check_request(&http, "https://ota.example.com", token, "1.0.0", slot, counter,
+ *                     buf, sizeof buf, &chk);           GET /api/v1/device/check, parsed
+ *   if (chk.has_update) {
+ *       ota_pull_opts_t o = {0};
+ *       o.token = token; o.size = chk.size; o.sha256 = chk.sha256;
+ *       rc = ota_pull_image(&ctx, &http, chk.url, &o, &stats);   ota_begin/write/end inside
+ *   }
+ *
+ * The pull never lets a wrong byte reach an accepted image: it continues a download only with a
+ * Range request validated by If-Range (the entity tag, "\"<sha256>\"" on otakit servers) and a
+ * 206 whose Content-Range starts exactly where it stopped; any other answer (200: the server
+ * ignored the range or the file changed; 416; another ETag) restarts from byte zero with
+ * ota_abort() + ota_begin(). The bytes written are hashed as they go and must match the manifest's
+ * SHA-256 before ota_end(), which then checks the signature from flash. Portable C99: no heap.
+ */
+#ifndef OTAKIT_AGENT_H
+#define OTAKIT_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otakit/http.h"
+#include "otakit/ota.h"
+
+/* ---- the check response ------------------------------------------------------------------ */
+
+#define OTA_CHECK_TEXT_MAX 64u    /* version strings, NUL included */
+#define OTA_CHECK_URL_MAX 384u    /* artifact URL, NUL included */
+#define OTA_CHECK_MAX_COMMANDS 4u /* commands one check can deliver */
+
+/* One command delivered by a check (seed 004 sys_upgrade / sys_reboot). */
+typedef struct {
+    uint32_t id;
+    char type[16];                   /* "upgrade" or "reboot" (others are kept as given) */
+    uint32_t action_id;              /* 0 when absent */
+    char version[OTA_CHECK_TEXT_MAX];/* upgrade: the version it installs; "" when absent */
+    uint8_t consent_required;
+} ota_command_t;
+
+/* GET /api/v1/device/check, decoded. Fields of "update" are valid when has_update is 1. */
+typedef struct {
+    uint8_t has_update;
+    uint32_t action_id;
+    char status[16];                 /* "offered", "downloading", ... ("" when absent) */
+    char version[OTA_CHECK_TEXT_MAX];
+    uint32_t size;
+    char sha256[65];                 /* 64 lowercase hex digits */
+    char url[OTA_CHECK_URL_MAX];
+    uint32_t security_counter;
+    int8_t slot;                     /* slot the image is built for; -1 when absent */
+    uint8_t reboot_on_command;       /* "reboot": "on_command" (wait for a reboot command) */
+    uint8_t n_commands;
+    ota_command_t commands[OTA_CHECK_MAX_COMMANDS];
+    uint32_t poll_interval;          /* seconds; 0 when absent */
+} ota_check_t;
+
+/* Decodes a check response (len bytes of JSON at json; no NUL needed) into *out. Unknown fields
+ * are skipped; "update" must be null or carry action_id, version, size, sha256 and url.
+ * Returns OTA_OK, OTA_ERR_JSON (malformed JSON, missing or mistyped field, bad sha256) or
+ * OTA_ERR_NO_SPACE (a string or the command list does not fit in *out). */
+int ota_check_parse(const char *json, size_t len, ota_check_t *out);
+
+/* Asks server_url ("https://host[:port]", no trailing path) for an update: GET
+ * /api/v1/device/check?version=&slot=&security_counter= with the device token, reads the answer
+ * into buf (cap bytes; 2 KB suffices for a manifest and a few commands) and parses it into *out.
+ * Returns OTA_OK, OTA_ERR_HTTP_STATUS (not 200), the HTTP client's errors, or those of
+ * ota_check_parse(). */
+int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                      unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out);
+
+/* ---- the pull ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *token;        /* "Authorization: Bearer" (device token); NULL: none */
+    uint32_t size;            /* image size (the manifest's); 0: learn it from the server */
+    const char *sha256;       /* the manifest's SHA-256 (64 hex digits) or NULL. When set, the ETag
+                                 "\"<sha256>\"" validates resumes, the bytes must hash to it, and a
+                                 server offering other content fails with OTA_ERR_CHANGED */
+    uint8_t max_retries;      /* failed attempts in a row that got no further into the image than
+                                 any before them, before giving up; 0 means 5 */
+    uint32_t retry_delay_ms;  /* pause before a retry, doubled each time up to 32x (needs sleep_ms) */
+    void (*sleep_ms)(void *ctx, uint32_t ms);
+    void *sleep_ctx;
+    /* Called after every block written: done of total bytes (done goes back to 0 on a restart). */
+    void (*progress)(void *arg, uint32_t done, uint32_t total);
+    void *progress_arg;
+} ota_pull_opts_t;
+
+/* What a pull did (for logs, reports and tests). */
+typedef struct {
+    uint32_t requests;        /* HTTP requests sent */
+    uint32_t resumes;         /* 206 answers continuing an interrupted download */
+    uint32_t restarts;        /* downloads started over from byte zero */
+    uint32_t failures;        /* attempts that failed (dropped, timed out, 5xx, ...) */
+    uint32_t bytes;           /* body bytes written to flash, restarts included */
+    uint32_t reset_offset;    /* where a download interrupted by a reset continued (0: none) */
+    int last_error;           /* the error of the last failed attempt (OTA_OK if none) */
+} ota_pull_stats_t;
+
+/* Downloads url into the update slot: ota_begin (or, after a reset mid-download, ota_resume with
+ * OTA_RESUME_AUTO when the journal's size matches), ota_write in pieces as they arrive, then
+ * checks the SHA-256 and calls ota_end (signature, product, hardware, counter from flash). Dropped
+ * connections, timeouts and 5xx answers are retried with Range/If-Range; see the file comment for
+ * when it starts over. http is the caller's client (its transports, timeouts, redirect policy).
+ * Returns OTA_OK (image verified and pending: reset to install), the last network error once
+ * max_retries attempts in a row failed (the partial download stays resumable), OTA_ERR_CHANGED,
+ * OTA_ERR_HASH, OTA_ERR_HTTP_STATUS (4xx), ota_end()'s or the flash's errors (the download is then
+ * abandoned with ota_abort). stats may be NULL. */
+int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pull_opts_t *opts,
+                   ota_pull_stats_t *stats);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * URLs for the HTTP client: "http[s]://host[:port][/path][?query][#fragment]" and redirect
+ * targets. See otakit/http.h. Portable C99: no heap, no stdio.
+ */
+#include <string.h>
+
+#include "otakit/http.h"
+
+#include "text.h"
+
+static int host_char(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+           ch == '-' || ch == '_';
+}
+
+/* Copies a path (and query) up to the end or a '#' into out, adding a leading '/' if missing.
+ * Only printable ASCII without spaces: nothing can break the request line. */
+static int copy_path(const char *p, char out[OTA_URL_PATH_MAX])
+{
+    size_t i = 0;
+    if (*p != '/')
+        out[i++] = '/';
+    for (; *p && *p != '#'; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || i + 1 >= OTA_URL_PATH_MAX)
+            return OTA_ERR_URL;
+        out[i++] = *p;
+    }
+    out[i] = 0;
+    return OTA_OK;
+}
+
+int ota_url_parse(const char *u, ota_url_t *out)
+{
+    const char *p, *host, *hend;
+    size_t n;
+    if (!u || !out)
+        return OTA_ERR_URL;
+    if (ota_istarts(u, "http://")) {
+        out->https = 0;
+        out->port = 80;
+        p = u + 7;
+    } else if (ota_istarts(u, "https://")) {
+        out->https = 1;
+        out->port = 443;
+        p = u + 8;
+    } else {
+        return OTA_ERR_URL;
+    }
+    if (*p == '[') { /* IPv6 literal */
+        host = ++p;
+        while (*p && *p != ']') {
+            if (ota_hexval((unsigned char)*p) < 0 && *p != ':' && *p != '.')
+                return OTA_ERR_URL;
+            p++;
+        }
+        if (*p != ']')
+            return OTA_ERR_URL;
+        hend = p++;
+    } else {
+        host = p;
+        while (host_char((unsigned char)*p))
+            p++;
+        hend = p;
+    }
+    n = (size_t)(hend - host);
+    if (n == 0 || n >= OTA_URL_HOST_MAX)
+        return OTA_ERR_URL;
+    memcpy(out->host, host, n);
+    out->host[n] = 0;
+    if (*p == ':') {
+        uint32_t port;
+        size_t k = ota_parse_u32(++p, &port);
+        if (k == 0 || k > 5 || port == 0 || port > 65535u)
+            return OTA_ERR_URL;
+        out->port = (uint16_t)port;
+        p += k;
+    }
+    if (*p && *p != '/' && *p != '?' && *p != '#')
+        return OTA_ERR_URL; /* user info, a bad host character, junk after the port */
+    return copy_path(p, out->path);
+}
+
+int ota_url_resolve(ota_url_t *url, const char *ref)
+{
+    uint8_t was_https = url->https;
+    int rc;
+    if (!ref)
+        return OTA_ERR_URL;
+    if (ref[0] == '/' && ref[1] != '/')
+        return copy_path(ref, url->path);
+    if ((rc = ota_url_parse(ref, url)) != OTA_OK)
+        return rc;
+    return was_https && !url->https ? OTA_ERR_REDIRECT : OTA_OK;
+}

@@ -1,0 +1,29 @@
+/*
+ * Host transport: an ota_net_t over POSIX sockets (getaddrinfo, non-blocking connect, poll-based
+ * timeouts), and an entropy source for the TLS transport. The reference port of otakit/net.h.
+ */
+#ifndef OTAKIT_NET_POSIX_H
+#define OTAKIT_NET_POSIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otakit/net.h"
+
+/* Counters of one transport (for logs and tests). */
+typedef struct {
+    uint32_t connects;     /* connections opened */
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+} ota_net_posix_t;
+
+/* Points *net at the POSIX transport, counting into *state (which must outlive net; zeroed here).
+ * Handles are socket descriptors; every connection is independent, so one transport serves any
+ * number of clients and threads. Returns nothing. */
+void ota_net_posix_init(ota_net_posix_t *state, ota_net_t *net);
+
+/* Fills len bytes at out from the kernel's random generator (getrandom). Use it as
+ * ota_tls_cfg_t.entropy on the host. Returns 0, or -1 when the kernel gives none. */
+int ota_net_posix_entropy(void *ctx, unsigned char *out, size_t len);
+
+#endif
