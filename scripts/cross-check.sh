@@ -25,7 +25,7 @@ for s in "${srcs[@]}"; do
 done
 
 # Everything the device code needs from outside must be mbedTLS or freestanding string functions.
-allowed='^(mbedtls_[a-z0-9_]+|memcpy|memset|memcmp|memmove|strlen|strchr|strcmp)$'
+allowed='^(mbedtls_[a-z0-9_]+|memcpy|memset|memcmp|memmove|strlen|strchr|strcmp|strstr|strcspn)$'
 arm-none-eabi-ld -r -o "$out/otakit_device.o" "${objs[@]}"
 bad=$(arm-none-eabi-nm -u "$out/otakit_device.o" | awk 'NF==2{print $2}' | sort -u | grep -vE "$allowed" || true)
 if [[ -n $bad ]]; then

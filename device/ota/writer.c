@@ -57,7 +57,19 @@ static int program(ota_ctx_t *ctx, uint32_t off, const uint8_t *p, uint32_t len)
     return OTA_OK;
 }
 
+static int begin(ota_ctx_t *ctx, uint32_t size, uint8_t is_max);
+
 int ota_begin(ota_ctx_t *ctx, uint32_t size)
+{
+    return begin(ctx, size, 0);
+}
+
+int ota_begin_max(ota_ctx_t *ctx, uint32_t max_size)
+{
+    return begin(ctx, max_size, 1);
+}
+
+static int begin(ota_ctx_t *ctx, uint32_t size, uint8_t is_max)
 {
     ota_record_t r = ctx->rec;
     unsigned slot;
@@ -67,6 +79,8 @@ int ota_begin(ota_ctx_t *ctx, uint32_t size)
     slot = update_slot(ctx);
     if (size == 0 || size < OTA_IMAGE_HEADER_SIZE)
         return OTA_ERR_ARG;
+    if (is_max && size > ctx->cfg.layout->slot[slot].size)
+        size = ctx->cfg.layout->slot[slot].size; /* an upper bound: the slot is the real limit */
     if (size > ctx->cfg.layout->slot[slot].size)
         return OTA_ERR_NO_FIT;
     /* Recorded before the first erase: a pending image in this slot is no longer pending. */
@@ -80,6 +94,7 @@ int ota_begin(ota_ctx_t *ctx, uint32_t size)
     ctx->w_active = 1;
     ctx->w_slot = (uint8_t)slot;
     ctx->w_size = size;
+    ctx->w_size_is_max = is_max;
     ctx->w_written = 0;
     ctx->w_erased_end = 0;
     ctx->w_tail_len = 0;
@@ -131,7 +146,9 @@ int ota_end(ota_ctx_t *ctx)
     int rc;
     if (!ctx->w_active)
         return OTA_ERR_STATE;
-    if (ctx->w_written != ctx->w_size)
+    if (ctx->w_size_is_max)
+        ctx->w_size = ctx->w_written; /* the transfer ended: that is the image */
+    if (ctx->w_written != ctx->w_size || ctx->w_size == 0)
         return OTA_ERR_INCOMPLETE;
     if (ctx->w_tail_len) {
         /* Pad the last partial write unit with the erased value. */
@@ -180,6 +197,7 @@ int ota_resume(ota_ctx_t *ctx, uint32_t *offset, uint32_t *size_out)
         return OTA_ERR_STATE;
     ctx->w_slot = ctx->rec.target;
     ctx->w_size = ctx->rec.size;
+    ctx->w_size_is_max = 0;
     base = wslot(ctx)->off;
     off = *offset == OTA_RESUME_AUTO ? ctx->rec.progress : *offset;
     if (off > ctx->w_size)

@@ -82,7 +82,8 @@ typedef struct {
     uint8_t w_active;
     uint8_t w_slot;
     uint8_t w_tail_len;
-    uint32_t w_size;
+    uint32_t w_size;          /* announced size, or the upper bound (w_size_is_max) */
+    uint8_t w_size_is_max;    /* ota_begin_max(): the image may end before w_size */
     uint32_t w_written;       /* bytes accepted so far (programmed + tail) */
     uint32_t w_erased_end;    /* slot offset up to which sectors are erased for this download */
     uint8_t w_tail[OTA_FLASH_MAX_WRITE_SIZE];
@@ -115,6 +116,10 @@ unsigned ota_running_slot(const ota_ctx_t *ctx);
 /* Starts writing a new image of size bytes to the update slot. Refuses while TESTING (confirm or
  * roll back first) and images that do not fit. Returns OTA_OK, OTA_ERR_STATE, OTA_ERR_NO_FIT... */
 int ota_begin(ota_ctx_t *ctx, uint32_t size);
+
+/* Like ota_begin() for a transfer whose exact size is unknown until it ends (a multipart form
+ * upload): at most max_size bytes; ota_end() takes the bytes written so far as the image. */
+int ota_begin_max(ota_ctx_t *ctx, uint32_t max_size);
 
 /* Writes the next len bytes of the image, any chunk size: erases each sector as the write pointer
  * enters it and keeps a sub-write-size tail in ctx. Returns OTA_OK, OTA_ERR_OVERFLOW or a flash error. */

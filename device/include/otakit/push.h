@@ -1,0 +1,40 @@
+/*
+ * Push endpoints on the device: a tiny HTTP/1.1 server for one request at a time, on any
+ * ota_net_t connection the port has accepted (the accept loop is port code).
+ *
+ *   POST /api/ota/update     raw image as the body (Mongoose's endpoint; curl --data-binary @fw.img)
+ *   GET  /update             the upload form of ESP8266HTTPUpdateServer
+ *   POST /update             multipart/form-data, file field "firmware" (ESP8266HTTPUpdateServer)
+ *   POST /api/ota/commit     ota_confirm()
+ *   POST /api/ota/rollback   ota_rollback()
+ *   GET  /api/ota/status     {"state","running_slot","version","security_counter"}
+ *
+ * Every request must carry "Authorization: Bearer <token>" or Basic credentials matching the
+ * configuration; anything else gets 401 before a single byte of body is read, so unauthenticated
+ * requests change nothing. Images go straight to ota_write() in small pieces and are verified by
+ * ota_end() before anything is marked. Portable C99: no heap, no stdio.
+ */
+#ifndef OTAKIT_PUSH_H
+#define OTAKIT_PUSH_H
+
+#include "otakit/net.h"
+#include "otakit/ota.h"
+
+typedef struct {
+    const char *token;       /* accepted bearer token, or NULL */
+    const char *basic_b64;   /* accepted Basic credentials, base64 of "user:password", or NULL */
+    uint32_t timeout_ms;     /* longest wait for the next bytes of a request (0 means 15000) */
+} ota_push_cfg_t;
+
+/* What a served request did (for the caller's logs and its decision to reboot). */
+typedef struct {
+    int status;              /* HTTP status sent */
+    int result;              /* OTA_OK or the error of the update, commit or rollback */
+    uint8_t reboot;          /* 1: an image is now pending (or a rollback requested): reset soon */
+} ota_push_result_t;
+
+/* Serves one request on the connected handle h of net (does not close it). Returns OTA_OK when a
+ * response was sent (see *res), or a transport error when the connection failed. */
+int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_cfg_t *cfg, ota_push_result_t *res);
+
+#endif

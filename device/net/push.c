@@ -1,0 +1,495 @@
+/*
+ * Push endpoints: one HTTP request served on an accepted connection (see otakit/push.h).
+ * Fixed buffers only: a 512-byte reader, a 256-byte write-back buffer for image bytes.
+ */
+#include "otakit/push.h"
+
+#include <string.h>
+
+#define LINE_MAX_ 512u
+#define RD_BUF 512u
+#define MAX_HEADERS 40
+
+/* ---- buffered reading from the connection ------------------------------------------------- */
+
+struct rd {
+    const ota_net_t *net;
+    int h;
+    uint32_t timeout;
+    uint8_t buf[RD_BUF];
+    size_t pos, len;
+    uint32_t left;   /* body bytes still to come (Content-Length), once the head is read */
+    uint8_t in_body; /* the head is read: every byte consumed counts against left */
+};
+
+static int rd_fill(struct rd *r)
+{
+    int n = r->net->ops->recv(r->net->ctx, r->h, r->buf, sizeof r->buf, r->timeout);
+    if (n < 0)
+        return n;
+    if (n == 0)
+        return OTA_ERR_NET; /* closed early */
+    r->pos = 0;
+    r->len = (size_t)n;
+    return OTA_OK;
+}
+
+/* Reads one header line (without CRLF) into line. Returns its length, or an error. */
+static int rd_line(struct rd *r, char *line, size_t max)
+{
+    size_t n = 0;
+    int rc;
+    for (;;) {
+        char c;
+        if (r->in_body && r->left == 0)
+            return OTA_ERR_INCOMPLETE;
+        if (r->pos == r->len && (rc = rd_fill(r)) != OTA_OK)
+            return rc;
+        c = (char)r->buf[r->pos++];
+        if (r->in_body)
+            r->left--;
+        if (c == '\n')
+            break;
+        if (n + 1 >= max)
+            return OTA_ERR_ARG; /* line too long */
+        line[n++] = c;
+    }
+    if (n && line[n - 1] == '\r')
+        n--;
+    line[n] = 0;
+    return (int)n;
+}
+
+/* Reads up to max body bytes (bounded by Content-Length). Returns the count (0 at the end). */
+static int rd_body(struct rd *r, uint8_t *out, size_t max)
+{
+    size_t n;
+    int rc;
+    if (r->left == 0)
+        return 0;
+    if (r->pos == r->len && (rc = rd_fill(r)) != OTA_OK)
+        return rc;
+    n = r->len - r->pos;
+    if (n > max)
+        n = max;
+    if (n > r->left)
+        n = r->left;
+    memcpy(out, r->buf + r->pos, n);
+    r->pos += n;
+    r->left -= (uint32_t)n;
+    return (int)n;
+}
+
+/* ---- writing the response ------------------------------------------------------------------ */
+
+struct out {
+    char buf[768];
+    size_t len;
+};
+
+static void put(struct out *o, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > sizeof o->buf - 1 - o->len)
+        n = sizeof o->buf - 1 - o->len;
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = 0;
+}
+
+static void put_u32(struct out *o, uint32_t v)
+{
+    char tmp[11];
+    int i = 10;
+    tmp[10] = 0;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, tmp + i);
+}
+
+static int send_all(const ota_net_t *net, int h, const char *p, size_t len, uint32_t timeout)
+{
+    while (len) {
+        int n = net->ops->send(net->ctx, h, p, len, timeout);
+        if (n <= 0)
+            return n < 0 ? n : OTA_ERR_NET;
+        p += n;
+        len -= (size_t)n;
+    }
+    return OTA_OK;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    default: return "Error";
+    }
+}
+
+static int respond(struct rd *r, ota_push_result_t *res, int status, const char *ctype, const char *body,
+                   const char *extra_header)
+{
+    struct out o;
+    int rc;
+    o.len = 0;
+    o.buf[0] = 0;
+    put(&o, "HTTP/1.1 ");
+    put_u32(&o, (uint32_t)status);
+    put(&o, " ");
+    put(&o, reason(status));
+    put(&o, "\r\nContent-Type: ");
+    put(&o, ctype);
+    put(&o, "\r\nContent-Length: ");
+    put_u32(&o, (uint32_t)strlen(body));
+    put(&o, "\r\nConnection: close\r\n");
+    if (extra_header)
+        put(&o, extra_header);
+    put(&o, "\r\n");
+    res->status = status;
+    if ((rc = send_all(r->net, r->h, o.buf, o.len, r->timeout)) != OTA_OK)
+        return rc;
+    return send_all(r->net, r->h, body, strlen(body), r->timeout);
+}
+
+/* ---- request head ---------------------------------------------------------------------------- */
+
+struct head {
+    char method[8];
+    char path[64];
+    uint32_t content_length;
+    uint8_t has_length;
+    uint8_t authorized;
+    char boundary[74]; /* "\r\n--" + RFC 2046 boundary (1..70 chars) */
+};
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Case-insensitive "Name:" prefix match; returns the value (spaces skipped) or NULL. */
+static const char *header_value(const char *line, const char *name)
+{
+    size_t i, n = strlen(name);
+    for (i = 0; i < n; i++)
+        if (lower((unsigned char)line[i]) != lower((unsigned char)name[i]))
+            return NULL;
+    if (line[n] != ':')
+        return NULL;
+    line += n + 1;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    return line;
+}
+
+/* Constant-time comparison of two strings. */
+static int same(const char *a, const char *b)
+{
+    size_t n = strlen(a), i;
+    unsigned char d = 0;
+    if (n != strlen(b))
+        return 0;
+    for (i = 0; i < n; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (0xffffffffUL - (uint32_t)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint32_t)(*s - '0');
+    }
+    while (*s == ' ')
+        s++;
+    if (*s)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
+{
+    char line[LINE_MAX_];
+    const char *v, *sp1, *sp2;
+    int n, count = 0;
+
+    memset(hd, 0, sizeof *hd);
+    if ((n = rd_line(r, line, sizeof line)) < 0)
+        return n;
+    sp1 = strchr(line, ' ');
+    sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || (size_t)(sp1 - line) >= sizeof hd->method || (size_t)(sp2 - sp1 - 1) >= sizeof hd->path)
+        return OTA_ERR_ARG;
+    memcpy(hd->method, line, (size_t)(sp1 - line));
+    memcpy(hd->path, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    for (;;) {
+        if ((n = rd_line(r, line, sizeof line)) < 0)
+            return n;
+        if (n == 0)
+            break;
+        if (++count > MAX_HEADERS)
+            return OTA_ERR_ARG;
+        if ((v = header_value(line, "Content-Length")) != NULL) {
+            if (parse_u32(v, &hd->content_length) != 0)
+                return OTA_ERR_ARG;
+            hd->has_length = 1;
+        } else if ((v = header_value(line, "Authorization")) != NULL) {
+            if (cfg->token && (v[0] == 'B' || v[0] == 'b') && !memcmp(v + 1, "earer ", 6) && same(v + 7, cfg->token))
+                hd->authorized = 1;
+            if (cfg->basic_b64 && (v[0] == 'B' || v[0] == 'b') && !memcmp(v + 1, "asic ", 5) &&
+                same(v + 6, cfg->basic_b64))
+                hd->authorized = 1;
+        } else if ((v = header_value(line, "Content-Type")) != NULL) {
+            const char *b = strstr(v, "boundary=");
+            if (b) {
+                size_t bl;
+                b += 9;
+                if (*b == '"')
+                    b++;
+                bl = strcspn(b, "\";");
+                if (bl == 0 || bl > 70)
+                    return OTA_ERR_ARG;
+                memcpy(hd->boundary, "\r\n--", 4);
+                memcpy(hd->boundary + 4, b, bl);
+                hd->boundary[4 + bl] = 0;
+            }
+        }
+    }
+    return OTA_OK;
+}
+
+/* ---- handlers -------------------------------------------------------------------------------- */
+
+static const char form_page[] =
+    "<!DOCTYPE html><html><body><form method='POST' action='/update' enctype='multipart/form-data'>"
+    "Firmware:<br><input type='file' accept='.bin,.img' name='firmware'>"
+    "<input type='submit' value='Update Firmware'></form></body></html>";
+
+/* ota_end(), and on failure drop the download: a pushed image cannot be resumed. */
+static int end_or_abort(ota_ctx_t *ctx)
+{
+    int rc = ota_end(ctx);
+    if (rc != OTA_OK)
+        ota_abort(ctx);
+    return rc;
+}
+
+/* Streams Content-Length raw body bytes into the writer. */
+static int raw_update(ota_ctx_t *ctx, struct rd *r)
+{
+    uint8_t chunk[256];
+    int n, rc;
+    if ((rc = ota_begin(ctx, r->left)) != OTA_OK)
+        return rc;
+    while ((n = rd_body(r, chunk, sizeof chunk)) > 0)
+        if ((rc = ota_write(ctx, chunk, (uint32_t)n)) != OTA_OK) {
+            ota_abort(ctx);
+            return rc;
+        }
+    if (n < 0) {
+        ota_abort(ctx);
+        return n;
+    }
+    return end_or_abort(ctx);
+}
+
+/* Image bytes of a multipart part, batched before ota_write(). */
+struct sink {
+    ota_ctx_t *ctx;
+    uint8_t buf[256];
+    size_t len;
+    int rc;
+};
+
+static void sink_put(struct sink *s, const uint8_t *p, size_t n)
+{
+    while (n && s->rc == OTA_OK) {
+        size_t k = sizeof s->buf - s->len < n ? sizeof s->buf - s->len : n;
+        memcpy(s->buf + s->len, p, k);
+        s->len += k;
+        p += k;
+        n -= k;
+        if (s->len == sizeof s->buf) {
+            s->rc = ota_write(s->ctx, s->buf, (uint32_t)s->len);
+            s->len = 0;
+        }
+    }
+}
+
+/* Skips to the "firmware" part of a multipart body and streams it into the writer until the
+ * delimiter. The delimiter starts with the only CR it contains, so a mismatch can restart only
+ * at a CR. */
+static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim)
+{
+    char line[LINE_MAX_];
+    size_t dlen = strlen(delim), m = 0;
+    struct sink s;
+    uint8_t chunk[128];
+    int n, i, found = 0, rc;
+
+    if (!delim[0])
+        return OTA_ERR_ARG;
+    /* Skip to the part named "firmware", then past its headers (up to the blank line). */
+    while (!found) {
+        if ((n = rd_line(r, line, sizeof line)) < 0)
+            return n;
+        if (!header_value(line, "Content-Disposition"))
+            continue;
+        if (strstr(line, "name=\"firmware\""))
+            found = 1;
+        else if (strstr(line, "name=\"filesystem\""))
+            return OTA_ERR_ARG; /* filesystem images are not supported */
+    }
+    do {
+        if ((n = rd_line(r, line, sizeof line)) < 0)
+            return n;
+    } while (n != 0);
+    /* What is left of the body is the image and the closing delimiter: an upper bound. */
+    if ((rc = ota_begin_max(ctx, r->left)) != OTA_OK)
+        return rc;
+    s.ctx = ctx;
+    s.len = 0;
+    s.rc = OTA_OK;
+    while (s.rc == OTA_OK) {
+        if ((n = rd_body(r, chunk, sizeof chunk)) <= 0) {
+            ota_abort(ctx);
+            return n < 0 ? n : OTA_ERR_INCOMPLETE; /* body ended before the delimiter */
+        }
+        for (i = 0; i < n; i++) {
+            uint8_t c = chunk[i];
+            if (c == (uint8_t)delim[m]) {
+                if (++m == dlen)
+                    goto done;
+                continue;
+            }
+            if (m) {
+                sink_put(&s, (const uint8_t *)delim, m); /* the held bytes were data after all */
+                m = 0;
+            }
+            if (c == (uint8_t)delim[0])
+                m = 1;
+            else
+                sink_put(&s, &c, 1);
+        }
+    }
+    ota_abort(ctx);
+    return s.rc;
+done:
+    if (s.len && s.rc == OTA_OK)
+        s.rc = ota_write(ctx, s.buf, (uint32_t)s.len);
+    if (s.rc != OTA_OK) {
+        ota_abort(ctx);
+        return s.rc;
+    }
+    return end_or_abort(ctx);
+}
+
+static int status_json(ota_ctx_t *ctx, struct rd *r, ota_push_result_t *res)
+{
+    ota_image_info_t info;
+    char ver[OTA_VERSION_STR_MAX];
+    unsigned slot = ota_running_slot(ctx);
+    struct out o;
+    o.len = 0;
+    o.buf[0] = 0;
+    ver[0] = 0;
+    if (ota_slot_verify(ctx, slot, 0, &info) == OTA_OK)
+        ota_version_format(&info.hdr.version, ver, sizeof ver);
+    put(&o, "{\"state\":\"");
+    put(&o, ota_state_name(ctx->rec.state));
+    put(&o, "\",\"running_slot\":");
+    put_u32(&o, slot);
+    put(&o, ",\"version\":\"");
+    put(&o, ver);
+    put(&o, "\",\"security_counter\":");
+    put_u32(&o, ctx->rec.security_counter);
+    put(&o, "}");
+    return respond(r, res, 200, "application/json", o.buf, NULL);
+}
+
+/* "error: <message>" for a failed operation. */
+static int fail_text(struct rd *r, ota_push_result_t *res, int status, const char *prefix, int err)
+{
+    struct out o;
+    o.len = 0;
+    o.buf[0] = 0;
+    put(&o, prefix);
+    put(&o, ota_strerror(err));
+    return respond(r, res, status, "text/plain", o.buf, NULL);
+}
+
+int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_cfg_t *cfg, ota_push_result_t *res)
+{
+    struct rd r;
+    struct head hd;
+    int rc, post;
+
+    memset(res, 0, sizeof *res);
+    memset(&r, 0, sizeof r);
+    r.net = net;
+    r.h = h;
+    r.timeout = cfg->timeout_ms ? cfg->timeout_ms : 15000u;
+    if ((rc = read_head(&r, cfg, &hd)) != OTA_OK) {
+        if (rc == OTA_ERR_ARG)
+            return respond(&r, res, 400, "text/plain", "bad request", NULL);
+        return rc;
+    }
+    r.left = hd.content_length;
+    r.in_body = 1;
+    /* Authentication before anything else: an unauthorized request changes nothing. */
+    if (!hd.authorized)
+        return respond(&r, res, 401, "text/plain", "authentication required",
+                       "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
+    post = !strcmp(hd.method, "POST");
+    if (!strcmp(hd.path, "/api/ota/status")) {
+        if (strcmp(hd.method, "GET"))
+            return respond(&r, res, 405, "text/plain", "use GET", NULL);
+        return status_json(ctx, &r, res);
+    }
+    if (!strcmp(hd.path, "/update") && !strcmp(hd.method, "GET"))
+        return respond(&r, res, 200, "text/html", form_page, NULL);
+    if (strcmp(hd.path, "/update") && strcmp(hd.path, "/api/ota/update") && strcmp(hd.path, "/api/ota/commit") &&
+        strcmp(hd.path, "/api/ota/rollback"))
+        return respond(&r, res, 404, "text/plain", "not found", NULL);
+    if (!post)
+        return respond(&r, res, 405, "text/plain", "use POST", NULL);
+    if (!strcmp(hd.path, "/api/ota/commit")) {
+        res->result = ota_confirm(ctx);
+        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
+                                     : fail_text(&r, res, 409, "error: ", res->result);
+    }
+    if (!strcmp(hd.path, "/api/ota/rollback")) {
+        res->result = ota_rollback(ctx);
+        res->reboot = res->result == OTA_OK;
+        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
+                                     : fail_text(&r, res, 409, "error: ", res->result);
+    }
+    if (!hd.has_length)
+        return respond(&r, res, 411, "text/plain", "Content-Length required", NULL);
+    if (!strcmp(hd.path, "/api/ota/update")) {
+        res->result = raw_update(ctx, &r);
+        res->reboot = res->result == OTA_OK;
+        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
+                                     : fail_text(&r, res, 400, "error: ", res->result);
+    }
+    /* ESP8266HTTPUpdateServer answers 200 either way, with the outcome in the text. */
+    res->result = multipart_update(ctx, &r, hd.boundary);
+    res->reboot = res->result == OTA_OK;
+    return res->result == OTA_OK ? respond(&r, res, 200, "text/html", "Update Success! Rebooting...", NULL)
+                                 : fail_text(&r, res, 200, "Update error: ", res->result);
+}

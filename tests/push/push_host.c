@@ -1,0 +1,129 @@
+/*
+ * A simulated device serving the push endpoints (device/net/push.c) on a loopback TCP port:
+ * file-backed flash, the bootloader run at start and after every pushed update or rollback.
+ *   push_host --flash FILE --factory IMG --key PUB.pem --port P [--token T] [--basic B64]
+ * Prints "listening <port>" and one "boot slot=S version=V state=X" line per boot.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "otakit/fileio.h"
+#include "otakit/flash_sim.h"
+#include "otakit/keys.h"
+#include "otakit/net_posix.h"
+#include "otakit/ota.h"
+#include "otakit/presets.h"
+#include "otakit/push.h"
+
+static int boot(ota_ctx_t *ctx, const ota_config_t *cfg)
+{
+    ota_boot_result_t r;
+    char v[OTA_VERSION_STR_MAX];
+    int rc;
+    if ((rc = ota_init(ctx, cfg)) != OTA_OK || (rc = ota_boot(ctx, &r)) != OTA_OK) {
+        printf("boot failed: %s\n", ota_strerror(rc));
+        return rc;
+    }
+    ota_version_format(&r.version, v, sizeof v);
+    printf("boot slot=%u version=%s state=%s\n", r.slot, v, ota_state_name(r.state));
+    fflush(stdout);
+    return OTA_OK;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"flash", 1, 0, 'f'}, {"factory", 1, 0, 'F'}, {"key", 1, 0, 'k'},
+                                         {"port", 1, 0, 'p'},  {"token", 1, 0, 't'},   {"basic", 1, 0, 'b'},
+                                         {0, 0, 0, 0}};
+    const char *flash_path = NULL, *factory = NULL, *keypath = NULL;
+    const ota_preset_t *p = ota_preset_find("swap-256k");
+    ota_push_cfg_t pc = {NULL, NULL, 5000};
+    ota_flash_sim_cfg_t sc;
+    ota_flash_sim_t *sim;
+    ota_flash_t flash;
+    ota_config_t cfg;
+    ota_ctx_t ctx;
+    ota_pubkey_t pk;
+    uint8_t der[OTA_P256_SPKI_LEN];
+    ota_key_t *key;
+    ota_net_posix_t ns;
+    ota_net_t net;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    int c, port = 0, lfd, one = 1, fresh;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': flash_path = optarg; break;
+        case 'F': factory = optarg; break;
+        case 'k': keypath = optarg; break;
+        case 'p': port = atoi(optarg); break;
+        case 't': pc.token = optarg; break;
+        case 'b': pc.basic_b64 = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!flash_path || !keypath || ota_key_load(keypath, &key) != OTA_OK || ota_key_public_der(key, der) != OTA_OK)
+        return 2;
+    ota_key_free(key);
+    fresh = access(flash_path, F_OK) != 0;
+    memset(&sc, 0, sizeof sc);
+    sc.path = flash_path;
+    sc.size = p->flash_size;
+    sc.n_runs = p->n_runs;
+    sc.runs = p->runs;
+    sc.write_size = 8;
+    sc.erased_val = 0xff;
+    if (ota_flash_sim_open(&sc, &sim) != OTA_OK)
+        return 1;
+    ota_flash_sim_bind(sim, &flash);
+    if (fresh && factory) {
+        uint8_t *img;
+        size_t len;
+        if (ota_file_read(factory, &img, &len) != OTA_OK || len > p->layout.slot[0].size)
+            return 1;
+        memcpy(ota_flash_sim_data(sim) + p->layout.slot[0].off, img, len);
+        free(img);
+    }
+    pk.der = der;
+    pk.len = sizeof der;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.flash = &flash;
+    cfg.layout = &p->layout;
+    cfg.keys = &pk;
+    cfg.n_keys = 1;
+    cfg.product = "acme";
+    if (boot(&ctx, &cfg) != OTA_OK)
+        return 1;
+
+    ota_net_posix_init(&ns, &net);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 8) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
+        return 1;
+    printf("listening %u\n", ntohs(sa.sin_port));
+    fflush(stdout);
+    for (;;) {
+        ota_push_result_t res;
+        int h = accept(lfd, NULL, NULL);
+        if (h < 0)
+            continue;
+        ota_push_serve(&ctx, &net, h, &pc, &res);
+        close(h);
+        printf("served status=%d result=%s\n", res.status, ota_errname(res.result));
+        fflush(stdout);
+        if (res.reboot && boot(&ctx, &cfg) != OTA_OK) /* a pending image or a rollback: reset */
+            return 1;
+    }
+}

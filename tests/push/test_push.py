@@ -1,0 +1,132 @@
+"""Push endpoints on the device (device/net/push.c) over real loopback HTTP: raw POST (Mongoose),
+multipart POST /update (ESP8266HTTPUpdateServer), commit, rollback, status; token and Basic auth;
+an unauthenticated request changes nothing (the flash file is byte-identical afterwards)."""
+import base64
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+HOST = os.environ.get("PUSH_HOST", "build/tests/push/push_host")
+CLI = os.environ.get("OTAKIT_CLI", "build/tools/otakit")
+TOKEN = "push-token-0123456789"
+BASIC = base64.b64encode(b"admin:s3cret").decode()
+
+
+class Push(unittest.TestCase):
+    def setUp(self):
+        self.d = tempfile.mkdtemp(prefix="otakit-push-")
+        run = lambda *a: subprocess.run([CLI, *a], check=True, capture_output=True)
+        run("keygen", "-k", self.p("k.pem"), "--pub", self.p("k.pub"))
+        run("keygen", "-k", self.p("other.pem"))
+        for v, key in (("1.0.0", "k.pem"), ("2.0.0", "k.pem"), ("3.0.0", "k.pem"), ("9.0.0", "other.pem")):
+            open(self.p("fw.bin"), "wb").write(hashlib.sha256(v.encode()).digest() * 300)
+            run("sign", "-k", self.p(key), "-v", v, "--product", "acme", self.p("fw.bin"), self.p(v + ".img"))
+        self.proc = subprocess.Popen([HOST, "--flash", self.p("flash.bin"), "--factory", self.p("1.0.0.img"), "--key",
+                                      self.p("k.pub"), "--token", TOKEN, "--basic", BASIC],
+                                     stdout=subprocess.PIPE, text=True)
+        first = self.proc.stdout.readline()
+        self.assertIn("version=1.0.0+0", first)
+        self.port = int(self.proc.stdout.readline().split()[1])
+
+    def tearDown(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.d)
+
+    def p(self, name):
+        return os.path.join(self.d, name)
+
+    def req(self, method, path, body=None, headers=None, auth="token"):
+        h = dict(headers or {})
+        if auth == "token":
+            h["Authorization"] = "Bearer " + TOKEN
+        elif auth == "basic":
+            h["Authorization"] = "Basic " + BASIC
+        elif auth:
+            h["Authorization"] = auth
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        self.served = self.proc.stdout.readline()
+        return r.status, data.decode(errors="replace"), {k.lower(): v for k, v in r.getheaders()}
+
+    def boot_line(self):
+        return self.proc.stdout.readline()
+
+    def status(self):
+        st, body, _ = self.req("GET", "/api/ota/status")
+        self.assertEqual(st, 200)
+        return json.loads(body)
+
+    def flash_sha(self):
+        return hashlib.sha256(open(self.p("flash.bin"), "rb").read()).hexdigest()
+
+    def multipart(self, image, field="firmware"):
+        b = "----otakitboundary7MA4YWxk"
+        body = ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"fw.bin\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n" % (b, field)).encode() + image + \
+            ("\r\n--%s--\r\n" % b).encode()
+        return body, {"Content-Type": "multipart/form-data; boundary=" + b}
+
+    def test_unauthenticated_requests_change_nothing(self):
+        before = self.flash_sha()
+        img = open(self.p("2.0.0.img"), "rb").read()
+        for auth in (None, "Bearer wrong-token", "Basic " + base64.b64encode(b"admin:nope").decode()):
+            for path in ("/api/ota/update", "/update", "/api/ota/commit", "/api/ota/rollback"):
+                st, body, h = self.req("POST", path, img, auth=auth)
+                self.assertEqual(st, 401, (auth, path))
+                self.assertEqual(h["www-authenticate"], 'Basic realm="Login Required"')
+            self.assertEqual(self.req("GET", "/api/ota/status", auth=auth)[0], 401)
+        self.assertEqual(self.flash_sha(), before)
+
+    def test_raw_push_commit(self):
+        img = open(self.p("2.0.0.img"), "rb").read()
+        st, body, _ = self.req("POST", "/api/ota/update", img)
+        self.assertEqual((st, body), (200, "ok"))
+        self.assertIn("version=2.0.0+0 state=testing", self.boot_line())
+        self.assertEqual(self.status()["state"], "testing")
+        self.assertEqual(self.req("POST", "/api/ota/commit", b"")[:2], (200, "ok"))
+        s = self.status()
+        self.assertEqual((s["state"], s["version"]), ("confirmed", "2.0.0+0"))
+
+    def test_multipart_push_and_rollback_with_basic_auth(self):
+        body, h = self.multipart(open(self.p("3.0.0.img"), "rb").read())
+        st, text, _ = self.req("POST", "/update", body, headers=h, auth="basic")
+        self.assertEqual((st, text), (200, "Update Success! Rebooting..."))
+        self.assertIn("version=3.0.0+0 state=testing", self.boot_line())
+        self.assertEqual(self.req("POST", "/api/ota/rollback", b"", auth="basic")[:2], (200, "ok"))
+        self.assertIn("version=1.0.0+0 state=failed", self.boot_line())
+
+    def test_bad_images_are_refused_and_nothing_is_marked(self):
+        bad = open(self.p("9.0.0.img"), "rb").read()
+        st, text, _ = self.req("POST", "/api/ota/update", bad)
+        self.assertEqual(st, 400)
+        self.assertIn("not trusted", text)
+        body, h = self.multipart(bad)
+        st, text, _ = self.req("POST", "/update", body, headers=h)
+        self.assertEqual(st, 200)
+        self.assertTrue(text.startswith("Update error: "), text)
+        s = self.status()
+        self.assertEqual((s["version"], s["state"]), ("1.0.0+0", "none"))
+        body, h = self.multipart(open(self.p("2.0.0.img"), "rb").read(), field="filesystem")
+        self.assertTrue(self.req("POST", "/update", body, headers=h)[1].startswith("Update error"))
+
+    def test_form_and_routing(self):
+        st, page, h = self.req("GET", "/update")
+        self.assertEqual((st, h["content-type"]), (200, "text/html"))
+        self.assertIn("multipart/form-data", page)
+        self.assertIn("name='firmware'", page)
+        self.assertEqual(self.req("GET", "/nope")[0], 404)
+        self.assertEqual(self.req("GET", "/api/ota/update")[0], 405)
+        self.assertEqual(self.req("POST", "/api/ota/status", b"")[0], 405)
+
+
+if __name__ == "__main__":
+    unittest.main()
