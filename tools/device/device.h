@@ -1,0 +1,32 @@
+/* otakit-device: one simulated device (see docs/device-sim.md). */
+#ifndef OTAKIT_DEVICE_SIM_H
+#define OTAKIT_DEVICE_SIM_H
+#include <stdint.h>
+
+typedef struct {
+    const char *server;      /* http://host:port */
+    const char *enroll;      /* enrollment token (first start) */
+    const char *id;          /* device id */
+    const char *dir;         /* state directory: flash.bin, device.json */
+    const char *key;         /* trusted public key (PEM) */
+    const char *product;     /* product id images must name (NULL: any) */
+    const char *layout;      /* preset name */
+    const char *factory;     /* signed image provisioned into slot 0 on first start */
+    int once;                /* exit once an update cycle settles */
+    int poll;                /* seconds between checks */
+    uint32_t commit_ms;      /* commit window (watchdog) */
+    int slow;                /* realistic flash timing (erase/program sleep) */
+    int fleet;               /* 1: in a fleet thread (no exec, no alarm, no progress bar) */
+    char **argv;             /* for re-exec */
+} dev_opts_t;
+
+/* What a finished run of one device came to. */
+enum { DEV_SETTLED_NONE = 0, DEV_SETTLED_CONFIRMED = 1, DEV_SETTLED_ROLLED_BACK = 2, DEV_FAILED = 3 };
+
+/* Runs the device: boots, runs its firmware, updates; returns only with --once (or on errors)
+ * a DEV_* outcome. Single-device mode resets by re-exec; fleet mode loops in the thread. */
+int dev_run(const dev_opts_t *o);
+
+/* Writes a simulated firmware payload. Returns 0 or -1. */
+int dev_mkfw(const char *path, const char *version, const char *behaviour, long size);
+#endif

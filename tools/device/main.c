@@ -1,0 +1,148 @@
+/*
+ * otakit-device: one simulated device (or a fleet of them) against an otakit server.
+ *
+ *   otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin
+ *   otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem [--product P]
+ *                 [--layout swap-256k] [--factory IMG] [--once] [--poll S] [--commit-window MS]
+ *                 [--slow] [--fleet N]
+ *
+ * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
+ * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
+ * confirmed image that crashes/hangs), 2 usage. --fleet N: 0 when no device failed.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "device.h"
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin\n"
+            "       otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem\n"
+            "                     [--product P] [--layout swap-256k] [--factory IMG] [--once] [--poll S]\n"
+            "                     [--commit-window MS] [--slow] [--fleet N]\n");
+    return 2;
+}
+
+static int mkfw(int argc, char **argv)
+{
+    static const struct option lo[] = {{"version", 1, 0, 'v'}, {"behaviour", 1, 0, 'b'}, {"behavior", 1, 0, 'b'},
+                                       {"size", 1, 0, 's'},    {0, 0, 0, 0}};
+    const char *v = NULL, *b = "healthy";
+    long size = 16384;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'v': v = optarg; break;
+        case 'b': b = optarg; break;
+        case 's': size = atol(optarg); break;
+        default: return usage();
+        }
+    }
+    if (!v || optind != argc - 1 || size < 64 ||
+        (strcmp(b, "healthy") && strcmp(b, "crash") && strcmp(b, "hang") && strcmp(b, "nonet")))
+        return usage();
+    if (dev_mkfw(argv[optind], v, b, size) != 0) {
+        perror(argv[optind]);
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    dev_opts_t o;
+    char id[128], dir[1024];
+    int rc;
+} member_t;
+
+static void *member_main(void *arg)
+{
+    member_t *m = arg;
+    m->rc = dev_run(&m->o);
+    return NULL;
+}
+
+/* N devices, one thread each, NAME-000.. in DIR/NAME-000..; prints a summary. */
+static int fleet(const dev_opts_t *base, int n)
+{
+    member_t *m = calloc((size_t)n, sizeof *m);
+    pthread_t *t = calloc((size_t)n, sizeof *t);
+    int i, count[4] = {0, 0, 0, 0};
+    if (!m || !t)
+        return 1;
+    mkdir(base->dir, 0755);
+    for (i = 0; i < n; i++) {
+        m[i].o = *base;
+        m[i].o.fleet = 1;
+        snprintf(m[i].id, sizeof m[i].id, "%s-%03d", base->id, i);
+        snprintf(m[i].dir, sizeof m[i].dir, "%s/%s", base->dir, m[i].id);
+        mkdir(m[i].dir, 0755);
+        m[i].o.id = m[i].id;
+        m[i].o.dir = m[i].dir;
+        if (pthread_create(&t[i], NULL, member_main, &m[i]) != 0) {
+            m[i].rc = DEV_FAILED;
+            t[i] = 0;
+        }
+    }
+    for (i = 0; i < n; i++)
+        if (t[i])
+            pthread_join(t[i], NULL);
+    for (i = 0; i < n; i++)
+        count[m[i].rc >= 0 && m[i].rc <= 3 ? m[i].rc : DEV_FAILED]++;
+    printf("fleet: %d devices: %d updated, %d rolled back, %d failed, %d unchanged\n", n,
+           count[DEV_SETTLED_CONFIRMED], count[DEV_SETTLED_ROLLED_BACK], count[DEV_FAILED], count[DEV_SETTLED_NONE]);
+    free(m);
+    free(t);
+    return count[DEV_FAILED] ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"server", 1, 0, 's'}, {"enroll", 1, 0, 'e'}, {"id", 1, 0, 'i'},   {"dir", 1, 0, 'd'},
+        {"key", 1, 0, 'k'},    {"product", 1, 0, 'p'}, {"layout", 1, 0, 'l'}, {"factory", 1, 0, 'f'},
+        {"once", 0, 0, 'o'},   {"poll", 1, 0, 'P'},   {"commit-window", 1, 0, 'w'}, {"slow", 0, 0, 'S'},
+        {"fleet", 1, 0, 'F'},  {0, 0, 0, 0}};
+    dev_opts_t o;
+    int c, n = 0, rc;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "mkfw") == 0)
+        return mkfw(argc - 1, argv + 1);
+    memset(&o, 0, sizeof o);
+    o.layout = "swap-256k";
+    o.poll = 10;
+    o.commit_ms = 5000;
+    o.argv = argv;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 's': o.server = optarg; break;
+        case 'e': o.enroll = optarg; break;
+        case 'i': o.id = optarg; break;
+        case 'd': o.dir = optarg; break;
+        case 'k': o.key = optarg; break;
+        case 'p': o.product = optarg; break;
+        case 'l': o.layout = optarg; break;
+        case 'f': o.factory = optarg; break;
+        case 'o': o.once = 1; break;
+        case 'P': o.poll = atoi(optarg); break;
+        case 'w': o.commit_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'S': o.slow = 1; break;
+        case 'F': n = atoi(optarg); break;
+        default: return usage();
+        }
+    }
+    if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0)
+        return usage();
+    if (n > 0)
+        return fleet(&o, n);
+    mkdir(o.dir, 0755);
+    rc = dev_run(&o);
+    return rc == DEV_SETTLED_ROLLED_BACK ? 4 : rc == DEV_FAILED ? 1 : 0;
+}
