@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # otakit main job: the update server with its embedded SQLite database, and a live demo on it.
 #   1. sign firmware, verify it, watch a tampered image get refused
-#   2. start otakit-server, create a product, publish 1.1.0 (healthy) and 1.2.0 (fails its self-test)
-#   3. roll both out in stages to a demo fleet and watch it update, then roll back and pause
+#   2. start otakit-server, create a product, publish 1.1.0 (healthy) and 1.2.0 (crashes at boot)
+#   3. roll both out in stages to a fleet of simulated devices (otakit-device: the real bootloader and
+#      agent on simulated flash) and watch them update, then roll back from 1.2.0 and the rollout pause
 #   4. leave the server running to explore (OTAKIT_DEMO_EXIT=1 stops it at the end instead)
 #   scripts/demo.sh [BUILD_DIR]
 set -uo pipefail
@@ -10,6 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath "${1:-$root/build/release}")
 otakit=$build/tools/otakit
 server=$build/server/otakit-server
+device=$build/tools/device/otakit-device
 dir=$root/demo
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
 
@@ -20,9 +22,11 @@ field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.ar
 
 step "1. Sign firmware, verify it, refuse a tampered copy"
 show "$otakit" keygen -k signing.pem --pub signing.pub.pem || exit 1
-for v in 1.1.0 1.2.0; do
-  head -c 65536 /dev/urandom > "fw-$v.bin"
-  "$otakit" sign -k signing.pem -v "$v" --security-counter 1 --product demo-thermostat --hw-rev revA \
+# Simulated firmware: the payload names its version and how it behaves once booted.
+for vb in 1.0.0:healthy 1.1.0:healthy 1.2.0:crash; do
+  v=${vb%%:*}
+  "$device" mkfw --version "$v" --behaviour "${vb##*:}" --size 65536 "fw-$v.bin" >/dev/null || exit 1
+  "$otakit" sign -k signing.pem -v "$v" --security-counter 1 --product demo-thermostat \
     "fw-$v.bin" "fw-$v.img" >/dev/null || exit 1
 done
 show "$otakit" verify -k signing.pub.pem --product demo-thermostat fw-1.1.0.img || exit 1
@@ -49,19 +53,24 @@ owner=$(echo "$prod" | field 'd["owner_token"]')
 enroll=$(echo "$prod" | field 'd["enroll_token"]')
 export OTAKIT_TOKEN=$owner
 "$otakit" release upload --product demo-thermostat --notes "healthy" fw-1.1.0.img >/dev/null || exit 1
-"$otakit" release upload --product demo-thermostat --notes "fails its self-test" fw-1.2.0.img >/dev/null || exit 1
+"$otakit" release upload --product demo-thermostat --notes "crashes at boot" fw-1.2.0.img >/dev/null || exit 1
 show "$otakit" release list --product demo-thermostat
 
-step "4. Eight devices register and check in (nothing to do yet)"
-export DEMO_FLEET_STATE=$dir/fleet.json
-fleet() { python3 "$root/scripts/demo_fleet.py" "$OTAKIT_SERVER_URL" "$enroll" signing.pub.pem "$otakit" 8 "$@"; }
-fleet 1 || exit 1
-[[ -s fleet.json ]] || { echo "demo fleet did not register" >&2; exit 1; }
-
+step "4. Eight simulated devices (real bootloader + agent, simulated flash) start on 1.0.0 and register"
+fleet() { # one settle round of the whole fleet; prints its summary line
+  "$device" --server "$OTAKIT_SERVER_URL" --enroll "$enroll" --id demo --dir fleet --key signing.pub.pem \
+    --product demo-thermostat --factory fw-1.0.0.img --fleet 8 --once --poll 1 --commit-window 1500 \
+    > fleet.log 2>&1
+  local rc=$?
+  grep '^fleet:' fleet.log | sed 's/^/  /'
+  return $rc
+}
+fleet || { cat fleet.log; exit 1; }
 step "5. Roll out 1.1.0 in two stages (25%, then everyone once they confirm)"
 echo '$ otakit rollout create --product demo-thermostat --release 1.1.0 --stages 25,100'
 "$otakit" rollout create --product demo-thermostat --release 1.1.0 --stages 25,100 >/dev/null || exit 1
-fleet 3 || exit 1
+fleet || { cat fleet.log; exit 1; }   # the first stage updates and confirms: the rollout advances
+fleet || { cat fleet.log; exit 1; }   # everyone else
 rollout_summary() {
   "$otakit" rollout show --product demo-thermostat --json "$1" | python3 -c '
 import json, sys
@@ -74,21 +83,31 @@ for s in r["stages"]:
 rollout_summary 1 | tee rollout1.txt
 grep -q 'finished' rollout1.txt || { echo "the 1.1.0 rollout did not finish" >&2; exit 1; }
 
-step "6. Roll out 1.2.0: it fails its self-test, devices roll back, the rollout pauses itself"
+step "6. Roll out 1.2.0: it crashes at boot, the bootloader rolls it back, the rollout pauses itself"
 echo '$ otakit rollout create --product demo-thermostat --release 1.2.0 --stages 25,100 --errors 0.2'
 "$otakit" rollout create --product demo-thermostat --release 1.2.0 --stages 25,100 --errors 0.2 >/dev/null || exit 1
-fleet 2 --fail-version 1.2.0+0 || exit 1
+fleet || { cat fleet.log; exit 1; }
 rollout_summary 2 | tee rollout2.txt
 grep -q 'paused' rollout2.txt || { echo "the 1.2.0 rollout did not pause itself" >&2; exit 1; }
 
 step "7. The fleet now"
 show "$otakit" device list --product demo-thermostat
 
+"$otakit" device list --json --product demo-thermostat | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["devices"]
+by = {}
+for x in d:
+    by[(x["version"], x["state"])] = by.get((x["version"], x["state"]), 0) + 1
+print("Summary: %d devices; " % len(d) + "; ".join("%d on %s (%s)" % (n, v, st) for (v, st), n in sorted(by.items())))
+print("         'failed' devices tried 1.2.0, crashed, and their bootloader rolled them back to 1.1.0;")
+print("         the 1.2.0 rollout paused itself before reaching the other stages.")'
+
 step "Done"
 cat <<TXT
 Server:       $OTAKIT_SERVER_URL   (log: demo/server.log, data: demo/server-data)
 Admin token:  demo/server-data/admin.token      Owner token: $owner
-Try:          OTAKIT_SERVER_URL=$OTAKIT_SERVER_URL OTAKIT_TOKEN=$owner $otakit device show --product demo-thermostat demo-00
+Try:          OTAKIT_SERVER_URL=$OTAKIT_SERVER_URL OTAKIT_TOKEN=$owner $otakit device show --product demo-thermostat demo-000
               curl -H "Authorization: Bearer $owner" $OTAKIT_SERVER_URL/api/v1/products/demo-thermostat/rollouts
 TXT
 if [[ ${OTAKIT_DEMO_EXIT:-} == 1 || ! -t 0 ]]; then

@@ -20,14 +20,37 @@
 
 #include "device.h"
 
+static const char usage_text[] =
+    "usage: otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin\n"
+    "       otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem\n"
+    "                     [--product P] [--layout swap-256k] [--factory IMG] [--once] [--poll S]\n"
+    "                     [--commit-window MS] [--slow] [--fleet N]\n";
+
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin\n"
-            "       otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem\n"
-            "                     [--product P] [--layout swap-256k] [--factory IMG] [--once] [--poll S]\n"
-            "                     [--commit-window MS] [--slow] [--fleet N]\n");
+    fputs(usage_text, stderr);
     return 2;
+}
+
+static int help(void)
+{
+    fputs(usage_text, stdout);
+    fputs("\nOne simulated device (or --fleet N of them): the real bootloader over DIR/flash.bin, then\n"
+          "the firmware in the booted slot, which checks in with the otakit server, downloads updates,\n"
+          "reboots into them and confirms them, or gets rolled back (docs/device-sim.md).\n\n"
+          "  --server URL          otakit-server base URL\n"
+          "  --enroll TOKEN        the product's enrollment token (first start registers the device)\n"
+          "  --id NAME --dir DIR   the device's name and state directory (flash.bin, device.json)\n"
+          "  --key PUB.pem         the product's signing public key (trusted by the bootloader)\n"
+          "  --factory IMG         image programmed into slot 0 on first start\n"
+          "  --once                exit when one update has settled (confirmed or rolled back)\n"
+          "  --poll S              seconds between check-ins (default 10)\n"
+          "  --commit-window MS    watchdog window for an image on trial (default 5000)\n"
+          "  --slow                real flash timings (erase/program delays)\n"
+          "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n\n"
+          "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
+          stdout);
+    return 0;
 }
 
 static int mkfw(int argc, char **argv)
@@ -115,6 +138,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1 && strcmp(argv[1], "mkfw") == 0)
         return mkfw(argc - 1, argv + 1);
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return help();
     memset(&o, 0, sizeof o);
     o.layout = "swap-256k";
     o.poll = 10;
