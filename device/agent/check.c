@@ -7,6 +7,7 @@
 #include "otakit/agent.h"
 
 #include "json.h"
+#include "../net/text.h"
 
 #define KEY(lit) ota_json_key_is(k, kl, lit)
 
@@ -212,13 +213,7 @@ static void add(path_t *w, const char *s, int encode)
 static void add_u32(path_t *w, uint32_t v)
 {
     char t[11];
-    int i = 10;
-    t[10] = 0;
-    do {
-        t[--i] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    add(w, t + i, 0);
+    add(w, ota_u32_str(t, v), 0);
 }
 
 int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,

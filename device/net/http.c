@@ -176,13 +176,7 @@ static void put(wbuf_t *w, const char *s)
 static void put_u32(wbuf_t *w, uint32_t v)
 {
     char t[11];
-    int i = 10;
-    t[10] = 0;
-    do {
-        t[--i] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    put(w, t + i);
+    put(w, ota_u32_str(t, v));
 }
 
 static int send_request(ota_http_t *c, const ota_url_t *url, const ota_http_req_t *req)

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "text.h"
+
 #define LINE_MAX_ 512u
 #define RD_BUF 512u
 #define MAX_HEADERS 40
@@ -100,13 +102,7 @@ static void put(struct out *o, const char *s)
 static void put_u32(struct out *o, uint32_t v)
 {
     char tmp[11];
-    int i = 10;
-    tmp[10] = 0;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(o, tmp + i);
+    put(o, ota_u32_str(tmp, v));
 }
 
 static int send_all(const ota_net_t *net, int h, const char *p, size_t len, uint32_t timeout)

@@ -32,6 +32,18 @@ static inline int ota_istarts(const char *s, const char *prefix)
     return 1;
 }
 
+/* Decimal text of v in buf (11 bytes); returns where it starts inside buf. */
+static inline const char *ota_u32_str(char buf[11], uint32_t v)
+{
+    int i = 10;
+    buf[10] = 0;
+    do {
+        buf[--i] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    return buf + i;
+}
+
 /* Value of a hex digit, or -1. */
 static inline int ota_hexval(int ch)
 {
