@@ -16,6 +16,10 @@
  *   (repeatable: every byte programmed into the update slot must match one of these images at its
  *   offset; "gens" reports, per download generation, which file it matched: A, B, ... or X for a
  *   mix), --dump FILE (the slot's first size bytes after the pull).
+ * pre-check (pull/update): --precheck runs ota_pull_precheck() first and prints "precheck" with
+ *   its result, the flash program/erase calls it caused and the bytes it received; the pull runs
+ *   only when it returns OTA_OK. --hw-rev H (cfg.hw_rev), --floor N (the device's security counter
+ *   floor, set in ctx.rec after ota_init), --running V (the running version).
  * net options: --ca PEM, --servername N, --connect-timeout MS, --read-timeout MS, --retries N,
  *   --redirects N, --keep-alive.
  * Exit status: 0 when the operation returned OTA_OK, 1 when it returned an error, 2 on bad usage.
@@ -41,11 +45,12 @@
 
 static struct {
     const char *url, *server, *token, *sha, *version, *flash, *layout, *key, *product, *ca, *servername;
-    const char *dump, *if_range, *expect[MAX_EXPECT];
+    const char *dump, *if_range, *expect[MAX_EXPECT], *hw_rev, *running;
     unsigned n_expect;
     uint32_t size, ws, counter, slot, connect_ms, read_ms, retries, redirects, range_from;
     uint64_t cut_op;
-    int keep_alive, has_range;
+    int keep_alive, has_range, precheck, has_floor;
+    uint32_t floor;
 } opt = {.layout = "swap-256k", .ws = 8};
 
 /* ---- the flash, watched ------------------------------------------------------------------ */
@@ -212,10 +217,13 @@ static int flash_setup(void)
         cfg.n_keys = 1;
     }
     cfg.product = opt.product;
+    cfg.hw_rev = opt.hw_rev;
     if ((rc = ota_init(&ctx, &cfg)) != OTA_OK) {
         printf("result %s\n", ota_errname(rc));
         return 1;
     }
+    if (opt.has_floor)
+        ctx.rec.security_counter = opt.floor;
     printf("state_before %s\n", ota_state_name(ctx.rec.state));
     if (opt.cut_op)
         ota_flash_sim_cut_at(sim, opt.cut_op, OTA_SIM_CUT_TORN, 7);
@@ -240,11 +248,35 @@ static void print_check(const ota_check_t *c)
                c->commands[i].consent_required);
 }
 
+static int do_precheck(const char *url, uint32_t size)
+{
+    ota_precheck_t pc;
+    ota_flash_sim_stats_t a, b;
+    ota_version_t running;
+    uint64_t before = posix_state.bytes_received;
+    int rc;
+    if (opt.running && ota_version_parse(opt.running, &running) != OTA_OK)
+        return OTA_ERR_ARG;
+    ota_flash_sim_stats(sim, &a);
+    rc = ota_pull_precheck(&ctx, &http, url, opt.token, size, opt.running ? &running : NULL, &pc);
+    ota_flash_sim_stats(sim, &b);
+    printf("precheck %s checked=%u requests=%" PRIu32 " bytes=%" PRIu32 " wire=%" PRIu64 " flash_ops=%" PRIu64
+           " product=%s hw_rev=%s security_counter=%" PRIu32 "\n",
+           ota_errname(rc), pc.checked, pc.requests, pc.bytes, posix_state.bytes_received - before, b.ops - a.ops,
+           pc.info.product[0] ? pc.info.product : "-", pc.info.hw_rev[0] ? pc.info.hw_rev : "-",
+           pc.info.security_counter);
+    return rc;
+}
+
 static int do_pull(const char *url, uint32_t size, const char *sha)
 {
     ota_pull_opts_t o;
     ota_pull_stats_t st;
     int rc;
+    if (opt.precheck && (rc = do_precheck(url, size)) != OTA_OK) {
+        printf("state_after %s\nresult %s\n", ota_state_name(ctx.rec.state), ota_errname(rc));
+        return 1;
+    }
     memset(&o, 0, sizeof o);
     o.token = opt.token;
     o.size = size;
@@ -363,7 +395,8 @@ int main(int argc, char **argv)
         {"product", 1, 0, 'p'},     {"cut-op", 1, 0, 'x'},      {"expect", 1, 0, 'e'},      {"dump", 1, 0, 'd'},
         {"ca", 1, 0, 'a'},          {"servername", 1, 0, 'N'},  {"connect-timeout", 1, 0, 'C'},
         {"read-timeout", 1, 0, 'R'}, {"retries", 1, 0, 'r'},    {"redirects", 1, 0, 'D'},   {"keep-alive", 0, 0, 'K'},
-        {"range", 1, 0, 'g'},       {"if-range", 1, 0, 'i'},    {0, 0, 0, 0}};
+        {"range", 1, 0, 'g'},       {"if-range", 1, 0, 'i'},    {"precheck", 0, 0, 'P'},
+        {"hw-rev", 1, 0, 'H'},      {"floor", 1, 0, 'F'},       {"running", 1, 0, 'V'},     {0, 0, 0, 0}};
     const char *cmd;
     int ch, rc;
     if (argc < 2)
@@ -397,6 +430,10 @@ int main(int argc, char **argv)
         case 'K': opt.keep_alive = 1; break;
         case 'g': opt.has_range = 1; opt.range_from = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'i': opt.if_range = optarg; break;
+        case 'P': opt.precheck = 1; break;
+        case 'H': opt.hw_rev = optarg; break;
+        case 'F': opt.has_floor = 1; opt.floor = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'V': opt.running = optarg; break;
         default: return 2;
         }
     }

@@ -114,4 +114,44 @@ typedef struct {
 int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pull_opts_t *opts,
                    ota_pull_stats_t *stats);
 
+/* ---- the pre-check ----------------------------------------------------------------------- */
+
+/* Fetches the product, hardware and security counter of an image BEFORE downloading it, like
+ * ESP-IDF's esp_https_ota_get_img_desc(). Our TLVs follow the payload, so this takes two small
+ * Range requests: "bytes=0-" of which only the 32-byte header is read (then the connection is
+ * closed: the client sends open-ended ranges only, so at most one receive window more reaches the
+ * device), and "bytes=<hdr_size+img_size>-" (If-Range: the first answer's ETag) of which at most
+ * OTA_PRECHECK_TLV_MAX bytes are read. Call it before ota_pull_image():
+ *
+ *   ota_precheck_t pc;
+ *   rc = ota_pull_precheck(&ctx, &http, chk.url, token, chk.size, &running, &pc);
+ *   if (rc == OTA_OK) rc = ota_pull_image(&ctx, &http, chk.url, &o, &stats);
+ *
+ * It never touches the flash (no ota_begin). What it reads is NOT authenticated: it only saves a
+ * download that ota_end() would refuse; ota_end() still verifies the signature and checks product,
+ * hardware and counter again from flash. */
+#ifndef OTA_PRECHECK_TLV_MAX
+#define OTA_PRECHECK_TLV_MAX 512u /* TLV bytes fetched (both areas of a signed image fit) */
+#endif
+
+typedef struct {
+    uint8_t checked;          /* 1: the checks ran on the image's TLVs; 0: skipped (see below) */
+    uint32_t requests;        /* HTTP requests sent (0..2) */
+    uint32_t bytes;           /* body bytes read */
+    ota_image_info_t info;    /* hdr (version), layout, product, hw_rev, security_counter; valid
+                                 when checked (hdr also after the first request) */
+} ota_precheck_t;
+
+/* Returns OTA_OK with out->checked = 1 when the image names ctx's product (cfg.product, when set),
+ * lists its hardware revision (cfg.hw_rev, when set), has a security counter >= the device's floor
+ * (ctx->rec.security_counter) and, when running is not NULL, a version newer than *running.
+ * Returns OTA_OK with out->checked = 0 (skipped, pull as usual) when the server ignores Range (200),
+ * the file changed between the requests, or the TLV areas are larger than OTA_PRECHECK_TLV_MAX.
+ * Errors: OTA_ERR_PRODUCT, OTA_ERR_HW_REV, OTA_ERR_DOWNGRADE (counter below the floor, or version
+ * not newer than *running), OTA_ERR_CHANGED (the server's size is not size; size 0: not checked),
+ * header and layout errors (OTA_ERR_MAGIC, _FLAGS, _TRUNCATED, _TLV_MAGIC, _TLV_BOUNDS, ...),
+ * OTA_ERR_HTTP_STATUS (4xx/5xx other than 416) and the HTTP client's errors. */
+int ota_pull_precheck(ota_ctx_t *ctx, ota_http_t *http, const char *url, const char *token, uint32_t size,
+                      const ota_version_t *running, ota_precheck_t *out);
+
 #endif
