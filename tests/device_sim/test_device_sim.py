@@ -110,6 +110,33 @@ class DeviceSim(unittest.TestCase):
         out = self.update_to("dev-nonet", "1.4.0", "nonet", 4, "rolled_back", "1.0.0")
         self.assertIn("self-test failed", out)
 
+    def test_4b_foreign_image_refused_before_download(self):
+        """An image that does not name this device's product (the server only refuses images naming
+        another one) is refused by the pre-check: the action fails, no byte of flash changes."""
+        import hashlib
+        name = "dev-foreign"
+        rc, out = self.run_device(name)
+        self.assertEqual(rc, 0, out)
+        raw = os.path.join(self.tmp, "fw-1.9.0.bin")
+        img = os.path.join(self.tmp, "fw-1.9.0.img")
+        subprocess.run([DEVICE, "mkfw", "--version", "1.9.0", "--behaviour", "healthy", raw], check=True)
+        subprocess.run([CLI, "sign", "-k", KEY, "-v", "1.9.0", raw, img], check=True, capture_output=True)
+        with open(img, "rb") as f:
+            st, rel, _ = self.s.req("POST", "/api/v1/products/%s/releases" % PRODUCT, f.read(), token=self.owner)
+        self.assertEqual(st, 201, rel)
+        self.rollout("1.9.0", [name])
+        flash = os.path.join(self.tmp, name, "flash.bin")
+        digest = lambda: hashlib.sha256(open(flash, "rb").read()).hexdigest()  # noqa: E731
+        before = digest()
+        rc, out = self.run_device(name)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("refused before download", out)
+        act = self.last_action(name)
+        self.assertEqual(act["status"], "failed", act)
+        self.assertIn("another product", act["message"])
+        self.assertEqual(digest(), before)
+        self.assertTrue(self.device(name)["version"].startswith("1.0.0"))
+
     def test_5_kill9_never_bricks(self):
         """50 kill -9 at random moments (fixed seed) across successive updates, healthy and crashing
         releases in turn (a new one as soon as the last settled): every boot finds a valid image and

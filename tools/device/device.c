@@ -376,6 +376,21 @@ static int update(simdev_t *d, const ota_check_t *chk)
     state_save(d);
     dlog(d, "update %s -> %s (%u bytes, action %u)", d->version, chk->version, (unsigned)chk->size,
          (unsigned)chk->action_id);
+    {
+        /* Product, hardware and security counter from the image's TLVs before a byte is written;
+         * ota_end() checks them again, signed, from flash. */
+        ota_precheck_t pc;
+        rc = ota_pull_precheck(&d->ctx, &d->http, chk->url, d->token, chk->size, NULL, &pc);
+        ota_http_close(&d->http);
+        if (rc != OTA_OK) {
+            snprintf(msg, sizeof msg, "refused before download: %s", ota_strerror(rc));
+            dlog(d, "%s", msg);
+            report(d, "failed", msg);
+            d->action = 0;
+            state_save(d);
+            return DEV_FAILED;
+        }
+    }
     report(d, "downloading", NULL);
     memset(&po, 0, sizeof po);
     po.token = d->token;
