@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # otakit main job: the update server with its embedded SQLite database, and a live demo on it.
 #   1. sign firmware, verify it, watch a tampered image get refused
-#   2. start otakit-server, create a product, publish 1.1.0 (healthy) and 1.2.0 (crashes at boot)
+#   2. start otakit-server, create a product, publish 1.1.0 (healthy) and 1.2.0 (fails its self-test)
 #   3. roll both out in stages to a fleet of simulated devices (otakit-device: the real bootloader and
 #      agent on simulated flash) and watch them update, then roll back from 1.2.0 and the rollout pause
 #   4. leave the server running to explore (OTAKIT_DEMO_EXIT=1 stops it at the end instead)
@@ -23,7 +23,7 @@ field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.ar
 step "1. Sign firmware, verify it, refuse a tampered copy"
 show "$otakit" keygen -k signing.pem --pub signing.pub.pem || exit 1
 # Simulated firmware: the payload names its version and how it behaves once booted.
-for vb in 1.0.0:healthy 1.1.0:healthy 1.2.0:crash; do
+for vb in 1.0.0:healthy 1.1.0:healthy 1.2.0:nonet; do
   v=${vb%%:*}
   "$device" mkfw --version "$v" --behaviour "${vb##*:}" --size 65536 "fw-$v.bin" >/dev/null || exit 1
   "$otakit" sign -k signing.pem -v "$v" --security-counter 1 --product demo-thermostat \
@@ -53,7 +53,7 @@ owner=$(echo "$prod" | field 'd["owner_token"]')
 enroll=$(echo "$prod" | field 'd["enroll_token"]')
 export OTAKIT_TOKEN=$owner
 "$otakit" release upload --product demo-thermostat --notes "healthy" fw-1.1.0.img >/dev/null || exit 1
-"$otakit" release upload --product demo-thermostat --notes "crashes at boot" fw-1.2.0.img >/dev/null || exit 1
+"$otakit" release upload --product demo-thermostat --notes "fails its self-test (cannot reach the network)" fw-1.2.0.img >/dev/null || exit 1
 show "$otakit" release list --product demo-thermostat
 
 step "4. Eight simulated devices (real bootloader + agent, simulated flash) start on 1.0.0 and register"
@@ -83,7 +83,7 @@ for s in r["stages"]:
 rollout_summary 1 | tee rollout1.txt
 grep -q 'finished' rollout1.txt || { echo "the 1.1.0 rollout did not finish" >&2; exit 1; }
 
-step "6. Roll out 1.2.0: it crashes at boot, the bootloader rolls it back, the rollout pauses itself"
+step "6. Roll out 1.2.0: its self-test fails, the bootloader rolls it back, the rollout pauses itself"
 echo '$ otakit rollout create --product demo-thermostat --release 1.2.0 --stages 25,100 --errors 0.2'
 "$otakit" rollout create --product demo-thermostat --release 1.2.0 --stages 25,100 --errors 0.2 >/dev/null || exit 1
 fleet || { cat fleet.log; exit 1; }
@@ -100,7 +100,7 @@ by = {}
 for x in d:
     by[(x["version"], x["state"])] = by.get((x["version"], x["state"]), 0) + 1
 print("Summary: %d devices; " % len(d) + "; ".join("%d on %s (%s)" % (n, v, st) for (v, st), n in sorted(by.items())))
-print("         'failed' devices tried 1.2.0, crashed, and their bootloader rolled them back to 1.1.0;")
+print("         'failed' devices tried 1.2.0, its self-test failed, and their bootloader rolled them back to 1.1.0;")
 print("         the 1.2.0 rollout paused itself before reaching the other stages.")'
 
 step "Done"
