@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include <mbedtls/md5.h>
 #include <mbedtls/sha256.h>
 
 typedef struct {
@@ -20,6 +21,17 @@ void ota_sha256_start(ota_sha256_t *h);
 void ota_sha256_update(ota_sha256_t *h, const uint8_t *data, uint32_t len);
 /* Writes the digest and releases the context. */
 void ota_sha256_finish(ota_sha256_t *h, uint8_t out[32]);
+
+/* MD5, only to check the x-MD5 header of the ESP8266 HTTP update protocol (not for security:
+ * the image's signature is what ota_end() trusts). */
+typedef struct {
+    mbedtls_md5_context ctx;
+} ota_md5_t;
+
+void ota_md5_start(ota_md5_t *h);
+void ota_md5_update(ota_md5_t *h, const uint8_t *data, uint32_t len);
+/* Writes the digest and releases the context. */
+void ota_md5_finish(ota_md5_t *h, uint8_t out[16]);
 
 /* Checks that der is an ECDSA P-256 SubjectPublicKeyInfo with an uncompressed point on the curve.
  * Returns OTA_OK or OTA_ERR_KEY_FORMAT. */

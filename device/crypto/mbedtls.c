@@ -15,7 +15,13 @@
 #define sha256_starts mbedtls_sha256_starts_ret
 #define sha256_update mbedtls_sha256_update_ret
 #define sha256_finish mbedtls_sha256_finish_ret
+#define md5_starts mbedtls_md5_starts_ret
+#define md5_update mbedtls_md5_update_ret
+#define md5_finish mbedtls_md5_finish_ret
 #else
+#define md5_starts mbedtls_md5_starts
+#define md5_update mbedtls_md5_update
+#define md5_finish mbedtls_md5_finish
 #define sha256_starts mbedtls_sha256_starts
 #define sha256_update mbedtls_sha256_update
 #define sha256_finish mbedtls_sha256_finish
@@ -43,6 +49,23 @@ void ota_sha256_finish(ota_sha256_t *h, uint8_t out[32])
 {
     (void)sha256_finish(&h->ctx, out);
     mbedtls_sha256_free(&h->ctx);
+}
+
+void ota_md5_start(ota_md5_t *h)
+{
+    mbedtls_md5_init(&h->ctx);
+    (void)md5_starts(&h->ctx);
+}
+
+void ota_md5_update(ota_md5_t *h, const uint8_t *data, uint32_t len)
+{
+    (void)md5_update(&h->ctx, data, len);
+}
+
+void ota_md5_finish(ota_md5_t *h, uint8_t out[16])
+{
+    (void)md5_finish(&h->ctx, out);
+    mbedtls_md5_free(&h->ctx);
 }
 
 int ota_key_hash(const uint8_t *der, uint32_t len, uint8_t out[OTA_SHA256_LEN])

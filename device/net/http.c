@@ -173,6 +173,37 @@ static void put(wbuf_t *w, const char *s)
     w->n += l;
 }
 
+/* 1 when s is empty or a run of "Name: value\r\n" lines: a name of printable ASCII without spaces
+ * or colons, a value of printable ASCII and spaces, and a CRLF after every line. */
+static int lines_ok(const char *s)
+{
+    while (*s) {
+        const char *n = s;
+        for (; *s && *s != ':'; s++)
+            if ((unsigned char)*s <= 0x20 || (unsigned char)*s > 0x7e)
+                return 0;
+        if (s == n || *s++ != ':')
+            return 0;
+        for (; *s && *s != '\r'; s++)
+            if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+                return 0;
+        if (s[0] != '\r' || s[1] != '\n')
+            return 0;
+        s += 2;
+    }
+    return 1;
+}
+
+static void put_n(wbuf_t *w, const char *s, size_t l)
+{
+    if (w->full || l > w->cap - w->n) {
+        w->full = 1;
+        return;
+    }
+    memcpy(w->p + w->n, s, l);
+    w->n += l;
+}
+
 static void put_u32(wbuf_t *w, uint32_t v)
 {
     char t[11];
@@ -190,7 +221,8 @@ static int send_request(ota_http_t *c, const ota_url_t *url, const ota_http_req_
         if (*m < 'A' || *m > 'Z')
             return OTA_ERR_ARG;
     if (!*method || !value_ok(ua) || (req->token && !value_ok(req->token)) ||
-        (req->if_range && !value_ok(req->if_range)) || (req->content_type && !value_ok(req->content_type)))
+        (req->if_range && !value_ok(req->if_range)) || (req->content_type && !value_ok(req->content_type)) ||
+        (req->extra_headers && !lines_ok(req->extra_headers)))
         return OTA_ERR_ARG; /* no header injection through CR/LF */
     w.p = c->buf;
     w.n = 0;
@@ -231,6 +263,10 @@ static int send_request(ota_http_t *c, const ota_url_t *url, const ota_http_req_
         put(&w, req->content_type ? req->content_type : "application/json");
         put(&w, "\r\nContent-Length: ");
         put_u32(&w, req->body_len);
+    }
+    if (req->extra_headers && *req->extra_headers) { /* its last CRLF is the one put below */
+        put(&w, "\r\n");
+        put_n(&w, req->extra_headers, strlen(req->extra_headers) - 2);
     }
     put(&w, c->cfg.keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
     if (w.full)
@@ -344,6 +380,17 @@ static int parse_header(ota_http_t *c, char *l, int n, ota_http_resp_t *r, ota_u
             memcpy(r->etag, v, (size_t)(e - v) + 1);
         else
             r->etag[0] = 0; /* too long to keep: treated as absent */
+    } else if (ota_ieq(l, name_len, "x-md5")) {
+        size_t i, len = (size_t)(e - v);
+        r->has_md5 = 1;
+        r->md5[0] = 0;
+        for (i = 0; i < len && ota_hexval((unsigned char)v[i]) >= 0; i++)
+            ;
+        if (len == 32 && i == 32) {
+            for (i = 0; i < 32; i++)
+                r->md5[i] = (char)ota_lower((unsigned char)v[i]);
+            r->md5[32] = 0;
+        }
     } else if (ota_ieq(l, name_len, "connection")) {
         const char *t;
         for (t = v; *t; t++)

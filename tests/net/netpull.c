@@ -9,6 +9,10 @@
  *   netpull check --server S --token T --version V [--slot 0|1] [--counter C] [net options]
  *   netpull parse FILE
  *   netpull get   --url U [--token T] [--range N] [--if-range E] [net options]
+ *   netpull compat --mongoose META_URL --version V [flash/net options]
+ *                  ota_mongoose_check() (META_URL has the query), then ota_pull_image() of the offer
+ *   netpull compat --esp URL --mac M [--version V] [--sketch-md5 H] [--esp32] [--require-md5]
+ *                  ota_esp_update(); prints "esp <result> flash_ops=N" (NO_UPDATE for a 304)
  *
  * flash options: --flash FILE (file backed: it survives the process, i.e. a device reset),
  *   --layout NAME (default swap-256k), --ws N (write size, default 8), --key DER, --product P,
@@ -46,6 +50,8 @@
 static struct {
     const char *url, *server, *token, *sha, *version, *flash, *layout, *key, *product, *ca, *servername;
     const char *dump, *if_range, *expect[MAX_EXPECT], *hw_rev, *running;
+    const char *mongoose, *esp, *mac, *sketch_md5;
+    int esp32, require_md5;
     unsigned n_expect;
     uint32_t size, ws, counter, slot, connect_ms, read_ms, retries, redirects, range_from;
     uint64_t cut_op;
@@ -386,6 +392,59 @@ static int do_get(void)
     return rc == OTA_OK ? 0 : 1;
 }
 
+static int do_mongoose(void)
+{
+    static char buf[1024];
+    ota_mongoose_t m;
+    int rc = ota_mongoose_check(&http, opt.mongoose, opt.version, buf, sizeof buf, &m);
+    if (rc != OTA_OK) {
+        printf("result %s\n", ota_errname(rc));
+        return 1;
+    }
+    printf("mg_has_update %u\nmg_version %s\nmg_url %s\nmg_size %" PRIu32 "\n", m.has_update,
+           m.version[0] ? m.version : "-", m.url[0] ? m.url : "-", m.size);
+    if (!m.has_update) {
+        printf("result OTA_OK\n");
+        return 0;
+    }
+    return do_pull(m.url, m.size, NULL);
+}
+
+static int do_esp(void)
+{
+    ota_esp_info_t info;
+    ota_pull_stats_t st;
+    ota_flash_sim_stats_t a, b;
+    int rc;
+    memset(&info, 0, sizeof info);
+    info.sta_mac = opt.mac;
+    info.version = opt.version;
+    info.sketch_md5 = opt.sketch_md5;
+    info.sketch_size = 4096;
+    info.esp32 = (uint8_t)opt.esp32;
+    info.require_md5 = (uint8_t)opt.require_md5;
+    ota_flash_sim_stats(sim, &a);
+    rc = ota_esp_update(&ctx, &http, opt.esp, &info, &st);
+    ota_flash_sim_stats(sim, &b);
+    printf("esp %s flash_ops=%" PRIu64 "\n", rc == OTA_ESP_NO_UPDATE ? "NO_UPDATE" : ota_errname(rc), b.ops - a.ops);
+    printf("stats requests=%" PRIu32 " resumes=0 restarts=0 failures=%" PRIu32 " bytes=%" PRIu32
+           " reset_offset=0 last_error=%s\n", st.requests, st.failures, st.bytes, ota_errname(st.last_error));
+    {
+        ota_config_t cfg = ctx.cfg;
+        ota_init(&ctx, &cfg);
+        printf("state_after %s\n", ota_state_name(ctx.rec.state));
+    }
+    if (rc == OTA_OK && opt.dump) {
+        FILE *f = fopen(opt.dump, "wb");
+        uint32_t n = ctx.rec.size;
+        if (!f || fwrite(ota_flash_sim_data(sim) + layout->slot[ctx.rec.target].off, 1, n, f) != n)
+            return 2;
+        fclose(f);
+    }
+    printf("result %s\n", rc == OTA_ESP_NO_UPDATE ? "OTA_OK" : ota_errname(rc));
+    return rc == OTA_OK || rc == OTA_ESP_NO_UPDATE ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -396,7 +455,9 @@ int main(int argc, char **argv)
         {"ca", 1, 0, 'a'},          {"servername", 1, 0, 'N'},  {"connect-timeout", 1, 0, 'C'},
         {"read-timeout", 1, 0, 'R'}, {"retries", 1, 0, 'r'},    {"redirects", 1, 0, 'D'},   {"keep-alive", 0, 0, 'K'},
         {"range", 1, 0, 'g'},       {"if-range", 1, 0, 'i'},    {"precheck", 0, 0, 'P'},
-        {"hw-rev", 1, 0, 'H'},      {"floor", 1, 0, 'F'},       {"running", 1, 0, 'V'},     {0, 0, 0, 0}};
+        {"hw-rev", 1, 0, 'H'},      {"floor", 1, 0, 'F'},       {"running", 1, 0, 'V'},
+        {"mongoose", 1, 0, 'M'},    {"esp", 1, 0, 'E'},         {"mac", 1, 0, 'm'},         {"sketch-md5", 1, 0, '5'},
+        {"esp32", 0, 0, '3'},       {"require-md5", 0, 0, 'q'}, {0, 0, 0, 0}};
     const char *cmd;
     int ch, rc;
     if (argc < 2)
@@ -434,6 +495,12 @@ int main(int argc, char **argv)
         case 'H': opt.hw_rev = optarg; break;
         case 'F': opt.has_floor = 1; opt.floor = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'V': opt.running = optarg; break;
+        case 'M': opt.mongoose = optarg; break;
+        case 'E': opt.esp = optarg; break;
+        case 'm': opt.mac = optarg; break;
+        case '5': opt.sketch_md5 = optarg; break;
+        case '3': opt.esp32 = 1; break;
+        case 'q': opt.require_md5 = 1; break;
         default: return 2;
         }
     }
@@ -448,6 +515,10 @@ int main(int argc, char **argv)
         rc = opt.server && opt.version ? do_check(0) : 2;
     else if (!strcmp(cmd, "pull"))
         rc = opt.url ? ((rc = flash_setup()) != 0 ? rc : do_pull(opt.url, opt.size, opt.sha)) : 2;
+    else if (!strcmp(cmd, "compat") && opt.mongoose)
+        rc = opt.version ? ((rc = flash_setup()) != 0 ? rc : do_mongoose()) : 2;
+    else if (!strcmp(cmd, "compat") && opt.esp)
+        rc = opt.mac ? ((rc = flash_setup()) != 0 ? rc : do_esp()) : 2;
     else if (!strcmp(cmd, "update"))
         rc = opt.server && opt.version ? ((rc = flash_setup()) != 0 ? rc : do_check(1)) : 2;
     else

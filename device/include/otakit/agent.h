@@ -154,4 +154,62 @@ typedef struct {
 int ota_pull_precheck(ota_ctx_t *ctx, ota_http_t *http, const char *url, const char *token, uint32_t size,
                       const ota_version_t *running, ota_precheck_t *out);
 
+/* ---- servers of other OTA protocols (shared/reference/protocols.md, sections 2 and 4) ------ */
+
+/* Mongoose pull: GET <metadata URL>?arch=..&version=..&id=.. answers {"version","url","size"}; any
+ * version other than the running one is an update, downloaded with a 200 whose Content-Length is
+ * size. Pull it with ota_pull_image() (opts.size = size, no sha256: the protocol has none; ota_end()
+ * still verifies the signature):
+ *
+ *   rc = ota_mongoose_check(&http, "http://host/ota.json?arch=stm32&version=1.0.0&id=dev-1", "1.0.0",
+ *                           buf, sizeof buf, &mg);
+ *   if (rc == OTA_OK && mg.has_update) { o.size = mg.size; rc = ota_pull_image(&ctx, &http, mg.url, &o, &st); }
+ */
+typedef struct {
+    uint8_t has_update;               /* version differs from the running one and url is not empty */
+    char version[OTA_CHECK_TEXT_MAX];
+    char url[OTA_CHECK_URL_MAX];
+    uint32_t size;                    /* > 0 when has_update */
+} ota_mongoose_t;
+
+/* Decodes a metadata answer (len bytes of JSON). "version" and "url" (strings) are required,
+ * "size" too when url is not empty; other members are skipped. Returns OTA_OK, OTA_ERR_JSON or
+ * OTA_ERR_NO_SPACE. */
+int ota_mongoose_parse(const char *json, size_t len, const char *running_version, ota_mongoose_t *out);
+
+/* GETs meta_url (the query already in it), reads the answer into buf (cap bytes; 512 suffice) and
+ * decodes it. Returns OTA_OK, OTA_ERR_HTTP_STATUS (not 200), the HTTP client's errors, or those of
+ * ota_mongoose_parse(). */
+int ota_mongoose_check(ota_http_t *http, const char *meta_url, const char *running_version, char *buf, size_t cap,
+                       ota_mongoose_t *out);
+
+/* ESP8266 / ESP32 Arduino HTTP update: one GET with the updater's User-Agent and x-ESP8266-*
+ * (x-ESP32-*) headers; 304 means no update, 200 carries the whole image (Content-Length required,
+ * chunked refused) with an optional x-MD5 of it. There is no resume in this protocol: a failed
+ * transfer is abandoned (ota_abort) and the next call starts over. */
+typedef struct {
+    const char *sta_mac;      /* "18:FE:AA:AA:AA:AA" (required; 17 characters) */
+    const char *ap_mac;       /* NULL: sta_mac */
+    const char *version;      /* the running version (x-...-version); NULL: not sent */
+    const char *sketch_md5;   /* 32 lowercase hex digits of the running image; NULL: 32 zeros */
+    const char *sdk_version;  /* NULL: "otakit" */
+    uint32_t chip_id;         /* x-ESP8266-Chip-ID (not sent for ESP32) */
+    uint32_t free_space;      /* bytes free for a new sketch; 0: the update slot's size */
+    uint32_t sketch_size;     /* size of the running image */
+    uint32_t chip_size;       /* flash size; 0: not known, sent as the slot size times two */
+    uint8_t esp32;            /* 1: ESP32-http-Update with x-ESP32-* headers */
+    uint8_t require_md5;      /* 1: a 200 without x-MD5 is refused (OTA_ERR_HTTP) */
+} ota_esp_info_t;
+
+#define OTA_ESP_NO_UPDATE 1   /* ota_esp_update(): the server answered 304 (flash untouched) */
+
+/* Sends the request to url and, on 200, streams the body into ota_begin/ota_write/ota_end, hashing
+ * it with MD5 and comparing with x-MD5 (when sent) before ota_end() verifies the signature.
+ * Returns OTA_OK (image verified and pending: reset to install), OTA_ESP_NO_UPDATE (304),
+ * OTA_ERR_HTTP_STATUS (403, 404 or any other status), OTA_ERR_HTTP (chunked or no Content-Length,
+ * malformed x-MD5), OTA_ERR_HASH (MD5 mismatch), OTA_ERR_ARG, the HTTP client's errors, or
+ * ota_begin/ota_write/ota_end's errors. stats (may be NULL): requests, bytes, last_error. */
+int ota_esp_update(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_esp_info_t *info,
+                   ota_pull_stats_t *stats);
+
 #endif

@@ -72,6 +72,8 @@ typedef struct {
     const void *body;            /* request body (POST/PUT), body_len bytes; NULL: none */
     uint32_t body_len;
     const char *content_type;    /* of the body; NULL means application/json */
+    const char *extra_headers;   /* more header lines, pre-formatted "Name: value\r\n" each (printable
+                                    ASCII, every line CRLF-terminated; anything else: OTA_ERR_ARG); NULL: none */
 } ota_http_req_t;
 
 /* The status and the headers the client understands. */
@@ -85,6 +87,8 @@ typedef struct {
     uint8_t has_total;           /* Content-Range: .../total (also "bytes * /total" of a 416) */
     uint32_t range_total;
     char etag[OTA_HTTP_ETAG_MAX];/* the ETag as sent, quotes included; "" if absent or too long */
+    uint8_t has_md5;             /* an x-MD5 header was sent (ESP8266 HTTP update protocol) */
+    char md5[33];                /* its value in lowercase when exactly 32 hex digits, else "" */
 } ota_http_resp_t;
 
 /* One client: configuration, the open connection and its buffer. The caller allocates it. */
