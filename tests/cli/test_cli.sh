@@ -136,7 +136,7 @@ expect 0 "inspect -k" inspect -k k.pub.pem fw.img; has out "ECDSA-P256, valid"
 expect 1 "inspect -k wrong key" inspect -k k2.pem fw.img; has err "OTA_ERR_KEY_UNKNOWN"
 expect 0 "inspect padded" inspect slot.img; has out "image_ok set (confirmed)"; has out "bytes of slot padding/trailer"
 expect 0 "inspect --json" inspect --json -k k.pub.pem fw.img
-python3 - out "$(stat -c %s fw.img)" <<'PY' && ok || bad "inspect --json content"
+"${PYTHON:-python3}" - out "$(stat -c %s fw.img)" <<'PY' && ok || bad "inspect --json content"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["status"] == "ok" and j["version"] == "1.2.3+4", j
@@ -147,11 +147,11 @@ assert j["signature"] == {"present": True, "checked": True, "valid": True, "key"
 assert [t["name"] for t in j["tlvs"]] == ["SEC_CNT", "PRODUCT", "HW_REV", "SHA256", "KEYHASH", "ECDSA_SIG"]
 PY
 expect 1 "inspect --json tampered" inspect --json payload-flip.img
-python3 -c 'import json,sys; j=json.load(open("out")); assert j["status"]=="error" and j["error"]["code"]=="OTA_ERR_HASH" and j["hash_ok"] is False' \
+"${PYTHON:-python3}" -c 'import json,sys; j=json.load(open("out")); assert j["status"]=="error" and j["error"]["code"]=="OTA_ERR_HASH" and j["hash_ok"] is False' \
   && ok || bad "inspect --json of a tampered image"
 expect 1 "inspect junk" inspect fw.bin; has err "OTA_ERR_MAGIC"
 expect 1 "inspect --json junk" inspect --json fw.bin
-python3 -c 'import json; j=json.load(open("out")); assert j["status"]=="error"' && ok || bad "inspect --json junk is not JSON"
+"${PYTHON:-python3}" -c 'import json; j=json.load(open("out")); assert j["status"]=="error"' && ok || bad "inspect --json junk is not JSON"
 expect 2 "inspect two images" inspect fw.img fw2.img
 
 echo "cli: $pass passed, $fail failed"

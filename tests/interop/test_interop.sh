@@ -16,9 +16,9 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 sign() { "$otakit" sign -k "$V/ec256-key.pem" "$@" >/dev/null || bad "otakit sign $*"; }
 
 # The checker itself must accept imgtool's images and reject a tampered one, or it proves nothing.
-python3 "$here/mcuboot_check.py" "$V/ec256-key.pem" "$V"/fw-*.*.bin >/dev/null && ok || bad "checker rejects imgtool vectors"
+"${PYTHON:-python3}" "$here/mcuboot_check.py" "$V/ec256-key.pem" "$V"/fw-*.*.bin >/dev/null && ok || bad "checker rejects imgtool vectors"
 cp "$V/fw-1000.signed.bin" t.bin && printf '\x00' | dd of=t.bin bs=1 seek=500 conv=notrunc status=none
-python3 "$here/mcuboot_check.py" "$V/ec256-key.pem" t.bin >/dev/null && bad "checker accepts a tampered image" || ok
+"${PYTHON:-python3}" "$here/mcuboot_check.py" "$V/ec256-key.pem" t.bin >/dev/null && bad "checker accepts a tampered image" || ok
 
 # Our images, many shapes, through the independent checker.
 imgs=()
@@ -29,11 +29,11 @@ for n in 0 1 31 1000 4096 65537; do
   sign -v 0.1.0 --custom-tlv 0xa0=0x0102030405 --custom-tlv 0xa1=otakit --pad-sig p$n.bin c$n.img; imgs+=(c$n.img)
   sign -v 9.9.9 -S 0x20000 --align 8 --confirm p$n.bin d$n.img; imgs+=(d$n.img)
 done
-if python3 "$here/mcuboot_check.py" "$V/ec256-pub.pem" "${imgs[@]}" > check.out; then ok; else bad "checker rejects our images"; grep INVALID check.out; fi
+if "${PYTHON:-python3}" "$here/mcuboot_check.py" "$V/ec256-pub.pem" "${imgs[@]}" > check.out; then ok; else bad "checker rejects our images"; grep INVALID check.out; fi
 [[ $(grep -c ': valid' check.out) == ${#imgs[@]} ]] && ok || bad "not every image was checked"
 
 # OpenSSL on the signed region and the DER signature of one image.
-python3 - a1000.img <<'PY'
+"${PYTHON:-python3}" - a1000.img <<'PY'
 import struct, sys
 b = open(sys.argv[1], "rb").read()
 hs, ps, n = struct.unpack_from("<HHI", b, 8)
