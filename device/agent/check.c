@@ -219,8 +219,6 @@ static void add_u32(path_t *w, uint32_t v)
 int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
                       unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
 {
-    ota_http_req_t req;
-    ota_http_resp_t resp;
     ota_url_t url;
     path_t w;
     size_t len;
@@ -245,15 +243,7 @@ int ota_check_request(ota_http_t *http, const char *server_url, const char *toke
     add_u32(&w, security_counter);
     if (w.full)
         return OTA_ERR_URL;
-    memset(&req, 0, sizeof req);
-    req.token = token;
-    if ((rc = ota_http_request(http, &url, &req, &resp)) != OTA_OK)
-        return rc;
-    if (resp.status != 200) {
-        ota_http_close(http);
-        return OTA_ERR_HTTP_STATUS;
-    }
-    if ((rc = ota_http_read_all(http, buf, cap, &len)) != OTA_OK)
+    if ((rc = ota_http_get_all(http, &url, token, buf, cap, &len)) != OTA_OK)
         return rc;
     return ota_check_parse(buf, len, out);
 }

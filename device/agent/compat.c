@@ -56,8 +56,6 @@ int ota_mongoose_parse(const char *json, size_t len, const char *running_version
 int ota_mongoose_check(ota_http_t *http, const char *meta_url, const char *running_version, char *buf, size_t cap,
                        ota_mongoose_t *out)
 {
-    ota_http_req_t req;
-    ota_http_resp_t resp;
     ota_url_t url;
     size_t len;
     int rc;
@@ -65,14 +63,7 @@ int ota_mongoose_check(ota_http_t *http, const char *meta_url, const char *runni
         return OTA_ERR_ARG;
     if ((rc = ota_url_parse(meta_url, &url)) != OTA_OK)
         return rc;
-    memset(&req, 0, sizeof req);
-    if ((rc = ota_http_request(http, &url, &req, &resp)) != OTA_OK)
-        return rc;
-    if (resp.status != 200) {
-        ota_http_close(http);
-        return OTA_ERR_HTTP_STATUS;
-    }
-    if ((rc = ota_http_read_all(http, buf, cap, &len)) != OTA_OK)
+    if ((rc = ota_http_get_all(http, &url, NULL, buf, cap, &len)) != OTA_OK)
         return rc;
     return ota_mongoose_parse(buf, len, running_version, out);
 }

@@ -641,3 +641,19 @@ int ota_http_read_all(ota_http_t *c, char *buf, size_t cap, size_t *out_len)
         *out_len = have;
     return OTA_OK;
 }
+
+int ota_http_get_all(ota_http_t *c, ota_url_t *url, const char *token, char *buf, size_t cap, size_t *len)
+{
+    ota_http_req_t req;
+    ota_http_resp_t resp;
+    int rc;
+    memset(&req, 0, sizeof req);
+    req.token = token;
+    if ((rc = ota_http_request(c, url, &req, &resp)) != OTA_OK)
+        return rc;
+    if (resp.status != 200) {
+        ota_http_close(c);
+        return OTA_ERR_HTTP_STATUS;
+    }
+    return ota_http_read_all(c, buf, cap, len);
+}

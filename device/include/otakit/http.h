@@ -139,4 +139,9 @@ int ota_http_read_all(ota_http_t *c, char *buf, size_t cap, size_t *out_len);
 /* Closes the connection, if any. Safe to call at any time; c stays usable for new requests. */
 void ota_http_close(ota_http_t *c);
 
+/* GET url (redirects, when enabled, update it; "Authorization: Bearer token" unless NULL), require a 200 and read the
+ * whole body into buf (cap bytes) with *len its length: the small JSON answers of check endpoints.
+ * Returns OTA_OK, OTA_ERR_HTTP_STATUS (not 200; the connection is closed) or the client's errors. */
+int ota_http_get_all(ota_http_t *c, ota_url_t *url, const char *token, char *buf, size_t cap, size_t *len);
+
 #endif
