@@ -18,7 +18,7 @@ import time
 
 SERVER = os.environ.get("OTAKIT_SERVER", "build/server/otakit-server")
 CLI = os.environ.get("OTAKIT_CLI", "build/tools/otakit")
-VECTORS = os.environ.get("OTAKIT_VECTORS", "../shared/vectors/imgtool")
+VECTORS = os.environ.get("OTAKIT_VECTORS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "imgtool"))
 
 
 class Server:

@@ -22,7 +22,7 @@ class Products(unittest.TestCase):
     def test_create_get_list(self):
         p = self.s.product("prod-a")
         self.assertEqual(len(p["owner_token"]), 64)
-        self.assertEqual(p["key_hash"], open(os.path.join(os.environ.get("OTAKIT_VECTORS", "../shared/vectors/imgtool"),
+        self.assertEqual(p["key_hash"], open(os.path.join(os.environ.get("OTAKIT_VECTORS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "imgtool")),
                                                           "ec256-pubhash.bin"), "rb").read().hex())
         st, body, _ = self.s.req("GET", "/api/v1/products/prod-a", token=p["owner_token"])
         self.assertEqual((st, body["name"]), (200, "prod-a"))
@@ -35,13 +35,13 @@ class Products(unittest.TestCase):
         st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "prod-dup", "name": "x",
                                                               "public_key": "x"}, token=self.s.admin)
         self.assertEqual(st, 400)  # the bad key is refused before the duplicate
-        pem = open(os.path.join(os.environ.get("OTAKIT_VECTORS", "../shared/vectors/imgtool"), "ec256-pub.pem")).read()
+        pem = open(os.path.join(os.environ.get("OTAKIT_VECTORS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "imgtool")), "ec256-pub.pem")).read()
         st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "prod-dup", "name": "x",
                                                               "public_key": pem}, token=self.s.admin)
         self.assertEqual((st, body["error"]["code"]), (409, "exists"))
 
     def test_bad_input(self):
-        pem = open(os.path.join(os.environ.get("OTAKIT_VECTORS", "../shared/vectors/imgtool"), "ec256-pub.pem")).read()
+        pem = open(os.path.join(os.environ.get("OTAKIT_VECTORS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "imgtool")), "ec256-pub.pem")).read()
         for body, code in [({"product_id": "a b", "name": "x", "public_key": pem}, "bad_product_id"),
                            ({"product_id": "x" * 33, "name": "x", "public_key": pem}, "bad_product_id"),
                            ({"product_id": "ok", "name": "", "public_key": pem}, "bad_name"),
