@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath "${1:-$root/build/release}")
 otakit=$build/tools/otakit
 server=$build/server/otakit-server
-device=$build/tools/device/otakit-device
+device=$build/tools/sim/otakit-device
 dir=$root/demo
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
 

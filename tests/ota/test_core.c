@@ -1414,7 +1414,7 @@ static void add(const char *name, CMUnitTestFunction fn, const param_t *p, int w
             add(#fn, fn, (list)[k_], 1);                                                            \
     } while (0)
 
-/* test_device_ota [--filter PATTERN] [--skip PATTERN]: cmocka name patterns ('*' and '?'). */
+/* test_ota_core [--filter PATTERN] [--skip PATTERN]: cmocka name patterns ('*' and '?'). */
 int main(int argc, char **argv)
 {
     static const char *const chunk_presets[] = {"esp8266-512k", "dualbank-1m", "swap-256k", "stm32f4-1m"};
@@ -1484,5 +1484,5 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--skip") == 0)
             cmocka_set_skip_filter(argv[i + 1]);
     }
-    return _cmocka_run_group_tests("device_ota", tests, n_tests, group_setup, group_teardown);
+    return _cmocka_run_group_tests("ota_core", tests, n_tests, group_setup, group_teardown);
 }

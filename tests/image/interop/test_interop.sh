@@ -2,7 +2,7 @@
 # Images made by `otakit sign` must pass an independent MCUboot/imgtool-rules verifier
 # (mcuboot_check.py, python3-cryptography) and `openssl dgst -verify`; and must be byte-identical
 # to imgtool's own output wherever ECDSA's randomness does not enter.
-#   tests/interop/test_interop.sh path/to/otakit path/to/imgtool-vectors
+#   tests/image/interop/test_interop.sh path/to/otakit path/to/imgtool-vectors
 set -uo pipefail
 otakit=$(realpath "$1")
 V=$(realpath "$2")

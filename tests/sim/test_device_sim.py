@@ -16,7 +16,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 from otaserver import CLI, VECTORS, Server  # noqa: E402
 
-DEVICE = os.environ.get("OTAKIT_DEVICE", "build/tools/device/otakit-device")
+DEVICE = os.environ.get("OTAKIT_DEVICE", "build/tools/sim/otakit-device")
 KEY = os.path.join(VECTORS, "ec256-key.pem")
 PUB = os.path.join(VECTORS, "ec256-pub.pem")
 PRODUCT = "sim"
