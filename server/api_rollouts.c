@@ -444,17 +444,6 @@ static int names_ok(json_t *arr)
     return 1;
 }
 
-static int text_ok(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n < 1 || n > max)
-        return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
-}
-
 static enum MHD_Result rollout_create(http_req_t *r)
 {
     struct ro_new g;
@@ -467,7 +456,7 @@ static enum MHD_Result rollout_create(http_req_t *r)
     g.succ = 0.9;
     g.err = 0.2;
     g.release = json_string_value(json_object_get(r->json, "release"));
-    if (!text_ok(g.release, 64))
+    if (!fleet_text_ok(g.release, 64, 1))
         return http_error(r, 400, "bad_release", "release must name a release version");
     v = json_object_get(r->json, "name");
     if (v && (!json_is_string(v) || json_string_length(v) > 128))
@@ -516,8 +505,8 @@ static enum MHD_Result rollout_create(http_req_t *r)
             if (!json_is_object(f))
                 return http_error(r, 400, "bad_target", "target filter must be an object");
             json_object_foreach(f, k, v) {
-                if (!strcmp(k, "hw_rev") ? !text_ok(json_string_value(v), 64)
-                    : !strcmp(k, "version") ? !text_ok(json_string_value(v), 64)
+                if (!strcmp(k, "hw_rev") ? !fleet_text_ok(json_string_value(v), 64, 1)
+                    : !strcmp(k, "version") ? !fleet_text_ok(json_string_value(v), 64, 1)
                     : !strcmp(k, "group")   ? !ident_ok_json(v)
                                             : 1)
                     return http_error(r, 400, "bad_target", "filter keys are hw_rev, version and group (strings)");

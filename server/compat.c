@@ -223,6 +223,8 @@ static enum MHD_Result esp_update(http_req_t *r)
         return not_modified(r); /* filesystem images are not served */
     snprintf(name, sizeof name, "%sversion", prefix);
     version = http_header(r, name);
+    if (version && *version && !fleet_text_ok(version, 64, 1))
+        return http_error(r, 400, "bad_version", "the version header must be 1-64 printable ASCII characters");
     snprintf(name, sizeof name, "%ssketch-md5", prefix);
     md5 = http_header(r, name);
 
@@ -372,8 +374,8 @@ static enum MHD_Result mongoose_meta(http_req_t *r)
 
     if (!id || !fleet_ident_ok(id))
         return http_error(r, 400, "bad_id", "id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
-    if (version && (strlen(version) > 64 || !*version))
-        return http_error(r, 400, "bad_version", "version must be 1-64 characters");
+    if (version && !fleet_text_ok(version, 64, 0))
+        return http_error(r, 400, "bad_version", "version must be 1-64 printable ASCII characters, no spaces");
     memset(&l, 0, sizeof l);
     l.product_id = http_param(r, 0);
     l.column = "device_id";

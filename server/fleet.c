@@ -181,6 +181,20 @@ int fleet_ident_ok(const char *s)
     return 1;
 }
 
+int fleet_text_ok(const char *s, size_t max, int spaces)
+{
+    size_t n;
+    if (!s)
+        return 0;
+    n = strlen(s);
+    if (n < 1 || n > max)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < (spaces ? 0x20 : 0x21) || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
 int64_t fleet_parse_id(const char *s)
 {
     int64_t v = 0;

@@ -46,6 +46,9 @@ class Compat(unittest.TestCase):
         self.assertEqual(st, 201, body)
         return body
 
+    def esp_id(self, mac):
+        return mac
+
     def esp_get(self, headers):
         return self.s.req("GET", "/api/v1/esp/espy/update", headers=headers, raw=True)
 
@@ -140,6 +143,26 @@ class Compat(unittest.TestCase):
         st, ro, _ = self.s.req("GET", "/api/v1/products/espy/rollouts/%s" % ro["id"], token=self.owner)
         self.assertEqual(ro["state"], "running")
         self.assertEqual(ro["counts"]["confirmed"], 0)
+
+    def test_versions_that_are_not_printable_ascii_are_refused(self):
+        """A version a compat device sends ends up in device views: bytes that are not UTF-8 made
+        the device vanish from lists and its page answer 500 (and the Mongoose request got no
+        answer at all). They are refused with 400 bad_version and nothing is recorded."""
+        for q in ("%FF%FE", "1.0%0A", "1.0%20x", "%C3%A9"):
+            st, body, _ = self.s.req("GET", "/api/v1/mongoose/espy/ota.json?id=mg-utf&version=" + q)
+            self.assertEqual((st, body["error"]["code"]), (400, "bad_version"), q)
+        mac = "18:FE:AA:AA:AA:40"
+        st, body, _ = self.s.req("GET", "/api/v1/esp/espy/update", headers=esp_headers(mac, version="1.0\xff\xfe"))
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_version"))
+        st, body, _ = self.s.req("GET", "/api/v1/products/espy/devices?limit=10000", token=self.owner)
+        self.assertEqual(st, 200)
+        ids = [d["device_id"] for d in body["devices"]]
+        self.assertFalse([i for i in ids if "mg-utf" in i or "AA:AA:40" in i], ids)
+        # A good version is still taken, and the views work.
+        st, _, _ = self.esp_get(esp_headers(mac, version="1.0.0 (build 7)"))
+        self.assertEqual(st, 304)
+        st, dev, _ = self.s.req("GET", "/api/v1/products/espy/devices/" + self.esp_id(mac), token=self.owner)
+        self.assertEqual((st, dev["version"]), (200, "1.0.0 (build 7)"))
 
     def test_unknown_two_segment_paths_are_json_404(self):
         for path in ("/no/such", "/api/v1"):
