@@ -66,6 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat_policy.h"
 #include "db.h"
 #include "fleet.h"
 #include "log.h"
@@ -241,6 +242,10 @@ static enum MHD_Result device_register(http_req_t *r)
     g.version = json_string_value(json_object_get(j, "version"));
     if (!fleet_ident_ok(g.device_id))
         return http_error(r, 400, "bad_device_id", "device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    if (compat_reserved_id(g.device_id))
+        return http_error(r, 400, "bad_device_id",
+                          "device ids starting with " COMPAT_ESP_PREFIX " or " COMPAT_MONGOOSE_PREFIX
+                          " are the compat protocols' devices");
     if (!fleet_text_ok(g.hw_rev, 64, 1))
         return http_error(r, 400, "bad_hw_rev", "hw_rev must be 1-64 printable characters");
     if (!fleet_text_ok(g.version, 64, 0))

@@ -57,7 +57,10 @@ static const char usage[] =
     "  --max-connections N    connections served at once, more are answered 503\n"
     "                         (OTAKIT_MAX_CONNECTIONS; default from the open-files limit, at most 10000)\n"
     "  --max-connections-per-ip N  the same from one address (OTAKIT_MAX_CONNECTIONS_PER_IP; default 256)\n"
-
+    "  --first-contacts-per-ip N   compat devices registered per minute from one address, more get 429\n"
+    "                         (OTAKIT_FIRST_CONTACTS_PER_IP; default 30; 0: no limit)\n"
+    "  --first-contacts-per-product N  the same per product (OTAKIT_FIRST_CONTACTS_PER_PRODUCT;\n"
+    "                         default 600; 0: no limit)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
     "  -h, --help             this text\n";
@@ -187,10 +190,11 @@ int main(int argc, char **argv)
                                          {"admin-token-file", 1, 0, 'A'}, {"idle-timeout", 1, 0, 'I'},
                                          {"unauth-timeout", 1, 0, 'U'},   {"max-connections", 1, 0, 'C'},
                                          {"max-connections-per-ip", 1, 0, 'P'},
-                                         {0, 0, 0, 0}};
+                                         {"first-contacts-per-ip", 1, 0, 'F'},
+                                         {"first-contacts-per-product", 1, 0, 'G'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
-               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL;
+               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, devices_routes,
                                                  rollouts_routes, compat_routes, NULL};
     http_config_t hc;
@@ -217,6 +221,8 @@ int main(int argc, char **argv)
         case 'U': o_unauth = optarg; break;
         case 'C': o_conns = optarg; break;
         case 'P': o_conns_ip = optarg; break;
+        case 'F': o_fc_ip = optarg; break;
+        case 'G': o_fc_product = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'R': http_print_routes(tables, stdout); return fflush(stdout) == 0 ? 0 : 1;
         default: fputs(usage, stderr); return 2;
@@ -246,7 +252,12 @@ int main(int argc, char **argv)
         uint_opt("max-connections", opt_or_env(o_conns, "OTAKIT_MAX_CONNECTIONS", "10000"), 1, 1000000,
                  &hc.max_conns) ||
         uint_opt("max-connections-per-ip", opt_or_env(o_conns_ip, "OTAKIT_MAX_CONNECTIONS_PER_IP", "256"), 1,
-                 1000000, &hc.max_conns_per_ip))
+                 1000000, &hc.max_conns_per_ip) ||
+        uint_opt("first-contacts-per-ip", opt_or_env(o_fc_ip, "OTAKIT_FIRST_CONTACTS_PER_IP", "30"), 0, 1000000,
+                 &g_server.first_contacts_per_ip) ||
+        uint_opt("first-contacts-per-product",
+                 opt_or_env(o_fc_product, "OTAKIT_FIRST_CONTACTS_PER_PRODUCT", "600"), 0, 1000000,
+                 &g_server.first_contacts_per_product))
         return 2;
     if (hc.max_conns > fd_conns) { /* what the open-files limit leaves room for, with a margin */
         if (o_conns || getenv("OTAKIT_MAX_CONNECTIONS"))
