@@ -66,27 +66,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat_policy.h"
 #include "db.h"
 #include "fleet.h"
 #include "log.h"
 #include "server.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
-
-/* 1..max characters of printable ASCII (spaces only when allowed). */
-static int text_ok(const char *s, size_t max, int spaces)
-{
-    size_t n;
-    if (!s)
-        return 0;
-    n = strlen(s);
-    if (n < 1 || n > max)
-        return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < (spaces ? 0x20 : 0x21) || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
-}
 
 static json_t *int_or_null(sqlite3_stmt *st, int col)
 {
@@ -256,9 +242,13 @@ static enum MHD_Result device_register(http_req_t *r)
     g.version = json_string_value(json_object_get(j, "version"));
     if (!fleet_ident_ok(g.device_id))
         return http_error(r, 400, "bad_device_id", "device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
-    if (!text_ok(g.hw_rev, 64, 1))
+    if (compat_reserved_id(g.device_id))
+        return http_error(r, 400, "bad_device_id",
+                          "device ids starting with " COMPAT_ESP_PREFIX " or " COMPAT_MONGOOSE_PREFIX
+                          " are the compat protocols' devices");
+    if (!fleet_text_ok(g.hw_rev, 64, 1))
         return http_error(r, 400, "bad_hw_rev", "hw_rev must be 1-64 printable characters");
-    if (!text_ok(g.version, 64, 0))
+    if (!fleet_text_ok(g.version, 64, 0))
         return http_error(r, 400, "bad_version", "version must be 1-64 printable characters without spaces");
     v = json_object_get(j, "slot");
     if (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1))
@@ -579,7 +569,7 @@ static enum MHD_Result device_check(http_req_t *r)
     int slot = -1, rc;
     int64_t counter = -1;
     version = http_query(r, "version");
-    if (version && !text_ok(version, 64, 0))
+    if (version && !fleet_text_ok(version, 64, 0))
         return http_error(r, 400, "bad_version", "version must be 1-64 printable characters without spaces");
     if ((s = http_query(r, "slot")) != NULL) {
         if (strcmp(s, "0") && strcmp(s, "1"))
@@ -757,7 +747,7 @@ static enum MHD_Result device_report(http_req_t *r)
         return http_error(r, 400, "bad_message", "message must be a string of at most 512 bytes");
     p.message = json_string_value(v);
     v = json_object_get(r->json, "version");
-    if (v && !text_ok(json_string_value(v), 64, 0))
+    if (v && !fleet_text_ok(json_string_value(v), 64, 0))
         return http_error(r, 400, "bad_version", "version must be 1-64 printable characters without spaces");
     p.version = json_string_value(v);
     return fleet_reply(r, db_tx(report_tx, &p), &p.res, 200);
@@ -1072,7 +1062,7 @@ static enum MHD_Result command_create(http_req_t *r)
     c.consent = json_is_true(v);
     if (!strcmp(c.type, "upgrade")) {
         c.release = json_string_value(json_object_get(r->json, "release"));
-        if (!text_ok(c.release, 64, 0))
+        if (!fleet_text_ok(c.release, 64, 0))
             return http_error(r, 400, "bad_release", "an upgrade names the release version to install");
     } else if (c.consent || json_object_get(r->json, "release")) {
         return http_error(r, 400, "bad_command", "a reboot takes no release and no consent");

@@ -3,23 +3,33 @@
  * product's releases, rollouts and devices) and its enrollment token (built into firmware so a
  * device can register itself). Both are shown once; only their hashes are stored.
  *
- *   POST /api/v1/products            {"product_id","name","public_key":"<PEM>","version_rule"?}
- *   GET  /api/v1/products
- *   GET  /api/v1/products/{product}
+ *   POST  /api/v1/products            {"product_id","name","public_key":"<PEM>","version_rule"?,"compat"?}
+ *   GET   /api/v1/products
+ *   GET   /api/v1/products/{product}
+ *   PATCH /api/v1/products/{product}  {"compat":{"esp"?,"mongoose"?,"confirm_by_version"?}} (owner)
+ *
+ * "compat" says what the credential-less compat protocols may do in the product (all off unless
+ * set; compat_policy.h, docs/server.md "Trust model").
  */
 #include <string.h>
 
+#include "compat_policy.h"
 #include "db.h"
+#include "fleet.h"
 #include "log.h"
 #include "otakit/keys.h"
 #include "server.h"
 
+#define PRODUCT_COLS "product_id, name, key_hash, version_rule, created_at, " COMPAT_POLICY_COLS
+
 static json_t *product_json(sqlite3_stmt *st)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:I}", "product_id", (const char *)sqlite3_column_text(st, 0), "name",
+    compat_policy_t pol;
+    compat_policy_from_row(st, 5, &pol);
+    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:o}", "product_id", (const char *)sqlite3_column_text(st, 0), "name",
                      (const char *)sqlite3_column_text(st, 1), "key_hash", (const char *)sqlite3_column_text(st, 2),
                      "version_rule", (const char *)sqlite3_column_text(st, 3), "created_at",
-                     (json_int_t)sqlite3_column_int64(st, 4));
+                     (json_int_t)sqlite3_column_int64(st, 4), "compat", compat_policy_json(&pol));
 }
 
 static enum MHD_Result create(http_req_t *r)
@@ -29,6 +39,8 @@ static enum MHD_Result create(http_req_t *r)
     const char *pem = json_string_value(json_object_get(r->json, "public_key"));
     const char *rule = json_string_value(json_object_get(r->json, "version_rule"));
     char owner[65], enroll[65], oh[65], eh[65], khex[65];
+    compat_policy_t pol = {0, 0, 0};
+    const char *why;
     uint8_t der[OTA_P256_SPKI_LEN], kh[32];
     ota_key_t *key;
     sqlite3 *db = db_get();
@@ -43,6 +55,9 @@ static enum MHD_Result create(http_req_t *r)
         rule = "semver";
     if (strcmp(rule, "semver") && strcmp(rule, "espressif"))
         return http_error(r, 400, "bad_version_rule", "version_rule must be \"semver\" or \"espressif\"");
+    if (json_object_get(r->json, "compat") &&
+        (why = compat_policy_apply(json_object_get(r->json, "compat"), &pol)) != NULL)
+        return http_error(r, 400, "bad_compat", "%s", why);
     if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
         return http_error(r, 400, "bad_public_key", "public_key must be an ECDSA P-256 public key in PEM");
     rc = ota_key_public_der(key, der);
@@ -57,7 +72,8 @@ static enum MHD_Result create(http_req_t *r)
     http_token_hash(enroll, eh);
     if (!db || sqlite3_prepare_v2(db,
                                   "INSERT INTO products(product_id, name, public_key, key_hash, version_rule, "
-                                  "owner_token_hash, enroll_token_hash, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                                  "owner_token_hash, enroll_token_hash, created_at, " COMPAT_POLICY_COLS
+                                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                                   -1, &st, NULL) != SQLITE_OK)
         return http_error(r, 500, "database", "%s", db ? sqlite3_errmsg(db) : "no connection");
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
@@ -68,6 +84,9 @@ static enum MHD_Result create(http_req_t *r)
     sqlite3_bind_text(st, 6, oh, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, eh, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, now_s());
+    sqlite3_bind_int(st, 9, pol.esp);
+    sqlite3_bind_int(st, 10, pol.mongoose);
+    sqlite3_bind_int(st, 11, pol.confirm_by_version);
     rc = sqlite3_step(st);
     db_done(st);
     if (rc == SQLITE_CONSTRAINT)
@@ -76,8 +95,9 @@ static enum MHD_Result create(http_req_t *r)
         return http_error(r, 500, "database", "%s", sqlite3_errmsg(db));
     log_msg(LOG_INFO, "product created", "product=%s key_hash=%.16s", pid, khex);
     return http_json(r, 201,
-                     json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "product_id", pid, "name", name, "key_hash", khex,
-                               "version_rule", rule, "owner_token", owner, "enroll_token", enroll));
+                     json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "product_id", pid, "name", name, "key_hash", khex,
+                               "version_rule", rule, "compat", compat_policy_json(&pol), "owner_token", owner,
+                               "enroll_token", enroll));
 }
 
 static enum MHD_Result list(http_req_t *r)
@@ -86,8 +106,7 @@ static enum MHD_Result list(http_req_t *r)
     sqlite3_stmt *st;
     json_t *arr = json_array();
     if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT product_id, name, key_hash, version_rule, created_at FROM products "
-                                  "WHERE ?1 = 0 OR id = ?1 ORDER BY product_id",
+                                  "SELECT " PRODUCT_COLS " FROM products WHERE ?1 = 0 OR id = ?1 ORDER BY product_id",
                                   -1, &st, NULL) != SQLITE_OK) {
         json_decref(arr);
         return http_error(r, 500, "database", "cannot list products");
@@ -99,22 +118,62 @@ static enum MHD_Result list(http_req_t *r)
     return http_json(r, 200, json_pack("{s:o}", "products", arr));
 }
 
-static enum MHD_Result get(http_req_t *r)
+/* The product named by the path, as JSON (NULL when unknown; *err set on a database error). */
+static json_t *product_by_id(sqlite3 *db, const char *product_id, int *err)
 {
-    sqlite3 *db = db_get();
     sqlite3_stmt *st;
     json_t *p = NULL;
-    if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT product_id, name, key_hash, version_rule, created_at FROM products "
-                                  "WHERE product_id = ?",
-                                  -1, &st, NULL) != SQLITE_OK)
-        return http_error(r, 500, "database", "cannot read product");
-    sqlite3_bind_text(st, 1, http_param(r, 0), -1, SQLITE_STATIC);
+    *err = !db || sqlite3_prepare_v2(db, "SELECT " PRODUCT_COLS " FROM products WHERE product_id = ?", -1, &st,
+                                     NULL) != SQLITE_OK;
+    if (*err)
+        return NULL;
+    sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         p = product_json(st);
     db_done(st);
+    return p;
+}
+
+static enum MHD_Result get(http_req_t *r)
+{
+    int err;
+    json_t *p = product_by_id(db_get(), http_param(r, 0), &err);
+    if (err)
+        return http_error(r, 500, "database", "cannot read product");
     if (!p)
         return http_error(r, 404, "not_found", "no product %s", http_param(r, 0));
+    return http_json(r, 200, p);
+}
+
+/* PATCH: the owner changes the product's compat policy (keys not given keep their value). */
+static enum MHD_Result update(http_req_t *r)
+{
+    sqlite3 *db = db_get();
+    compat_policy_t pol;
+    const char *why, *k;
+    json_t *v, *p;
+    int64_t product;
+    int err;
+    json_object_foreach(r->json, k, v) {
+        if (strcmp(k, "compat") != 0)
+            return http_error(r, 400, "bad_field", "only compat can be changed (not %s)", k);
+    }
+    if (!db)
+        return http_error(r, 500, "database", "no connection");
+    if (!(product = fleet_product_id(db, http_param(r, 0))))
+        return http_error(r, 404, "not_found", "no product %s", http_param(r, 0));
+    if (compat_policy_load(db, product, &pol) != 0)
+        return http_error(r, 500, "database", "cannot read product");
+    if ((v = json_object_get(r->json, "compat")) != NULL && (why = compat_policy_apply(v, &pol)) != NULL)
+        return http_error(r, 400, "bad_compat", "%s", why);
+    if (q_exec(db, "UPDATE products SET compat_esp = ?, compat_mongoose = ?, compat_confirm_by_version = ? "
+                   "WHERE id = ?", "iiii", (int64_t)pol.esp, (int64_t)pol.mongoose, (int64_t)pol.confirm_by_version,
+               product) < 0)
+        return http_error(r, 500, "database", "%s", sqlite3_errmsg(db));
+    log_msg(LOG_INFO, "product compat policy", "product=%s esp=%d mongoose=%d confirm_by_version=%d",
+            http_param(r, 0), pol.esp, pol.mongoose, pol.confirm_by_version);
+    if (!(p = product_by_id(db, http_param(r, 0), &err)))
+        return http_error(r, 500, "database", "cannot read product");
     return http_json(r, 200, p);
 }
 
@@ -122,5 +181,6 @@ const http_route_t products_routes[] = {
     {"POST", "/api/v1/products", create, AUTH_ADMIN, BODY_JSON},
     {"GET", "/api/v1/products", list, AUTH_OWNER, BODY_NONE},
     {"GET", "/api/v1/products/{product}", get, AUTH_OWNER, BODY_NONE},
+    {"PATCH", "/api/v1/products/{product}", update, AUTH_OWNER, BODY_JSON},
     {NULL, NULL, NULL, 0, 0},
 };

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "idmap.h"
 #include "fleet.h"
 #include "log.h"
 #include "server.h"
@@ -149,14 +150,15 @@ struct ro_new {
     int device_stages;
     cand_t *cand;
     size_t n, cap;
+    idmap_t index; /* devices.id -> position in cand + 1 */
 };
 
+/* Adds a candidate once (a device named twice, or by two stages, is one candidate): O(1), so a
+ * rollout over a whole fleet stays linear while it holds the write lock. */
 static int cand_add(struct ro_new *g, int64_t id, const char *device_id)
 {
-    size_t i;
-    for (i = 0; i < g->n; i++)
-        if (g->cand[i].id == id)
-            return 0;
+    if (idmap_get(&g->index, id))
+        return 0;
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 64;
         cand_t *p = realloc(g->cand, cap * sizeof *p);
@@ -170,16 +172,13 @@ static int cand_add(struct ro_new *g, int64_t id, const char *device_id)
     snprintf(g->cand[g->n].device_id, sizeof g->cand[g->n].device_id, "%s", device_id);
     g->cand[g->n].stage = -1;
     g->n++;
-    return 0;
+    return idmap_put(&g->index, id, g->n);
 }
 
-static cand_t *cand_find(struct ro_new *g, const char *device_id)
+static cand_t *cand_find(sqlite3 *db, struct ro_new *g, int64_t product, const char *device_id)
 {
-    size_t i;
-    for (i = 0; i < g->n; i++)
-        if (!strcmp(g->cand[i].device_id, device_id))
-            return &g->cand[i];
-    return NULL;
+    size_t pos = idmap_get(&g->index, fleet_device_id(db, product, device_id));
+    return pos ? &g->cand[pos - 1] : NULL;
 }
 
 /* Adds the named devices (each must exist). */
@@ -292,23 +291,32 @@ static int create_tx(sqlite3 *db, void *arg)
         }
     }
 
-    /* 2. Who can take the release. */
-    for (i = 0; i < g->n; i++) {
-        cand_t *c = &g->cand[i];
-        st = q_prep(db, "SELECT version, security_counter, slot, version_value FROM devices WHERE id = ?", "i", c->id);
-        if (!st || sqlite3_step(st) != SQLITE_ROW) {
-            db_done(st);
-            return fleet_dberr(&g->res, db);
+    /* 2. Who can take the release: one pass over the product's devices (the candidates are found
+     * by id in the index), and the artifact of each running slot looked up once. */
+    {
+        int64_t art[2] = {fleet_artifact_for(db, rel, 0), fleet_artifact_for(db, rel, 1)};
+        size_t seen = 0, pos;
+        int rc = SQLITE_ERROR;
+        st = q_prep(db, "SELECT id, version, security_counter, slot, version_value FROM devices WHERE product = ?",
+                    "i", product);
+        while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            cand_t *c;
+            if (!(pos = idmap_get(&g->index, sqlite3_column_int64(st, 0))))
+                continue;
+            c = &g->cand[pos - 1];
+            if (sqlite3_column_int64(st, 2) > rcounter)
+                c->why = "security_counter";
+            else if (!strcmp(q_text(st, 1), rversion) || sqlite3_column_int64(st, 4) >= rvalue)
+                c->why = "up_to_date";
+            else if (!art[sqlite3_column_int(st, 3) ? 1 : 0])
+                c->why = "no_artifact";
+            c->eligible = c->why == NULL;
+            ne += (size_t)c->eligible;
+            seen++;
         }
-        if (sqlite3_column_int64(st, 1) > rcounter)
-            c->why = "security_counter";
-        else if (!strcmp(q_text(st, 0), rversion) || sqlite3_column_int64(st, 3) >= rvalue)
-            c->why = "up_to_date";
-        else if (!fleet_artifact_for(db, rel, sqlite3_column_int(st, 2)))
-            c->why = "no_artifact";
-        c->eligible = c->why == NULL;
-        ne += (size_t)c->eligible;
         db_done(st);
+        if (!st || rc != SQLITE_DONE || seen != g->n)
+            return fleet_dberr(&g->res, db);
     }
     if (ne == 0)
         return fleet_fail(&g->res, 409, "no_eligible_devices",
@@ -331,7 +339,7 @@ static int create_tx(sqlite3 *db, void *arg)
         json_array_foreach(g->stages, k, v) {
             json_t *d;
             json_array_foreach(json_object_get(v, "devices"), m, d) {
-                cand_t *c = cand_find(g, json_string_value(d));
+                cand_t *c = cand_find(db, g, product, json_string_value(d));
                 if (!c) {
                     free(elig);
                     json_decref(stage_specs);
@@ -404,17 +412,23 @@ static int create_tx(sqlite3 *db, void *arg)
     }
     json_decref(stage_specs);
     excluded = json_array();
-    for (i = 0; i < g->n; i++) {
+    st = q_prep(db, "INSERT INTO rollout_targets(rollout, device, stage) VALUES (?, ?, ?)", "i", id);
+    for (i = 0; st && i < g->n; i++) { /* one statement, rebound per target */
         cand_t *c = &g->cand[i];
         if (!c->eligible) {
             json_array_append_new(excluded, json_pack("{s:s,s:s}", "device_id", c->device_id, "reason", c->why));
             continue;
         }
-        if (q_exec(db, "INSERT INTO rollout_targets(rollout, device, stage) VALUES (?, ?, ?)", "iii", id, c->id,
-                   (int64_t)c->stage) < 0) {
-            json_decref(excluded);
-            return fleet_dberr(&g->res, db);
-        }
+        sqlite3_bind_int64(st, 2, c->id);
+        sqlite3_bind_int64(st, 3, c->stage);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            break;
+        sqlite3_reset(st);
+    }
+    db_done(st);
+    if (!st || i < g->n) {
+        json_decref(excluded);
+        return fleet_dberr(&g->res, db);
     }
     if (fleet_rollout_eval(db, id) != 0 || !(g->res.out = rollout_json(db, product, id))) {
         json_decref(excluded);
@@ -444,17 +458,6 @@ static int names_ok(json_t *arr)
     return 1;
 }
 
-static int text_ok(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n < 1 || n > max)
-        return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
-}
-
 static enum MHD_Result rollout_create(http_req_t *r)
 {
     struct ro_new g;
@@ -467,7 +470,7 @@ static enum MHD_Result rollout_create(http_req_t *r)
     g.succ = 0.9;
     g.err = 0.2;
     g.release = json_string_value(json_object_get(r->json, "release"));
-    if (!text_ok(g.release, 64))
+    if (!fleet_text_ok(g.release, 64, 1))
         return http_error(r, 400, "bad_release", "release must name a release version");
     v = json_object_get(r->json, "name");
     if (v && (!json_is_string(v) || json_string_length(v) > 128))
@@ -516,8 +519,8 @@ static enum MHD_Result rollout_create(http_req_t *r)
             if (!json_is_object(f))
                 return http_error(r, 400, "bad_target", "target filter must be an object");
             json_object_foreach(f, k, v) {
-                if (!strcmp(k, "hw_rev") ? !text_ok(json_string_value(v), 64)
-                    : !strcmp(k, "version") ? !text_ok(json_string_value(v), 64)
+                if (!strcmp(k, "hw_rev") ? !fleet_text_ok(json_string_value(v), 64, 1)
+                    : !strcmp(k, "version") ? !fleet_text_ok(json_string_value(v), 64, 1)
                     : !strcmp(k, "group")   ? !ident_ok_json(v)
                                             : 1)
                     return http_error(r, 400, "bad_target", "filter keys are hw_rev, version and group (strings)");
@@ -544,6 +547,7 @@ static enum MHD_Result rollout_create(http_req_t *r)
 
     ret = fleet_reply(r, db_tx(create_tx, &g), &g.res, 201);
     free(g.cand);
+    idmap_free(&g.index);
     return ret;
 }
 

@@ -2,7 +2,9 @@
  * The protocols existing devices already speak (shared/reference/protocols.md), mapped onto the same
  * products, releases, devices and rollouts as the native API. They have no bearer tokens: devices
  * are known by what the protocol sends (an ESP's STA-MAC, a Mongoose id) and are registered on
- * first contact, so an owner sees them and can target them with rollouts.
+ * first contact, so an owner sees them and can target them with rollouts. A product answers them
+ * only when its owner switched the protocol on (compat_policy.h); their devices live in their own
+ * id namespace ("esp:<MAC>", "mongoose:<id>") and first contacts are rate limited.
  *
  * ESP8266 / ESP32 Arduino HTTP update (ESP8266httpUpdate, HTTPUpdate; section 4)
  *   GET /api/v1/esp/{product}/update   with the x-ESP8266-* (or x-ESP32-*) headers
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compat_policy.h"
 #include "db.h"
 #include "fleet.h"
 #include "log.h"
@@ -29,85 +32,97 @@
 
 /* ---- shared pieces ---------------------------------------------------------------------------- */
 
-/* Finds (or registers) the device known by column = value in product, among the devices that
- * joined over this protocol (via): a device registered with a token is never reachable here, since
- * these protocols carry no credentials. Returns its id, 0 on error, -1 when the id or MAC belongs
- * to a token-registered device. */
-static int64_t compat_device(sqlite3 *db, int64_t product, const char *column, const char *value,
-                             const char *device_id, const char *via)
+/* products.id of product_id when its owner lets protocol via ("esp" or "mongoose") reach it, else 0
+ * (unknown, or switched off: the same 404, so a switched-off product is not revealed). */
+static int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, compat_policy_t *pol)
 {
-    char sql[200], tok[65], hash[65];
-    int64_t id;
-    snprintf(sql, sizeof sql, "SELECT id FROM devices WHERE product = ? AND via = ? AND %s = ?", column);
-    if ((id = q_int(db, 0, sql, "iss", product, via, value)) != 0)
-        return id;
-    snprintf(sql, sizeof sql, "SELECT id FROM devices WHERE product = ? AND (%s = ? OR device_id = ?)", column);
-    if (q_int(db, 0, sql, "iss", product, value, device_id) != 0)
-        return -1;
-    /* First contact: a device row whose token nobody knows (these protocols carry none). */
-    if (http_new_token(tok) != 0)
+    int64_t product = fleet_product_id(db, product_id);
+    if (!product || compat_policy_load(db, product, pol) != 0)
         return 0;
-    http_token_hash(tok, hash);
-    if (q_exec(db,
-               "INSERT INTO devices(device_id, product, token_hash, mac, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-               "sisssi", device_id, product, hash, !strcmp(column, "mac") ? value : "", via, now_s()) < 0)
-        return 0;
-    id = sqlite3_last_insert_rowid(db);
-    log_msg(LOG_INFO, "device registered on first contact", "device=%s via=%s", device_id,
-            !strcmp(column, "mac") ? "esp" : "mongoose");
-    return id;
+    return (!strcmp(via, "esp") ? pol->esp : pol->mongoose) ? product : 0;
 }
 
 struct lookup {
     const char *product_id;
-    const char *column;
-    const char *value;
-    const char *device_id;
-    const char *version; /* the version the device says it runs, or NULL */
-    const char *via;     /* "esp" or "mongoose" */
+    const char *mac;       /* ESP: the STA-MAC, or NULL */
+    const char *device_id; /* in the protocol's namespace: "esp:<MAC>" or "mongoose:<id>" */
+    const char *version;   /* the version the device says it runs, or NULL */
+    const char *via;       /* "esp" or "mongoose" */
+    const char *addr;      /* the client's address (first-contact limit) */
+    compat_policy_t pol;
     int64_t product;
     int64_t device;
+    unsigned wait;         /* first contact refused: seconds to wait */
 };
 
-/* These protocols have no reports: a device that says it runs the release of its in-flight action
- * has installed it, so that action is confirmed (and its rollout counts it). */
-static int settle(sqlite3 *db, int64_t product, int64_t device, const char *version)
+/* Finds (or registers) the device of l in its protocol's namespace, which no token device can
+ * take (compat_reserved_id) and which takes nothing of theirs. Returns 0, 3 when a first contact is
+ * over the rate limit, -1 on error. */
+static int compat_device(sqlite3 *db, struct lookup *l)
 {
+    char tok[65], hash[65];
+    if ((l->device = q_int(db, 0, "SELECT id FROM devices WHERE product = ? AND via = ? AND device_id = ?", "iss",
+                           l->product, l->via, l->device_id)) != 0)
+        return 0;
+    if ((l->wait = compat_first_contact_wait(l->addr, l->product)) != 0) {
+        log_msg(LOG_WARN, "first contact over the rate limit", "device=%s addr=%s", l->device_id, l->addr);
+        return 3;
+    }
+    /* First contact: a device row whose token nobody knows (these protocols carry none). */
+    if (http_new_token(tok) != 0)
+        return -1;
+    http_token_hash(tok, hash);
+    if (q_exec(db,
+               "INSERT INTO devices(device_id, product, token_hash, mac, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+               "sisssi", l->device_id, l->product, hash, l->mac ? l->mac : "", l->via, now_s()) < 0)
+        return -1;
+    l->device = sqlite3_last_insert_rowid(db);
+    log_msg(LOG_INFO, "device registered on first contact", "device=%s via=%s addr=%s", l->device_id, l->via,
+            l->addr);
+    return 0;
+}
+
+/* These protocols have no reports: a device that says it runs the release of its in-flight action
+ * has installed it. Nothing proves it (anyone can send that version), so the action is confirmed,
+ * and counts in its rollout, only when the product trusts these reports (confirm_by_version); else
+ * it is marked installed, and the rollout waits for the owner. */
+static int settle(sqlite3 *db, struct lookup *l)
+{
+#define SETTLE_SQL                                                                                    \
+    "SELECT a.id FROM actions a JOIN releases r ON r.id = a.release WHERE a.device = ? AND r.product = ? " \
+    "AND r.version = ? AND a.status IN ('offered','downloading','downloaded','installing'"
+    const char *to = l->pol.confirm_by_version ? "confirmed" : "installed";
     int64_t ids[16];
-    int i, n = q_ids(db, ids, 16,
-                     "SELECT a.id FROM actions a JOIN releases r ON r.id = a.release WHERE a.device = ? "
-                     "AND r.product = ? AND r.version = ? AND a.status IN ('offered','downloading',"
-                     "'downloaded','installing','installed')",
-                     "iis", device, product, version);
+    int i, n = q_ids(db, ids, 16, l->pol.confirm_by_version ? SETTLE_SQL ",'installed')" : SETTLE_SQL ")", "iis",
+                     l->device, l->product, l->version);
     if (n < 0)
         return -1;
     for (i = 0; i < n; i++)
-        if (q_exec(db, "UPDATE actions SET status = 'confirmed', updated_at = ? WHERE id = ?", "ii", now_s(),
-                   ids[i]) < 0 ||
-            fleet_event(db, device, ids[i], "confirmed", json_pack("{s:s}", "by", "reported version")) != 0)
+        if (q_exec(db, "UPDATE actions SET status = ?, updated_at = ? WHERE id = ?", "sii", to, now_s(), ids[i]) < 0 ||
+            fleet_event(db, l->device, ids[i], to,
+                        json_pack("{s:s}", "by", l->pol.confirm_by_version ? "reported version"
+                                                                            : "reported version (unverified)")) != 0)
             return -1;
-    return n ? fleet_rollouts_eval_device(db, device) : 0;
+    return n ? fleet_rollouts_eval_device(db, l->device) : 0;
 }
 
 static int lookup_tx(sqlite3 *db, void *arg)
 {
     struct lookup *l = arg;
-    if (!(l->product = fleet_product_id(db, l->product_id)))
+    int rc;
+    if (!(l->product = compat_product(db, l->product_id, l->via, &l->pol)))
         return 1;
-    l->device = compat_device(db, l->product, l->column, l->value, l->device_id, l->via);
-    if (l->device < 0)
-        return 2;
-    if (!l->device)
-        return -1;
-    return l->version ? settle(db, l->product, l->device, l->version) : 0;
+    if ((rc = compat_device(db, l)) != 0)
+        return rc;
+    return l->version ? settle(db, l) : 0;
 }
 
-static enum MHD_Result lookup_error(http_req_t *r, int err)
+static enum MHD_Result lookup_error(http_req_t *r, int err, unsigned wait)
 {
     if (err == 1)
-        return http_error(r, 404, "not_found", "no such product");
-    if (err == 2)
-        return http_error(r, 403, "forbidden", "this device registered with a token: it must use the device API");
+        return http_error(r, 404, "not_found", "no such product (or it does not take this protocol)");
+    if (err == 3)
+        return http_too_many(r, wait, "too many new devices from this address or for this product: retry later");
     return http_error(r, 500, "database", "device lookup failed");
 }
 
@@ -208,7 +223,7 @@ static const char *norm_mac(const char *in, char out[18])
 static enum MHD_Result esp_update(http_req_t *r)
 {
     const char *prefix = esp_updater(r), *version, *md5;
-    char name[64], mac[18], fmt[16] = "";
+    char name[64], mac[18], fmt[16] = "", devid[32];
     struct lookup l;
     json_t *upd;
     int err;
@@ -223,18 +238,21 @@ static enum MHD_Result esp_update(http_req_t *r)
         return not_modified(r); /* filesystem images are not served */
     snprintf(name, sizeof name, "%sversion", prefix);
     version = http_header(r, name);
+    if (version && *version && !fleet_text_ok(version, 64, 1))
+        return http_error(r, 400, "bad_version", "the version header must be 1-64 printable ASCII characters");
     snprintf(name, sizeof name, "%ssketch-md5", prefix);
     md5 = http_header(r, name);
 
     memset(&l, 0, sizeof l);
+    snprintf(devid, sizeof devid, COMPAT_ESP_PREFIX "%s", mac);
     l.product_id = http_param(r, 0);
-    l.column = "mac";
-    l.value = mac;
-    l.device_id = mac;
+    l.mac = mac;
+    l.device_id = devid;
     l.via = "esp";
+    l.addr = r->addr;
     l.version = version && *version ? version : NULL;
     if ((err = db_tx(lookup_tx, &l)) != 0)
-        return lookup_error(r, err);
+        return lookup_error(r, err, l.wait);
     upd = offer_for(l.device, version && *version ? version : NULL, &err);
     if (err)
         return http_error(r, 500, "database", "check failed");
@@ -283,6 +301,7 @@ static enum MHD_Result catalog(http_req_t *r)
     sqlite3_stmt *st;
     json_t *arr = json_array();
     char name[120], date[40], tim[40];
+    compat_policy_t pol;
     int64_t product;
 
     if (!op || strcmp(op, "list") != 0) {
@@ -298,20 +317,22 @@ static enum MHD_Result catalog(http_req_t *r)
         return http_error(r, 500, "database", "no connection");
     }
     if (!*path) {
-        /* The root lists products as directories. */
-        st = q_prep(db, "SELECT product_id FROM products ORDER BY product_id", "");
+        /* The root lists the products that take ESP updaters as directories. */
+        st = q_prep(db, "SELECT product_id FROM products WHERE compat_esp ORDER BY product_id", "");
         while (st && sqlite3_step(st) == SQLITE_ROW)
             json_array_append_new(arr, json_pack("{s:s,s:s}", "name", q_text(st, 0), "type", "directory"));
         db_done(st);
         return http_json(r, 200, arr);
     }
-    if (!(product = fleet_product_id(db, path))) {
+    if (!(product = compat_product(db, path, "esp", &pol))) {
         json_decref(arr);
         return http_error(r, 404, "not_found", "no such catalog path");
     }
+    /* Only what an ESP updater can flash: otakit images are for the device API. */
     st = q_prep(db,
                 "SELECT r.version, a.slot, a.format, a.size, a.created_at FROM artifacts a "
-                "JOIN releases r ON r.id = a.release WHERE r.product = ? ORDER BY r.version_value DESC, a.slot",
+                "JOIN releases r ON r.id = a.release WHERE r.product = ? AND a.format <> 'otakit' "
+                "ORDER BY r.version_value DESC, a.slot",
                 "i", product);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         time_t t = (time_t)sqlite3_column_int64(st, 4);
@@ -322,9 +343,8 @@ static enum MHD_Result catalog(http_req_t *r)
         snprintf(tim, sizeof tim, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
         catalog_name(name, sizeof name, q_text(st, 0), sqlite3_column_int(st, 1));
         /* Entries stay short: the client parses each into a 256-byte buffer. */
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "name", name, "type",
-                                             strcmp(q_text(st, 2), "otakit") ? "bin" : "file", "date", date, "time",
-                                             tim, "size", (json_int_t)sqlite3_column_int64(st, 3)));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "name", name, "type", "bin", "date", date,
+                                             "time", tim, "size", (json_int_t)sqlite3_column_int64(st, 3)));
     }
     db_done(st);
     return http_json(r, 200, arr);
@@ -335,9 +355,10 @@ static enum MHD_Result catalog_download(http_req_t *r)
     sqlite3 *db;
     sqlite3_stmt *st;
     char name[120], sha[65] = "", md5[33] = "", version[80] = "";
+    compat_policy_t pol;
     int64_t product;
 
-    if (!(db = db_get()) || !(product = fleet_product_id(db, http_param(r, 0))))
+    if (!(db = db_get()) || !(product = compat_product(db, http_param(r, 0), "esp", &pol)))
         return http_error(r, 404, "not_found", "no such route or catalog path: %s", r->url);
     if (!esp_updater(r))
         return forbidden(r);
@@ -367,22 +388,23 @@ static enum MHD_Result mongoose_meta(http_req_t *r)
     const char *id = http_query(r, "id"), *version = http_query(r, "version");
     struct lookup l;
     json_t *upd;
-    char url[400];
+    char url[400], devid[80];
     int err;
 
-    if (!id || !fleet_ident_ok(id))
-        return http_error(r, 400, "bad_id", "id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
-    if (version && (strlen(version) > 64 || !*version))
-        return http_error(r, 400, "bad_version", "version must be 1-64 characters");
+    if (!id || !fleet_ident_ok(id) || strlen(id) > COMPAT_MONGOOSE_ID_MAX)
+        return http_error(r, 400, "bad_id", "id must be 1-%d characters of A-Z a-z 0-9 . _ : -",
+                          (int)COMPAT_MONGOOSE_ID_MAX);
+    if (version && !fleet_text_ok(version, 64, 0))
+        return http_error(r, 400, "bad_version", "version must be 1-64 printable ASCII characters, no spaces");
     memset(&l, 0, sizeof l);
+    snprintf(devid, sizeof devid, COMPAT_MONGOOSE_PREFIX "%s", id);
     l.product_id = http_param(r, 0);
-    l.column = "device_id";
-    l.value = id;
-    l.device_id = id;
+    l.device_id = devid;
     l.via = "mongoose";
+    l.addr = r->addr;
     l.version = version;
     if ((err = db_tx(lookup_tx, &l)) != 0)
-        return lookup_error(r, err);
+        return lookup_error(r, err, l.wait);
     upd = offer_for(l.device, version, &err);
     if (err)
         return http_error(r, 500, "database", "check failed");
@@ -398,17 +420,20 @@ static enum MHD_Result mongoose_meta(http_req_t *r)
     }
 }
 
+/* Serves only an artifact of a release this product offered to a Mongoose device: not every file
+ * of the product (otakit images published for the token API stay there). */
 static enum MHD_Result mongoose_fw(http_req_t *r)
 {
     sqlite3 *db = db_get();
     char path[700];
+    compat_policy_t pol;
     int64_t product;
     if (!store_name_valid(http_param(r, 1)))
         return http_error(r, 400, "bad_sha256", "not a sha256");
-    if (!db || !(product = fleet_product_id(db, http_param(r, 0))) ||
+    if (!db || !(product = compat_product(db, http_param(r, 0), "mongoose", &pol)) ||
         !q_int(db, 0,
-               "SELECT COUNT(*) FROM artifacts a JOIN releases rel ON rel.id = a.release "
-               "WHERE rel.product = ? AND a.sha256 = ?",
+               "SELECT EXISTS (SELECT 1 FROM artifacts a JOIN actions x ON x.release = a.release "
+               "JOIN devices d ON d.id = x.device WHERE d.product = ? AND d.via = 'mongoose' AND a.sha256 = ?)",
                "is", product, http_param(r, 1)) ||
         store_path(http_param(r, 1), path, sizeof path) != 0)
         return http_error(r, 404, "not_found", "no such firmware");

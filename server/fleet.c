@@ -181,6 +181,20 @@ int fleet_ident_ok(const char *s)
     return 1;
 }
 
+int fleet_text_ok(const char *s, size_t max, int spaces)
+{
+    size_t n;
+    if (!s)
+        return 0;
+    n = strlen(s);
+    if (n < 1 || n > max)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < (spaces ? 0x20 : 0x21) || (unsigned char)*s > 0x7e)
+            return 0;
+    return 1;
+}
+
 int64_t fleet_parse_id(const char *s)
 {
     int64_t v = 0;
@@ -293,11 +307,14 @@ const char *const fleet_count_names[FC_N] = {"pending",    "offered",   "downloa
                                               "installing", "installed", "confirmed",   "up_to_date",
                                               "failed",     "rolled_back", "cancelled"};
 
-/* Columns: device, stage, device_id, action id (or NULL), status. Bind ?1 = rollout. */
+/* Columns: device, stage, device_id, action id (or NULL), status. Bind ?1 = rollout. The version a
+ * compat device reports proves nothing, so it makes the device up_to_date only in a product that
+ * trusts those reports (compat_policy.h). */
 #define TARGETS_SQL                                                                                           \
     "SELECT t.device, t.stage, d.device_id, a.id, "                                                           \
     "  CASE WHEN a.status IS NOT NULL AND a.status <> 'cancelled' THEN a.status "                             \
-    "       WHEN d.version = rel.version OR d.version_value >= rel.version_value THEN 'up_to_date' "          \
+    "       WHEN (d.version = rel.version OR d.version_value >= rel.version_value) AND (d.via = 'token' "     \
+    "         OR (SELECT compat_confirm_by_version FROM products WHERE id = ro.product)) THEN 'up_to_date' "  \
     "       ELSE COALESCE(a.status, 'pending') END "                                                          \
     "FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout JOIN releases rel ON rel.id = ro.release " \
     "JOIN devices d ON d.id = t.device "                                                                      \

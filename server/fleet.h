@@ -60,6 +60,9 @@ int64_t fleet_product_id(sqlite3 *db, const char *product_id);
 int64_t fleet_device_id(sqlite3 *db, int64_t product, const char *device_id);
 /* Device ids and group names: 1-64 characters of A-Z a-z 0-9 . _ : - */
 int fleet_ident_ok(const char *s);
+/* Text a device or an operator sends that ends up in views (versions, hardware revisions):
+ * 1..max bytes of printable ASCII, spaces only when allowed (so always valid UTF-8). */
+int fleet_text_ok(const char *s, size_t max, int spaces);
 /* Parses a decimal id path parameter (> 0); 0 when malformed. */
 int64_t fleet_parse_id(const char *s);
 

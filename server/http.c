@@ -19,9 +19,11 @@
 
 #include "auth.h"
 #include "log.h"
+#include "ratelimit.h"
 
 static http_config_t cfg;
 static const http_route_t *const *route_tables;
+static unsigned conns_live; /* open connections (atomic) */
 
 /* ---- routing ------------------------------------------------------------------------------ */
 
@@ -114,6 +116,8 @@ static enum MHD_Result respond(http_req_t *r, unsigned status, struct MHD_Respon
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Server", "otakit");
+    if (r->close)
+        MHD_add_response_header(resp, "Connection", "close");
     ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -135,11 +139,14 @@ enum MHD_Result http_text(http_req_t *r, unsigned status, const char *ctype, con
 
 enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj)
 {
-    char *s = json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     enum MHD_Result ret;
     json_decref(obj);
-    if (!s)
-        return MHD_NO;
+    if (!s) { /* a value that is not JSON (text that is not UTF-8): an answer all the same */
+        static const char err[] = "{\"error\":{\"code\":\"internal\",\"message\":\"the answer could not be encoded\"}}";
+        log_msg(LOG_ERROR, "cannot encode the answer", "method=%s path=%s", r->method, r->url);
+        return http_text(r, 500, "application/json", err, sizeof err - 1, NULL);
+    }
     ret = http_text(r, status, "application/json", s, strlen(s), NULL);
     free(s);
     return ret;
@@ -161,6 +168,28 @@ enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, con
         log_msg(LOG_ERROR, "request failed", "method=%s path=%s status=%u code=%s error=\"%s\"", r->method, r->url,
                 status, code, msg);
     return http_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+enum MHD_Result http_too_many(http_req_t *r, unsigned retry_after, const char *msg)
+{
+    char ra[16], *s;
+    enum MHD_Result ret;
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", "too_many_requests", "message", msg);
+    snprintf(ra, sizeof ra, "%u", retry_after);
+    s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s)
+        return MHD_NO;
+    ret = http_text(r, 429, "application/json", s, strlen(s), (const char *const[]){"Retry-After", ra, NULL});
+    free(s);
+    return ret;
+}
+
+enum MHD_Result http_storage_error(http_req_t *r, int err, const char *what)
+{
+    if (err == ENOSPC || err == EDQUOT || err == EFBIG)
+        return http_error(r, 507, "insufficient_storage", "%s: %s", what, strerror(err));
+    return http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage", "%s: %s", what, strerror(err));
 }
 
 /* Parses a single "bytes=" range against size. Returns 1 with [*from, *to] (inclusive), 0 when the
@@ -363,6 +392,49 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     *con_cls = NULL;
 }
 
+/* Per-connection state: the client's address and whether it was admitted under the limits. */
+struct conn_ctx {
+    char addr[48];
+    int admitted;
+};
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct conn_ctx *x = *socket_context;
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        unsigned live = __atomic_add_fetch(&conns_live, 1, __ATOMIC_SEQ_CST), per_ip;
+        if (!(x = calloc(1, sizeof *x)))
+            return;
+        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, x->addr,
+                      sizeof x->addr);
+        else
+            snprintf(x->addr, sizeof x->addr, "?");
+        per_ip = rl_conn_count(x->addr, +1);
+        x->admitted = live <= cfg.max_conns && per_ip <= cfg.max_conns_per_ip;
+        if (!x->admitted)
+            log_msg(LOG_WARN, "connection over the limit", "addr=%s from_addr=%u open=%u", x->addr, per_ip, live);
+        *socket_context = x;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        __atomic_sub_fetch(&conns_live, 1, __ATOMIC_SEQ_CST);
+        if (x) {
+            rl_conn_count(x->addr, -1);
+            free(x);
+            *socket_context = NULL;
+        }
+    }
+}
+
+/* Whether a request announces a body (Content-Length > 0 or chunked). */
+static int has_body(http_req_t *r)
+{
+    const char *cl = http_header(r, "Content-Length"), *te = http_header(r, "Transfer-Encoding");
+    return (cl && strspn(cl, "0") != strlen(cl)) || te;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -382,6 +454,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->url = url;
         r->upload_fd = -1;
         r->is_head = !strcmp(method, "HEAD");
+        {
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+            const struct conn_ctx *x = ci ? ci->socket_context : NULL;
+            r->addr = x ? x->addr : "?";
+            if (x && !x->admitted) {
+                r->close = 1;
+                return http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded",
+                                  "too many connections (from %s or in all): retry later", r->addr);
+            }
+        }
         if (strstr(url, "/../") || strstr(url, "/./") || (strlen(url) >= 3 && !strcmp(url + strlen(url) - 3, "/..")))
             return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_path", "path traversal is not allowed");
         r->route = route_find(r, &mismatch);
@@ -389,8 +471,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return mismatch ? http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                                          "%s is not allowed on %s", method, url)
                             : http_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %s", url);
+        if (r->route->body == BODY_NONE && has_body(r)) {
+            r->close = 1; /* refused before a byte of it is read; the connection cannot be reused */
+            return http_error(r, 413, "body_not_allowed", "%s %s takes no request body", method,
+                              r->route->pattern);
+        }
         if (!auth_check(r))
             return MHD_YES; /* auth_check queued the 401/403 */
+        if (r->auth_kind != AUTH_NONE) /* a caller with a valid token may idle longer */
+            MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
         if (r->route->body == BODY_STREAM && upload_open(r) != 0)
             return http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage", "cannot create upload file: %s",
                               strerror(errno));
@@ -400,8 +489,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->too_big)
-            return MHD_YES;
+        if (r->too_big || r->write_errno || r->route->body == BODY_NONE)
+            return MHD_YES; /* discarded */
         if (r->route->body == BODY_STREAM) {
             int i;
             if (r->upload_len + n > cfg.max_upload) {
@@ -414,8 +503,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 ssize_t w = write(r->upload_fd, upload_data, n);
                 if (w < 0 && errno == EINTR)
                     continue;
-                if (w <= 0)
-                    return MHD_NO;
+                if (w <= 0) { /* answered once the body is in (the client is still sending it) */
+                    r->write_errno = w < 0 ? errno : ENOSPC;
+                    /* give the space back now, not when the client is done sending */
+                    if (ftruncate(r->upload_fd, 0) == 0 && unlink(r->upload_path) == 0)
+                        r->upload_path[0] = 0;
+                    log_msg(LOG_WARN, "upload write failed", "path=%s error=\"%s\"", r->url,
+                            strerror(r->write_errno));
+                    return MHD_YES;
+                }
                 upload_data += w;
                 n -= (size_t)w;
                 r->upload_len += (uint64_t)w;
@@ -449,8 +545,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "body is not a JSON object%s%s",
                               r->json ? "" : ": ", r->json ? "" : err.text);
     } else if (r->route->body == BODY_STREAM) {
-        if (fsync(r->upload_fd) != 0)
-            return http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage", "cannot sync upload: %s", strerror(errno));
+        if (!r->write_errno && fsync(r->upload_fd) != 0)
+            r->write_errno = errno;
+        if (r->write_errno)
+            return http_storage_error(r, r->write_errno, "cannot store the upload");
         upload_finish(r);
     }
     return r->route->fn(r);
@@ -529,8 +627,12 @@ struct MHD_Daemon *http_start(const http_config_t *c, const http_route_t *const 
     d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(c->threads ? c->threads : 4),
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+                         on_connection, NULL,
+                         /* past max_conns connections are still taken to be answered 503; only past
+                          * this margin does the kernel's backlog hold them */
+                         MHD_OPTION_CONNECTION_LIMIT, c->max_conns + c->max_conns / 8 + 16,
+                         MHD_OPTION_CONNECTION_TIMEOUT, c->unauth_timeout,
                          /* per-connection buffer: device requests are small, uploads stream */
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(12 * 1024),
                          cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,

@@ -59,6 +59,9 @@ struct http_req {
     mbedtls_md_context_t md[3]; /* sha256, sha1, md5 */
     char sha256[65], sha1[41], md5[33];
     int too_big;
+    int write_errno;      /* the upload could not be written (disk full...): answered 507/500 */
+    const char *addr;     /* the client's address ("127.0.0.1"), for per-address limits */
+    int close;            /* answer with Connection: close */
 };
 
 typedef struct {
@@ -69,6 +72,10 @@ typedef struct {
     const char *tmp_dir;    /* where uploads are streamed */
     uint64_t max_upload;    /* bytes */
     size_t max_json;        /* bytes */
+    unsigned idle_timeout;  /* seconds a connection may idle once a request carried a valid token */
+    unsigned unauth_timeout; /* seconds before that (and for the credential-less routes) */
+    unsigned max_conns;     /* connections served at once; more get 503 (a few more get silence) */
+    unsigned max_conns_per_ip; /* connections from one address served at once; more get 503 */
 } http_config_t;
 
 /* Starts the server with the given route tables (NULL-terminated list of arrays terminated by a
@@ -93,6 +100,13 @@ enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj);
 /* Sends {"error":{"code":code,"message":...}} with status. code is stable (machine-readable). */
 enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Sends 429 too_many_requests with Retry-After: retry_after and the message. */
+enum MHD_Result http_too_many(http_req_t *r, unsigned retry_after, const char *msg);
+
+/* Sends 507 insufficient_storage (err ENOSPC, EDQUOT or EFBIG: the disk or a size limit is full)
+ * or 500 storage for another errno, with "what: strerror(err)". */
+enum MHD_Result http_storage_error(http_req_t *r, int err, const char *what);
 
 /* Sends a body from memory (copied) with a content type and extra headers (NULL-terminated
  * name/value pairs). */

@@ -2,8 +2,8 @@
  * otakit-server: the update service a fleet talks to.
  *
  *   otakit-server [--listen IP:PORT] [--data DIR] [--threads N] [--public-url URL]
- *                 [--tls-cert PEM --tls-key PEM] [--admin-token TOKEN] [--max-upload BYTES]
- *                 [--log-level debug|info|warn|error]
+ *                 [--tls-cert PEM --tls-key PEM] [--admin-token-file FILE] [--max-upload BYTES]
+ *                 [--log-level debug|info|warn|error] [limits: see usage]
  *   otakit-server --print-routes
  *
  * Every flag has an environment variable (OTAKIT_LISTEN, OTAKIT_DATA, ...); flags win.
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,9 +45,22 @@ static const char usage[] =
     "  --public-url URL       base URL put in download links (OTAKIT_PUBLIC_URL; default http://LISTEN)\n"
     "  --tls-cert FILE        serve HTTPS with this PEM certificate (OTAKIT_TLS_CERT)\n"
     "  --tls-key FILE         and this PEM key (OTAKIT_TLS_KEY)\n"
-    "  --admin-token TOKEN    admin bearer token (OTAKIT_ADMIN_TOKEN; default: DATA/admin.token,\n"
-    "                         created with a random token on first start)\n"
+    "  --admin-token-file F   read the admin bearer token from file F (OTAKIT_ADMIN_TOKEN_FILE;\n"
+    "                         default DATA/admin.token, created with a random token on first start)\n"
+    "                         or set OTAKIT_ADMIN_TOKEN in the environment\n"
+    "  --admin-token TOKEN    the token itself: avoid it, any local user sees it in ps (a warning\n"
+    "                         is logged); use the file or the environment\n"
     "  --max-upload BYTES     largest artifact accepted (OTAKIT_MAX_UPLOAD; default 67108864)\n"
+    "  --idle-timeout S       idle seconds allowed once a request carried a valid token\n"
+    "                         (OTAKIT_IDLE_TIMEOUT; default 120)\n"
+    "  --unauth-timeout S     idle seconds allowed before that (OTAKIT_UNAUTH_TIMEOUT; default 10)\n"
+    "  --max-connections N    connections served at once, more are answered 503\n"
+    "                         (OTAKIT_MAX_CONNECTIONS; default from the open-files limit, at most 10000)\n"
+    "  --max-connections-per-ip N  the same from one address (OTAKIT_MAX_CONNECTIONS_PER_IP; default 256)\n"
+    "  --first-contacts-per-ip N   compat devices registered per minute from one address, more get 429\n"
+    "                         (OTAKIT_FIRST_CONTACTS_PER_IP; default 30; 0: no limit)\n"
+    "  --first-contacts-per-product N  the same per product (OTAKIT_FIRST_CONTACTS_PER_PRODUCT;\n"
+    "                         default 600; 0: no limit)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
     "  -h, --help             this text\n";
@@ -70,6 +84,54 @@ static int mkdir_p(const char *path)
             *p = '/';
         }
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Parses a decimal flag value in [lo, hi] into *out; prints the error and returns -1 otherwise. */
+static int uint_opt(const char *name, const char *text, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+    if (!*text || *end || v < lo || v > hi) {
+        fprintf(stderr, "otakit-server: --%s must be %u..%u\n", name, lo, hi);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Raises the open-files limit to its hard limit (each connection holds a socket, each download a
+ * file too) and returns how many connections that leaves room for. */
+static unsigned raise_nofile(void)
+{
+    struct rlimit rl;
+    rlim_t n = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        n = rl.rlim_cur;
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+                n = rl.rlim_cur;
+            else
+                log_msg(LOG_WARN, "cannot raise the open-files limit", "error=\"%s\"", strerror(errno));
+        }
+    }
+    return n > 192 ? (unsigned)((n - 64) / 2 > 1000000 ? 1000000 : (n - 64) / 2) : 64;
+}
+
+/* Reads a token from path (first line); 0 or -1 (reason printed). */
+static int token_from_file(const char *path, char tok[65])
+{
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(tok, 65, f)) {
+        fprintf(stderr, "otakit-server: cannot read the admin token file %s: %s\n", path,
+                f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    tok[strcspn(tok, "\r\n ")] = 0;
+    return 0;
 }
 
 /* Reads DATA/admin.token, creating it (mode 0600) with a random token the first time. */
@@ -125,16 +187,22 @@ int main(int argc, char **argv)
                                          {"public-url", 1, 0, 'u'},  {"tls-cert", 1, 0, 'c'}, {"tls-key", 1, 0, 'k'},
                                          {"admin-token", 1, 0, 'a'}, {"max-upload", 1, 0, 'm'},
                                          {"log-level", 1, 0, 'L'},   {"help", 0, 0, 'h'},     {"print-routes", 0, 0, 'R'},
-                                         {0, 0, 0, 0}};
+                                         {"admin-token-file", 1, 0, 'A'}, {"idle-timeout", 1, 0, 'I'},
+                                         {"unauth-timeout", 1, 0, 'U'},   {"max-connections", 1, 0, 'C'},
+                                         {"max-connections-per-ip", 1, 0, 'P'},
+                                         {"first-contacts-per-ip", 1, 0, 'F'},
+                                         {"first-contacts-per-product", 1, 0, 'G'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
-               *o_admin = NULL, *o_max = NULL, *o_level = NULL;
+               *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
+               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, devices_routes,
                                                  rollouts_routes, compat_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
     char tok[65], dbpath[700], *end;
-    int c, created = 0, sig;
+    int c, created = 0, sig, admin_flag = 0;
+    unsigned fd_conns;
     sigset_t set;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -148,6 +216,13 @@ int main(int argc, char **argv)
         case 'a': o_admin = optarg; break;
         case 'm': o_max = optarg; break;
         case 'L': o_level = optarg; break;
+        case 'A': o_admin_file = optarg; break;
+        case 'I': o_idle = optarg; break;
+        case 'U': o_unauth = optarg; break;
+        case 'C': o_conns = optarg; break;
+        case 'P': o_conns_ip = optarg; break;
+        case 'F': o_fc_ip = optarg; break;
+        case 'G': o_fc_product = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'R': http_print_routes(tables, stdout); return fflush(stdout) == 0 ? 0 : 1;
         default: fputs(usage, stderr); return 2;
@@ -170,6 +245,26 @@ int main(int argc, char **argv)
         return 2;
     }
     hc.max_json = 1 << 20;
+    fd_conns = raise_nofile();
+    if (uint_opt("idle-timeout", opt_or_env(o_idle, "OTAKIT_IDLE_TIMEOUT", "120"), 1, 86400, &hc.idle_timeout) ||
+        uint_opt("unauth-timeout", opt_or_env(o_unauth, "OTAKIT_UNAUTH_TIMEOUT", "10"), 1, 86400,
+                 &hc.unauth_timeout) ||
+        uint_opt("max-connections", opt_or_env(o_conns, "OTAKIT_MAX_CONNECTIONS", "10000"), 1, 1000000,
+                 &hc.max_conns) ||
+        uint_opt("max-connections-per-ip", opt_or_env(o_conns_ip, "OTAKIT_MAX_CONNECTIONS_PER_IP", "256"), 1,
+                 1000000, &hc.max_conns_per_ip) ||
+        uint_opt("first-contacts-per-ip", opt_or_env(o_fc_ip, "OTAKIT_FIRST_CONTACTS_PER_IP", "30"), 0, 1000000,
+                 &g_server.first_contacts_per_ip) ||
+        uint_opt("first-contacts-per-product",
+                 opt_or_env(o_fc_product, "OTAKIT_FIRST_CONTACTS_PER_PRODUCT", "600"), 0, 1000000,
+                 &g_server.first_contacts_per_product))
+        return 2;
+    if (hc.max_conns > fd_conns) { /* what the open-files limit leaves room for, with a margin */
+        if (o_conns || getenv("OTAKIT_MAX_CONNECTIONS"))
+            log_msg(LOG_WARN, "--max-connections lowered to fit the open-files limit", "max_connections=%u",
+                    fd_conns * 8 / 9);
+        hc.max_conns = fd_conns * 8 / 9 ? fd_conns * 8 / 9 : 1;
+    }
     hc.tls_cert = opt_or_env(o_cert, "OTAKIT_TLS_CERT", NULL);
     hc.tls_key = opt_or_env(o_key, "OTAKIT_TLS_KEY", NULL);
     if (log_parse_level(opt_or_env(o_level, "OTAKIT_LOG_LEVEL", "info"), &lvl) != 0) {
@@ -178,6 +273,22 @@ int main(int argc, char **argv)
     }
     log_set_level(lvl);
 
+    admin_flag = o_admin != NULL;
+    if (admin_flag)
+        log_msg(LOG_WARN, "--admin-token puts the token in the process list (ps) for every local user: "
+                          "use --admin-token-file, OTAKIT_ADMIN_TOKEN or DATA/admin.token",
+                NULL);
+    o_admin_file = opt_or_env(o_admin_file, "OTAKIT_ADMIN_TOKEN_FILE", NULL);
+    o_admin = opt_or_env(o_admin, "OTAKIT_ADMIN_TOKEN", NULL);
+    if (!admin_flag && o_admin_file) {
+        if (token_from_file(o_admin_file, tok) != 0)
+            return 2;
+        o_admin = tok;
+    }
+    if (o_admin && strlen(o_admin) < 16) { /* checked before anything is created on disk */
+        fprintf(stderr, "otakit-server: the admin token must be at least 16 characters\n");
+        return 2;
+    }
     snprintf(g_server.data_dir, sizeof g_server.data_dir, "%s", opt_or_env(o_data, "OTAKIT_DATA", "./otakit-data"));
     snprintf(g_server.artifacts_dir, sizeof g_server.artifacts_dir, "%s/artifacts", g_server.data_dir);
     snprintf(g_server.tmp_dir, sizeof g_server.tmp_dir, "%s/tmp", g_server.data_dir);
@@ -188,12 +299,7 @@ int main(int argc, char **argv)
     clean_tmp(g_server.tmp_dir);
     hc.tmp_dir = g_server.tmp_dir;
 
-    o_admin = opt_or_env(o_admin, "OTAKIT_ADMIN_TOKEN", NULL);
     if (o_admin) {
-        if (strlen(o_admin) < 16) {
-            fprintf(stderr, "otakit-server: the admin token must be at least 16 characters\n");
-            return 2;
-        }
         auth_set_admin_token(o_admin);
     } else if (admin_token_file(g_server.data_dir, tok, &created) == 0) {
         auth_set_admin_token(tok);
@@ -213,6 +319,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* past a file-size limit a write fails with EFBIG: answered 507 */
 
     if (!(d = http_start(&hc, tables)))
         return 1;
@@ -227,9 +334,12 @@ int main(int argc, char **argv)
         snprintf(g_server.public_url, sizeof g_server.public_url, "%s://%s:%u", hc.tls_cert ? "https" : "http",
                  (!host[0] || !strcmp(host, "0.0.0.0")) ? "127.0.0.1" : host, http_port(d));
     }
-    log_msg(LOG_INFO, "otakit-server started", "url=%s port=%u data=%s threads=%u admin_token=%s", g_server.public_url,
+    log_msg(LOG_INFO, "otakit-server started",
+            "url=%s port=%u data=%s threads=%u admin_token=%s max_connections=%u per_ip=%u", g_server.public_url,
             http_port(d), g_server.data_dir, hc.threads,
-            o_admin ? "(from flag/env)" : created ? "(new, in admin.token)" : "(admin.token)");
+            admin_flag ? "(flag)" : o_admin_file && o_admin == tok ? "(file)" : o_admin ? "(env)"
+            : created ? "(new, in admin.token)" : "(admin.token)",
+            hc.max_conns, hc.max_conns_per_ip);
     sigwait(&set, &sig);
     log_msg(LOG_INFO, "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     MHD_stop_daemon(d);

@@ -134,6 +134,15 @@ static const char *const db_migrations[] = {
      * (first contact over a compat protocol). Compat routes only ever act on their own devices. */
     ("ALTER TABLE devices ADD COLUMN via TEXT NOT NULL DEFAULT 'token';"
      "CREATE INDEX devices_via_mac ON devices(product, via, mac);"),
+    /* 4: what the credential-less compat protocols may do in a product, off unless its owner says
+     * so (compat_policy.h); compat devices move to their own id namespace ("esp:<MAC>",
+     * "mongoose:<id>"), clear of the ids and MACs token devices register with. */
+    ("ALTER TABLE products ADD COLUMN compat_esp INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE products ADD COLUMN compat_mongoose INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE products ADD COLUMN compat_confirm_by_version INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE devices SET device_id = 'esp:' || device_id WHERE via = 'esp' AND device_id NOT LIKE 'esp:%';"
+     "UPDATE devices SET device_id = 'mongoose:' || device_id WHERE via = 'mongoose' "
+     "AND device_id NOT LIKE 'mongoose:%';"),
 };
 
 #endif

@@ -11,6 +11,8 @@ struct server_config {
     char artifacts_dir[600]; /* content-addressed: <sha256> files */
     char tmp_dir[600];       /* uploads in progress */
     char public_url[256];    /* base URL devices are given for downloads */
+    unsigned first_contacts_per_ip;      /* compat devices registered a minute per address (0: any) */
+    unsigned first_contacts_per_product; /* ... per product */
 };
 extern struct server_config g_server;
 

@@ -27,6 +27,9 @@ class CompatPull(unittest.TestCase):
         cls.s = nl.Server().start()
         p = cls.s.product(nl.PRODUCT)
         cls.owner = p["owner_token"]
+        st, body, _ = cls.s.req("PATCH", "/api/v1/products/" + nl.PRODUCT,  # compat is off unless switched on
+                                {"compat": {"esp": True, "mongoose": True}}, token=cls.owner)
+        assert st == 200, (st, body)
         cls.img = nl.make_image("2.0.0", size=70000, seed=21)
         cls.img_path = nl.write_tmp(cls.d, "fw.img", cls.img)
         st, rel, _ = cls.s.req("POST", "/api/v1/products/%s/releases" % nl.PRODUCT, cls.img, token=cls.owner)
@@ -54,7 +57,7 @@ class CompatPull(unittest.TestCase):
         r = nl.netpull("compat", "--mongoose", meta, "--version", "1.0.0", *self.dev_args())
         self.assertEqual((r.rc, r.result, r.v["mg_has_update"], r.v["mg_url"]), (0, "OTA_OK", "0", "-"), r)
         self.assertNotIn("stats", r.v)  # no download was attempted
-        self.rollout(["mg-7"])
+        self.rollout(["mongoose:mg-7"])
         dump = os.path.join(self.d, "mg.bin")
         r = nl.netpull("compat", "--mongoose", meta, "--version", "1.0.0", "--keep-alive", *self.dev_args(dump))
         self.assertEqual((r.rc, r.result), (0, "OTA_OK"), r)
@@ -182,9 +185,9 @@ class CompatPull(unittest.TestCase):
         url = self.s.url + "/api/v1/esp/%s/update" % nl.PRODUCT
         r = self.esp(url)
         self.assertEqual((r.rc, r.v["esp"]), (0, "NO_UPDATE flash_ops=0"), r)
-        st, dev, _ = self.s.req("GET", "/api/v1/products/%s/devices/%s" % (nl.PRODUCT, MAC), token=self.owner)
+        st, dev, _ = self.s.req("GET", "/api/v1/products/%s/devices/esp:%s" % (nl.PRODUCT, MAC), token=self.owner)
         self.assertEqual((st, dev.get("via"), dev.get("mac")), (200, "esp", MAC), dev)
-        self.rollout([MAC])
+        self.rollout(["esp:" + MAC])
         r = self.esp(url)
         self.assertEqual((r.rc, r.v["esp"]), (0, "NO_UPDATE flash_ops=0"), r)
 

@@ -31,6 +31,11 @@ class Compat(unittest.TestCase):
         cls.s = Server().start()
         cls.p = cls.s.product("espy")
         cls.owner = cls.p["owner_token"]
+        # Compat access is the owner's explicit choice (off by default: test_compat_trust.py).
+        st, body, _ = cls.s.req("PATCH", "/api/v1/products/espy", {"compat": {"esp": True, "mongoose": True,
+                                                                             "confirm_by_version": True}},
+                                token=cls.owner)
+        assert st == 200, body
         cls.image = esp8266_image(size=30000, seed=b"compat")
         st, rel, _ = cls.s.req("POST", "/api/v1/products/espy/releases?version=1.0.1", cls.image, token=cls.owner)
         assert st == 201, rel
@@ -46,6 +51,9 @@ class Compat(unittest.TestCase):
         self.assertEqual(st, 201, body)
         return body
 
+    def esp_id(self, mac):
+        return "esp:" + mac
+
     def esp_get(self, headers):
         return self.s.req("GET", "/api/v1/esp/espy/update", headers=headers, raw=True)
 
@@ -60,11 +68,11 @@ class Compat(unittest.TestCase):
         # First contact registers the device; nothing is assigned yet: 304.
         st, body, _ = self.esp_get(esp_headers(mac, version="1.0.0"))
         self.assertEqual((st, body), (304, b""))
-        st, dev, _ = self.s.req("GET", "/api/v1/products/espy/devices/" + mac, token=self.owner)
+        st, dev, _ = self.s.req("GET", "/api/v1/products/espy/devices/" + self.esp_id(mac), token=self.owner)
         self.assertEqual(st, 200, dev)
-        self.assertEqual((dev["via"], dev["mac"]), ("esp", mac))
+        self.assertEqual((dev["device_id"], dev["via"], dev["mac"]), ("esp:" + mac, "esp", mac))
         # A rollout to it: 200 with the image and the headers the updater checks.
-        ro = self.rollout([mac])
+        ro = self.rollout([self.esp_id(mac)])
         st, body, hdr = self.esp_get(esp_headers(mac, version="1.0.0"))
         self.assertEqual(st, 200)
         self.assertEqual(body, self.image)
@@ -91,7 +99,7 @@ class Compat(unittest.TestCase):
         import socket
         mac = "18:FE:AA:AA:AA:30"
         self.esp_get(esp_headers(mac, version="1.0.0"))  # first contact
-        self.rollout([mac])
+        self.rollout([self.esp_id(mac)])
         req = "GET /api/v1/esp/espy/update HTTP/1.0\r\nHost: 127.0.0.1\r\n" + "".join(
             "%s: %s\r\n" % kv for kv in esp_headers(mac, version="1.0.0").items()) + "\r\n"
         sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
@@ -114,7 +122,7 @@ class Compat(unittest.TestCase):
     def test_esp32_headers(self):
         mac = "24:0A:C4:00:00:01"
         self.assertEqual(self.esp_get(esp_headers(mac, version="1.0.0", chip="ESP32"))[0], 304)
-        self.rollout([mac])
+        self.rollout([self.esp_id(mac)])
         st, body, hdr = self.esp_get(esp_headers(mac, version="1.0.0", chip="ESP32"))
         self.assertEqual((st, body), (200, self.image))
         # An ESP32 header set with the ESP8266 user agent is not an updater request.
@@ -123,7 +131,9 @@ class Compat(unittest.TestCase):
         self.assertEqual(self.esp_get(h)[0], 403)
 
     def test_token_devices_are_out_of_reach(self):
-        """A device registered with a token is never acted on by the credential-less protocols."""
+        """A device registered with a token is never acted on by the credential-less protocols:
+        its id and MAC name other devices there (in their own namespace), and nothing of the
+        token device is read or confirmed."""
         mac = "AA:BB:CC:DD:EE:FF"
         st, reg, _ = self.s.req("POST", "/api/v1/device/register",
                                 {"device_id": "tok-dev", "hw_rev": "a", "version": "1.0.0", "slot": 0, "mac": mac},
@@ -132,14 +142,34 @@ class Compat(unittest.TestCase):
         ro = self.rollout(["tok-dev"])
         st, chk, _ = self.s.req("GET", "/api/v1/device/check?version=1.0.0", token=reg["device_token"])
         self.assertIsNotNone(chk["update"])
-        # Neither its id (Mongoose) nor its MAC (ESP) reaches it, and nothing is confirmed.
         st, body, _ = self.s.req("GET", "/api/v1/mongoose/espy/ota.json?id=tok-dev&version=1.0.1")
-        self.assertEqual((st, body["error"]["code"]), (403, "forbidden"))
-        st, _, _ = self.esp_get(esp_headers(mac, version="1.0.1"))
-        self.assertEqual(st, 403)
+        self.assertEqual((st, body), (200, {"version": "1.0.1", "url": "", "size": 0}))
+        self.assertEqual(self.esp_get(esp_headers(mac, version="1.0.1"))[0], 304)
         st, ro, _ = self.s.req("GET", "/api/v1/products/espy/rollouts/%s" % ro["id"], token=self.owner)
         self.assertEqual(ro["state"], "running")
         self.assertEqual(ro["counts"]["confirmed"], 0)
+        st, dev, _ = self.s.req("GET", "/api/v1/products/espy/devices/tok-dev", token=self.owner)
+        self.assertEqual((dev["via"], dev["version"]), ("token", "1.0.0"))
+
+    def test_versions_that_are_not_printable_ascii_are_refused(self):
+        """A version a compat device sends ends up in device views: bytes that are not UTF-8 made
+        the device vanish from lists and its page answer 500 (and the Mongoose request got no
+        answer at all). They are refused with 400 bad_version and nothing is recorded."""
+        for q in ("%FF%FE", "1.0%0A", "1.0%20x", "%C3%A9"):
+            st, body, _ = self.s.req("GET", "/api/v1/mongoose/espy/ota.json?id=mg-utf&version=" + q)
+            self.assertEqual((st, body["error"]["code"]), (400, "bad_version"), q)
+        mac = "18:FE:AA:AA:AA:40"
+        st, body, _ = self.s.req("GET", "/api/v1/esp/espy/update", headers=esp_headers(mac, version="1.0\xff\xfe"))
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_version"))
+        st, body, _ = self.s.req("GET", "/api/v1/products/espy/devices?limit=10000", token=self.owner)
+        self.assertEqual(st, 200)
+        ids = [d["device_id"] for d in body["devices"]]
+        self.assertFalse([i for i in ids if "mg-utf" in i or "AA:AA:40" in i], ids)
+        # A good version is still taken, and the views work.
+        st, _, _ = self.esp_get(esp_headers(mac, version="1.0.0 (build 7)"))
+        self.assertEqual(st, 304)
+        st, dev, _ = self.s.req("GET", "/api/v1/products/espy/devices/" + self.esp_id(mac), token=self.owner)
+        self.assertEqual((st, dev["version"]), (200, "1.0.0 (build 7)"))
 
     def test_unknown_two_segment_paths_are_json_404(self):
         for path in ("/no/such", "/api/v1"):
@@ -176,7 +206,7 @@ class Compat(unittest.TestCase):
     def test_mongoose_pull(self):
         st, meta, _ = self.s.req("GET", "/api/v1/mongoose/espy/ota.json?arch=stm32&version=1.0.0&id=mg-1&boot=0")
         self.assertEqual((st, meta), (200, {"version": "1.0.0", "url": "", "size": 0}))
-        self.rollout(["mg-1"])
+        self.rollout(["mongoose:mg-1"])
         st, meta, _ = self.s.req("GET", "/api/v1/mongoose/espy/ota.json?arch=stm32&version=1.0.0&id=mg-1&boot=0")
         self.assertEqual(st, 200)
         self.assertEqual((meta["version"], meta["size"]), ("1.0.1", len(self.image)))

@@ -1,5 +1,7 @@
 """Products and the auth rules every management route follows."""
 import os
+import shutil
+import tempfile
 import sys
 import unittest
 
@@ -116,12 +118,36 @@ class Lifecycle(unittest.TestCase):
             self.assertEqual(st, 200)
         finally:
             s.__exit__(None, None, None)
-        s = Server(env=env, args=["--admin-token", "flag-admin-token-0123456789"]).start()
+        tokfile = os.path.join(tempfile.mkdtemp(prefix="otakit-tok-"), "admin")
+        with open(tokfile, "w") as f:
+            f.write("file-admin-token-0123456789\n")
+        os.chmod(tokfile, 0o600)
+        s = Server(env=env, args=["--admin-token-file", tokfile]).start()
         try:
-            self.assertEqual(s.req("GET", "/api/v1/products", token="flag-admin-token-0123456789")[0], 200)
+            self.assertEqual(s.req("GET", "/api/v1/products", token="file-admin-token-0123456789")[0], 200)
             self.assertEqual(s.req("GET", "/api/v1/products", token="env-admin-token-0123456789")[0], 401)
+            self.assertNotIn(b"process list", open(s.log_path, "rb").read())
         finally:
             s.__exit__(None, None, None)
+            shutil.rmtree(os.path.dirname(tokfile))
+
+    def test_admin_token_flag_warns(self):
+        """--admin-token is visible to every local user in ps: it still works, with a warning, and
+        --help points to the file and the environment."""
+        s = Server(args=["--admin-token", "flag-admin-token-0123456789"]).start()
+        try:
+            self.assertEqual(s.req("GET", "/api/v1/products", token="flag-admin-token-0123456789")[0], 200)
+            log = open(s.log_path, "rb").read()
+            self.assertRegex(log, rb"level=warn .*--admin-token puts the token in the process list")
+        finally:
+            s.__exit__(None, None, None)
+        import subprocess
+        from otaserver import SERVER
+        out = subprocess.run([SERVER, "--help"], capture_output=True).stdout
+        self.assertIn(b"--admin-token-file", out)
+        self.assertIn(b"OTAKIT_ADMIN_TOKEN", out)
+        self.assertEqual(subprocess.run([SERVER, "--admin-token-file", "/nonexistent/token"],
+                                        capture_output=True).returncode, 2)
 
     def test_bad_flags(self):
         import subprocess

@@ -138,12 +138,16 @@ static int call(const char *cmd, const api_t *a, const char *method, const char 
 static const char product_help[] =
     "usage: otakit product create --id ID --name NAME --key PUB.pem [--version-rule semver|espressif]\n"
     "       otakit product list | show ID\n"
+    "       otakit product set ID [--compat-esp on|off] [--compat-mongoose on|off]\n"
+    "                             [--compat-confirm-by-version on|off]\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
-    "create needs the admin token and prints the product's owner and enrollment tokens once.\n";
+    "create needs the admin token and prints the product's owner and enrollment tokens once.\n"
+    "set (owner token) says what the credential-less compat protocols may do in the product.\n";
 
 int cmd_product(int argc, char **argv)
 {
-    struct opt o[] = {{"id", 0}, {"name", 0}, {"key", 0}, {"version-rule", 0}, {0, 0}};
+    struct opt o[] = {{"id", 0},         {"name", 0},           {"key", 0}, {"version-rule", 0}, {"compat-esp", 0},
+                      {"compat-mongoose", 0}, {"compat-confirm-by-version", 0}, {0, 0}};
     static const char *const fields[] = {"product_id", "name", "version_rule", "key_hash", NULL};
     char path[512], pem[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -170,6 +174,24 @@ int cmd_product(int argc, char **argv)
     }
     if (!strcmp(sub, "list"))
         return call("product", &a, "GET", "/api/v1/products", NULL, NULL, 200, "products", fields);
+    if (!strcmp(sub, "set") && argc - first == 1) {
+        static const char *const keys[][2] = {{"compat-esp", "esp"},
+                                              {"compat-mongoose", "mongoose"},
+                                              {"compat-confirm-by-version", "confirm_by_version"}};
+        json_t *compat = json_object();
+        size_t k;
+        for (k = 0; k < 3; k++) {
+            const char *v = get(o, keys[k][0]);
+            if (v && strcmp(v, "on") && strcmp(v, "off")) {
+                json_decref(compat);
+                return usage_error("product", "--%s takes on or off", keys[k][0]);
+            }
+            if (v)
+                json_object_set_new(compat, keys[k][1], json_boolean(!strcmp(v, "on")));
+        }
+        snprintf(path, sizeof path, "/api/v1/products/%s", argv[first]);
+        return call("product", &a, "PATCH", path, json_pack("{s:o}", "compat", compat), NULL, 200, NULL, NULL);
+    }
     if (!strcmp(sub, "show") && argc - first == 1) {
         snprintf(path, sizeof path, "/api/v1/products/%s", argv[first]);
         return call("product", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
