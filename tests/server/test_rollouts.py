@@ -331,11 +331,8 @@ class Crash(unittest.TestCase):
 
 
 class LargeFleet(unittest.TestCase):
-    def test_creating_a_rollout_is_not_quadratic_in_the_fleet(self):
-        """Rollout creation holds the write lock: with 300,000 devices it took 46 s (every
-        candidate was deduplicated by a linear scan of the others). 150,000 devices, inserted
-        straight into the database, must be targeted in a few seconds."""
-        n = 150000
+    def create_rollout_seconds(self, n):
+        """Seconds one POST .../rollouts takes to target n devices inserted straight into the database."""
         s = Server().start()
         try:
             p = s.product("big")
@@ -357,12 +354,21 @@ class LargeFleet(unittest.TestCase):
                               token=p["owner_token"])
             took = time.time() - t0
             self.assertEqual((st, ro["devices"]), (201, n), ro)
-            self.assertLess(took, 20, "creating a rollout of %d devices took %.1f s" % (n, took))
-            t0 = time.time()
             st, _, _ = s.req("GET", "/api/v1/products/big/rollouts/%d" % ro["id"], token=p["owner_token"])
             self.assertEqual(st, 200)
+            return took
         finally:
             s.__exit__(None, None, None)
+
+    def test_creating_a_rollout_is_not_quadratic_in_the_fleet(self):
+        """Rollout creation holds the write lock: with 300,000 devices it took 46 s (every
+        candidate was deduplicated by a linear scan of the others). Four times the fleet must cost
+        about four times as much, not sixteen: a ratio measured in the same run, so it holds on a
+        slow or a busy machine (absolute figures: bench/server.sh)."""
+        small = self.create_rollout_seconds(30000)
+        large = self.create_rollout_seconds(120000)
+        self.assertLess(large / max(small, 0.05), 9,
+                        "30,000 devices: %.2f s, 120,000 devices: %.2f s" % (small, large))
 
 if __name__ == "__main__":
     unittest.main()
