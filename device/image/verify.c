@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "otakit/bytes.h"
 #include "otakit/image.h"
 
 #include "../crypto/crypto.h"
@@ -136,7 +137,7 @@ static int unprotected_tlv(ota_read_fn read, void *ctx, const ota_tlv_t *t, cons
         if (read(ctx, t->off, buf, OTA_SHA256_LEN) != 0)
             return OTA_ERR_IO;
         st->has_hash = 1;
-        if (memcmp(buf, digest, OTA_SHA256_LEN) != 0)
+        if (!ota_ct_equal(buf, digest, OTA_SHA256_LEN))
             return OTA_ERR_HASH;
         memcpy(info->hash, digest, OTA_SHA256_LEN);
         return OTA_OK;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otakit/bytes.h"
 #include "otakit/image.h"
 #include "otakit/keys.h"
 
@@ -29,9 +30,6 @@ int op_error(const char *cmd, const char *what, int rc);
 
 /* Parses a decimal or 0x-hex unsigned number no larger than max. Returns 0 or -1. */
 int parse_uint(const char *s, uint32_t max, uint32_t *out);
-
-/* Lowercase hex of n bytes into out (2n+1 bytes). */
-void hex_encode(const uint8_t *p, size_t n, char *out);
 
 /* Loads the keys named by paths (private or public) into DER SubjectPublicKeyInfo buffers
  * (n * 91 bytes, caller frees) and fills keys[]. Prints the error itself; returns EXIT_OK or EXIT_FAIL. */

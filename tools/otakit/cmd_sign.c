@@ -246,8 +246,8 @@ int cmd_sign(int argc, char **argv)
     cfg.flags = 0;
     ota_image_verify_buf(img, (uint32_t)img_len, &cfg, &info);
     ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
-    hex_encode(info.hash, 32, hash_hex);
-    hex_encode(info.key_hash, 32, kh_hex);
+    ota_hex_encode(info.hash, 32, hash_hex);
+    ota_hex_encode(info.key_hash, 32, kh_hex);
     if (strcmp(out, "-") != 0) {
         printf("signed %s -> %s\n", in, out);
         printf("  version           %s\n", vbuf);

@@ -129,7 +129,7 @@ int cmd_verify(int argc, char **argv)
         if (quiet)
             continue;
         ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
-        hex_encode(info.key_hash, 8, kh);
+        ota_hex_encode(info.key_hash, 8, kh);
         printf("%s: OK: version %s", argv[i], vbuf);
         if (info.has_security_counter)
             printf(", security counter %u", (unsigned)info.security_counter);
@@ -289,7 +289,7 @@ int cmd_inspect(int argc, char **argv)
         }
         if (lrc == OTA_OK) {
             printf(",\"image_size\":%u", (unsigned)lay.image_end);
-            hex_encode(digest, 32, hex);
+            ota_hex_encode(digest, 32, hex);
             printf(",\"sha256\":\"%s\",\"hash_ok\":%s", hex, info.hash[0] || rc == OTA_OK ? "true" : "false");
             printf(",\"tlvs\":[");
             for (i = 0; i < ntlv; i++) {
@@ -334,7 +334,7 @@ int cmd_inspect(int argc, char **argv)
         }
         printf(",\"key_hash\":");
         if (info.has_key_hash) {
-            hex_encode(info.key_hash, 32, hex);
+            ota_hex_encode(info.key_hash, 32, hex);
             printf("\"%s\"", hex);
         } else {
             printf("null");
@@ -369,12 +369,12 @@ int cmd_inspect(int argc, char **argv)
         printf("product           %s\n", info.product[0] ? info.product : "(any)");
         printf("hardware          %s\n", info.hw_rev[0] ? info.hw_rev : "(any)");
         if (lrc == OTA_OK) {
-            hex_encode(digest, 32, hex);
+            ota_hex_encode(digest, 32, hex);
             printf("sha256            %s (%s)\n", hex, rc == OTA_OK || info.hash[0] ? "matches the SHA256 TLV"
                                                                                     : "recomputed");
         }
         if (info.has_key_hash) {
-            hex_encode(info.key_hash, 32, hex);
+            ota_hex_encode(info.key_hash, 32, hex);
             printf("key hash          %s\n", hex);
         }
         if (info.signature_checked)

@@ -1,4 +1,4 @@
-/* Shared helpers of the otakit CLI: errors, numbers, hex, keys, JSON strings. */
+/* Shared helpers of the otakit CLI: errors, numbers, keys, JSON strings. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,17 +40,6 @@ int parse_uint(const char *s, uint32_t max, uint32_t *out)
         return -1;
     *out = (uint32_t)v;
     return 0;
-}
-
-void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_out, ota_pubkey_t *keys)
