@@ -11,13 +11,10 @@
 #include "otakit/image.h"
 
 #include "../crypto/crypto.h"
-#include "le.h"
 
 #ifndef OTA_VERIFY_CHUNK
 #define OTA_VERIFY_CHUNK 256u /* bytes hashed per read: stack cost vs. read calls */
 #endif
-
-#define OTA_PUBKEY_TLV_MAX 128u
 
 /* Hashes bytes [0, len) of the image. */
 static int hash_region(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN])
@@ -39,62 +36,11 @@ static int hash_region(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OT
     return OTA_OK;
 }
 
-/* Reads an identifier TLV (product, hardware list) into a NUL-terminated string. */
-static int read_ident(ota_read_fn read, void *ctx, const ota_tlv_t *t, char *out, size_t max, int list)
-{
-    if (t->len == 0 || t->len > max)
-        return OTA_ERR_TLV_LEN;
-    if (read(ctx, t->off, out, t->len) != 0)
-        return OTA_ERR_IO;
-    out[t->len] = '\0';
-    if (!ota_ident_valid(out, t->len, max, list)) {
-        out[0] = '\0';
-        return OTA_ERR_TLV_VALUE;
-    }
-    return OTA_OK;
-}
-
-/* Handles one TLV of the protected area. */
-static int protected_tlv(ota_read_fn read, void *ctx, const ota_tlv_t *t, ota_image_info_t *info)
-{
-    uint8_t b[4];
-    switch (t->type) {
-    case OTA_TLV_SEC_CNT:
-        if (info->has_security_counter)
-            return OTA_ERR_TLV_DUP;
-        if (t->len != 4)
-            return OTA_ERR_TLV_LEN;
-        if (read(ctx, t->off, b, 4) != 0)
-            return OTA_ERR_IO;
-        info->security_counter = ota_get_le32(b);
-        info->has_security_counter = 1;
-        return OTA_OK;
-    case OTA_TLV_PRODUCT:
-        if (info->product[0])
-            return OTA_ERR_TLV_DUP;
-        return read_ident(read, ctx, t, info->product, OTA_PRODUCT_MAX, 0);
-    case OTA_TLV_HW_REV:
-        if (info->hw_rev[0])
-            return OTA_ERR_TLV_DUP;
-        return read_ident(read, ctx, t, info->hw_rev, OTA_HW_REV_MAX, 1);
-    case OTA_TLV_KEYHASH:
-    case OTA_TLV_PUBKEY:
-    case OTA_TLV_SHA256:
-    case OTA_TLV_ECDSA_SIG:
-        /* These can never be covered by the hash they are part of. */
-        return OTA_ERR_TLV_VALUE;
-    default:
-        return OTA_OK; /* dependencies, boot record, other vendors' TLVs: hashed, not interpreted */
-    }
-}
-
-/* TLV types MCUboot's allow-list admits in the unprotected area. */
+/* TLV types MCUboot's allow-list admits in the unprotected area (the table's UNPROT flag). */
 static int unprotected_allowed(uint16_t type)
 {
-    return type == OTA_TLV_KEYHASH || type == OTA_TLV_PUBKEY || type == OTA_TLV_SHA256 ||
-           type == OTA_TLV_SHA384 || type == OTA_TLV_SHA512 || type == OTA_TLV_RSA2048_PSS ||
-           type == OTA_TLV_ECDSA224 || type == OTA_TLV_ECDSA_SIG || type == OTA_TLV_RSA3072_PSS ||
-           type == OTA_TLV_ED25519 || (type >= OTA_TLV_ENC_FIRST && type <= OTA_TLV_ENC_LAST);
+    const ota_tlv_def_t *d = ota_tlv_def(type);
+    return d && (d->flags & OTA_TLVF_UNPROT);
 }
 
 /* State of the walk over the unprotected area. */
@@ -207,14 +153,12 @@ int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_veri
     if ((rc = ota_image_layout(read, ctx, avail, &info->hdr, &info->layout)) != OTA_OK)
         return rc;
 
-    /* Structure first: every TLV inside its area, protected facts read. */
+    /* Structure first: the protected facts read by their rules, then every TLV inside its area. */
+    if ((rc = ota_image_read_protected(read, ctx, &info->layout, info)) != OTA_OK)
+        return rc;
     ota_tlv_iter_init(&it, read, ctx, &info->layout);
-    while ((rc = ota_tlv_next(&it, &t)) == 1) {
-        if (!t.is_protected)
-            continue;
-        if ((rc = protected_tlv(read, ctx, &t, info)) != OTA_OK)
-            return rc;
-    }
+    while ((rc = ota_tlv_next(&it, &t)) == 1)
+        ;
     if (rc < 0)
         return rc;
 

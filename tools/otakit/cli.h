@@ -35,9 +35,6 @@ int parse_uint(const char *s, uint32_t max, uint32_t *out);
  * (n * 91 bytes, caller frees) and fills keys[]. Prints the error itself; returns EXIT_OK or EXIT_FAIL. */
 int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_out, ota_pubkey_t *keys);
 
-/* Name of a TLV type ("SHA256", "PRODUCT", ...) or NULL when unknown. */
-const char *tlv_name(uint16_t type);
-
 /* Writes s as a JSON string literal (with quotes) to stdout. */
 void print_json_string(const char *s);
 

@@ -293,7 +293,7 @@ int cmd_inspect(int argc, char **argv)
             printf(",\"sha256\":\"%s\",\"hash_ok\":%s", hex, info.hash[0] || rc == OTA_OK ? "true" : "false");
             printf(",\"tlvs\":[");
             for (i = 0; i < ntlv; i++) {
-                const char *n = tlv_name(tlvs[i].type);
+                const char *n = ota_tlv_name(tlvs[i].type);
                 printf("%s{\"area\":\"%s\",\"type\":%u,\"name\":", i ? "," : "", area_name(tlvs[i].is_protected),
                        tlvs[i].type);
                 if (n)
@@ -386,7 +386,7 @@ int cmd_inspect(int argc, char **argv)
         if (lrc == OTA_OK) {
             printf("TLVs\n");
             for (i = 0; i < ntlv; i++) {
-                const char *n = tlv_name(tlvs[i].type);
+                const char *n = ota_tlv_name(tlvs[i].type);
                 printf("  %-11s 0x%04x %-12s %5u bytes at %u\n", area_name(tlvs[i].is_protected), tlvs[i].type,
                        n ? n : "(vendor)", tlvs[i].len, (unsigned)tlvs[i].off);
             }

@@ -70,33 +70,6 @@ int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_o
     return EXIT_OK;
 }
 
-const char *tlv_name(uint16_t type)
-{
-    switch (type) {
-    case OTA_TLV_KEYHASH: return "KEYHASH";
-    case OTA_TLV_PUBKEY: return "PUBKEY";
-    case OTA_TLV_SHA256: return "SHA256";
-    case OTA_TLV_SHA384: return "SHA384";
-    case OTA_TLV_SHA512: return "SHA512";
-    case OTA_TLV_RSA2048_PSS: return "RSA2048_PSS";
-    case OTA_TLV_ECDSA224: return "ECDSA224";
-    case OTA_TLV_ECDSA_SIG: return "ECDSA_SIG";
-    case OTA_TLV_RSA3072_PSS: return "RSA3072_PSS";
-    case OTA_TLV_ED25519: return "ED25519";
-    case 0x30: return "ENC_RSA2048";
-    case 0x31: return "ENC_KW";
-    case 0x32: return "ENC_EC256";
-    case 0x33: return "ENC_X25519";
-    case 0x34: return "ENC_X25519_SHA512";
-    case OTA_TLV_DEPENDENCY: return "DEPENDENCY";
-    case OTA_TLV_SEC_CNT: return "SEC_CNT";
-    case OTA_TLV_BOOT_RECORD: return "BOOT_RECORD";
-    case OTA_TLV_PRODUCT: return "PRODUCT";
-    case OTA_TLV_HW_REV: return "HW_REV";
-    default: return NULL;
-    }
-}
-
 void print_json_string(const char *s)
 {
     putchar('"');

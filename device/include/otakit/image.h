@@ -6,8 +6,9 @@
  *   [unprotected TLV area: info {0x6907, tot} + SHA256, KEYHASH|PUBKEY, ECDSA signature]
  *
  * This is the only module that knows the byte layout. The signer (lib/), the CLI,
- * the server and the bootloader all read and write images through it. It is
- * portable C99: no heap, no stdio; storage is read through an ota_read_fn.
+ * the server and the bootloader all read and write images through it; the TLV types and
+ * their rules are the table in otakit/tlv.h. It is portable C99: no heap, no stdio;
+ * storage is read through an ota_read_fn.
  */
 #ifndef OTAKIT_IMAGE_H
 #define OTAKIT_IMAGE_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "otakit/err.h"
+#include "otakit/tlv.h"
 
 #define OTA_IMAGE_MAGIC 0x96f3b83dUL
 #define OTA_IMAGE_HEADER_SIZE 32u
@@ -38,30 +40,9 @@
     (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256 | OTA_IMAGE_F_COMPRESSED_LZMA1 |  \
      OTA_IMAGE_F_COMPRESSED_LZMA2)
 
-/* TLV types. MCUboot's own, then otakit's vendor TLVs (protected area only). */
-#define OTA_TLV_KEYHASH 0x01u     /* SHA-256 of the signer's DER SubjectPublicKeyInfo */
-#define OTA_TLV_PUBKEY 0x02u      /* the signer's DER SubjectPublicKeyInfo */
-#define OTA_TLV_SHA256 0x10u      /* SHA-256 over header + payload + protected area */
-#define OTA_TLV_SHA384 0x11u
-#define OTA_TLV_SHA512 0x12u
-#define OTA_TLV_RSA2048_PSS 0x20u
-#define OTA_TLV_ECDSA224 0x21u
-#define OTA_TLV_ECDSA_SIG 0x22u   /* DER ECDSA signature (P-256 here) */
-#define OTA_TLV_RSA3072_PSS 0x23u
-#define OTA_TLV_ED25519 0x24u
-#define OTA_TLV_ENC_FIRST 0x30u   /* 0x30..0x34: wrapped encryption keys */
-#define OTA_TLV_ENC_LAST 0x34u
-#define OTA_TLV_DEPENDENCY 0x40u
-#define OTA_TLV_SEC_CNT 0x50u     /* u32 security counter (anti-rollback) */
-#define OTA_TLV_BOOT_RECORD 0x60u
-#define OTA_TLV_PRODUCT 0xb0u     /* otakit: product id, ASCII [A-Za-z0-9._-], 1..32 bytes */
-#define OTA_TLV_HW_REV 0xb1u      /* otakit: compatible hardware revisions, comma separated */
-
-#define OTA_PRODUCT_MAX 32u
-#define OTA_HW_REV_MAX 64u
-#define OTA_ECDSA_SIG_MAX 72u     /* longest DER P-256 signature */
+/* TLV types (OTA_TLV_SEC_CNT, OTA_TLV_PRODUCT, ...) and their rules come from the table in
+ * otakit/tlv.h. */
 #define OTA_P256_SPKI_LEN 91u     /* DER SubjectPublicKeyInfo of an uncompressed P-256 key */
-#define OTA_SHA256_LEN 32u
 
 typedef struct {
     uint8_t major;
@@ -164,6 +145,14 @@ typedef struct {
     char product[OTA_PRODUCT_MAX + 1]; /* "" when the image names no product */
     char hw_rev[OTA_HW_REV_MAX + 1];   /* "" when the image names no hardware */
 } ota_image_info_t;
+
+/* Reads every TLV of the protected area through read and checks it against the table's rules
+ * (otakit/tlv.h): allowed there, at most once where the table says so, value well formed. Fills
+ * info->security_counter/has_security_counter, product and hw_rev; touches nothing else. Used by
+ * ota_image_verify() and the agent's pre-check alike. Returns OTA_OK, OTA_ERR_TLV_BOUNDS,
+ * OTA_ERR_TLV_LEN, OTA_ERR_TLV_DUP, OTA_ERR_TLV_VALUE or OTA_ERR_IO. */
+int ota_image_read_protected(ota_read_fn read, void *ctx, const ota_image_layout_t *layout,
+                             ota_image_info_t *info);
 
 /*
  * Verifies the image held in storage (avail bytes readable through read), reading it in small
