@@ -16,26 +16,6 @@
 #define OTA_VERIFY_CHUNK 256u /* bytes hashed per read: stack cost vs. read calls */
 #endif
 
-/* Hashes bytes [0, len) of the image. */
-static int hash_region(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN])
-{
-    uint8_t buf[OTA_VERIFY_CHUNK];
-    ota_sha256_t h;
-    uint32_t off = 0;
-    ota_sha256_start(&h);
-    while (off < len) {
-        uint32_t n = len - off < sizeof buf ? len - off : (uint32_t)sizeof buf;
-        if (read(ctx, off, buf, n) != 0) {
-            ota_sha256_finish(&h, out);
-            return OTA_ERR_IO;
-        }
-        ota_sha256_update(&h, buf, n);
-        off += n;
-    }
-    ota_sha256_finish(&h, out);
-    return OTA_OK;
-}
-
 /* TLV types MCUboot's allow-list admits in the unprotected area (the table's UNPROT flag). */
 static int unprotected_allowed(uint16_t type)
 {
@@ -127,6 +107,25 @@ static int unprotected_tlv(ota_read_fn read, void *ctx, const ota_tlv_t *t, cons
     }
 }
 
+int ota_image_hash(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN])
+{
+    uint8_t buf[OTA_VERIFY_CHUNK];
+    ota_sha256_t h;
+    uint32_t off = 0;
+    ota_sha256_start(&h);
+    while (off < len) {
+        uint32_t n = len - off < sizeof buf ? len - off : (uint32_t)sizeof buf;
+        if (read(ctx, off, buf, n) != 0) {
+            ota_sha256_finish(&h, out);
+            return OTA_ERR_IO;
+        }
+        ota_sha256_update(&h, buf, n);
+        off += n;
+    }
+    ota_sha256_finish(&h, out);
+    return OTA_OK;
+}
+
 int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_verify_cfg_t *cfg,
                      ota_image_info_t *info)
 {
@@ -162,7 +161,7 @@ int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_veri
     if (rc < 0)
         return rc;
 
-    if ((rc = hash_region(read, ctx, info->layout.unprot_off, digest)) != OTA_OK)
+    if ((rc = ota_image_hash(read, ctx, info->layout.unprot_off, digest)) != OTA_OK)
         return rc;
 
     ota_tlv_iter_init(&it, read, ctx, &info->layout);
@@ -194,14 +193,9 @@ int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_veri
     return OTA_OK;
 }
 
-struct mem_src {
-    const uint8_t *p;
-    uint32_t len;
-};
-
-static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t len)
+int ota_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len)
 {
-    const struct mem_src *m = (const struct mem_src *)ctx;
+    const ota_mem_src_t *m = (const ota_mem_src_t *)ctx;
     if (off > m->len || len > m->len - off)
         return -1;
     memcpy(buf, m->p + off, len);
@@ -211,12 +205,12 @@ static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t len)
 int ota_image_verify_buf(const uint8_t *img, uint32_t len, const ota_verify_cfg_t *cfg,
                          ota_image_info_t *info)
 {
-    struct mem_src m;
+    ota_mem_src_t m;
     if (!img && len)
         return OTA_ERR_ARG;
     m.p = img;
     m.len = len;
-    return ota_image_verify(mem_read, &m, len, cfg, info);
+    return ota_image_verify(ota_mem_read, &m, len, cfg, info);
 }
 
 int ota_image_hw_compatible(const ota_image_info_t *info, const char *hw)

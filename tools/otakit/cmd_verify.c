@@ -9,8 +9,6 @@
 #include "otakit/err.h"
 #include "otakit/fileio.h"
 
-#include "../../device/crypto/crypto.h"
-
 #define MAX_KEYS 16
 
 static const char verify_help[] =
@@ -143,20 +141,6 @@ int cmd_verify(int argc, char **argv)
 
 /* ---- inspect ---------------------------------------------------------------------------- */
 
-struct mem {
-    const uint8_t *p;
-    uint32_t len;
-};
-
-static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t n)
-{
-    const struct mem *m = ctx;
-    if (off > m->len || n > m->len - off)
-        return -1;
-    memcpy(buf, m->p + off, n);
-    return 0;
-}
-
 /* What the tail of a padded file says about MCUboot's trailer (magic, image_ok). */
 struct trailer {
     int present;
@@ -211,7 +195,7 @@ int cmd_inspect(int argc, char **argv)
     ota_tlv_iter_t it;
     ota_tlv_t tlvs[64];
     struct trailer tr;
-    struct mem m;
+    ota_mem_src_t m;
     char hex[65], vbuf[32];
 
     optind = 1;
@@ -249,20 +233,17 @@ int cmd_inspect(int argc, char **argv)
     cfg.keys = keys;
     cfg.n_keys = nkeys;
     cfg.flags = nkeys ? 0 : OTA_VERIFY_HASH_ONLY;
-    rc = ota_image_verify(mem_read, &m, m.len, &cfg, &info);
+    rc = ota_image_verify(ota_mem_read, &m, m.len, &cfg, &info);
 
     /* The details, from the same format module, as far as the image lets us read. */
     memset(&hdr, 0, sizeof hdr);
     memset(&lay, 0, sizeof lay);
     hrc = len >= OTA_IMAGE_HEADER_SIZE ? ota_image_header_decode(img, &hdr) : OTA_ERR_TRUNCATED;
     if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS)
-        lrc = ota_image_layout(mem_read, &m, m.len, &hdr, &lay);
+        lrc = ota_image_layout(ota_mem_read, &m, m.len, &hdr, &lay);
     if (lrc == OTA_OK) {
-        ota_sha256_t h;
-        ota_sha256_start(&h);
-        ota_sha256_update(&h, img, lay.unprot_off);
-        ota_sha256_finish(&h, digest);
-        ota_tlv_iter_init(&it, mem_read, &m, &lay);
+        ota_image_hash(ota_mem_read, &m, lay.unprot_off, digest);
+        ota_tlv_iter_init(&it, ota_mem_read, &m, &lay);
         while (ntlv < 64 && (trc = ota_tlv_next(&it, &tlvs[ntlv])) == 1)
             ntlv++;
         find_trailer(img, len, lay.image_end, &tr);

@@ -115,6 +115,48 @@ void ota_tlv_iter_init(ota_tlv_iter_t *it, ota_read_fn read, void *ctx, const ot
  * when a TLV header or value does not lie wholly inside its area. */
 int ota_tlv_next(ota_tlv_iter_t *it, ota_tlv_t *tlv);
 
+/* ota_read_fn over bytes in memory: ctx points to one. */
+typedef struct {
+    const uint8_t *p;
+    uint32_t len;
+} ota_mem_src_t;
+
+/* Copies len bytes at off of the ota_mem_src_t ctx into buf. Returns 0, or -1 when the range is
+ * not wholly inside the buffer. */
+int ota_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len);
+
+/* Computes SHA-256 over bytes [0, len) of the storage, read through read in small chunks (the
+ * image hash when len is layout.unprot_off). Returns OTA_OK or OTA_ERR_IO. */
+int ota_image_hash(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN]);
+
+/* Writes one TLV area (info header, then TLVs) into a caller's buffer and holds no other memory:
+ * ota_tlv_area_begin(), ota_tlv_put() for each TLV in order, ota_tlv_area_end(). Each TLV is
+ * checked by the table's rules for its area (otakit/tlv.h), so an area it writes is one
+ * ota_image_verify() accepts. With buf NULL it only counts, to size an area before writing it. */
+typedef struct {
+    uint8_t *buf;         /* start of the area (its info header), or NULL to count only */
+    uint32_t cap;         /* bytes available at buf */
+    uint32_t len;         /* bytes of the area so far, info header included */
+    uint32_t seen;        /* table entries put so far (bit = ota_tlv_def_t.index) */
+    uint16_t count;       /* TLVs put */
+    uint8_t is_protected; /* 1: the protected area (0x6908), 0: the unprotected one (0x6907) */
+    int err;              /* the first error; it sticks until the end */
+} ota_tlv_writer_t;
+
+/* Starts an area at buf (cap bytes; buf NULL: count only), protected or not. */
+void ota_tlv_area_begin(ota_tlv_writer_t *w, uint8_t *buf, uint32_t cap, int is_protected);
+
+/* Appends TLV {type, len, val}. Returns OTA_OK, or the first error, which sticks:
+ * OTA_ERR_TLV_VALUE/OTA_ERR_TLV_LEN/OTA_ERR_TLV_DUP (the table's rules), OTA_ERR_TLV_UNPROTECTED
+ * (a type the unprotected area does not admit), OTA_ERR_TLV_LEN (area past 0xffff bytes),
+ * OTA_ERR_NO_SPACE (past cap) or OTA_ERR_ARG (len without val). */
+int ota_tlv_put(ota_tlv_writer_t *w, uint16_t type, const void *val, uint16_t len);
+
+/* Finishes the area: writes its info header {magic, tot} and sets *len to the area's size; a
+ * protected area with no TLVs is left out (*len 0), as MCUboot does. Returns OTA_OK or the first
+ * error of the area. */
+int ota_tlv_area_end(ota_tlv_writer_t *w, uint32_t *len);
+
 /* A trusted public key: DER SubjectPublicKeyInfo of an ECDSA P-256 key (91 bytes). */
 typedef struct {
     const uint8_t *der;
