@@ -97,6 +97,14 @@ expect 0 "verify piped image" verify -k k.pub.pem piped.img
 expect 0 "sign an empty payload" sign -k k.pem -v 0.0.1 /dev/null empty.img
 expect 0 "sign with custom TLVs" sign -k k.pem -v 1.0.0 --custom-tlv 0xa0=0x0102 --custom-tlv 0xa1=hello fw.bin custom.img
 expect 2 "sign with a reserved custom tag" sign -k k.pem -v 1.0.0 --custom-tlv 0x10=0x01 fw.bin x.img
+expect 0 "sign --tlv by name" sign -k k.pem -v 1.0.0 --tlv boot_record=0x0102 --tlv SEC_CNT=9 --custom-tlv 0xa0=x fw.bin named.img
+expect 0 "inspect a --tlv image" inspect named.img; has out "security counter  9"
+grep -A3 '^TLVs' out | tr -s ' ' | cut -d' ' -f3,4 | tr '\n' ' ' | grep -qF "0x0050 SEC_CNT 0x0060 BOOT_RECORD 0x00a0 (vendor)" \
+  && ok || bad "--tlv TLVs are not in table order before custom ones"
+expect 2 "sign --tlv of an unprotected type" sign -k k.pem -v 1.0.0 --tlv SHA256=0x00 fw.bin x.img
+expect 2 "sign --tlv with a bad value" sign -k k.pem -v 1.0.0 --tlv PRODUCT='a b' fw.bin x.img
+expect 1 "sign --tlv twice where once is the rule" sign -k k.pem -v 1.0.0 -s 1 --tlv SEC_CNT=2 fw.bin x.img
+has err "appears twice"
 
 # --- verify --------------------------------------------------------------------------------
 expect 0 "verify" verify -k k.pub.pem fw.img; has out "fw.img: OK: version 1.2.3+4, security counter 7, product acme-x1"
