@@ -134,6 +134,19 @@ expect 1 "verify a missing file" verify -k k.pub.pem missing.img; has err "missi
 expect 0 "verify -q" verify -q -k k.pub.pem fw.img; [[ ! -s out ]] && ok || bad "verify -q printed output"
 expect 0 "verify imgtool vectors" verify -k "$V/ec256-pub.pem" "$V"/fw-*.*.bin
 
+# --- verify and inspect stream: peak memory does not grow with the image ---------------------
+# A 64 MiB image (sparse payload) against a small one: max RSS may differ by far less than 64 MiB.
+truncate -s 64M big.bin
+expect 0 "sign a 64 MiB payload" sign -k k.pem -v 1.0.0 big.bin big.img; rm -f big.bin
+maxrss() { "${PYTHON:-python3}" -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$otakit" "$@"; }
+for cmd in verify inspect; do
+  small=$(maxrss $cmd -k k.pub.pem fw.img) && big=$(maxrss $cmd -k k.pub.pem big.img) \
+    && (( big - small < 16384 )) && ok || bad "$cmd of a 64 MiB image: max RSS ${big:-?} KiB vs ${small:-?} KiB for a small one"
+done
+rm -f big.img
+
 # --- inspect -------------------------------------------------------------------------------
 expect 0 "inspect" inspect fw.img
 for want in "version           1.2.3+4" "payload           5000 bytes" "security counter  7" \

@@ -103,22 +103,22 @@ int cmd_verify(int argc, char **argv)
 
     for (i = optind; i < argc; i++) {
         ota_image_info_t info;
-        uint8_t *img;
-        size_t len;
+        ota_file_src_t src;
         char vbuf[32], kh[65];
         int rc;
 
         errno = 0;
-        if ((rc = ota_file_read(argv[i], &img, &len)) != OTA_OK) {
+        if ((rc = ota_file_src_open(argv[i], &src)) != OTA_OK) {
             op_error("verify", argv[i], rc);
             failed = 1;
             continue;
         }
-        if (len > UINT32_MAX)
+        /* streamed from the file through the read callback, as a device reads its slot */
+        if (src.size > UINT32_MAX)
             rc = OTA_ERR_TOO_BIG;
-        else if ((rc = ota_image_verify_buf(img, (uint32_t)len, &cfg, &info)) == OTA_OK)
+        else if ((rc = ota_image_verify(ota_file_src_read, &src, (uint32_t)src.size, &cfg, &info)) == OTA_OK)
             rc = check_policy(&pol, &info);
-        free(img);
+        ota_file_src_close(&src);
         if (rc != OTA_OK) {
             fprintf(stderr, "%s: FAIL: %s (%s)\n", argv[i], ota_strerror(rc), ota_errname(rc));
             failed = 1;
@@ -148,26 +148,30 @@ struct trailer {
     int image_ok;
 };
 
-static void find_trailer(const uint8_t *p, size_t len, uint32_t image_end, struct trailer *t)
+static void find_trailer(ota_file_src_t *src, uint32_t image_end, struct trailer *t)
 {
     static const uint8_t magic8[16] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
                                        0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
     static const uint8_t magic_alt[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
                                           0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
+    uint32_t len = (uint32_t)src->size;
+    uint8_t tail[16], ok;
     memset(t, 0, sizeof *t);
-    if (len < (size_t)image_end + 64)
+    if (len < (uint64_t)image_end + 64 || ota_file_src_read(src, len - 16, tail, 16) != 0)
         return;
-    if (!memcmp(p + len - 16, magic8, 16)) {
+    if (!memcmp(tail, magic8, 16)) {
         t->max_align = 8;
-    } else if (!memcmp(p + len - 14, magic_alt, 14)) {
-        t->max_align = (unsigned)(p[len - 16] | p[len - 15] << 8);
+    } else if (!memcmp(tail + 2, magic_alt, 14)) {
+        t->max_align = (unsigned)(tail[0] | tail[1] << 8);
         if (t->max_align < 16 || t->max_align > 32 || (t->max_align & (t->max_align - 1)))
             return;
     } else {
         return;
     }
+    if (ota_file_src_read(src, len - (t->max_align > 16 ? t->max_align : 16) - t->max_align, &ok, 1) != 0)
+        return;
     t->present = 1;
-    t->image_ok = p[len - (t->max_align > 16 ? t->max_align : 16) - t->max_align] == 0x01;
+    t->image_ok = ok == 0x01;
 }
 
 static const char *area_name(int prot)
@@ -185,7 +189,7 @@ int cmd_inspect(int argc, char **argv)
     ota_pubkey_t keys[MAX_KEYS];
     unsigned nkeys = 0;
     int json = 0, c, rc, hrc, lrc = OTA_ERR_MAGIC, trc = 0, ntlv = 0;
-    uint8_t *der = NULL, *img = NULL, digest[32];
+    uint8_t *der = NULL, raw[OTA_IMAGE_HEADER_SIZE], digest[32];
     size_t len;
     const char *path;
     ota_verify_cfg_t cfg;
@@ -195,7 +199,7 @@ int cmd_inspect(int argc, char **argv)
     ota_tlv_iter_t it;
     ota_tlv_t tlvs[64];
     struct trailer tr;
-    ota_mem_src_t m;
+    ota_file_src_t src;
     char hex[65], vbuf[32];
 
     optind = 1;
@@ -217,36 +221,35 @@ int cmd_inspect(int argc, char **argv)
     if (nkeys && load_trusted_keys("inspect", keypaths, nkeys, &der, keys) != EXIT_OK)
         return EXIT_FAIL;
     errno = 0;
-    if ((rc = ota_file_read(path, &img, &len)) != OTA_OK) {
+    if ((rc = ota_file_src_open(path, &src)) != OTA_OK) {
         free(der);
         return op_error("inspect", path, rc);
     }
-    if (len > UINT32_MAX) {
-        free(img);
+    if (src.size > UINT32_MAX) {
+        ota_file_src_close(&src);
         free(der);
         return op_error("inspect", path, OTA_ERR_TOO_BIG);
     }
-    m.p = img;
-    m.len = (uint32_t)len;
+    len = (size_t)src.size;
 
     /* The verdict, from the one verifier. */
     cfg.keys = keys;
     cfg.n_keys = nkeys;
     cfg.flags = nkeys ? 0 : OTA_VERIFY_HASH_ONLY;
-    rc = ota_image_verify(ota_mem_read, &m, m.len, &cfg, &info);
+    rc = ota_image_verify(ota_file_src_read, &src, (uint32_t)len, &cfg, &info);
 
     /* The details, from the same format module, as far as the image lets us read. */
     memset(&hdr, 0, sizeof hdr);
     memset(&lay, 0, sizeof lay);
-    hrc = len >= OTA_IMAGE_HEADER_SIZE ? ota_image_header_decode(img, &hdr) : OTA_ERR_TRUNCATED;
+    hrc = ota_file_src_read(&src, 0, raw, sizeof raw) == 0 ? ota_image_header_decode(raw, &hdr) : OTA_ERR_TRUNCATED;
     if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS)
-        lrc = ota_image_layout(ota_mem_read, &m, m.len, &hdr, &lay);
+        lrc = ota_image_layout(ota_file_src_read, &src, (uint32_t)len, &hdr, &lay);
     if (lrc == OTA_OK) {
-        ota_image_hash(ota_mem_read, &m, lay.unprot_off, digest);
-        ota_tlv_iter_init(&it, ota_mem_read, &m, &lay);
+        ota_image_hash(ota_file_src_read, &src, lay.unprot_off, digest);
+        ota_tlv_iter_init(&it, ota_file_src_read, &src, &lay);
         while (ntlv < 64 && (trc = ota_tlv_next(&it, &tlvs[ntlv])) == 1)
             ntlv++;
-        find_trailer(img, len, lay.image_end, &tr);
+        find_trailer(&src, lay.image_end, &tr);
     } else {
         memset(&tr, 0, sizeof tr);
     }
@@ -382,7 +385,7 @@ int cmd_inspect(int argc, char **argv)
     }
     if (rc != OTA_OK)
         fprintf(stderr, "%s: FAIL: %s (%s)\n", path, ota_strerror(rc), ota_errname(rc));
-    free(img);
+    ota_file_src_close(&src);
     free(der);
     return rc == OTA_OK ? EXIT_OK : EXIT_FAIL;
 }
