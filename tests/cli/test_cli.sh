@@ -99,6 +99,7 @@ expect 0 "sign with custom TLVs" sign -k k.pem -v 1.0.0 --custom-tlv 0xa0=0x0102
 expect 2 "sign with a reserved custom tag" sign -k k.pem -v 1.0.0 --custom-tlv 0x10=0x01 fw.bin x.img
 expect 0 "sign --tlv by name" sign -k k.pem -v 1.0.0 --tlv boot_record=0x0102 --tlv SEC_CNT=9 --custom-tlv 0xa0=x fw.bin named.img
 expect 0 "inspect a --tlv image" inspect named.img; has out "security counter  9"
+grep -qE '^  protected +0x0050 SEC_CNT +4 bytes at [0-9]+  9$' out && ok || bad "inspect does not show a TLV's value"
 grep -A3 '^TLVs' out | tr -s ' ' | cut -d' ' -f3,4 | tr '\n' ' ' | grep -qF "0x0050 SEC_CNT 0x0060 BOOT_RECORD 0x00a0 (vendor)" \
   && ok || bad "--tlv TLVs are not in table order before custom ones"
 expect 2 "sign --tlv of an unprotected type" sign -k k.pem -v 1.0.0 --tlv SHA256=0x00 fw.bin x.img
@@ -166,6 +167,7 @@ assert j["security_counter"] == 7 and j["product"] == "acme-x1" and j["hw_rev"] 
 assert len(j["sha256"]) == 64 and len(j["key_hash"]) == 64 and j["hash_ok"] is True
 assert j["signature"] == {"present": True, "checked": True, "valid": True, "key": "k.pub.pem"}, j["signature"]
 assert [t["name"] for t in j["tlvs"]] == ["SEC_CNT", "PRODUCT", "HW_REV", "SHA256", "KEYHASH", "ECDSA_SIG"]
+assert [t.get("value") for t in j["tlvs"]][:4] == [7, "acme-x1", "revA,revB", None], j["tlvs"]
 PY
 expect 1 "inspect --json tampered" inspect --json payload-flip.img
 "${PYTHON:-python3}" -c 'import json,sys; j=json.load(open("out")); assert j["status"]=="error" and j["error"]["code"]=="OTA_ERR_HASH" and j["hash_ok"] is False' \

@@ -174,6 +174,27 @@ static void find_trailer(ota_file_src_t *src, uint32_t image_end, struct trailer
     t->image_ok = ok == 0x01;
 }
 
+/* The value of a protected TLV the table names, as text when its kind has one: a number (returns 1)
+ * or an identifier (returns 2); out gets "" and 0 is returned for other TLVs or a malformed value. */
+static int tlv_value(ota_file_src_t *src, const ota_tlv_t *t, char out[OTA_TLV_TEXT_MAX + 1])
+{
+    const ota_tlv_def_t *d = ota_tlv_def(t->type);
+    uint8_t v[OTA_TLV_TEXT_MAX];
+    out[0] = '\0';
+    if (!d || !t->is_protected || t->len > sizeof v || ota_file_src_read(src, t->off, v, t->len) != 0 ||
+        ota_tlv_check(d, v, t->len) != OTA_OK)
+        return 0;
+    if (d->kind == OTA_TLVK_U32) {
+        snprintf(out, OTA_TLV_TEXT_MAX + 1, "%u", (unsigned)(v[0] | v[1] << 8 | v[2] << 16 | (uint32_t)v[3] << 24));
+        return 1;
+    }
+    if (d->kind != OTA_TLVK_IDENT && d->kind != OTA_TLVK_IDENT_LIST)
+        return 0;
+    memcpy(out, v, t->len); /* checked: only [A-Za-z0-9._-,] */
+    out[t->len] = '\0';
+    return 2;
+}
+
 static const char *area_name(int prot)
 {
     return prot ? "protected" : "unprotected";
@@ -278,13 +299,22 @@ int cmd_inspect(int argc, char **argv)
             printf(",\"tlvs\":[");
             for (i = 0; i < ntlv; i++) {
                 const char *n = ota_tlv_name(tlvs[i].type);
+                char val[OTA_TLV_TEXT_MAX + 1];
+                int kind = tlv_value(&src, &tlvs[i], val);
                 printf("%s{\"area\":\"%s\",\"type\":%u,\"name\":", i ? "," : "", area_name(tlvs[i].is_protected),
                        tlvs[i].type);
                 if (n)
                     print_json_string(n);
                 else
                     printf("null");
-                printf(",\"len\":%u,\"offset\":%u}", tlvs[i].len, (unsigned)tlvs[i].off);
+                printf(",\"len\":%u,\"offset\":%u", tlvs[i].len, (unsigned)tlvs[i].off);
+                if (kind == 1)
+                    printf(",\"value\":%s", val);
+                if (kind == 2) {
+                    printf(",\"value\":");
+                    print_json_string(val);
+                }
+                printf("}");
             }
             printf("]");
             if (tr.present)
@@ -371,8 +401,10 @@ int cmd_inspect(int argc, char **argv)
             printf("TLVs\n");
             for (i = 0; i < ntlv; i++) {
                 const char *n = ota_tlv_name(tlvs[i].type);
-                printf("  %-11s 0x%04x %-12s %5u bytes at %u\n", area_name(tlvs[i].is_protected), tlvs[i].type,
-                       n ? n : "(vendor)", tlvs[i].len, (unsigned)tlvs[i].off);
+                char val[OTA_TLV_TEXT_MAX + 1];
+                tlv_value(&src, &tlvs[i], val);
+                printf("  %-11s 0x%04x %-12s %5u bytes at %u%s%s\n", area_name(tlvs[i].is_protected), tlvs[i].type,
+                       n ? n : "(vendor)", tlvs[i].len, (unsigned)tlvs[i].off, val[0] ? "  " : "", val);
             }
             if (trc < 0)
                 printf("  (stopped: %s)\n", ota_strerror(trc));
