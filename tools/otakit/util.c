@@ -1,4 +1,4 @@
-/* Shared helpers of the otakit CLI: errors, numbers, keys, JSON strings. */
+/* Shared helpers of the otakit CLI: errors, numbers, keys, JSON strings, terminal-safe text. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,4 +83,53 @@ void print_json_string(const char *s)
             putchar(c);
     }
     putchar('"');
+}
+
+/* Length of the well-formed UTF-8 sequence at s (n bytes left) that starts with a byte >= 0x80,
+ * or 0 when it is not one (stray continuation, overlong, surrogate, past U+10FFFF, cut short). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t i;
+    if (!len || len > n)
+        return 0;
+    for (i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+char *term_safe(const char *str, int keep_nl)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n = strlen(str), i = 0, o = 0, len;
+    char *out = malloc(n * 6 + 1); /* at worst every byte becomes \u00XX */
+    if (!out)
+        return NULL;
+    while (i < n) {
+        unsigned char c = s[i];
+        if ((c < 0x20 && !(keep_nl && c == '\n')) || c == 0x7f) {
+            o += (size_t)sprintf(out + o, "\\u%04x", c); /* C0 controls and DEL */
+            i++;
+        } else if (c < 0x80) {
+            out[o++] = (char)c;
+            i++;
+        } else if (!(len = utf8_len(s + i, n - i))) {
+            o += (size_t)sprintf(out + o, "\\x%02x", c); /* not UTF-8: a raw 8-bit control, maybe */
+            i++;
+        } else if (c == 0xc2 && s[i + 1] < 0xa0) {
+            o += (size_t)sprintf(out + o, "\\u%04x", s[i + 1]); /* C1 controls U+0080..U+009F (CSI...) */
+            i += 2;
+        } else {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }
