@@ -1,7 +1,8 @@
 /*
- * Image builder (see otakit/sign.h). Writes exactly what MCUboot's imgtool writes for the same
- * options: header, header padding (erased value), payload, protected TLVs (SEC_CNT, then ours, then custom
- * ones), then SHA256, KEYHASH and the DER ECDSA signature. Optional slot padding and trailer.
+ * Image signer (see otakit/sign.h). Writes exactly what MCUboot's imgtool writes for the same
+ * options: header, header padding (erased value), payload, protected TLVs (the table's in its order:
+ * SEC_CNT, then ours; then custom ones), then SHA256, KEYHASH and the DER ECDSA signature, and
+ * optional slot padding and trailer. The TLV areas are written by the image module's builder.
  */
 #include "otakit/sign.h"
 
@@ -9,9 +10,6 @@
 #include <string.h>
 
 #include "otakit/err.h"
-
-#include "../device/crypto/crypto.h"
-#include "../device/image/le.h"
 
 /* The swap trailer's 16-byte magic when max_align is 8; with a larger alignment the first two
  * bytes hold max_align and the rest is MCUboot's alternate magic. */
@@ -55,50 +53,66 @@ uint32_t ota_trailer_size(const ota_sign_opts_t *o)
     return sectors * 3 * opt_align(o) + max_align(o) * 4 + align_up(16, max_align(o));
 }
 
-static uint8_t *put_tlv(uint8_t *p, uint16_t type, const void *val, uint16_t len)
+/* Checks the options that are not TLVs. */
+static int check_opts(const ota_sign_opts_t *o)
 {
-    ota_put_le16(p, type);
-    ota_put_le16(p + 2, len);
-    if (len)
-        memcpy(p + 4, val, len);
-    return p + 4 + len;
-}
-
-/* Checks options; computes the protected area length (0 when there is none). */
-static int check_opts(const ota_sign_opts_t *o, uint32_t *prot_len)
-{
-    uint32_t n = 0;
-    unsigned i;
     if (!align_valid(opt_align(o)))
         return OTA_ERR_ALIGN;
     if (o->header_size && o->header_size < OTA_IMAGE_HEADER_SIZE)
         return OTA_ERR_HDR_TOO_SMALL;
     if ((o->pad || o->confirm) && !o->slot_size)
         return OTA_ERR_SLOT_SIZE;
-    if (o->has_security_counter)
-        n += OTA_TLV_HDR_SIZE + 4;
-    if (o->product) {
-        if (!ota_ident_valid(o->product, strlen(o->product), OTA_PRODUCT_MAX, 0))
-            return OTA_ERR_IDENT;
-        n += OTA_TLV_HDR_SIZE + (uint32_t)strlen(o->product);
-    }
-    if (o->hw_rev) {
-        if (!ota_ident_valid(o->hw_rev, strlen(o->hw_rev), OTA_HW_REV_MAX, 1))
-            return OTA_ERR_IDENT;
-        n += OTA_TLV_HDR_SIZE + (uint32_t)strlen(o->hw_rev);
-    }
-    for (i = 0; i < o->n_custom; i++) {
-        if (o->custom[i].type < 0xa0 || o->custom[i].type == 0xffff ||
-            (o->custom[i].len && !o->custom[i].value))
-            return OTA_ERR_TLV_VALUE;
-        n += OTA_TLV_HDR_SIZE + o->custom[i].len;
-    }
-    if (n)
-        n += OTA_TLV_INFO_SIZE;
-    if (n > 0xffff)
-        return OTA_ERR_TLV_LEN;
-    *prot_len = n;
     return OTA_OK;
+}
+
+/* Puts one TLV the table names; a malformed identifier is the caller's OTA_ERR_IDENT. */
+static int put_named(ota_tlv_writer_t *w, const ota_tlv_def_t *d, const void *val, size_t len)
+{
+    int ident = d->kind == OTA_TLVK_IDENT || d->kind == OTA_TLVK_IDENT_LIST;
+    int rc = len > 0xffff ? OTA_ERR_TLV_LEN : ota_tlv_put(w, d->type, val, (uint16_t)len);
+    return ident && (rc == OTA_ERR_TLV_VALUE || rc == OTA_ERR_TLV_LEN) ? OTA_ERR_IDENT : rc;
+}
+
+/* Writes the protected area at buf (NULL: only sizes it) and sets *len (0 when there is none):
+ * the TLVs the table names, in the table's order, then the custom ones in the order given. */
+static int put_protected(const ota_sign_opts_t *o, uint8_t *buf, uint32_t cap, uint32_t *len)
+{
+    ota_tlv_writer_t w;
+    const ota_tlv_def_t *t;
+    unsigned n, i, k;
+    uint8_t cnt[4];
+    int rc = OTA_OK;
+
+    for (k = 0; k < o->n_tlvs; k++) {
+        const ota_tlv_def_t *d = ota_tlv_def(o->tlvs[k].type);
+        if (!d || !(d->flags & OTA_TLVF_PROT) || (o->tlvs[k].len && !o->tlvs[k].value))
+            return OTA_ERR_TLV_VALUE;
+    }
+    for (k = 0; k < o->n_custom; k++)
+        if (o->custom[k].type < 0xa0 || o->custom[k].type == 0xffff || (o->custom[k].len && !o->custom[k].value))
+            return OTA_ERR_TLV_VALUE;
+
+    ota_tlv_area_begin(&w, buf, cap, 1);
+    t = ota_tlv_table(&n);
+    for (i = 0; i < n && rc == OTA_OK; i++) {
+        if (t[i].type == OTA_TLV_SEC_CNT && o->has_security_counter) {
+            cnt[0] = (uint8_t)o->security_counter;
+            cnt[1] = (uint8_t)(o->security_counter >> 8);
+            cnt[2] = (uint8_t)(o->security_counter >> 16);
+            cnt[3] = (uint8_t)(o->security_counter >> 24);
+            rc = put_named(&w, &t[i], cnt, sizeof cnt);
+        } else if (t[i].type == OTA_TLV_PRODUCT && o->product) {
+            rc = put_named(&w, &t[i], o->product, strlen(o->product));
+        } else if (t[i].type == OTA_TLV_HW_REV && o->hw_rev) {
+            rc = put_named(&w, &t[i], o->hw_rev, strlen(o->hw_rev));
+        }
+        for (k = 0; k < o->n_tlvs && rc == OTA_OK; k++)
+            if (o->tlvs[k].type == t[i].type)
+                rc = put_named(&w, &t[i], o->tlvs[k].value, o->tlvs[k].len);
+    }
+    for (k = 0; k < o->n_custom && rc == OTA_OK; k++)
+        rc = ota_tlv_put(&w, o->custom[k].type, o->custom[k].value, o->custom[k].len);
+    return rc != OTA_OK ? rc : ota_tlv_area_end(&w, len);
 }
 
 int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t *payload, size_t len,
@@ -107,18 +121,18 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
     const uint32_t unprot_max = OTA_TLV_INFO_SIZE + 2 * (OTA_TLV_HDR_SIZE + 32) + OTA_TLV_HDR_SIZE +
                                 OTA_ECDSA_SIG_MAX;
     uint16_t hdr_size = o->header_size ? o->header_size : OTA_IMAGE_HEADER_SIZE;
-    uint32_t prot_len, hashed, image_len, total;
+    uint32_t prot_len, unprot_len, hashed, image_len, total;
     uint8_t digest[32], der[OTA_P256_SPKI_LEN], keyhash[32], sig[OTA_ECDSA_SIG_MAX + 8];
     size_t siglen = 0;
     ota_image_header_t h;
-    ota_sha256_t sha;
-    uint8_t *img, *p, *unprot;
-    unsigned i;
+    ota_tlv_writer_t w;
+    ota_mem_src_t m;
+    uint8_t *img;
     int rc;
 
     *out = NULL;
     *out_len = 0;
-    if ((rc = check_opts(o, &prot_len)) != OTA_OK)
+    if ((rc = check_opts(o)) != OTA_OK || (rc = put_protected(o, NULL, 0, &prot_len)) != OTA_OK)
         return rc;
     if (key && !ota_key_is_private(key))
         return OTA_ERR_KEY_PUBLIC;
@@ -141,32 +155,15 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
     ota_image_header_encode(&h, img);
     if (len)
         memcpy(img + hdr_size, payload, len);
+    if (prot_len && (rc = put_protected(o, img + hdr_size + len, prot_len, &prot_len)) != OTA_OK)
+        goto fail;
 
-    p = img + hdr_size + len;
-    if (prot_len) {
-        uint8_t b[4];
-        ota_put_le16(p, OTA_TLV_PROT_INFO_MAGIC);
-        ota_put_le16(p + 2, (uint16_t)prot_len);
-        p += OTA_TLV_INFO_SIZE;
-        if (o->has_security_counter) {
-            ota_put_le32(b, o->security_counter);
-            p = put_tlv(p, OTA_TLV_SEC_CNT, b, 4);
-        }
-        if (o->product)
-            p = put_tlv(p, OTA_TLV_PRODUCT, o->product, (uint16_t)strlen(o->product));
-        if (o->hw_rev)
-            p = put_tlv(p, OTA_TLV_HW_REV, o->hw_rev, (uint16_t)strlen(o->hw_rev));
-        for (i = 0; i < o->n_custom; i++)
-            p = put_tlv(p, o->custom[i].type, o->custom[i].value, o->custom[i].len);
-    }
-
-    ota_sha256_start(&sha);
-    ota_sha256_update(&sha, img, hashed);
-    ota_sha256_finish(&sha, digest);
-
-    unprot = p;
-    p += OTA_TLV_INFO_SIZE;
-    p = put_tlv(p, OTA_TLV_SHA256, digest, 32);
+    m.p = img;
+    m.len = hashed;
+    if ((rc = ota_image_hash(ota_mem_read, &m, hashed, digest)) != OTA_OK)
+        goto fail;
+    ota_tlv_area_begin(&w, img + hashed, unprot_max, 0);
+    ota_tlv_put(&w, OTA_TLV_SHA256, digest, 32);
     if (key) {
         if ((rc = ota_key_public_der(key, der)) != OTA_OK || (rc = ota_key_hash(der, sizeof der, keyhash)) != OTA_OK ||
             (rc = ota_key_sign_hash(key, digest, sig, &siglen)) != OTA_OK)
@@ -175,12 +172,12 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
             memset(sig + siglen, 0, OTA_ECDSA_SIG_MAX - siglen);
             siglen = OTA_ECDSA_SIG_MAX;
         }
-        p = put_tlv(p, OTA_TLV_KEYHASH, keyhash, 32);
-        p = put_tlv(p, OTA_TLV_ECDSA_SIG, sig, (uint16_t)siglen);
+        ota_tlv_put(&w, OTA_TLV_KEYHASH, keyhash, 32);
+        ota_tlv_put(&w, OTA_TLV_ECDSA_SIG, sig, (uint16_t)siglen);
     }
-    ota_put_le16(unprot, OTA_TLV_INFO_MAGIC);
-    ota_put_le16(unprot + 2, (uint16_t)(p - unprot));
-    image_len = (uint32_t)(p - img);
+    if ((rc = ota_tlv_area_end(&w, &unprot_len)) != OTA_OK)
+        goto fail;
+    image_len = hashed + unprot_len;
 
     /* Self-check: the image we made must pass the same verifier every device runs. */
     {

@@ -83,11 +83,6 @@ static int fetch(ota_http_t *http, ota_url_t *u, const char *token, const char *
     return rc;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int ota_pull_precheck(ota_ctx_t *ctx, ota_http_t *http, const char *url, const char *token, uint32_t size,
                       const ota_version_t *running, ota_precheck_t *out)
 {
@@ -96,8 +91,6 @@ int ota_pull_precheck(ota_ctx_t *ctx, ota_http_t *http, const char *url, const c
     ota_http_resp_t r;
     char etag[OTA_HTTP_ETAG_MAX];
     ota_image_info_t *info;
-    ota_tlv_iter_t it;
-    ota_tlv_t t;
     uint32_t n, want;
     int rc, partial;
 
@@ -138,27 +131,9 @@ int ota_pull_precheck(ota_ctx_t *ctx, ota_http_t *http, const char *url, const c
     if ((rc = ota_image_layout(pieces_read, &pc, size, &info->hdr, &info->layout)) != OTA_OK)
         return rc == OTA_ERR_IO ? OTA_OK : rc; /* IO: areas larger than fetched, leave it to ota_end */
 
-    /* 3. the protected TLVs (only those are honoured, as in ota_image_verify) */
-    ota_tlv_iter_init(&it, pieces_read, &pc, &info->layout);
-    while ((rc = ota_tlv_next(&it, &t)) == 1) {
-        if (!t.is_protected)
-            break;
-        if (t.type == OTA_TLV_PRODUCT || t.type == OTA_TLV_HW_REV) {
-            char *dst = t.type == OTA_TLV_PRODUCT ? info->product : info->hw_rev;
-            uint32_t max = t.type == OTA_TLV_PRODUCT ? OTA_PRODUCT_MAX : OTA_HW_REV_MAX;
-            if (t.len > max || pieces_read(&pc, t.off, dst, t.len) != 0)
-                return OTA_ERR_TLV_BOUNDS;
-            dst[t.len] = 0;
-        } else if (t.type == OTA_TLV_SEC_CNT && t.len == 4) {
-            uint8_t v[4];
-            if (pieces_read(&pc, t.off, v, 4) != 0)
-                return OTA_ERR_TLV_BOUNDS;
-            info->security_counter = le32(v);
-            info->has_security_counter = 1;
-        }
-    }
-    if (rc < 0 && it.area == 0) /* the protected area is not whole */
-        return rc == OTA_ERR_IO ? OTA_OK : rc;
+    /* 3. the protected TLVs, by the verifier's own rules (only those are honoured, as in ota_end) */
+    if ((rc = ota_image_read_protected(pieces_read, &pc, &info->layout, info)) != OTA_OK)
+        return rc == OTA_ERR_IO ? OTA_OK : rc; /* IO: the protected area is larger than fetched */
     out->checked = 1;
 
     if (ctx->cfg.product && strcmp(info->product, ctx->cfg.product) != 0)

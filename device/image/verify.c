@@ -7,93 +7,20 @@
  */
 #include <string.h>
 
+#include "otakit/bytes.h"
 #include "otakit/image.h"
 
 #include "../crypto/crypto.h"
-#include "le.h"
 
 #ifndef OTA_VERIFY_CHUNK
 #define OTA_VERIFY_CHUNK 256u /* bytes hashed per read: stack cost vs. read calls */
 #endif
 
-#define OTA_PUBKEY_TLV_MAX 128u
-
-/* Hashes bytes [0, len) of the image. */
-static int hash_region(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN])
-{
-    uint8_t buf[OTA_VERIFY_CHUNK];
-    ota_sha256_t h;
-    uint32_t off = 0;
-    ota_sha256_start(&h);
-    while (off < len) {
-        uint32_t n = len - off < sizeof buf ? len - off : (uint32_t)sizeof buf;
-        if (read(ctx, off, buf, n) != 0) {
-            ota_sha256_finish(&h, out);
-            return OTA_ERR_IO;
-        }
-        ota_sha256_update(&h, buf, n);
-        off += n;
-    }
-    ota_sha256_finish(&h, out);
-    return OTA_OK;
-}
-
-/* Reads an identifier TLV (product, hardware list) into a NUL-terminated string. */
-static int read_ident(ota_read_fn read, void *ctx, const ota_tlv_t *t, char *out, size_t max, int list)
-{
-    if (t->len == 0 || t->len > max)
-        return OTA_ERR_TLV_LEN;
-    if (read(ctx, t->off, out, t->len) != 0)
-        return OTA_ERR_IO;
-    out[t->len] = '\0';
-    if (!ota_ident_valid(out, t->len, max, list)) {
-        out[0] = '\0';
-        return OTA_ERR_TLV_VALUE;
-    }
-    return OTA_OK;
-}
-
-/* Handles one TLV of the protected area. */
-static int protected_tlv(ota_read_fn read, void *ctx, const ota_tlv_t *t, ota_image_info_t *info)
-{
-    uint8_t b[4];
-    switch (t->type) {
-    case OTA_TLV_SEC_CNT:
-        if (info->has_security_counter)
-            return OTA_ERR_TLV_DUP;
-        if (t->len != 4)
-            return OTA_ERR_TLV_LEN;
-        if (read(ctx, t->off, b, 4) != 0)
-            return OTA_ERR_IO;
-        info->security_counter = ota_get_le32(b);
-        info->has_security_counter = 1;
-        return OTA_OK;
-    case OTA_TLV_PRODUCT:
-        if (info->product[0])
-            return OTA_ERR_TLV_DUP;
-        return read_ident(read, ctx, t, info->product, OTA_PRODUCT_MAX, 0);
-    case OTA_TLV_HW_REV:
-        if (info->hw_rev[0])
-            return OTA_ERR_TLV_DUP;
-        return read_ident(read, ctx, t, info->hw_rev, OTA_HW_REV_MAX, 1);
-    case OTA_TLV_KEYHASH:
-    case OTA_TLV_PUBKEY:
-    case OTA_TLV_SHA256:
-    case OTA_TLV_ECDSA_SIG:
-        /* These can never be covered by the hash they are part of. */
-        return OTA_ERR_TLV_VALUE;
-    default:
-        return OTA_OK; /* dependencies, boot record, other vendors' TLVs: hashed, not interpreted */
-    }
-}
-
-/* TLV types MCUboot's allow-list admits in the unprotected area. */
+/* TLV types MCUboot's allow-list admits in the unprotected area (the table's UNPROT flag). */
 static int unprotected_allowed(uint16_t type)
 {
-    return type == OTA_TLV_KEYHASH || type == OTA_TLV_PUBKEY || type == OTA_TLV_SHA256 ||
-           type == OTA_TLV_SHA384 || type == OTA_TLV_SHA512 || type == OTA_TLV_RSA2048_PSS ||
-           type == OTA_TLV_ECDSA224 || type == OTA_TLV_ECDSA_SIG || type == OTA_TLV_RSA3072_PSS ||
-           type == OTA_TLV_ED25519 || (type >= OTA_TLV_ENC_FIRST && type <= OTA_TLV_ENC_LAST);
+    const ota_tlv_def_t *d = ota_tlv_def(type);
+    return d && (d->flags & OTA_TLVF_UNPROT);
 }
 
 /* State of the walk over the unprotected area. */
@@ -136,7 +63,7 @@ static int unprotected_tlv(ota_read_fn read, void *ctx, const ota_tlv_t *t, cons
         if (read(ctx, t->off, buf, OTA_SHA256_LEN) != 0)
             return OTA_ERR_IO;
         st->has_hash = 1;
-        if (memcmp(buf, digest, OTA_SHA256_LEN) != 0)
+        if (!ota_ct_equal(buf, digest, OTA_SHA256_LEN))
             return OTA_ERR_HASH;
         memcpy(info->hash, digest, OTA_SHA256_LEN);
         return OTA_OK;
@@ -180,6 +107,25 @@ static int unprotected_tlv(ota_read_fn read, void *ctx, const ota_tlv_t *t, cons
     }
 }
 
+int ota_image_hash(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN])
+{
+    uint8_t buf[OTA_VERIFY_CHUNK];
+    ota_sha256_t h;
+    uint32_t off = 0;
+    ota_sha256_start(&h);
+    while (off < len) {
+        uint32_t n = len - off < sizeof buf ? len - off : (uint32_t)sizeof buf;
+        if (read(ctx, off, buf, n) != 0) {
+            ota_sha256_finish(&h, out);
+            return OTA_ERR_IO;
+        }
+        ota_sha256_update(&h, buf, n);
+        off += n;
+    }
+    ota_sha256_finish(&h, out);
+    return OTA_OK;
+}
+
 int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_verify_cfg_t *cfg,
                      ota_image_info_t *info)
 {
@@ -206,18 +152,16 @@ int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_veri
     if ((rc = ota_image_layout(read, ctx, avail, &info->hdr, &info->layout)) != OTA_OK)
         return rc;
 
-    /* Structure first: every TLV inside its area, protected facts read. */
+    /* Structure first: the protected facts read by their rules, then every TLV inside its area. */
+    if ((rc = ota_image_read_protected(read, ctx, &info->layout, info)) != OTA_OK)
+        return rc;
     ota_tlv_iter_init(&it, read, ctx, &info->layout);
-    while ((rc = ota_tlv_next(&it, &t)) == 1) {
-        if (!t.is_protected)
-            continue;
-        if ((rc = protected_tlv(read, ctx, &t, info)) != OTA_OK)
-            return rc;
-    }
+    while ((rc = ota_tlv_next(&it, &t)) == 1)
+        ;
     if (rc < 0)
         return rc;
 
-    if ((rc = hash_region(read, ctx, info->layout.unprot_off, digest)) != OTA_OK)
+    if ((rc = ota_image_hash(read, ctx, info->layout.unprot_off, digest)) != OTA_OK)
         return rc;
 
     ota_tlv_iter_init(&it, read, ctx, &info->layout);
@@ -249,14 +193,9 @@ int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_veri
     return OTA_OK;
 }
 
-struct mem_src {
-    const uint8_t *p;
-    uint32_t len;
-};
-
-static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t len)
+int ota_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len)
 {
-    const struct mem_src *m = (const struct mem_src *)ctx;
+    const ota_mem_src_t *m = (const ota_mem_src_t *)ctx;
     if (off > m->len || len > m->len - off)
         return -1;
     memcpy(buf, m->p + off, len);
@@ -266,12 +205,12 @@ static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t len)
 int ota_image_verify_buf(const uint8_t *img, uint32_t len, const ota_verify_cfg_t *cfg,
                          ota_image_info_t *info)
 {
-    struct mem_src m;
+    ota_mem_src_t m;
     if (!img && len)
         return OTA_ERR_ARG;
     m.p = img;
     m.len = len;
-    return ota_image_verify(mem_read, &m, len, cfg, info);
+    return ota_image_verify(ota_mem_read, &m, len, cfg, info);
 }
 
 int ota_image_hw_compatible(const ota_image_info_t *info, const char *hw)

@@ -97,6 +97,15 @@ expect 0 "verify piped image" verify -k k.pub.pem piped.img
 expect 0 "sign an empty payload" sign -k k.pem -v 0.0.1 /dev/null empty.img
 expect 0 "sign with custom TLVs" sign -k k.pem -v 1.0.0 --custom-tlv 0xa0=0x0102 --custom-tlv 0xa1=hello fw.bin custom.img
 expect 2 "sign with a reserved custom tag" sign -k k.pem -v 1.0.0 --custom-tlv 0x10=0x01 fw.bin x.img
+expect 0 "sign --tlv by name" sign -k k.pem -v 1.0.0 --tlv boot_record=0x0102 --tlv SEC_CNT=9 --custom-tlv 0xa0=x fw.bin named.img
+expect 0 "inspect a --tlv image" inspect named.img; has out "security counter  9"
+grep -qE '^  protected +0x0050 SEC_CNT +4 bytes at [0-9]+  9$' out && ok || bad "inspect does not show a TLV's value"
+grep -A3 '^TLVs' out | tr -s ' ' | cut -d' ' -f3,4 | tr '\n' ' ' | grep -qF "0x0050 SEC_CNT 0x0060 BOOT_RECORD 0x00a0 (vendor)" \
+  && ok || bad "--tlv TLVs are not in table order before custom ones"
+expect 2 "sign --tlv of an unprotected type" sign -k k.pem -v 1.0.0 --tlv SHA256=0x00 fw.bin x.img
+expect 2 "sign --tlv with a bad value" sign -k k.pem -v 1.0.0 --tlv PRODUCT='a b' fw.bin x.img
+expect 1 "sign --tlv twice where once is the rule" sign -k k.pem -v 1.0.0 -s 1 --tlv SEC_CNT=2 fw.bin x.img
+has err "appears twice"
 
 # --- verify --------------------------------------------------------------------------------
 expect 0 "verify" verify -k k.pub.pem fw.img; has out "fw.img: OK: version 1.2.3+4, security counter 7, product acme-x1"
@@ -126,6 +135,19 @@ expect 1 "verify a missing file" verify -k k.pub.pem missing.img; has err "missi
 expect 0 "verify -q" verify -q -k k.pub.pem fw.img; [[ ! -s out ]] && ok || bad "verify -q printed output"
 expect 0 "verify imgtool vectors" verify -k "$V/ec256-pub.pem" "$V"/fw-*.*.bin
 
+# --- verify and inspect stream: peak memory does not grow with the image ---------------------
+# A 64 MiB image (sparse payload) against a small one: max RSS may differ by far less than 64 MiB.
+truncate -s 64M big.bin
+expect 0 "sign a 64 MiB payload" sign -k k.pem -v 1.0.0 big.bin big.img; rm -f big.bin
+maxrss() { "${PYTHON:-python3}" -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$otakit" "$@"; }
+for cmd in verify inspect; do
+  small=$(maxrss $cmd -k k.pub.pem fw.img) && big=$(maxrss $cmd -k k.pub.pem big.img) \
+    && (( big - small < 16384 )) && ok || bad "$cmd of a 64 MiB image: max RSS ${big:-?} KiB vs ${small:-?} KiB for a small one"
+done
+rm -f big.img
+
 # --- inspect -------------------------------------------------------------------------------
 expect 0 "inspect" inspect fw.img
 for want in "version           1.2.3+4" "payload           5000 bytes" "security counter  7" \
@@ -145,6 +167,7 @@ assert j["security_counter"] == 7 and j["product"] == "acme-x1" and j["hw_rev"] 
 assert len(j["sha256"]) == 64 and len(j["key_hash"]) == 64 and j["hash_ok"] is True
 assert j["signature"] == {"present": True, "checked": True, "valid": True, "key": "k.pub.pem"}, j["signature"]
 assert [t["name"] for t in j["tlvs"]] == ["SEC_CNT", "PRODUCT", "HW_REV", "SHA256", "KEYHASH", "ECDSA_SIG"]
+assert [t.get("value") for t in j["tlvs"]][:4] == [7, "acme-x1", "revA,revB", None], j["tlvs"]
 PY
 expect 1 "inspect --json tampered" inspect --json payload-flip.img
 "${PYTHON:-python3}" -c 'import json,sys; j=json.load(open("out")); assert j["status"]=="error" and j["error"]["code"]=="OTA_ERR_HASH" and j["hash_ok"] is False' \

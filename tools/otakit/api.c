@@ -98,10 +98,14 @@ int api_fail(const char *cmd, long status, json_t *resp)
     json_t *e = json_object_get(resp, "error");
     if (status < 0)
         return EXIT_FAIL;
-    if (e)
-        fprintf(stderr, "otakit %s: server said %ld %s: %s\n", cmd, status,
-                json_string_value(json_object_get(e, "code")), json_string_value(json_object_get(e, "message")));
-    else
+    if (e) {
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        char *c = term_safe(code ? code : "(no code)", 0), *m = term_safe(msg ? msg : "(no message)", 0);
+        fprintf(stderr, "otakit %s: server said %ld %s: %s\n", cmd, status, c ? c : "?", m ? m : "?");
+        free(c);
+        free(m);
+    } else
         fprintf(stderr, "otakit %s: server said %ld\n", cmd, status);
     return EXIT_FAIL;
 }

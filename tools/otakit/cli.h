@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otakit/bytes.h"
 #include "otakit/image.h"
 #include "otakit/keys.h"
 
@@ -30,15 +31,16 @@ int op_error(const char *cmd, const char *what, int rc);
 /* Parses a decimal or 0x-hex unsigned number no larger than max. Returns 0 or -1. */
 int parse_uint(const char *s, uint32_t max, uint32_t *out);
 
-/* Lowercase hex of n bytes into out (2n+1 bytes). */
-void hex_encode(const uint8_t *p, size_t n, char *out);
-
 /* Loads the keys named by paths (private or public) into DER SubjectPublicKeyInfo buffers
  * (n * 91 bytes, caller frees) and fills keys[]. Prints the error itself; returns EXIT_OK or EXIT_FAIL. */
 int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_out, ota_pubkey_t *keys);
 
-/* Name of a TLV type ("SHA256", "PRODUCT", ...) or NULL when unknown. */
-const char *tlv_name(uint16_t type);
+/* Copies s with every terminal control character escaped, so text from a server (or a device
+ * behind it) cannot clear the screen, move the cursor or retitle the operator's terminal: C0
+ * controls (but newline when keep_nl), DEL and C1 controls (U+0080..U+009F) become \u00XX, bytes
+ * that are not UTF-8 \xNN. Inside JSON strings the result is still valid JSON. The one escaper
+ * of every print path of server data. Returns a new string (caller frees) or NULL (no memory). */
+char *term_safe(const char *s, int keep_nl);
 
 /* Writes s as a JSON string literal (with quotes) to stdout. */
 void print_json_string(const char *s);

@@ -70,7 +70,7 @@ int cmd_keygen(int argc, char **argv)
     ota_key_free(key);
     if (rc != OTA_OK || ota_key_hash(der, sizeof der, hash) != OTA_OK)
         return op_error("keygen", "public key", rc ? rc : OTA_ERR_CRYPTO);
-    hex_encode(hash, sizeof hash, hex);
+    ota_hex_encode(hash, sizeof hash, hex);
     printf("wrote %s (ECDSA P-256 private key, mode 0600)\n", path);
     if (pub)
         printf("wrote %s (public key)\n", pub);
@@ -147,7 +147,7 @@ int cmd_getpub(int argc, char **argv)
     ota_key_free(key);
     if (rc != OTA_OK || (rc = ota_key_hash(der, sizeof der, hash)) != OTA_OK)
         return op_error("getpub", path, rc);
-    hex_encode(hash, sizeof hash, hex);
+    ota_hex_encode(hash, sizeof hash, hex);
 
     if (!strcmp(enc, "der")) {
         errno = 0;

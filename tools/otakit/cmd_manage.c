@@ -85,11 +85,15 @@ static void query(char *buf, size_t n, const char *const *kv)
     curl_easy_cleanup(c);
 }
 
+/* Prints a response as JSON (compact with --json, indented otherwise), terminal-safe: jansson
+ * escapes C0 controls in strings; term_safe() also escapes DEL and C1 controls as \u00XX. */
 static int show(const api_t *a, json_t *resp)
 {
     char *s = json_dumps(resp, (a->json ? JSON_COMPACT : JSON_INDENT(2) | JSON_PRESERVE_ORDER) | JSON_REAL_PRECISION(15));
-    if (s)
-        puts(s);
+    char *safe = s ? term_safe(s, 1) : NULL;
+    if (safe)
+        puts(safe);
+    free(safe);
     free(s);
     return EXIT_OK;
 }
@@ -110,7 +114,9 @@ static int table(const api_t *a, json_t *resp, const char *key, const char *cons
         for (f = 0; fields[f]; f++) {
             json_t *v = json_object_get(it, fields[f]);
             char *s = json_is_string(v) ? strdup(json_string_value(v)) : v ? json_dumps(v, JSON_ENCODE_ANY) : strdup("-");
-            printf("%-20s", s ? s : "?");
+            char *safe = s ? term_safe(s, 0) : NULL;
+            printf("%-20s", safe ? safe : "?");
+            free(safe);
             free(s);
         }
         printf("\n");

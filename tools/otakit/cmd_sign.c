@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "otakit/err.h"
@@ -11,6 +12,7 @@
 #include "otakit/sign.h"
 
 #define MAX_CUSTOM 16
+#define MAX_NAMED 16
 
 static const char sign_help[] =
     "usage: otakit sign -k KEY.pem -v VERSION [options] IN.bin OUT.bin\n\n"
@@ -32,6 +34,8 @@ static const char sign_help[] =
     "  -R, --erased-val V         erased flash value used for padding: 0xff (default) or 0\n"
     "      --load-addr A          RAM load address (sets the RAM-load flag)\n"
     "      --pad-sig              pad the signature TLV to 72 bytes\n"
+    "      --tlv NAME=VAL         a protected TLV of otakit's table by name (e.g. BOOT_RECORD=0x..);\n"
+    "                             VAL is a number, an identifier, or 0xHEX or text, by its kind\n"
     "      --custom-tlv TAG=VAL   extra protected TLV, TAG 0xa0..0xfffe, VAL 0xHEX or text\n"
     "  -h, --help                 this text\n\n"
     "Numbers may be decimal or 0x-hex.\n";
@@ -47,25 +51,13 @@ static int hexval(char c)
     return -1;
 }
 
-/* TAG=VALUE; VALUE is 0xHEX bytes or UTF-8 text (imgtool's convention). The value stays in arg:
- * text is used where it is, hex is decoded in place (it only gets shorter). */
-static int parse_custom(char *arg, ota_custom_tlv_t *t)
+/* VALUE as 0xHEX bytes or UTF-8 text (imgtool's convention), kept in val itself: text is used
+ * where it is, hex is decoded in place (it only gets shorter). */
+static int parse_bytes(char *val, ota_custom_tlv_t *t)
 {
-    char *eq = strchr(arg, '=');
-    char tag[16];
-    uint32_t v;
     size_t n, i;
-    uint8_t *val;
-    if (!eq || (size_t)(eq - arg) >= sizeof tag)
-        return -1;
-    memcpy(tag, arg, (size_t)(eq - arg));
-    tag[eq - arg] = 0;
-    if (parse_uint(tag, 0xfffe, &v) || v < 0xa0)
-        return -1;
-    eq++;
-    val = (uint8_t *)eq;
-    if (eq[0] == '0' && (eq[1] == 'x' || eq[1] == 'X')) {
-        const char *hex = eq + 2;
+    if (val[0] == '0' && (val[1] == 'x' || val[1] == 'X')) {
+        const char *hex = val + 2;
         n = strlen(hex);
         if (n == 0 || n % 2 || n / 2 > 0xffff)
             return -1;
@@ -73,23 +65,80 @@ static int parse_custom(char *arg, ota_custom_tlv_t *t)
             int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 return -1;
-            val[i] = (uint8_t)(hi << 4 | lo);
+            val[i] = (char)(hi << 4 | lo);
         }
         n /= 2;
     } else {
-        n = strlen(eq);
+        n = strlen(val);
         if (n > 0xffff)
             return -1;
     }
-    t->type = (uint16_t)v;
     t->len = (uint16_t)n;
-    t->value = val;
+    t->value = (const uint8_t *)val;
     return 0;
+}
+
+/* TAG=VALUE of --custom-tlv: TAG 0xa0..0xfffe, VALUE as parse_bytes() reads it. */
+static int parse_custom(char *arg, ota_custom_tlv_t *t)
+{
+    char *eq = strchr(arg, '=');
+    char tag[16];
+    uint32_t v;
+    if (!eq || (size_t)(eq - arg) >= sizeof tag)
+        return -1;
+    memcpy(tag, arg, (size_t)(eq - arg));
+    tag[eq - arg] = 0;
+    if (parse_uint(tag, 0xfffe, &v) || v < 0xa0)
+        return -1;
+    t->type = (uint16_t)v;
+    return parse_bytes(eq + 1, t);
+}
+
+/* The value of a protected TLV the table names, parsed by its kind: a number for U32 (kept in
+ * u32), an identifier as it is, 0xHEX or text for bytes. Fills t; returns 0 or -1 when invalid. */
+static int parse_named_value(const ota_tlv_def_t *d, char *val, uint8_t u32[4], ota_custom_tlv_t *t)
+{
+    uint32_t v;
+    t->type = d->type;
+    if (d->kind == OTA_TLVK_U32) {
+        if (parse_uint(val, UINT32_MAX, &v))
+            return -1;
+        u32[0] = (uint8_t)v;
+        u32[1] = (uint8_t)(v >> 8);
+        u32[2] = (uint8_t)(v >> 16);
+        u32[3] = (uint8_t)(v >> 24);
+        t->value = u32;
+        t->len = 4;
+    } else if (d->kind == OTA_TLVK_IDENT || d->kind == OTA_TLVK_IDENT_LIST) {
+        t->value = (const uint8_t *)val;
+        t->len = (uint16_t)(strlen(val) > 0xffff ? 0 : strlen(val));
+    } else if (parse_bytes(val, t) != 0) {
+        return -1;
+    }
+    return ota_tlv_check(d, t->value, t->len) == OTA_OK ? 0 : -1;
+}
+
+/* NAME=VALUE of --tlv: NAME a protected type of the TLV table (as otakit inspect names it). */
+static int parse_named(char *arg, uint8_t u32[4], ota_custom_tlv_t *t)
+{
+    char *eq = strchr(arg, '=');
+    const ota_tlv_def_t *tab;
+    unsigned n, i;
+    if (!eq)
+        return -1;
+    tab = ota_tlv_table(&n);
+    for (i = 0; i < n; i++) {
+        const char *name = ota_tlv_name(tab[i].type);
+        if ((tab[i].flags & OTA_TLVF_PROT) && strlen(name) == (size_t)(eq - arg) &&
+            !strncasecmp(name, arg, (size_t)(eq - arg)))
+            return parse_named_value(&tab[i], eq + 1, u32, t);
+    }
+    return -1;
 }
 
 int cmd_sign(int argc, char **argv)
 {
-    enum { O_PRODUCT = 256, O_HW, O_PAD, O_CONFIRM, O_ALIGN, O_SECTORS, O_LOAD, O_PADSIG, O_CUSTOM };
+    enum { O_PRODUCT = 256, O_HW, O_PAD, O_CONFIRM, O_ALIGN, O_SECTORS, O_LOAD, O_PADSIG, O_CUSTOM, O_TLV };
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
                                          {"version", required_argument, 0, 'v'},
                                          {"security-counter", required_argument, 0, 's'},
@@ -105,10 +154,12 @@ int cmd_sign(int argc, char **argv)
                                          {"load-addr", required_argument, 0, O_LOAD},
                                          {"pad-sig", no_argument, 0, O_PADSIG},
                                          {"custom-tlv", required_argument, 0, O_CUSTOM},
+                                         {"tlv", required_argument, 0, O_TLV},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     ota_sign_opts_t o;
-    ota_custom_tlv_t custom[MAX_CUSTOM];
+    ota_custom_tlv_t custom[MAX_CUSTOM], named[MAX_NAMED];
+    uint8_t named_u32[MAX_NAMED][4];
     const char *keypath = NULL, *version = NULL, *in, *out;
     char hw[OTA_HW_REV_MAX + 2] = "";
     uint8_t *payload = NULL, *img = NULL, der[OTA_P256_SPKI_LEN];
@@ -178,11 +229,20 @@ int cmd_sign(int argc, char **argv)
                 return usage_error("sign", "bad --custom-tlv '%s' (TAG=0xHEX or TAG=text, TAG 0xa0..0xfffe)", optarg);
             o.n_custom++;
             break;
+        case O_TLV:
+            if (o.n_tlvs == MAX_NAMED)
+                return usage_error("sign", "at most %d --tlv options", MAX_NAMED);
+            if (parse_named(optarg, named_u32[o.n_tlvs], &named[o.n_tlvs]))
+                return usage_error("sign", "bad --tlv '%s' (NAME=VALUE, NAME a protected TLV otakit inspect names)",
+                                   optarg);
+            o.n_tlvs++;
+            break;
         case 'h': fputs(sign_help, stdout); return EXIT_OK;
         default: return usage_error("sign", "bad option");
         }
     }
     o.custom = custom;
+    o.tlvs = named;
     if (hw[0])
         o.hw_rev = hw;
     if (argc - optind != 2)
@@ -246,8 +306,8 @@ int cmd_sign(int argc, char **argv)
     cfg.flags = 0;
     ota_image_verify_buf(img, (uint32_t)img_len, &cfg, &info);
     ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
-    hex_encode(info.hash, 32, hash_hex);
-    hex_encode(info.key_hash, 32, kh_hex);
+    ota_hex_encode(info.hash, 32, hash_hex);
+    ota_hex_encode(info.key_hash, 32, kh_hex);
     if (strcmp(out, "-") != 0) {
         printf("signed %s -> %s\n", in, out);
         printf("  version           %s\n", vbuf);

@@ -9,8 +9,6 @@
 #include "otakit/err.h"
 #include "otakit/fileio.h"
 
-#include "../../device/crypto/crypto.h"
-
 #define MAX_KEYS 16
 
 static const char verify_help[] =
@@ -105,22 +103,22 @@ int cmd_verify(int argc, char **argv)
 
     for (i = optind; i < argc; i++) {
         ota_image_info_t info;
-        uint8_t *img;
-        size_t len;
+        ota_file_src_t src;
         char vbuf[32], kh[65];
         int rc;
 
         errno = 0;
-        if ((rc = ota_file_read(argv[i], &img, &len)) != OTA_OK) {
+        if ((rc = ota_file_src_open(argv[i], &src)) != OTA_OK) {
             op_error("verify", argv[i], rc);
             failed = 1;
             continue;
         }
-        if (len > UINT32_MAX)
+        /* streamed from the file through the read callback, as a device reads its slot */
+        if (src.size > UINT32_MAX)
             rc = OTA_ERR_TOO_BIG;
-        else if ((rc = ota_image_verify_buf(img, (uint32_t)len, &cfg, &info)) == OTA_OK)
+        else if ((rc = ota_image_verify(ota_file_src_read, &src, (uint32_t)src.size, &cfg, &info)) == OTA_OK)
             rc = check_policy(&pol, &info);
-        free(img);
+        ota_file_src_close(&src);
         if (rc != OTA_OK) {
             fprintf(stderr, "%s: FAIL: %s (%s)\n", argv[i], ota_strerror(rc), ota_errname(rc));
             failed = 1;
@@ -129,7 +127,7 @@ int cmd_verify(int argc, char **argv)
         if (quiet)
             continue;
         ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
-        hex_encode(info.key_hash, 8, kh);
+        ota_hex_encode(info.key_hash, 8, kh);
         printf("%s: OK: version %s", argv[i], vbuf);
         if (info.has_security_counter)
             printf(", security counter %u", (unsigned)info.security_counter);
@@ -143,20 +141,6 @@ int cmd_verify(int argc, char **argv)
 
 /* ---- inspect ---------------------------------------------------------------------------- */
 
-struct mem {
-    const uint8_t *p;
-    uint32_t len;
-};
-
-static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t n)
-{
-    const struct mem *m = ctx;
-    if (off > m->len || n > m->len - off)
-        return -1;
-    memcpy(buf, m->p + off, n);
-    return 0;
-}
-
 /* What the tail of a padded file says about MCUboot's trailer (magic, image_ok). */
 struct trailer {
     int present;
@@ -164,26 +148,51 @@ struct trailer {
     int image_ok;
 };
 
-static void find_trailer(const uint8_t *p, size_t len, uint32_t image_end, struct trailer *t)
+static void find_trailer(ota_file_src_t *src, uint32_t image_end, struct trailer *t)
 {
     static const uint8_t magic8[16] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
                                        0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
     static const uint8_t magic_alt[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
                                           0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
+    uint32_t len = (uint32_t)src->size;
+    uint8_t tail[16], ok;
     memset(t, 0, sizeof *t);
-    if (len < (size_t)image_end + 64)
+    if (len < (uint64_t)image_end + 64 || ota_file_src_read(src, len - 16, tail, 16) != 0)
         return;
-    if (!memcmp(p + len - 16, magic8, 16)) {
+    if (!memcmp(tail, magic8, 16)) {
         t->max_align = 8;
-    } else if (!memcmp(p + len - 14, magic_alt, 14)) {
-        t->max_align = (unsigned)(p[len - 16] | p[len - 15] << 8);
+    } else if (!memcmp(tail + 2, magic_alt, 14)) {
+        t->max_align = (unsigned)(tail[0] | tail[1] << 8);
         if (t->max_align < 16 || t->max_align > 32 || (t->max_align & (t->max_align - 1)))
             return;
     } else {
         return;
     }
+    if (ota_file_src_read(src, len - (t->max_align > 16 ? t->max_align : 16) - t->max_align, &ok, 1) != 0)
+        return;
     t->present = 1;
-    t->image_ok = p[len - (t->max_align > 16 ? t->max_align : 16) - t->max_align] == 0x01;
+    t->image_ok = ok == 0x01;
+}
+
+/* The value of a protected TLV the table names, as text when its kind has one: a number (returns 1)
+ * or an identifier (returns 2); out gets "" and 0 is returned for other TLVs or a malformed value. */
+static int tlv_value(ota_file_src_t *src, const ota_tlv_t *t, char out[OTA_TLV_TEXT_MAX + 1])
+{
+    const ota_tlv_def_t *d = ota_tlv_def(t->type);
+    uint8_t v[OTA_TLV_TEXT_MAX];
+    out[0] = '\0';
+    if (!d || !t->is_protected || t->len > sizeof v || ota_file_src_read(src, t->off, v, t->len) != 0 ||
+        ota_tlv_check(d, v, t->len) != OTA_OK)
+        return 0;
+    if (d->kind == OTA_TLVK_U32) {
+        snprintf(out, OTA_TLV_TEXT_MAX + 1, "%u", (unsigned)(v[0] | v[1] << 8 | v[2] << 16 | (uint32_t)v[3] << 24));
+        return 1;
+    }
+    if (d->kind != OTA_TLVK_IDENT && d->kind != OTA_TLVK_IDENT_LIST)
+        return 0;
+    memcpy(out, v, t->len); /* checked: only [A-Za-z0-9._-,] */
+    out[t->len] = '\0';
+    return 2;
 }
 
 static const char *area_name(int prot)
@@ -201,7 +210,7 @@ int cmd_inspect(int argc, char **argv)
     ota_pubkey_t keys[MAX_KEYS];
     unsigned nkeys = 0;
     int json = 0, c, rc, hrc, lrc = OTA_ERR_MAGIC, trc = 0, ntlv = 0;
-    uint8_t *der = NULL, *img = NULL, digest[32];
+    uint8_t *der = NULL, raw[OTA_IMAGE_HEADER_SIZE], digest[32];
     size_t len;
     const char *path;
     ota_verify_cfg_t cfg;
@@ -211,7 +220,7 @@ int cmd_inspect(int argc, char **argv)
     ota_tlv_iter_t it;
     ota_tlv_t tlvs[64];
     struct trailer tr;
-    struct mem m;
+    ota_file_src_t src;
     char hex[65], vbuf[32];
 
     optind = 1;
@@ -233,39 +242,35 @@ int cmd_inspect(int argc, char **argv)
     if (nkeys && load_trusted_keys("inspect", keypaths, nkeys, &der, keys) != EXIT_OK)
         return EXIT_FAIL;
     errno = 0;
-    if ((rc = ota_file_read(path, &img, &len)) != OTA_OK) {
+    if ((rc = ota_file_src_open(path, &src)) != OTA_OK) {
         free(der);
         return op_error("inspect", path, rc);
     }
-    if (len > UINT32_MAX) {
-        free(img);
+    if (src.size > UINT32_MAX) {
+        ota_file_src_close(&src);
         free(der);
         return op_error("inspect", path, OTA_ERR_TOO_BIG);
     }
-    m.p = img;
-    m.len = (uint32_t)len;
+    len = (size_t)src.size;
 
     /* The verdict, from the one verifier. */
     cfg.keys = keys;
     cfg.n_keys = nkeys;
     cfg.flags = nkeys ? 0 : OTA_VERIFY_HASH_ONLY;
-    rc = ota_image_verify(mem_read, &m, m.len, &cfg, &info);
+    rc = ota_image_verify(ota_file_src_read, &src, (uint32_t)len, &cfg, &info);
 
     /* The details, from the same format module, as far as the image lets us read. */
     memset(&hdr, 0, sizeof hdr);
     memset(&lay, 0, sizeof lay);
-    hrc = len >= OTA_IMAGE_HEADER_SIZE ? ota_image_header_decode(img, &hdr) : OTA_ERR_TRUNCATED;
+    hrc = ota_file_src_read(&src, 0, raw, sizeof raw) == 0 ? ota_image_header_decode(raw, &hdr) : OTA_ERR_TRUNCATED;
     if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS)
-        lrc = ota_image_layout(mem_read, &m, m.len, &hdr, &lay);
+        lrc = ota_image_layout(ota_file_src_read, &src, (uint32_t)len, &hdr, &lay);
     if (lrc == OTA_OK) {
-        ota_sha256_t h;
-        ota_sha256_start(&h);
-        ota_sha256_update(&h, img, lay.unprot_off);
-        ota_sha256_finish(&h, digest);
-        ota_tlv_iter_init(&it, mem_read, &m, &lay);
+        ota_image_hash(ota_file_src_read, &src, lay.unprot_off, digest);
+        ota_tlv_iter_init(&it, ota_file_src_read, &src, &lay);
         while (ntlv < 64 && (trc = ota_tlv_next(&it, &tlvs[ntlv])) == 1)
             ntlv++;
-        find_trailer(img, len, lay.image_end, &tr);
+        find_trailer(&src, lay.image_end, &tr);
     } else {
         memset(&tr, 0, sizeof tr);
     }
@@ -289,18 +294,27 @@ int cmd_inspect(int argc, char **argv)
         }
         if (lrc == OTA_OK) {
             printf(",\"image_size\":%u", (unsigned)lay.image_end);
-            hex_encode(digest, 32, hex);
+            ota_hex_encode(digest, 32, hex);
             printf(",\"sha256\":\"%s\",\"hash_ok\":%s", hex, info.hash[0] || rc == OTA_OK ? "true" : "false");
             printf(",\"tlvs\":[");
             for (i = 0; i < ntlv; i++) {
-                const char *n = tlv_name(tlvs[i].type);
+                const char *n = ota_tlv_name(tlvs[i].type);
+                char val[OTA_TLV_TEXT_MAX + 1];
+                int kind = tlv_value(&src, &tlvs[i], val);
                 printf("%s{\"area\":\"%s\",\"type\":%u,\"name\":", i ? "," : "", area_name(tlvs[i].is_protected),
                        tlvs[i].type);
                 if (n)
                     print_json_string(n);
                 else
                     printf("null");
-                printf(",\"len\":%u,\"offset\":%u}", tlvs[i].len, (unsigned)tlvs[i].off);
+                printf(",\"len\":%u,\"offset\":%u", tlvs[i].len, (unsigned)tlvs[i].off);
+                if (kind == 1)
+                    printf(",\"value\":%s", val);
+                if (kind == 2) {
+                    printf(",\"value\":");
+                    print_json_string(val);
+                }
+                printf("}");
             }
             printf("]");
             if (tr.present)
@@ -334,7 +348,7 @@ int cmd_inspect(int argc, char **argv)
         }
         printf(",\"key_hash\":");
         if (info.has_key_hash) {
-            hex_encode(info.key_hash, 32, hex);
+            ota_hex_encode(info.key_hash, 32, hex);
             printf("\"%s\"", hex);
         } else {
             printf("null");
@@ -369,12 +383,12 @@ int cmd_inspect(int argc, char **argv)
         printf("product           %s\n", info.product[0] ? info.product : "(any)");
         printf("hardware          %s\n", info.hw_rev[0] ? info.hw_rev : "(any)");
         if (lrc == OTA_OK) {
-            hex_encode(digest, 32, hex);
+            ota_hex_encode(digest, 32, hex);
             printf("sha256            %s (%s)\n", hex, rc == OTA_OK || info.hash[0] ? "matches the SHA256 TLV"
                                                                                     : "recomputed");
         }
         if (info.has_key_hash) {
-            hex_encode(info.key_hash, 32, hex);
+            ota_hex_encode(info.key_hash, 32, hex);
             printf("key hash          %s\n", hex);
         }
         if (info.signature_checked)
@@ -386,9 +400,11 @@ int cmd_inspect(int argc, char **argv)
         if (lrc == OTA_OK) {
             printf("TLVs\n");
             for (i = 0; i < ntlv; i++) {
-                const char *n = tlv_name(tlvs[i].type);
-                printf("  %-11s 0x%04x %-12s %5u bytes at %u\n", area_name(tlvs[i].is_protected), tlvs[i].type,
-                       n ? n : "(vendor)", tlvs[i].len, (unsigned)tlvs[i].off);
+                const char *n = ota_tlv_name(tlvs[i].type);
+                char val[OTA_TLV_TEXT_MAX + 1];
+                tlv_value(&src, &tlvs[i], val);
+                printf("  %-11s 0x%04x %-12s %5u bytes at %u%s%s\n", area_name(tlvs[i].is_protected), tlvs[i].type,
+                       n ? n : "(vendor)", tlvs[i].len, (unsigned)tlvs[i].off, val[0] ? "  " : "", val);
             }
             if (trc < 0)
                 printf("  (stopped: %s)\n", ota_strerror(trc));
@@ -401,7 +417,7 @@ int cmd_inspect(int argc, char **argv)
     }
     if (rc != OTA_OK)
         fprintf(stderr, "%s: FAIL: %s (%s)\n", path, ota_strerror(rc), ota_errname(rc));
-    free(img);
+    ota_file_src_close(&src);
     free(der);
     return rc == OTA_OK ? EXIT_OK : EXIT_FAIL;
 }

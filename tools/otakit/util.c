@@ -1,4 +1,4 @@
-/* Shared helpers of the otakit CLI: errors, numbers, hex, keys, JSON strings. */
+/* Shared helpers of the otakit CLI: errors, numbers, keys, JSON strings, terminal-safe text. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,17 +42,6 @@ int parse_uint(const char *s, uint32_t max, uint32_t *out)
     return 0;
 }
 
-void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_out, ota_pubkey_t *keys)
 {
     uint8_t *der = calloc(n ? n : 1, OTA_P256_SPKI_LEN);
@@ -81,33 +70,6 @@ int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_o
     return EXIT_OK;
 }
 
-const char *tlv_name(uint16_t type)
-{
-    switch (type) {
-    case OTA_TLV_KEYHASH: return "KEYHASH";
-    case OTA_TLV_PUBKEY: return "PUBKEY";
-    case OTA_TLV_SHA256: return "SHA256";
-    case OTA_TLV_SHA384: return "SHA384";
-    case OTA_TLV_SHA512: return "SHA512";
-    case OTA_TLV_RSA2048_PSS: return "RSA2048_PSS";
-    case OTA_TLV_ECDSA224: return "ECDSA224";
-    case OTA_TLV_ECDSA_SIG: return "ECDSA_SIG";
-    case OTA_TLV_RSA3072_PSS: return "RSA3072_PSS";
-    case OTA_TLV_ED25519: return "ED25519";
-    case 0x30: return "ENC_RSA2048";
-    case 0x31: return "ENC_KW";
-    case 0x32: return "ENC_EC256";
-    case 0x33: return "ENC_X25519";
-    case 0x34: return "ENC_X25519_SHA512";
-    case OTA_TLV_DEPENDENCY: return "DEPENDENCY";
-    case OTA_TLV_SEC_CNT: return "SEC_CNT";
-    case OTA_TLV_BOOT_RECORD: return "BOOT_RECORD";
-    case OTA_TLV_PRODUCT: return "PRODUCT";
-    case OTA_TLV_HW_REV: return "HW_REV";
-    default: return NULL;
-    }
-}
-
 void print_json_string(const char *s)
 {
     putchar('"');
@@ -121,4 +83,53 @@ void print_json_string(const char *s)
             putchar(c);
     }
     putchar('"');
+}
+
+/* Length of the well-formed UTF-8 sequence at s (n bytes left) that starts with a byte >= 0x80,
+ * or 0 when it is not one (stray continuation, overlong, surrogate, past U+10FFFF, cut short). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t i;
+    if (!len || len > n)
+        return 0;
+    for (i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+char *term_safe(const char *str, int keep_nl)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t n = strlen(str), i = 0, o = 0, len;
+    char *out = malloc(n * 6 + 1); /* at worst every byte becomes \u00XX */
+    if (!out)
+        return NULL;
+    while (i < n) {
+        unsigned char c = s[i];
+        if ((c < 0x20 && !(keep_nl && c == '\n')) || c == 0x7f) {
+            o += (size_t)sprintf(out + o, "\\u%04x", c); /* C0 controls and DEL */
+            i++;
+        } else if (c < 0x80) {
+            out[o++] = (char)c;
+            i++;
+        } else if (!(len = utf8_len(s + i, n - i))) {
+            o += (size_t)sprintf(out + o, "\\x%02x", c); /* not UTF-8: a raw 8-bit control, maybe */
+            i++;
+        } else if (c == 0xc2 && s[i + 1] < 0xa0) {
+            o += (size_t)sprintf(out + o, "\\u%04x", s[i + 1]); /* C1 controls U+0080..U+009F (CSI...) */
+            i += 2;
+        } else {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        }
+    }
+    out[o] = '\0';
+    return out;
 }

@@ -6,8 +6,9 @@
  *   [unprotected TLV area: info {0x6907, tot} + SHA256, KEYHASH|PUBKEY, ECDSA signature]
  *
  * This is the only module that knows the byte layout. The signer (lib/), the CLI,
- * the server and the bootloader all read and write images through it. It is
- * portable C99: no heap, no stdio; storage is read through an ota_read_fn.
+ * the server and the bootloader all read and write images through it; the TLV types and
+ * their rules are the table in otakit/tlv.h. It is portable C99: no heap, no stdio;
+ * storage is read through an ota_read_fn.
  */
 #ifndef OTAKIT_IMAGE_H
 #define OTAKIT_IMAGE_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "otakit/err.h"
+#include "otakit/tlv.h"
 
 #define OTA_IMAGE_MAGIC 0x96f3b83dUL
 #define OTA_IMAGE_HEADER_SIZE 32u
@@ -38,30 +40,9 @@
     (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256 | OTA_IMAGE_F_COMPRESSED_LZMA1 |  \
      OTA_IMAGE_F_COMPRESSED_LZMA2)
 
-/* TLV types. MCUboot's own, then otakit's vendor TLVs (protected area only). */
-#define OTA_TLV_KEYHASH 0x01u     /* SHA-256 of the signer's DER SubjectPublicKeyInfo */
-#define OTA_TLV_PUBKEY 0x02u      /* the signer's DER SubjectPublicKeyInfo */
-#define OTA_TLV_SHA256 0x10u      /* SHA-256 over header + payload + protected area */
-#define OTA_TLV_SHA384 0x11u
-#define OTA_TLV_SHA512 0x12u
-#define OTA_TLV_RSA2048_PSS 0x20u
-#define OTA_TLV_ECDSA224 0x21u
-#define OTA_TLV_ECDSA_SIG 0x22u   /* DER ECDSA signature (P-256 here) */
-#define OTA_TLV_RSA3072_PSS 0x23u
-#define OTA_TLV_ED25519 0x24u
-#define OTA_TLV_ENC_FIRST 0x30u   /* 0x30..0x34: wrapped encryption keys */
-#define OTA_TLV_ENC_LAST 0x34u
-#define OTA_TLV_DEPENDENCY 0x40u
-#define OTA_TLV_SEC_CNT 0x50u     /* u32 security counter (anti-rollback) */
-#define OTA_TLV_BOOT_RECORD 0x60u
-#define OTA_TLV_PRODUCT 0xb0u     /* otakit: product id, ASCII [A-Za-z0-9._-], 1..32 bytes */
-#define OTA_TLV_HW_REV 0xb1u      /* otakit: compatible hardware revisions, comma separated */
-
-#define OTA_PRODUCT_MAX 32u
-#define OTA_HW_REV_MAX 64u
-#define OTA_ECDSA_SIG_MAX 72u     /* longest DER P-256 signature */
+/* TLV types (OTA_TLV_SEC_CNT, OTA_TLV_PRODUCT, ...) and their rules come from the table in
+ * otakit/tlv.h. */
 #define OTA_P256_SPKI_LEN 91u     /* DER SubjectPublicKeyInfo of an uncompressed P-256 key */
-#define OTA_SHA256_LEN 32u
 
 typedef struct {
     uint8_t major;
@@ -134,6 +115,48 @@ void ota_tlv_iter_init(ota_tlv_iter_t *it, ota_read_fn read, void *ctx, const ot
  * when a TLV header or value does not lie wholly inside its area. */
 int ota_tlv_next(ota_tlv_iter_t *it, ota_tlv_t *tlv);
 
+/* ota_read_fn over bytes in memory: ctx points to one. */
+typedef struct {
+    const uint8_t *p;
+    uint32_t len;
+} ota_mem_src_t;
+
+/* Copies len bytes at off of the ota_mem_src_t ctx into buf. Returns 0, or -1 when the range is
+ * not wholly inside the buffer. */
+int ota_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len);
+
+/* Computes SHA-256 over bytes [0, len) of the storage, read through read in small chunks (the
+ * image hash when len is layout.unprot_off). Returns OTA_OK or OTA_ERR_IO. */
+int ota_image_hash(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN]);
+
+/* Writes one TLV area (info header, then TLVs) into a caller's buffer and holds no other memory:
+ * ota_tlv_area_begin(), ota_tlv_put() for each TLV in order, ota_tlv_area_end(). Each TLV is
+ * checked by the table's rules for its area (otakit/tlv.h), so an area it writes is one
+ * ota_image_verify() accepts. With buf NULL it only counts, to size an area before writing it. */
+typedef struct {
+    uint8_t *buf;         /* start of the area (its info header), or NULL to count only */
+    uint32_t cap;         /* bytes available at buf */
+    uint32_t len;         /* bytes of the area so far, info header included */
+    uint32_t seen;        /* table entries put so far (bit = ota_tlv_def_t.index) */
+    uint16_t count;       /* TLVs put */
+    uint8_t is_protected; /* 1: the protected area (0x6908), 0: the unprotected one (0x6907) */
+    int err;              /* the first error; it sticks until the end */
+} ota_tlv_writer_t;
+
+/* Starts an area at buf (cap bytes; buf NULL: count only), protected or not. */
+void ota_tlv_area_begin(ota_tlv_writer_t *w, uint8_t *buf, uint32_t cap, int is_protected);
+
+/* Appends TLV {type, len, val}. Returns OTA_OK, or the first error, which sticks:
+ * OTA_ERR_TLV_VALUE/OTA_ERR_TLV_LEN/OTA_ERR_TLV_DUP (the table's rules), OTA_ERR_TLV_UNPROTECTED
+ * (a type the unprotected area does not admit), OTA_ERR_TLV_LEN (area past 0xffff bytes),
+ * OTA_ERR_NO_SPACE (past cap) or OTA_ERR_ARG (len without val). */
+int ota_tlv_put(ota_tlv_writer_t *w, uint16_t type, const void *val, uint16_t len);
+
+/* Finishes the area: writes its info header {magic, tot} and sets *len to the area's size; a
+ * protected area with no TLVs is left out (*len 0), as MCUboot does. Returns OTA_OK or the first
+ * error of the area. */
+int ota_tlv_area_end(ota_tlv_writer_t *w, uint32_t *len);
+
 /* A trusted public key: DER SubjectPublicKeyInfo of an ECDSA P-256 key (91 bytes). */
 typedef struct {
     const uint8_t *der;
@@ -164,6 +187,14 @@ typedef struct {
     char product[OTA_PRODUCT_MAX + 1]; /* "" when the image names no product */
     char hw_rev[OTA_HW_REV_MAX + 1];   /* "" when the image names no hardware */
 } ota_image_info_t;
+
+/* Reads every TLV of the protected area through read and checks it against the table's rules
+ * (otakit/tlv.h): allowed there, at most once where the table says so, value well formed. Fills
+ * info->security_counter/has_security_counter, product and hw_rev; touches nothing else. Used by
+ * ota_image_verify() and the agent's pre-check alike. Returns OTA_OK, OTA_ERR_TLV_BOUNDS,
+ * OTA_ERR_TLV_LEN, OTA_ERR_TLV_DUP, OTA_ERR_TLV_VALUE or OTA_ERR_IO. */
+int ota_image_read_protected(ota_read_fn read, void *ctx, const ota_image_layout_t *layout,
+                             ota_image_info_t *info);
 
 /*
  * Verifies the image held in storage (avail bytes readable through read), reading it in small

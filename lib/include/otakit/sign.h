@@ -12,8 +12,9 @@
 #include "otakit/image.h"
 #include "otakit/keys.h"
 
+/* One protected TLV given by its bytes: a vendor's (custom) or one the TLV table names. */
 typedef struct {
-    uint16_t type; /* vendor TLV, 0xa0..0xfffe; goes in the protected area */
+    uint16_t type; /* custom: 0xa0..0xfffe; tlvs: a protected type of otakit/tlv.h */
     uint16_t len;
     const uint8_t *value;
 } ota_custom_tlv_t;
@@ -26,7 +27,9 @@ typedef struct {
     uint32_t security_counter;
     const char *product;     /* NULL: no product TLV */
     const char *hw_rev;      /* NULL: no hardware TLV; "revA,revB" lists several */
-    const ota_custom_tlv_t *custom;
+    const ota_custom_tlv_t *tlvs; /* more protected TLVs the table names (set by their own options); */
+    unsigned n_tlvs;              /* with the three above, written in the table's order */
+    const ota_custom_tlv_t *custom; /* vendor TLVs, written last in this order (--custom-tlv) */
     unsigned n_custom;
     uint32_t slot_size;      /* 0: no slot check; else image + trailer must fit */
     unsigned align;          /* flash write alignment for the trailer: 1,2,4,8,16,32 (0 means 1) */
