@@ -165,7 +165,7 @@ struct head {
     uint32_t content_length;
     uint8_t has_length;
     uint8_t authorized;
-    char boundary[74]; /* "\r\n--" + RFC 2046 boundary (1..70 chars) */
+    char boundary[4 + 70 + 1]; /* "\r\n--" + RFC 2046 boundary (1..70 chars) + NUL */
 };
 
 static int lower(int c)
