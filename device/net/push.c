@@ -168,17 +168,12 @@ struct head {
     char boundary[4 + 70 + 1]; /* "\r\n--" + RFC 2046 boundary (1..70 chars) + NUL */
 };
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /* Case-insensitive "Name:" prefix match; returns the value (spaces skipped) or NULL. */
 static const char *header_value(const char *line, const char *name)
 {
     size_t i, n = strlen(name);
     for (i = 0; i < n; i++)
-        if (lower((unsigned char)line[i]) != lower((unsigned char)name[i]))
+        if (ota_lower((unsigned char)line[i]) != ota_lower((unsigned char)name[i]))
             return NULL;
     if (line[n] != ':')
         return NULL;
@@ -245,10 +240,10 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
                 return OTA_ERR_ARG;
             hd->has_length = 1;
         } else if ((v = header_value(line, "Authorization")) != NULL) {
-            if (cfg->token && (v[0] == 'B' || v[0] == 'b') && !memcmp(v + 1, "earer ", 6) && same(v + 7, cfg->token))
+            /* ota_istarts() stops at the value's NUL: a short value is never read past. */
+            if (cfg->token && ota_istarts(v, "bearer ") && same(v + 7, cfg->token))
                 hd->authorized = 1;
-            if (cfg->basic_b64 && (v[0] == 'B' || v[0] == 'b') && !memcmp(v + 1, "asic ", 5) &&
-                same(v + 6, cfg->basic_b64))
+            if (cfg->basic_b64 && ota_istarts(v, "basic ") && same(v + 6, cfg->basic_b64))
                 hd->authorized = 1;
         } else if ((v = header_value(line, "Content-Type")) != NULL) {
             const char *b = strstr(v, "boundary=");

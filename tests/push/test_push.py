@@ -156,6 +156,17 @@ class Push(unittest.TestCase):
         self.assertEqual((st, text), (200, "Update Success! Rebooting..."))
         self.assertIn("version=2.0.0+0 state=testing", self.boot_line())
 
+    def test_authorization_at_the_end_of_the_line_buffer(self):
+        """An Authorization value whose last byte is the last byte the 512-byte line buffer holds:
+        the scheme compare must stop at the end of the value, not read past the buffer (509 bytes
+        and the CR fill the buffer, the NUL goes where the LF was)."""
+        for scheme in (b"B", b"Be", b"Bearer", b"Bas", b"b"):
+            pad = 509 - len(b"Authorization:") - len(scheme)
+            ans = self.raw(b"POST /api/ota/rollback HTTP/1.1\r\nAuthorization:" + b" " * pad + scheme +
+                           b"\r\nContent-Length: 0\r\n\r\n")
+            self.assertTrue(ans.startswith(b"HTTP/1.1 401 "), (scheme, ans[:40]))
+        self.assertEqual(self.status()["state"], "none")
+
     def test_form_and_routing(self):
         st, page, h = self.req("GET", "/update")
         self.assertEqual((st, h["content-type"]), (200, "text/html"))
