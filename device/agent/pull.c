@@ -311,6 +311,11 @@ int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_
                 break;
             rc = OTA_ERR_HASH; /* start over: counted as a failed attempt */
         } else {
+            /* Every attempt starts at the URL given, not where a redirect led: the token goes
+             * to that origin only (ota_http_request drops it on the way to another), and an
+             * expiring redirect target is asked for afresh. */
+            if ((rc = ota_url_parse(url, &u)) != OTA_OK)
+                break;
             rc = attempt(&p, &u);
             if (rc == OTA_OK)
                 continue;

@@ -485,12 +485,20 @@ static int exchange(ota_http_t *c, ota_url_t *url, const ota_http_req_t *req, ot
 int ota_http_request(ota_http_t *c, ota_url_t *url, const ota_http_req_t *req, ota_http_resp_t *resp)
 {
     unsigned redirects = 0;
+    ota_http_req_t hop;
+    ota_url_t origin; /* scheme, host and port of the URL asked for (the path is not compared) */
     int rc;
     if (!c || !url || !req || !resp)
         return OTA_ERR_ARG;
-    while ((rc = exchange(c, url, req, resp)) == 1) {
+    hop = *req;
+    origin.https = url->https;
+    origin.port = url->port;
+    memcpy(origin.host, url->host, sizeof origin.host);
+    while ((rc = exchange(c, url, &hop, resp)) == 1) {
         if (++redirects > c->cfg.max_redirects)
             return OTA_ERR_REDIRECT;
+        /* The token belongs to the origin asked for: never sent to another one (curl does the same). */
+        hop.token = ota_url_same_origin(url, &origin) ? req->token : NULL;
     }
     return rc;
 }
