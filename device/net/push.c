@@ -6,27 +6,44 @@
 
 #include <string.h>
 
+#include "deadline.h"
 #include "text.h"
 
 #define LINE_MAX_ 512u
 #define RD_BUF 512u
 #define MAX_HEADERS 40
+#define DEFAULT_TIMEOUT_MS 15000u
+#define DEFAULT_HEAD_MS 10000u
+#define DEFAULT_CONN_MS 600000u
 
 /* ---- buffered reading from the connection ------------------------------------------------- */
 
 struct rd {
     const ota_net_t *net;
     int h;
-    uint32_t timeout;
+    uint32_t timeout;     /* longest single wait */
+    ota_deadline_t head;  /* for the whole request head */
+    ota_deadline_t conn;  /* for the whole connection */
     uint8_t buf[RD_BUF];
     size_t pos, len;
     uint32_t left;   /* body bytes still to come (Content-Length), once the head is read */
     uint8_t in_body; /* the head is read: every byte consumed counts against left */
 };
 
+/* How long the next receive or send may wait: 0 when a deadline has passed. */
+static uint32_t rd_wait(const struct rd *r)
+{
+    uint32_t w = ota_deadline_wait(&r->conn, r->timeout);
+    return r->in_body ? w : ota_deadline_wait(&r->head, w);
+}
+
 static int rd_fill(struct rd *r)
 {
-    int n = r->net->ops->recv(r->net->ctx, r->h, r->buf, sizeof r->buf, r->timeout);
+    uint32_t wait = rd_wait(r);
+    int n;
+    if (!wait)
+        return OTA_ERR_TIMEOUT;
+    n = r->net->ops->recv(r->net->ctx, r->h, r->buf, sizeof r->buf, wait);
     if (n < 0)
         return n;
     if (n == 0)
@@ -105,10 +122,14 @@ static void put_u32(struct out *o, uint32_t v)
     put(o, ota_u32_str(tmp, v));
 }
 
-static int send_all(const ota_net_t *net, int h, const char *p, size_t len, uint32_t timeout)
+static int send_all(const struct rd *r, const char *p, size_t len)
 {
     while (len) {
-        int n = net->ops->send(net->ctx, h, p, len, timeout);
+        uint32_t wait = ota_deadline_wait(&r->conn, r->timeout);
+        int n;
+        if (!wait)
+            return OTA_ERR_TIMEOUT;
+        n = r->net->ops->send(r->net->ctx, r->h, p, len, wait);
         if (n <= 0)
             return n < 0 ? n : OTA_ERR_NET;
         p += n;
@@ -152,9 +173,9 @@ static int respond(struct rd *r, ota_push_result_t *res, int status, const char 
         put(&o, extra_header);
     put(&o, "\r\n");
     res->status = status;
-    if ((rc = send_all(r->net, r->h, o.buf, o.len, r->timeout)) != OTA_OK)
+    if ((rc = send_all(r, o.buf, o.len)) != OTA_OK)
         return rc;
-    return send_all(r->net, r->h, body, strlen(body), r->timeout);
+    return send_all(r, body, strlen(body));
 }
 
 /* ---- request head ---------------------------------------------------------------------------- */
@@ -434,7 +455,9 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     memset(&r, 0, sizeof r);
     r.net = net;
     r.h = h;
-    r.timeout = cfg->timeout_ms ? cfg->timeout_ms : 15000u;
+    r.timeout = cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    ota_deadline_start(&r.conn, net, cfg->conn_timeout_ms ? cfg->conn_timeout_ms : DEFAULT_CONN_MS);
+    ota_deadline_start(&r.head, net, cfg->head_timeout_ms ? cfg->head_timeout_ms : DEFAULT_HEAD_MS);
     if ((rc = read_head(&r, cfg, &hd)) != OTA_OK) {
         if (rc == OTA_ERR_ARG)
             return respond(&r, res, 400, "text/plain", "bad request", NULL);

@@ -82,7 +82,7 @@ static void s_close(void *ctx, int h)
     s->open = 0;
 }
 
-static const ota_net_ops_t script_ops = {s_connect, s_send, s_recv, s_close};
+static const ota_net_ops_t script_ops = {s_connect, s_send, s_recv, s_close, NULL};
 static const size_t pieces[] = {1, 2, 3, 7, 64, 4096};
 
 typedef struct {

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -166,6 +167,44 @@ class Push(unittest.TestCase):
                            b"\r\nContent-Length: 0\r\n\r\n")
             self.assertTrue(ans.startswith(b"HTTP/1.1 401 "), (scheme, ans[:40]))
         self.assertEqual(self.status()["state"], "none")
+
+    def test_idle_client_does_not_block_the_next(self):
+        """A client that connects and sends nothing is dropped after the head deadline (3 s in
+        push_host), and the next client is served."""
+        idle = socket.create_connection(("127.0.0.1", self.port))
+        t = time.time()
+        self.assertEqual(self.status()["state"], "none")
+        self.assertLess(time.time() - t, 8)
+        idle.settimeout(1)
+        self.assertEqual(idle.recv(100), b"")  # closed by the device
+        idle.close()
+
+    def test_dripping_head_is_cut_at_the_deadline(self):
+        """One byte of a never-ending head every 0.3 s: each arrives well within the read timeout,
+        but the whole head must be in within the head deadline, so a waiting client is served."""
+        drip = socket.create_connection(("127.0.0.1", self.port))
+        stop = threading.Event()
+
+        def dribble():
+            data = b"GET /api/ota/status HTTP/1.1\r\nX-Pad: " + b"a" * 1000
+            for b in data:
+                if stop.wait(0.3):
+                    return
+                try:
+                    drip.send(bytes([b]))
+                except OSError:
+                    return
+        th = threading.Thread(target=dribble, daemon=True)
+        th.start()
+        time.sleep(0.5)
+        t = time.time()
+        try:
+            self.assertEqual(self.status()["state"], "none")
+            self.assertLess(time.time() - t, 8)
+        finally:
+            stop.set()
+            th.join()
+            drip.close()
 
     def test_form_and_routing(self):
         st, page, h = self.req("GET", "/update")
