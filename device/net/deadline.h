@@ -1,5 +1,6 @@
 /*
- * Deadlines over many network operations, measured with the transport's clock (ota_net_ops_t.now_ms).
+ * Deadlines over many network operations (ota_deadline_t, otakit/net.h), measured with the
+ * transport's clock (ota_net_ops_t.now_ms).
  * Internal header: not part of the public API. Without a clock a deadline never passes and each
  * wait is the operation's own timeout.
  */
@@ -9,11 +10,6 @@
 #include <stdint.h>
 
 #include "otakit/net.h"
-
-typedef struct {
-    const ota_net_t *clock; /* NULL: no deadline */
-    uint32_t start, span;   /* ms on clock's now_ms */
-} ota_deadline_t;
 
 /* Starts a deadline span_ms from now on net's clock; span_ms 0 or no clock: none. */
 static inline void ota_deadline_start(ota_deadline_t *d, const ota_net_t *net, uint32_t span_ms)

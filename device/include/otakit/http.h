@@ -108,6 +108,7 @@ typedef struct {
     uint8_t body_state;          /* internal: where the body parser is */
     uint32_t body_left;          /* internal: bytes left in the body or in the current chunk */
     uint32_t head_bytes;         /* internal: header bytes read so far */
+    ota_deadline_t deadline;     /* internal: ota_http_set_deadline() */
     size_t pos, len;             /* unread response bytes are buf[pos..len) */
     uint8_t buf[OTA_HTTP_BUF_SIZE];
 } ota_http_t;
@@ -144,6 +145,12 @@ int ota_http_read_all(ota_http_t *c, char *buf, size_t cap, size_t *out_len);
 
 /* Closes the connection, if any. Safe to call at any time; c stays usable for new requests. */
 void ota_http_close(ota_http_t *c);
+
+/* Bounds all that c does from now on (connects, sends, receives, across requests) to ms
+ * milliseconds on the clock of cfg.tcp (ota_net_ops_t.now_ms; without one this does nothing):
+ * each wait is cut to what is left, and once it has passed every operation fails with
+ * OTA_ERR_TIMEOUT. ms 0 removes the deadline. Returns nothing. */
+void ota_http_set_deadline(ota_http_t *c, uint32_t ms);
 
 /* GET url (redirects, when enabled, update it; "Authorization: Bearer token" unless NULL), require a 200 and read the
  * whole body into buf (cap bytes) with *len its length: the small JSON answers of check endpoints.

@@ -48,4 +48,11 @@ typedef struct {
     void *ctx;
 } ota_net_t;
 
+/* A deadline on a transport's clock (the library's structs hold one; device/net/deadline.h works
+ * with it). clock NULL: no deadline. */
+typedef struct {
+    const ota_net_t *clock;
+    uint32_t start, span;    /* ms on clock's now_ms */
+} ota_deadline_t;
+
 #endif
