@@ -1,6 +1,7 @@
 /*
  * Push endpoints: one HTTP request served on an accepted connection (see otakit/push.h).
- * Fixed buffers only: a 512-byte reader, a 256-byte write-back buffer for image bytes.
+ * Fixed buffers only: a 512-byte reader, an OTA_PUSH_LINE_MAX line on the stack, a 256-byte
+ * write-back buffer for image bytes.
  */
 #include "otakit/push.h"
 
@@ -9,7 +10,6 @@
 #include "deadline.h"
 #include "text.h"
 
-#define LINE_MAX_ 512u
 #define RD_BUF 512u
 #define MAX_HEADERS 40
 #define DEFAULT_TIMEOUT_MS 15000u
@@ -236,7 +236,7 @@ static int parse_u32(const char *s, uint32_t *out)
 
 static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
 {
-    char line[LINE_MAX_];
+    char line[OTA_PUSH_LINE_MAX];
     const char *v, *sp1, *sp2;
     int n, count = 0;
 
@@ -348,7 +348,7 @@ static void sink_put(struct sink *s, const uint8_t *p, size_t n)
  * at a CR. */
 static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim)
 {
-    char line[LINE_MAX_];
+    char line[OTA_PUSH_LINE_MAX];
     size_t dlen = strlen(delim), m = 0;
     struct sink s;
     uint8_t chunk[128];

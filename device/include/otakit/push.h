@@ -26,6 +26,10 @@
 #include "otakit/net.h"
 #include "otakit/ota.h"
 
+#ifndef OTA_PUSH_LINE_MAX
+#define OTA_PUSH_LINE_MAX 512u /* line buffer (on the stack): lines up to this - 2 bytes, longer: 400 */
+#endif
+
 typedef struct {
     const char *token;       /* accepted bearer token, or NULL */
     const char *basic_b64;   /* accepted Basic credentials, base64 of "user:password", or NULL */
