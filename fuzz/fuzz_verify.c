@@ -19,7 +19,7 @@
  * Reproduce a crash:  ./fuzz_verify artifacts/crash-<sha1>
  *
  * The corpus seeds are copied at build time from the imgtool vectors (fw-1.signed.bin,
- * fw-1000.seccnt7.bin, fw-1000.multitlv.bin) and fuzz/corpus/ (images made by otakit's signer
+ * fw-1000.seccnt7.bin, fw-1000.multitlv.bin) and fuzz/corpus/verify/ (images made by otakit's signer
  * with the same key: SEC_CNT + product + hardware TLVs, a --pad-sig image, and an unsigned
  * hash-only image with a 64-byte header).
  */

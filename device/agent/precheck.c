@@ -122,6 +122,9 @@ int ota_pull_precheck(ota_ctx_t *ctx, ota_http_t *http, const char *url, const c
     if (pc.tlv_off < info->hdr.img_size || pc.tlv_off >= size)
         return OTA_ERR_TRUNCATED;
     want = size - pc.tlv_off < OTA_PRECHECK_TLV_MAX ? size - pc.tlv_off : OTA_PRECHECK_TLV_MAX;
+    /* From the URL given again, not where a redirect led: the token goes to its origin only. */
+    if ((rc = ota_url_parse(url, &u)) != OTA_OK)
+        return rc;
     if ((rc = fetch(http, &u, token, etag[0] ? etag : NULL, pc.tlv_off, pc.tlv, want, &r, &n, &partial, out)) !=
         OTA_OK)
         return rc;

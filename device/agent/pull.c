@@ -14,14 +14,22 @@
  *     again first), and the hash must equal the pinned SHA-256 before ota_end(); a mismatch after
  *     a resume starts over once from zero, a mismatch of a download made in one piece is
  *     OTA_ERR_HASH. ota_end() then verifies the signature from flash.
+ *
+ * And the rules that keep a slow or hostile server from holding the device for ever: a failed
+ * attempt resets the retry count only when it got min_progress bytes past the furthest point ever
+ * reached (one byte per connection is not progress), and the whole pull has a deadline, set on
+ * the HTTP client so that it also cuts a body that trickles in within the read timeout.
  */
 #include <string.h>
 
 #include "otakit/agent.h"
 
 #include "../crypto/crypto.h"
+#include "../net/deadline.h"
 
 #define DEFAULT_RETRIES 5u
+#define DEFAULT_MIN_PROGRESS 1024u
+#define DEFAULT_DEADLINE_MS 3600000u /* one hour */
 
 typedef struct {
     ota_ctx_t *ctx;
@@ -273,17 +281,15 @@ static int finish(pull_t *p)
     return ota_end(p->ctx);
 }
 
-int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pull_opts_t *opts,
-                   ota_pull_stats_t *stats)
+static int pull(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pull_opts_t *opts,
+                ota_pull_stats_t *stats)
 {
     ota_pull_stats_t local;
-    unsigned fails = 0, max = opts && opts->max_retries ? opts->max_retries : DEFAULT_RETRIES;
-    uint32_t best;
+    unsigned fails = 0, max = opts->max_retries ? opts->max_retries : DEFAULT_RETRIES;
+    uint32_t best, step = opts->min_progress ? opts->min_progress : DEFAULT_MIN_PROGRESS, delay;
     ota_url_t u;
     pull_t p;
     int rc;
-    if (!ctx || !http || !url || !opts)
-        return OTA_ERR_ARG;
     if ((rc = ota_url_parse(url, &u)) != OTA_OK)
         return rc;
     memset(&p, 0, sizeof p);
@@ -311,6 +317,11 @@ int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_
                 break;
             rc = OTA_ERR_HASH; /* start over: counted as a failed attempt */
         } else {
+            /* Every attempt starts at the URL given, not where a redirect led: the token goes
+             * to that origin only (ota_http_request drops it on the way to another), and an
+             * expiring redirect target is asked for afresh. */
+            if ((rc = ota_url_parse(url, &u)) != OTA_OK)
+                break;
             rc = attempt(&p, &u);
             if (rc == OTA_OK)
                 continue;
@@ -319,15 +330,20 @@ int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_
         }
         p.st->failures++;
         p.st->last_error = rc;
-        if (p.off > best) { /* further than ever before: progress, whatever failed now */
+        if (p.off > best && p.off - best >= step) { /* well past the furthest point: progress */
             best = p.off;
             fails = 0;
         } else if (++fails > max) {
             ota_http_close(http);
             return rc; /* give up for now; the partial download stays resumable */
         }
-        if (opts->sleep_ms && opts->retry_delay_ms)
-            opts->sleep_ms(opts->sleep_ctx, opts->retry_delay_ms << (fails > 5 ? 5 : fails ? fails - 1 : 0));
+        delay = opts->sleep_ms ? opts->retry_delay_ms << (fails > 5 ? 5 : fails ? fails - 1 : 0) : 0;
+        if (!ota_deadline_wait(&http->deadline, delay ? delay : 1u)) {
+            ota_http_close(http);
+            return p.st->last_error = OTA_ERR_TIMEOUT; /* out of time; resumable as above */
+        }
+        if (delay)
+            opts->sleep_ms(opts->sleep_ctx, ota_deadline_wait(&http->deadline, delay));
     }
     ota_http_close(http);
     if (rc != OTA_OK) {
@@ -335,5 +351,17 @@ int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_
         if (p.started || ctx->w_active)
             ota_abort(ctx);
     }
+    return rc;
+}
+
+int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pull_opts_t *opts,
+                   ota_pull_stats_t *stats)
+{
+    int rc;
+    if (!ctx || !http || !url || !opts)
+        return OTA_ERR_ARG;
+    ota_http_set_deadline(http, opts->deadline_ms ? opts->deadline_ms : DEFAULT_DEADLINE_MS);
+    rc = pull(ctx, http, url, opts, stats);
+    ota_http_set_deadline(http, 0);
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "otakit/http.h"
 
+#include "deadline.h"
 #include "text.h"
 
 #define DEFAULT_CONNECT_MS 10000u
@@ -28,9 +29,16 @@ static int net_err(int rc)
     return rc == OTA_ERR_TIMEOUT || rc == OTA_ERR_TLS || rc == OTA_ERR_ARG ? rc : OTA_ERR_NET;
 }
 
+/* The longest the next receive or send may wait: the read timeout, cut to what is left of the
+ * deadline (0 once it has passed). */
 static uint32_t read_ms(const ota_http_t *c)
 {
-    return c->cfg.read_timeout_ms ? c->cfg.read_timeout_ms : DEFAULT_READ_MS;
+    return ota_deadline_wait(&c->deadline, c->cfg.read_timeout_ms ? c->cfg.read_timeout_ms : DEFAULT_READ_MS);
+}
+
+void ota_http_set_deadline(ota_http_t *c, uint32_t ms)
+{
+    ota_deadline_start(&c->deadline, c->cfg.tcp, ms);
 }
 
 int ota_http_init(ota_http_t *c, const ota_http_cfg_t *cfg)
@@ -58,6 +66,7 @@ void ota_http_close(ota_http_t *c)
 static int conn_open(ota_http_t *c, const ota_url_t *url)
 {
     const ota_net_t *net = url->https ? c->cfg.tls : c->cfg.tcp;
+    uint32_t wait;
     int h;
     if (c->h >= 0 && c->reusable && c->conn_https == url->https && c->conn_port == url->port &&
         strcmp(c->conn_host, url->host) == 0)
@@ -65,8 +74,10 @@ static int conn_open(ota_http_t *c, const ota_url_t *url)
     ota_http_close(c);
     if (!net || !net->ops)
         return OTA_ERR_TLS; /* https:// without a TLS transport */
-    h = net->ops->connect(net->ctx, url->host, url->port,
-                          c->cfg.connect_timeout_ms ? c->cfg.connect_timeout_ms : DEFAULT_CONNECT_MS);
+    wait = ota_deadline_wait(&c->deadline, c->cfg.connect_timeout_ms ? c->cfg.connect_timeout_ms : DEFAULT_CONNECT_MS);
+    if (!wait)
+        return OTA_ERR_TIMEOUT;
+    h = net->ops->connect(net->ctx, url->host, url->port, wait);
     if (h < 0)
         return net_err(h);
     c->net = net;
@@ -81,7 +92,8 @@ static int send_all(ota_http_t *c, const void *buf, size_t n)
 {
     const uint8_t *p = (const uint8_t *)buf;
     while (n) {
-        int rc = c->net->ops->send(c->net->ctx, c->h, p, n, read_ms(c));
+        uint32_t wait = read_ms(c);
+        int rc = wait ? c->net->ops->send(c->net->ctx, c->h, p, n, wait) : OTA_ERR_TIMEOUT;
         if (rc <= 0 || (size_t)rc > n)
             return rc < 0 ? net_err(rc) : OTA_ERR_NET;
         p += rc;
@@ -94,7 +106,10 @@ static int send_all(ota_http_t *c, const void *buf, size_t n)
  * full. Returns the number received (>0), 0 when the peer closed, or an error. */
 static int fill(ota_http_t *c)
 {
+    uint32_t wait = read_ms(c);
     int rc;
+    if (!wait)
+        return OTA_ERR_TIMEOUT;
     if (c->pos == c->len) {
         c->pos = c->len = 0;
     } else if (c->len == sizeof c->buf && c->pos > 0) {
@@ -102,7 +117,7 @@ static int fill(ota_http_t *c)
         c->len -= c->pos;
         c->pos = 0;
     }
-    rc = c->net->ops->recv(c->net->ctx, c->h, c->buf + c->len, sizeof c->buf - c->len, read_ms(c));
+    rc = c->net->ops->recv(c->net->ctx, c->h, c->buf + c->len, sizeof c->buf - c->len, wait);
     if (rc < 0)
         return net_err(rc);
     if ((size_t)rc > sizeof c->buf - c->len)
@@ -485,12 +500,20 @@ static int exchange(ota_http_t *c, ota_url_t *url, const ota_http_req_t *req, ot
 int ota_http_request(ota_http_t *c, ota_url_t *url, const ota_http_req_t *req, ota_http_resp_t *resp)
 {
     unsigned redirects = 0;
+    ota_http_req_t hop;
+    ota_url_t origin; /* scheme, host and port of the URL asked for (the path is not compared) */
     int rc;
     if (!c || !url || !req || !resp)
         return OTA_ERR_ARG;
-    while ((rc = exchange(c, url, req, resp)) == 1) {
+    hop = *req;
+    origin.https = url->https;
+    origin.port = url->port;
+    memcpy(origin.host, url->host, sizeof origin.host);
+    while ((rc = exchange(c, url, &hop, resp)) == 1) {
         if (++redirects > c->cfg.max_redirects)
             return OTA_ERR_REDIRECT;
+        /* The token belongs to the origin asked for: never sent to another one (curl does the same). */
+        hop.token = ota_url_same_origin(url, &origin) ? req->token : NULL;
     }
     return rc;
 }

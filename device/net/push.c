@@ -1,32 +1,49 @@
 /*
  * Push endpoints: one HTTP request served on an accepted connection (see otakit/push.h).
- * Fixed buffers only: a 512-byte reader, a 256-byte write-back buffer for image bytes.
+ * Fixed buffers only: a 512-byte reader, an OTA_PUSH_LINE_MAX line on the stack, a 256-byte
+ * write-back buffer for image bytes.
  */
 #include "otakit/push.h"
 
 #include <string.h>
 
+#include "deadline.h"
 #include "text.h"
 
-#define LINE_MAX_ 512u
 #define RD_BUF 512u
 #define MAX_HEADERS 40
+#define DEFAULT_TIMEOUT_MS 15000u
+#define DEFAULT_HEAD_MS 10000u
+#define DEFAULT_CONN_MS 600000u
 
 /* ---- buffered reading from the connection ------------------------------------------------- */
 
 struct rd {
     const ota_net_t *net;
     int h;
-    uint32_t timeout;
+    uint32_t timeout;     /* longest single wait */
+    ota_deadline_t head;  /* for the whole request head */
+    ota_deadline_t conn;  /* for the whole connection */
     uint8_t buf[RD_BUF];
     size_t pos, len;
     uint32_t left;   /* body bytes still to come (Content-Length), once the head is read */
     uint8_t in_body; /* the head is read: every byte consumed counts against left */
 };
 
+/* How long the next receive or send may wait: 0 when a deadline has passed. */
+static uint32_t rd_wait(const struct rd *r)
+{
+    uint32_t w = ota_deadline_wait(&r->conn, r->timeout);
+    return r->in_body ? w : ota_deadline_wait(&r->head, w);
+}
+
 static int rd_fill(struct rd *r)
 {
-    int n = r->net->ops->recv(r->net->ctx, r->h, r->buf, sizeof r->buf, r->timeout);
+    uint32_t wait = rd_wait(r);
+    int n;
+    if (!wait)
+        return OTA_ERR_TIMEOUT;
+    n = r->net->ops->recv(r->net->ctx, r->h, r->buf, sizeof r->buf, wait);
     if (n < 0)
         return n;
     if (n == 0)
@@ -105,10 +122,14 @@ static void put_u32(struct out *o, uint32_t v)
     put(o, ota_u32_str(tmp, v));
 }
 
-static int send_all(const ota_net_t *net, int h, const char *p, size_t len, uint32_t timeout)
+static int send_all(const struct rd *r, const char *p, size_t len)
 {
     while (len) {
-        int n = net->ops->send(net->ctx, h, p, len, timeout);
+        uint32_t wait = ota_deadline_wait(&r->conn, r->timeout);
+        int n;
+        if (!wait)
+            return OTA_ERR_TIMEOUT;
+        n = r->net->ops->send(r->net->ctx, r->h, p, len, wait);
         if (n <= 0)
             return n < 0 ? n : OTA_ERR_NET;
         p += n;
@@ -152,9 +173,9 @@ static int respond(struct rd *r, ota_push_result_t *res, int status, const char 
         put(&o, extra_header);
     put(&o, "\r\n");
     res->status = status;
-    if ((rc = send_all(r->net, r->h, o.buf, o.len, r->timeout)) != OTA_OK)
+    if ((rc = send_all(r, o.buf, o.len)) != OTA_OK)
         return rc;
-    return send_all(r->net, r->h, body, strlen(body), r->timeout);
+    return send_all(r, body, strlen(body));
 }
 
 /* ---- request head ---------------------------------------------------------------------------- */
@@ -165,20 +186,15 @@ struct head {
     uint32_t content_length;
     uint8_t has_length;
     uint8_t authorized;
-    char boundary[74]; /* "\r\n--" + RFC 2046 boundary (1..70 chars) */
+    char boundary[4 + 70 + 1]; /* "\r\n--" + RFC 2046 boundary (1..70 chars) + NUL */
 };
-
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
 
 /* Case-insensitive "Name:" prefix match; returns the value (spaces skipped) or NULL. */
 static const char *header_value(const char *line, const char *name)
 {
     size_t i, n = strlen(name);
     for (i = 0; i < n; i++)
-        if (lower((unsigned char)line[i]) != lower((unsigned char)name[i]))
+        if (ota_lower((unsigned char)line[i]) != ota_lower((unsigned char)name[i]))
             return NULL;
     if (line[n] != ':')
         return NULL;
@@ -220,7 +236,7 @@ static int parse_u32(const char *s, uint32_t *out)
 
 static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
 {
-    char line[LINE_MAX_];
+    char line[OTA_PUSH_LINE_MAX];
     const char *v, *sp1, *sp2;
     int n, count = 0;
 
@@ -245,10 +261,10 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
                 return OTA_ERR_ARG;
             hd->has_length = 1;
         } else if ((v = header_value(line, "Authorization")) != NULL) {
-            if (cfg->token && (v[0] == 'B' || v[0] == 'b') && !memcmp(v + 1, "earer ", 6) && same(v + 7, cfg->token))
+            /* ota_istarts() stops at the value's NUL: a short value is never read past. */
+            if (cfg->token && ota_istarts(v, "bearer ") && same(v + 7, cfg->token))
                 hd->authorized = 1;
-            if (cfg->basic_b64 && (v[0] == 'B' || v[0] == 'b') && !memcmp(v + 1, "asic ", 5) &&
-                same(v + 6, cfg->basic_b64))
+            if (cfg->basic_b64 && ota_istarts(v, "basic ") && same(v + 6, cfg->basic_b64))
                 hd->authorized = 1;
         } else if ((v = header_value(line, "Content-Type")) != NULL) {
             const char *b = strstr(v, "boundary=");
@@ -332,7 +348,7 @@ static void sink_put(struct sink *s, const uint8_t *p, size_t n)
  * at a CR. */
 static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim)
 {
-    char line[LINE_MAX_];
+    char line[OTA_PUSH_LINE_MAX];
     size_t dlen = strlen(delim), m = 0;
     struct sink s;
     uint8_t chunk[128];
@@ -439,7 +455,9 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     memset(&r, 0, sizeof r);
     r.net = net;
     r.h = h;
-    r.timeout = cfg->timeout_ms ? cfg->timeout_ms : 15000u;
+    r.timeout = cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    ota_deadline_start(&r.conn, net, cfg->conn_timeout_ms ? cfg->conn_timeout_ms : DEFAULT_CONN_MS);
+    ota_deadline_start(&r.head, net, cfg->head_timeout_ms ? cfg->head_timeout_ms : DEFAULT_HEAD_MS);
     if ((rc = read_head(&r, cfg, &hd)) != OTA_OK) {
         if (rc == OTA_ERR_ARG)
             return respond(&r, res, 400, "text/plain", "bad request", NULL);

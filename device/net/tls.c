@@ -131,7 +131,15 @@ static int tls_recv(void *ctx, int h, void *buf, size_t len, uint32_t timeout_ms
     return rc;
 }
 
-static const ota_net_ops_t tls_ops = {tls_connect, tls_send, tls_recv, tls_close};
+/* The clock of the transport underneath (one that stands still if it has none: no deadlines). */
+static uint32_t tls_now(void *ctx)
+{
+    ota_tls_t *t = (ota_tls_t *)ctx;
+    const ota_net_t *lower = t->cfg.lower;
+    return lower->ops->now_ms ? lower->ops->now_ms(lower->ctx) : 0;
+}
+
+static const ota_net_ops_t tls_ops = {tls_connect, tls_send, tls_recv, tls_close, tls_now};
 
 /* ---- setup -------------------------------------------------------------------------------- */
 

@@ -93,3 +93,8 @@ int ota_url_resolve(ota_url_t *url, const char *ref)
         return rc;
     return was_https && !url->https ? OTA_ERR_REDIRECT : OTA_OK;
 }
+
+int ota_url_same_origin(const ota_url_t *a, const ota_url_t *b)
+{
+    return a->https == b->https && a->port == b->port && strcmp(a->host, b->host) == 0;
+}

@@ -1,9 +1,11 @@
 /*
  * POSIX sockets transport (see otakit/net_posix.h): the host port of otakit/net.h.
  *
- * Sockets are non-blocking; every wait is a poll() bounded by the operation's timeout, so a
- * server that accepts and never answers, or a SYN that is never answered, ends in OTA_ERR_TIMEOUT
- * rather than a hang. Name resolution (getaddrinfo) is the one step that is not bounded by it.
+ * Every send and receive is non-blocking (MSG_DONTWAIT, so also on a blocking socket a caller
+ * accepted itself) and every wait is a poll() bounded by the operation's timeout, so a peer that
+ * never answers, or a SYN that is never answered, ends in OTA_ERR_TIMEOUT rather than a hang.
+ * Name resolution (getaddrinfo) is the one step that is not bounded by it. The clock is
+ * CLOCK_MONOTONIC.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -110,7 +112,7 @@ static int posix_send(void *ctx, int h, const void *buf, size_t len, uint32_t ti
     if (len > INT_MAX)
         len = INT_MAX;
     for (;;) {
-        ssize_t n = send(h, buf, len, MSG_NOSIGNAL);
+        ssize_t n = send(h, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         int rc;
         if (n >= 0) {
             st->bytes_sent += (uint64_t)n;
@@ -132,7 +134,7 @@ static int posix_recv(void *ctx, int h, void *buf, size_t len, uint32_t timeout_
     if (len > INT_MAX)
         len = INT_MAX;
     for (;;) {
-        ssize_t n = recv(h, buf, len, 0);
+        ssize_t n = recv(h, buf, len, MSG_DONTWAIT);
         int rc;
         if (n >= 0) {
             st->bytes_received += (uint64_t)n;
@@ -154,7 +156,13 @@ static void posix_close(void *ctx, int h)
         close(h);
 }
 
-static const ota_net_ops_t posix_ops = {posix_connect, posix_send, posix_recv, posix_close};
+static uint32_t posix_now(void *ctx)
+{
+    (void)ctx;
+    return (uint32_t)now_ms();
+}
+
+static const ota_net_ops_t posix_ops = {posix_connect, posix_send, posix_recv, posix_close, posix_now};
 
 void ota_net_posix_init(ota_net_posix_t *state, ota_net_t *net)
 {

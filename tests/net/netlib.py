@@ -150,10 +150,11 @@ def head_len(raw):
 
 class Answer:
     """What FakeServer sends: data, cut after `cut` bytes (then close), or stall for `stall` seconds
-    after sending data (the connection stays silent)."""
+    after sending data (the connection stays silent); with `drip`, the body after the head goes one
+    byte every `drip` seconds."""
 
-    def __init__(self, data=b"", cut=None, stall=0.0):
-        self.data, self.cut, self.stall = data, cut, stall
+    def __init__(self, data=b"", cut=None, stall=0.0, drip=0.0):
+        self.data, self.cut, self.stall, self.drip = data, cut, stall, drip
 
 
 class Request:
@@ -218,7 +219,14 @@ class FakeServer:
             data = ans.data if ans.cut is None else ans.data[:ans.cut]
             with self.lock:
                 self.sent.append(data)
-            c.sendall(data)
+            if ans.drip:
+                n = head_len(data)
+                c.sendall(data[:n])
+                for i in range(n, len(data)):
+                    time.sleep(ans.drip)
+                    c.sendall(data[i:i + 1])
+            else:
+                c.sendall(data)
             if ans.stall:
                 time.sleep(ans.stall)
         except (OSError, ssl.SSLError):

@@ -25,7 +25,8 @@
  *   only when it returns OTA_OK. --hw-rev H (cfg.hw_rev), --floor N (the device's security counter
  *   floor, set in ctx.rec after ota_init), --running V (the running version).
  * net options: --ca PEM, --servername N, --connect-timeout MS, --read-timeout MS, --retries N,
- *   --redirects N, --keep-alive.
+ *   --redirects N, --keep-alive, --deadline MS and --min-progress N (the pull's deadline_ms and
+ *   min_progress).
  * Exit status: 0 when the operation returned OTA_OK, 1 when it returned an error, 2 on bad usage.
  */
 #include <getopt.h>
@@ -53,7 +54,7 @@ static struct {
     const char *mongoose, *esp, *mac, *sketch_md5;
     int esp32, require_md5;
     unsigned n_expect;
-    uint32_t size, ws, counter, slot, connect_ms, read_ms, retries, redirects, range_from;
+    uint32_t size, ws, counter, slot, connect_ms, read_ms, retries, redirects, range_from, deadline_ms, min_progress;
     uint64_t cut_op;
     int keep_alive, has_range, precheck, has_floor;
     uint32_t floor;
@@ -288,6 +289,8 @@ static int do_pull(const char *url, uint32_t size, const char *sha)
     o.size = size;
     o.sha256 = sha;
     o.max_retries = (uint8_t)opt.retries;
+    o.deadline_ms = opt.deadline_ms;
+    o.min_progress = opt.min_progress;
     o.progress = on_progress;
     rc = ota_pull_image(&ctx, &http, url, &o, &st);
     gen_close();
@@ -457,7 +460,8 @@ int main(int argc, char **argv)
         {"range", 1, 0, 'g'},       {"if-range", 1, 0, 'i'},    {"precheck", 0, 0, 'P'},
         {"hw-rev", 1, 0, 'H'},      {"floor", 1, 0, 'F'},       {"running", 1, 0, 'V'},
         {"mongoose", 1, 0, 'M'},    {"esp", 1, 0, 'E'},         {"mac", 1, 0, 'm'},         {"sketch-md5", 1, 0, '5'},
-        {"esp32", 0, 0, '3'},       {"require-md5", 0, 0, 'q'}, {0, 0, 0, 0}};
+        {"esp32", 0, 0, '3'},       {"require-md5", 0, 0, 'q'}, {"deadline", 1, 0, 'L'},   {"min-progress", 1, 0, 'G'},
+        {0, 0, 0, 0}};
     const char *cmd;
     int ch, rc;
     if (argc < 2)
@@ -501,6 +505,8 @@ int main(int argc, char **argv)
         case '5': opt.sketch_md5 = optarg; break;
         case '3': opt.esp32 = 1; break;
         case 'q': opt.require_md5 = 1; break;
+        case 'L': opt.deadline_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'G': opt.min_progress = (uint32_t)strtoul(optarg, NULL, 0); break;
         default: return 2;
         }
     }

@@ -190,6 +190,44 @@ class Faults(unittest.TestCase):
         self.assertEqual((r.result, r.stats["requests"], r.v["state_after"]), ("OTA_ERR_NET", 5, "downloading"), r)
         self.assertEqual(r.v["gens"], "AAAAA")
 
+    def test_one_byte_per_connection_gives_up(self):
+        """Every answer is cut one body byte in: a byte is not progress (min_progress, default 1 KiB),
+        so the retry limit ends it after 4 requests, not one request per byte; the partial download
+        stays resumable. A server giving 5000 bytes per connection still gets the image through."""
+        img = nl.make_image("3.0.3", size=12000, seed=24)
+        etag = '"%s"' % hashlib.sha256(img).hexdigest()
+
+        def one_byte(req, i):
+            raw = nl.serve_file(req, img, etag)
+            return nl.Answer(raw, cut=nl.head_len(raw) + 1)
+        flash = os.path.join(self.d, "drip1.flash")
+        if os.path.exists(flash):
+            os.unlink(flash)
+        with nl.FakeServer(one_byte) as srv:
+            r = nl.netpull("pull", *nl.pull_args(srv.url + "/fw", img, flash=flash, extra=["--retries", "3"]))
+        self.assertEqual((r.result, r.stats["requests"], r.v["state_after"]), ("OTA_ERR_NET", 4, "downloading"), r)
+
+        def five_k(req, i):
+            raw = nl.serve_file(req, img, etag)
+            return nl.Answer(raw, cut=nl.head_len(raw) + 5000)
+        with nl.FakeServer(five_k) as srv:
+            r = nl.netpull("pull", *nl.pull_args(srv.url + "/fw", img, flash=flash, extra=["--retries", "1"]))
+        self.assertEqual((r.result, r.v["state_after"]), ("OTA_OK", "new"), r)
+
+    def test_drip_ends_at_the_deadline(self):
+        """One body byte every 0.2 s never trips the read timeout; the pull's overall deadline
+        (--deadline 2000) ends it, with the partial download resumable."""
+        img = nl.make_image("3.0.4", size=12000, seed=25)
+        etag = '"%s"' % hashlib.sha256(img).hexdigest()
+        flash = os.path.join(self.d, "drip2.flash")
+        if os.path.exists(flash):
+            os.unlink(flash)
+        with nl.FakeServer(lambda req, i: nl.Answer(nl.serve_file(req, img, etag), drip=0.2)) as srv:
+            r = nl.netpull("pull", *nl.pull_args(srv.url + "/fw", img, flash=flash, extra=["--deadline", 2000]),
+                           timeout=60)
+        self.assertEqual((r.result, r.v["state_after"]), ("OTA_ERR_TIMEOUT", "downloading"), r)
+        self.assertLess(r.elapsed, 6, r)
+
     def test_status_codes(self):
         """5xx is retried; 404 and 401 are final and leave nothing pending."""
         with nl.FakeServer(lambda req, i: nl.response(503, b"busy") if i < 2 else nl.serve_file(req, self.a, self.ea)

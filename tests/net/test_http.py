@@ -98,6 +98,37 @@ class Http(unittest.TestCase):
             self.assertEqual((r.result, len(srv.requests)), ("OTA_ERR_REDIRECT", 4), r)
             self.assertEqual(srv.requests[-1].path, "/again")
 
+    def test_redirect_drops_the_token_across_origins(self):
+        """Like curl: the bearer token goes to the URL's own origin (scheme, host, port) only. A
+        redirect to another port gets no Authorization, nor do the pull's retries after it; a
+        redirect on the same origin keeps it."""
+        img = nl.make_image("3.0.0", size=20000, seed=5)
+        etag = '"%s"' % hashlib.sha256(img).hexdigest()
+        auth = []
+
+        def target(req, i):
+            auth.append(req.headers.get("authorization"))
+            return nl.Answer(nl.serve_file(req, img, etag), cut=3000 if i == 1 else None)
+
+        def origin(req, i):
+            if req.path == "/same":
+                return nl.response(302, b"", ["Location: %s/real" % t.url])
+            return nl.response(302, b"", ["Location: /same" if req.path == "/fw" else "Location: %s/real" % t.url])
+        with nl.FakeServer(target) as t, nl.FakeServer(origin) as srv:
+            r = nl.netpull("get", "--url", srv.url + "/fw", "--redirects", 3, "--token", "s3cret")
+            self.assertEqual((r.result, r.v["final_url"]), ("OTA_OK", t.url + "/real"), r)
+            self.assertEqual([q.headers.get("authorization") for q in srv.requests], ["Bearer s3cret"] * 2)
+            r = nl.netpull("pull", *nl.pull_args(srv.url + "/other", img,
+                                                 extra=["--redirects", 3, "--token", "s3cret"]))
+            self.assertEqual((r.result, r.stats["resumes"]), ("OTA_OK", 1), r)
+            self.assertEqual(len(auth), 3)
+            r = nl.netpull("pull", *nl.pull_args(srv.url + "/other", img,
+                                                 extra=["--redirects", 3, "--token", "s3cret", "--precheck"]))
+            self.assertEqual(r.result, "OTA_OK", r)
+            self.assertEqual(len(auth), 6)  # the pre-check's two requests and the pull's
+            self.assertTrue(all(q.headers.get("authorization") == "Bearer s3cret" for q in srv.requests))
+        self.assertEqual(auth, [None] * 6)
+
     def test_oversized_headers(self):
         cases = {
             "one huge line": "X-Big: " + "a" * 20000,

@@ -29,6 +29,11 @@ typedef struct {
     int connects, open, fail_connect;
     char sent[4096];    /* request bytes of the last connection */
     size_t sent_len;
+    int one_stream;     /* 1: a new connection goes on where the last one stopped in resp */
+    char log[8192];     /* request bytes of every connection, each started by "|" */
+    size_t log_len;
+    uint32_t now, tick; /* the clock (now_ms), moved on by tick at every recv */
+    uint32_t max_wait;  /* longest timeout a recv was given */
 } script_t;
 
 static int s_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
@@ -39,8 +44,12 @@ static int s_connect(void *ctx, const char *host, uint16_t port, uint32_t timeou
         return s->fail_connect;
     s->connects++;
     s->open = 1;
-    s->at = 0;
+    if (!s->one_stream)
+        s->at = 0;
     s->sent_len = 0;
+    assert_true(s->log_len + 1 < sizeof s->log);
+    s->log[s->log_len++] = '|';
+    s->log[s->log_len] = 0;
     return 3;
 }
 
@@ -56,6 +65,10 @@ static int s_send(void *ctx, int h, const void *buf, size_t len, uint32_t timeou
     memcpy(s->sent + s->sent_len, buf, len);
     s->sent_len += len;
     s->sent[s->sent_len] = 0;
+    assert_true(s->log_len + len < sizeof s->log);
+    memcpy(s->log + s->log_len, buf, len);
+    s->log_len += len;
+    s->log[s->log_len] = 0;
     return (int)len;
 }
 
@@ -63,9 +76,12 @@ static int s_recv(void *ctx, int h, void *buf, size_t len, uint32_t timeout_ms)
 {
     script_t *s = ctx;
     size_t n = s->resp_len - s->at;
-    (void)timeout_ms;
     assert_int_equal(h, 3);
     assert_true(s->open);
+    assert_true(timeout_ms > 0);
+    if (timeout_ms > s->max_wait)
+        s->max_wait = timeout_ms;
+    s->now += s->tick;
     if (n > s->piece)
         n = s->piece;
     if (n > len)
@@ -82,7 +98,13 @@ static void s_close(void *ctx, int h)
     s->open = 0;
 }
 
-static const ota_net_ops_t script_ops = {s_connect, s_send, s_recv, s_close};
+static uint32_t s_now(void *ctx)
+{
+    return ((script_t *)ctx)->now;
+}
+
+static const ota_net_ops_t script_ops = {s_connect, s_send, s_recv, s_close, NULL};
+static const ota_net_ops_t clock_ops = {s_connect, s_send, s_recv, s_close, s_now}; /* with a clock */
 static const size_t pieces[] = {1, 2, 3, 7, 64, 4096};
 
 typedef struct {
@@ -417,6 +439,98 @@ static void test_keep_alive_reuse(void **state)
     ota_http_close(&c);
 }
 
+/* Redirects: the token goes to the origin first asked only (scheme, host and port), as in curl. */
+static void test_redirect_token(void **state)
+{
+    static const char *const locations[] = {"/same/path", "http://dev.example:8081/x", "http://other.example:8080/x",
+                                            "http://dev.example:8080/back"};
+    static const int token_after[] = {1, 0, 0, 1};
+    static ota_http_t c;
+    unsigned i;
+    (void)state;
+    for (i = 0; i < sizeof locations / sizeof locations[0]; i++) {
+        char resp[256];
+        script_t s;
+        ota_net_t net = {&script_ops, &s};
+        ota_http_cfg_t cfg;
+        ota_http_req_t req;
+        ota_http_resp_t r;
+        ota_url_t u;
+        const char *second;
+        memset(&s, 0, sizeof s);
+        snprintf(resp, sizeof resp, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
+                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", locations[i]);
+        s.resp = resp;
+        s.resp_len = strlen(resp);
+        s.piece = 1; /* nothing of the second answer is read on the first connection */
+        s.one_stream = 1;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.tcp = &net;
+        cfg.max_redirects = 1;
+        assert_int_equal(ota_http_init(&c, &cfg), OTA_OK);
+        assert_int_equal(ota_url_parse("http://dev.example:8080/fw", &u), OTA_OK);
+        memset(&req, 0, sizeof req);
+        req.token = "s3cret";
+        assert_int_equal(ota_http_request(&c, &u, &req, &r), OTA_OK);
+        assert_int_equal(r.status, 200);
+        ota_http_close(&c);
+        assert_int_equal(s.connects, 2);
+        second = strchr(s.log + 1, '|');
+        assert_non_null(second);
+        assert_true(strstr(s.log, "Authorization: Bearer s3cret\r\n") < second); /* the first request has it */
+        if ((strstr(second, "Authorization:") != NULL) != token_after[i])
+            fail_msg("Location %s: token %s", locations[i], token_after[i] ? "dropped" : "sent");
+    }
+}
+
+/* ota_http_set_deadline(): a body that trickles in within the read timeout ends at the deadline,
+ * and no wait is longer than what is left of it. */
+static void test_deadline(void **state)
+{
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n";
+    static char full[sizeof resp - 1 + 200];
+    static ota_http_t c;
+    int with;
+    (void)state;
+    memcpy(full, resp, sizeof resp - 1);
+    memset(full + sizeof resp - 1, 'x', 200);
+    for (with = 0; with < 2; with++) {
+        script_t s;
+        ota_net_t net = {&clock_ops, &s};
+        ota_http_cfg_t cfg;
+        ota_http_req_t req;
+        ota_http_resp_t r;
+        ota_url_t u;
+        body_t b;
+        memset(&s, 0, sizeof s);
+        s.resp = full;
+        s.resp_len = sizeof full;
+        s.piece = 1;
+        s.tick = 100;          /* 100 ms a byte: far below the 15 s read timeout */
+        s.now = 0xfffff000u;   /* the clock wraps during the transfer */
+        memset(&cfg, 0, sizeof cfg);
+        cfg.tcp = &net;
+        assert_int_equal(ota_http_init(&c, &cfg), OTA_OK);
+        if (with)
+            ota_http_set_deadline(&c, 5000);
+        assert_int_equal(ota_url_parse("http://h/x", &u), OTA_OK);
+        memset(&req, 0, sizeof req);
+        memset(&b, 0, sizeof b);
+        if (with) {
+            int rc = ota_http_request(&c, &u, &req, &r);
+            if (rc == OTA_OK)
+                rc = ota_http_body(&c, collect, &b);
+            assert_int_equal(rc, OTA_ERR_TIMEOUT);
+            assert_true(s.at < 60 && s.max_wait <= 5000);
+        } else {
+            assert_int_equal(ota_http_request(&c, &u, &req, &r), OTA_OK);
+            assert_int_equal(ota_http_body(&c, collect, &b), OTA_OK);
+            assert_int_equal(b.len, 200);
+        }
+        ota_http_close(&c);
+    }
+}
+
 /* ---- JSON --------------------------------------------------------------------------------- */
 
 static const char check_doc[] =
@@ -595,6 +709,8 @@ int main(void)
         cmocka_unit_test(test_malformed_heads),
         cmocka_unit_test(test_header_limits),
         cmocka_unit_test(test_keep_alive_reuse),
+        cmocka_unit_test(test_redirect_token),
+        cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_check_parse),
         cmocka_unit_test(test_check_malformed),
         cmocka_unit_test(test_json_reader),

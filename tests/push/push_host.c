@@ -2,11 +2,15 @@
  * A simulated device serving the push endpoints (device/net/push.c) on a loopback TCP port:
  * file-backed flash, the bootloader run at start and after every pushed update or rollback.
  *   push_host --flash FILE --factory IMG --key PUB.pem --port P [--token T] [--basic B64]
- * Prints "listening <port>" and one "boot slot=S version=V state=X" line per boot.
+ * Prints "listening <port>" and one "boot slot=S version=V state=X" line per boot. One request
+ * at a time: a client that sends nothing is dropped after the 3 s head deadline. The accept loop
+ * wakes every second (it never blocks for good, like a device's main loop).
  */
+#define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +47,7 @@ int main(int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *flash_path = NULL, *factory = NULL, *keypath = NULL;
     const ota_preset_t *p = ota_preset_find("swap-256k");
-    ota_push_cfg_t pc = {NULL, NULL, 5000};
+    ota_push_cfg_t pc;
     ota_flash_sim_cfg_t sc;
     ota_flash_sim_t *sim;
     ota_flash_t flash;
@@ -58,6 +62,10 @@ int main(int argc, char **argv)
     socklen_t sl = sizeof sa;
     int c, port = 0, lfd, one = 1, fresh;
 
+    memset(&pc, 0, sizeof pc);
+    pc.timeout_ms = 5000;
+    pc.head_timeout_ms = 3000;
+    pc.conn_timeout_ms = 60000;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'f': flash_path = optarg; break;
@@ -103,7 +111,7 @@ int main(int argc, char **argv)
         return 1;
 
     ota_net_posix_init(&ns, &net);
-    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -116,8 +124,11 @@ int main(int argc, char **argv)
     fflush(stdout);
     for (;;) {
         ota_push_result_t res;
-        int h = accept(lfd, NULL, NULL);
-        if (h < 0)
+        struct pollfd pfd = {lfd, POLLIN, 0};
+        int h;
+        if (poll(&pfd, 1, 1000) <= 0)
+            continue; /* nothing yet: a device would run the rest of its loop here */
+        if ((h = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
             continue;
         ota_push_serve(&ctx, &net, h, &pc, &res);
         close(h);

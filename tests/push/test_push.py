@@ -7,8 +7,11 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 HOST = os.environ.get("PUSH_HOST", "build/tests/push/push_host")
@@ -28,15 +31,36 @@ class Push(unittest.TestCase):
             run("sign", "-k", self.p(key), "-v", v, "--product", "acme", self.p("fw.bin"), self.p(v + ".img"))
         self.proc = subprocess.Popen([HOST, "--flash", self.p("flash.bin"), "--factory", self.p("1.0.0.img"), "--key",
                                       self.p("k.pub"), "--token", TOKEN, "--basic", BASIC],
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=open(self.p("stderr.txt"), "w"), text=True)
         first = self.proc.stdout.readline()
         self.assertIn("version=1.0.0+0", first)
         self.port = int(self.proc.stdout.readline().split()[1])
 
     def tearDown(self):
+        alive = self.proc.poll() is None
         self.proc.kill()
         self.proc.wait()
+        with open(self.p("stderr.txt")) as f:
+            err = f.read()
         shutil.rmtree(self.d)
+        # a sanitizer report (ASan, UBSan) fails the test even when the host survived it
+        self.assertNotIn("runtime error", err)
+        self.assertNotIn("Sanitizer", err)
+        self.assertTrue(alive, err)
+
+    def raw(self, data, timeout=20):
+        """Sends data on a fresh connection and returns the answer read until the device closes."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s.sendall(data)
+        out = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            out += b
+        s.close()
+        self.served = self.proc.stdout.readline()
+        return out
 
     def p(self, name):
         return os.path.join(self.d, name)
@@ -117,6 +141,70 @@ class Push(unittest.TestCase):
         self.assertEqual((s["version"], s["state"]), ("1.0.0+0", "none"))
         body, h = self.multipart(open(self.p("2.0.0.img"), "rb").read(), field="filesystem")
         self.assertTrue(self.req("POST", "/update", body, headers=h)[1].startswith("Update error"))
+
+    def test_longest_multipart_boundary(self):
+        """RFC 2046 allows 70 boundary characters: parsed (before authentication) without writing past
+        the device's buffer, and 71 are refused with 400."""
+        for n, want in ((70, b"HTTP/1.1 401 "), (71, b"HTTP/1.1 400 ")):
+            ans = self.raw(b"POST /update HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=" + b"0" * n +
+                           b"\r\nContent-Length: 0\r\n\r\n")
+            self.assertTrue(ans.startswith(want), (n, ans[:40]))
+        img = open(self.p("2.0.0.img"), "rb").read()
+        b = "B" * 70
+        body = ("--%s\r\nContent-Disposition: form-data; name=\"firmware\"; filename=\"fw.bin\"\r\n\r\n" % b).encode() + \
+            img + ("\r\n--%s--\r\n" % b).encode()
+        st, text, _ = self.req("POST", "/update", body, headers={"Content-Type": "multipart/form-data; boundary=" + b})
+        self.assertEqual((st, text), (200, "Update Success! Rebooting..."))
+        self.assertIn("version=2.0.0+0 state=testing", self.boot_line())
+
+    def test_authorization_at_the_end_of_the_line_buffer(self):
+        """An Authorization value whose last byte is the last byte the 512-byte line buffer holds:
+        the scheme compare must stop at the end of the value, not read past the buffer (509 bytes
+        and the CR fill the buffer, the NUL goes where the LF was)."""
+        for scheme in (b"B", b"Be", b"Bearer", b"Bas", b"b"):
+            pad = 509 - len(b"Authorization:") - len(scheme)
+            ans = self.raw(b"POST /api/ota/rollback HTTP/1.1\r\nAuthorization:" + b" " * pad + scheme +
+                           b"\r\nContent-Length: 0\r\n\r\n")
+            self.assertTrue(ans.startswith(b"HTTP/1.1 401 "), (scheme, ans[:40]))
+        self.assertEqual(self.status()["state"], "none")
+
+    def test_idle_client_does_not_block_the_next(self):
+        """A client that connects and sends nothing is dropped after the head deadline (3 s in
+        push_host), and the next client is served."""
+        idle = socket.create_connection(("127.0.0.1", self.port))
+        t = time.time()
+        self.assertEqual(self.status()["state"], "none")
+        self.assertLess(time.time() - t, 8)
+        idle.settimeout(1)
+        self.assertEqual(idle.recv(100), b"")  # closed by the device
+        idle.close()
+
+    def test_dripping_head_is_cut_at_the_deadline(self):
+        """One byte of a never-ending head every 0.3 s: each arrives well within the read timeout,
+        but the whole head must be in within the head deadline, so a waiting client is served."""
+        drip = socket.create_connection(("127.0.0.1", self.port))
+        stop = threading.Event()
+
+        def dribble():
+            data = b"GET /api/ota/status HTTP/1.1\r\nX-Pad: " + b"a" * 1000
+            for b in data:
+                if stop.wait(0.3):
+                    return
+                try:
+                    drip.send(bytes([b]))
+                except OSError:
+                    return
+        th = threading.Thread(target=dribble, daemon=True)
+        th.start()
+        time.sleep(0.5)
+        t = time.time()
+        try:
+            self.assertEqual(self.status()["state"], "none")
+            self.assertLess(time.time() - t, 8)
+        finally:
+            stop.set()
+            th.join()
+            drip.close()
 
     def test_form_and_routing(self):
         st, page, h = self.req("GET", "/update")

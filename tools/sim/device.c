@@ -130,7 +130,7 @@ static int dead_connect(void *c, const char *h, uint16_t p, uint32_t t)
     return OTA_ERR_NET;
 }
 
-static const ota_net_ops_t dead_ops = {dead_connect, NULL, NULL, NULL};
+static const ota_net_ops_t dead_ops = {dead_connect, NULL, NULL, NULL, NULL};
 static const ota_net_t dead_net = {&dead_ops, NULL};
 
 static void http_setup(simdev_t *d)

@@ -81,8 +81,14 @@ typedef struct {
     const char *sha256;       /* the manifest's SHA-256 (64 hex digits) or NULL. When set, the ETag
                                  "\"<sha256>\"" validates resumes, the bytes must hash to it, and a
                                  server offering other content fails with OTA_ERR_CHANGED */
-    uint8_t max_retries;      /* failed attempts in a row that got no further into the image than
-                                 any before them, before giving up; 0 means 5 */
+    uint8_t max_retries;      /* failed attempts in a row without progress (below) before giving
+                                 up; 0 means 5 */
+    uint32_t min_progress;    /* bytes past the furthest point reached before that make a failed
+                                 attempt count as progress (the retry count starts again); 0 means
+                                 1024. Less progress adds up over attempts but spends retries */
+    uint32_t deadline_ms;     /* the whole pull, retries and pauses included, within this; measured
+                                 on the clock of the HTTP client's TCP transport (ota_net_ops_t.now_ms;
+                                 without one there is no deadline); 0 means 3600000 (one hour) */
     uint32_t retry_delay_ms;  /* pause before a retry, doubled each time up to 32x (needs sleep_ms) */
     void (*sleep_ms)(void *ctx, uint32_t ms);
     void *sleep_ctx;
@@ -106,9 +112,11 @@ typedef struct {
  * OTA_RESUME_AUTO when the journal's size matches), ota_write in pieces as they arrive, then
  * checks the SHA-256 and calls ota_end (signature, product, hardware, counter from flash). Dropped
  * connections, timeouts and 5xx answers are retried with Range/If-Range; see the file comment for
- * when it starts over. http is the caller's client (its transports, timeouts, redirect policy).
+ * when it starts over. http is the caller's client (its transports, timeouts, redirect policy);
+ * the pull sets its deadline (ota_http_set_deadline) to opts->deadline_ms and removes it on return.
  * Returns OTA_OK (image verified and pending: reset to install), the last network error once
- * max_retries attempts in a row failed (the partial download stays resumable), OTA_ERR_CHANGED,
+ * max_retries attempts in a row failed without min_progress, OTA_ERR_TIMEOUT once deadline_ms has
+ * passed (in both cases the partial download stays resumable), OTA_ERR_CHANGED,
  * OTA_ERR_HASH, OTA_ERR_HTTP_STATUS (4xx), ota_end()'s or the flash's errors (the download is then
  * abandoned with ota_abort). stats may be NULL. */
 int ota_pull_image(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pull_opts_t *opts,

@@ -52,6 +52,10 @@ int ota_url_parse(const char *url, ota_url_t *out);
  * (*url may then be partly changed). */
 int ota_url_resolve(ota_url_t *url, const char *ref);
 
+/* 1 when a and b are the same origin (scheme, host and port), else 0: credentials given for one
+ * URL go only to its own origin. Hosts compare byte for byte (a case change counts as another). */
+int ota_url_same_origin(const ota_url_t *a, const ota_url_t *b);
+
 typedef struct {
     const ota_net_t *tcp;        /* transport for http:// (required) */
     const ota_net_t *tls;        /* transport for https:// (NULL: https URLs fail with OTA_ERR_TLS) */
@@ -104,6 +108,7 @@ typedef struct {
     uint8_t body_state;          /* internal: where the body parser is */
     uint32_t body_left;          /* internal: bytes left in the body or in the current chunk */
     uint32_t head_bytes;         /* internal: header bytes read so far */
+    ota_deadline_t deadline;     /* internal: ota_http_set_deadline() */
     size_t pos, len;             /* unread response bytes are buf[pos..len) */
     uint8_t buf[OTA_HTTP_BUF_SIZE];
 } ota_http_t;
@@ -115,7 +120,9 @@ int ota_http_init(ota_http_t *c, const ota_http_cfg_t *cfg);
 /* Sends one request and reads the response status and headers into *resp. Reuses the open
  * connection if it is kept alive and goes to the same server, else connects. With max_redirects,
  * follows redirects of GET/HEAD requests and rewrites *url to the final location (never from
- * https to http). Any status is returned as OTA_OK: the caller decides what a 404 means.
+ * https to http); like curl, req->token is sent only to the origin of the URL first asked for, so
+ * a redirect to another scheme, host or port goes without it. A caller that requests the rewritten
+ * *url again must drop the token itself unless the origin is still the same (ota_url_same_origin). Any status is returned as OTA_OK: the caller decides what a 404 means.
  * Returns OTA_OK, OTA_ERR_NET, _TIMEOUT, _TLS, _HTTP, _HEADERS_TOO_BIG, _REDIRECT, _URL, _ARG,
  * or OTA_ERR_NO_SPACE (request larger than OTA_HTTP_BUF_SIZE). The connection closes on errors. */
 int ota_http_request(ota_http_t *c, ota_url_t *url, const ota_http_req_t *req, ota_http_resp_t *resp);
@@ -138,6 +145,12 @@ int ota_http_read_all(ota_http_t *c, char *buf, size_t cap, size_t *out_len);
 
 /* Closes the connection, if any. Safe to call at any time; c stays usable for new requests. */
 void ota_http_close(ota_http_t *c);
+
+/* Bounds all that c does from now on (connects, sends, receives, across requests) to ms
+ * milliseconds on the clock of cfg.tcp (ota_net_ops_t.now_ms; without one this does nothing):
+ * each wait is cut to what is left, and once it has passed every operation fails with
+ * OTA_ERR_TIMEOUT. ms 0 removes the deadline. Returns nothing. */
+void ota_http_set_deadline(ota_http_t *c, uint32_t ms);
 
 /* GET url (redirects, when enabled, update it; "Authorization: Bearer token" unless NULL), require a 200 and read the
  * whole body into buf (cap bytes) with *len its length: the small JSON answers of check endpoints.

@@ -13,6 +13,12 @@
  * configuration; anything else gets 401 before a single byte of body is read, so unauthenticated
  * requests change nothing. Images go straight to ota_write() in small pieces and are verified by
  * ota_end() before anything is marked. Portable C99: no heap, no stdio.
+ *
+ * Slow clients: every wait for bytes is bounded by timeout_ms, the whole request head by
+ * head_timeout_ms and the whole connection by conn_timeout_ms, so a client that connects and
+ * sends nothing, or one byte at a time, holds the (single-request) server for seconds, not
+ * forever. The last two are measured with the transport's clock (ota_net_ops_t.now_ms): a port
+ * without one gets only timeout_ms.
  */
 #ifndef OTAKIT_PUSH_H
 #define OTAKIT_PUSH_H
@@ -20,10 +26,18 @@
 #include "otakit/net.h"
 #include "otakit/ota.h"
 
+#ifndef OTA_PUSH_LINE_MAX
+#define OTA_PUSH_LINE_MAX 512u /* line buffer (on the stack): lines up to this - 2 bytes, longer: 400 */
+#endif
+
 typedef struct {
     const char *token;       /* accepted bearer token, or NULL */
     const char *basic_b64;   /* accepted Basic credentials, base64 of "user:password", or NULL */
     uint32_t timeout_ms;     /* longest wait for the next bytes of a request (0 means 15000) */
+    uint32_t head_timeout_ms;/* the request line and headers must all arrive within this, counted
+                                from the call: authentication comes after them (0 means 10000) */
+    uint32_t conn_timeout_ms;/* the whole request, body and response included (0 means 600000:
+                                a 1 MB image at 2 KB/s) */
 } ota_push_cfg_t;
 
 /* What a served request did (for the caller's logs and its decision to reboot). */

@@ -1,6 +1,7 @@
 /*
  * Host transport: an ota_net_t over POSIX sockets (getaddrinfo, non-blocking connect, poll-based
- * timeouts), and an entropy source for the TLS transport. The reference port of otakit/net.h.
+ * timeouts, a CLOCK_MONOTONIC clock), and an entropy source for the TLS transport. The reference
+ * port of otakit/net.h.
  */
 #ifndef OTAKIT_NET_POSIX_H
 #define OTAKIT_NET_POSIX_H
@@ -18,8 +19,9 @@ typedef struct {
 } ota_net_posix_t;
 
 /* Points *net at the POSIX transport, counting into *state (which must outlive net; zeroed here).
- * Handles are socket descriptors; every connection is independent, so one transport serves any
- * number of clients and threads. Returns nothing. */
+ * Handles are socket descriptors, also ones the caller accepted itself (blocking or not: every
+ * wait is bounded by the operation's timeout either way); every connection is independent, so one
+ * transport serves any number of clients and threads. Returns nothing. */
 void ota_net_posix_init(ota_net_posix_t *state, ota_net_t *net);
 
 /* Fills len bytes at out from the kernel's random generator (getrandom). Use it as
