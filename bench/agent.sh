@@ -134,4 +134,5 @@ arm-none-eabi-size "$work"/cross/cortex-m3/*.c.o | awk 'NR>1 {
     printf "  %-20s text %6d  data %4d  bss %5d%s\n", o, $1, $2, $3, agent ? "   [agent]" : ""
     if (agent) { at+=$1; ad+=$2; ab+=$3 } tt+=$1; td+=$2; tb+=$3 }
   END { printf "  agent (net/http,url,tls,push + agent/*): text %d B, data %d B, bss %d B\n", at, ad, ab
+        printf "  core (all but the agent: verifier, journal, swap, boot, writer, presets, helpers): text %d B\n", tt - at
         printf "  whole device library:                   text %d B, data %d B, bss %d B (mbedTLS not included)\n", tt, td, tb }'
