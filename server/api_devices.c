@@ -206,11 +206,11 @@ static int register_tx(sqlite3 *db, void *arg)
     char token[65], hash[65];
     int64_t id;
     if (fleet_device_id(db, g->r->auth_product, g->device_id))
-        return fleet_fail(&g->res, 409, "exists",
+        return fleet_fail(&g->res, ERR_EXISTS,
                           "device %s is already registered (the owner must delete it before it registers again)",
                           g->device_id);
     if (http_new_token(token) != 0)
-        return fleet_fail(&g->res, 500, "internal", "cannot make a token");
+        return fleet_fail(&g->res, ERR_INTERNAL, "cannot make a token");
     http_token_hash(token, hash);
     if (q_exec(db,
                "INSERT INTO devices(device_id, product, token_hash, hw_rev, version, version_value, slot, "
@@ -241,34 +241,34 @@ static enum MHD_Result device_register(http_req_t *r)
     g.hw_rev = json_string_value(json_object_get(j, "hw_rev"));
     g.version = json_string_value(json_object_get(j, "version"));
     if (!fleet_ident_ok(g.device_id))
-        return http_error(r, 400, "bad_device_id", "device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+        return http_error(r, ERR_BAD_DEVICE_ID, "device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
     if (compat_reserved_id(g.device_id))
-        return http_error(r, 400, "bad_device_id",
+        return http_error(r, ERR_BAD_DEVICE_ID,
                           "device ids starting with " COMPAT_ESP_PREFIX " or " COMPAT_MONGOOSE_PREFIX
                           " are the compat protocols' devices");
     if (!fleet_text_ok(g.hw_rev, 64, 1))
-        return http_error(r, 400, "bad_hw_rev", "hw_rev must be 1-64 printable characters");
+        return http_error(r, ERR_BAD_HW_REV, "hw_rev must be 1-64 printable characters");
     if (!fleet_text_ok(g.version, 64, 0))
-        return http_error(r, 400, "bad_version", "version must be 1-64 printable characters without spaces");
+        return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
     v = json_object_get(j, "slot");
     if (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1))
-        return http_error(r, 400, "bad_slot", "slot must be 0 or 1 (the slot the device runs from)");
+        return http_error(r, ERR_BAD_SLOT, "slot must be 0 or 1 (the slot the device runs from)");
     g.slot = (int)json_integer_value(v);
     v = json_object_get(j, "security_counter");
     if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0xffffffffLL))
-        return http_error(r, 400, "bad_security_counter", "security_counter must be an integer 0..4294967295");
+        return http_error(r, ERR_BAD_SECURITY_COUNTER, "security_counter must be an integer 0..4294967295");
     g.counter = v ? json_integer_value(v) : 0;
     v = json_object_get(j, "mac");
     g.mac = v ? json_string_value(v) : "";
     if (v && (!g.mac || strlen(g.mac) > 32 || strspn(g.mac, "0123456789abcdefABCDEF:-") != strlen(g.mac)))
-        return http_error(r, 400, "bad_mac", "mac must be up to 32 hex digits, ':' or '-'");
+        return http_error(r, ERR_BAD_MAC, "mac must be up to 32 hex digits, ':' or '-'");
     grp = json_object_get(j, "groups");
     if (grp && (!json_is_array(grp) || json_array_size(grp) > 32))
-        return http_error(r, 400, "bad_groups", "groups must be an array of up to 32 names");
+        return http_error(r, ERR_BAD_GROUPS, "groups must be an array of up to 32 names");
     strcpy(g.groups, ",");
     json_array_foreach(grp, i, v) {
         if (!fleet_ident_ok(json_string_value(v)))
-            return http_error(r, 400, "bad_groups", "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
+            return http_error(r, ERR_BAD_GROUPS, "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
         strcat(g.groups, json_string_value(v));
         strcat(g.groups, ",");
     }
@@ -505,7 +505,7 @@ static int check_tx(sqlite3 *db, void *arg)
                 dev);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&c->res, 404, "not_found", "the device was deleted");
+        return fleet_fail(&c->res, ERR_NOT_FOUND, "the device was deleted");
     }
     c->product = sqlite3_column_int64(st, 0);
     snprintf(prev_version, sizeof prev_version, "%s", q_text(st, 1));
@@ -570,16 +570,16 @@ static enum MHD_Result device_check(http_req_t *r)
     int64_t counter = -1;
     version = http_query(r, "version");
     if (version && !fleet_text_ok(version, 64, 0))
-        return http_error(r, 400, "bad_version", "version must be 1-64 printable characters without spaces");
+        return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
     if ((s = http_query(r, "slot")) != NULL) {
         if (strcmp(s, "0") && strcmp(s, "1"))
-            return http_error(r, 400, "bad_slot", "slot must be 0 or 1");
+            return http_error(r, ERR_BAD_SLOT, "slot must be 0 or 1");
         slot = s[0] - '0';
     }
     if ((s = http_query(r, "security_counter")) != NULL) {
         unsigned long long v = strtoull(s, &end, 10);
         if (!*s || *end || *s == '-' || v > 0xffffffffULL)
-            return http_error(r, 400, "bad_security_counter", "security_counter must be an integer 0..4294967295");
+            return http_error(r, ERR_BAD_SECURITY_COUNTER, "security_counter must be an integer 0..4294967295");
         counter = (int64_t)v;
     }
     rc = device_check_run(r->auth_device, version, slot, counter, &res);
@@ -644,7 +644,7 @@ static int report_tx(sqlite3 *db, void *arg)
                 "i", p->action);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&p->res, 404, "not_found", "no action %lld", (long long)p->action);
+        return fleet_fail(&p->res, ERR_NOT_FOUND, "no action %lld", (long long)p->action);
     }
     dev = sqlite3_column_int64(st, 0);
     release = sqlite3_column_int64(st, 1);
@@ -656,7 +656,7 @@ static int report_tx(sqlite3 *db, void *arg)
     db_done(st);
     (void)release;
     if (dev != p->r->auth_device)
-        return fleet_fail(&p->res, 403, "forbidden", "action %lld belongs to another device", (long long)p->action);
+        return fleet_fail(&p->res, ERR_FORBIDDEN, "action %lld belongs to another device", (long long)p->action);
 
     final = !strcmp(p->status, "confirmed") || !strcmp(p->status, "failed") || !strcmp(p->status, "rolled_back");
     if (final && !strcmp(cur, p->status)) {
@@ -666,7 +666,7 @@ static int report_tx(sqlite3 *db, void *arg)
         return 0;
     }
     if ((why = transition_error(cur, p->status)) != NULL)
-        return fleet_fail(&p->res, 409, "bad_transition", "%s -> %s: %s", cur, p->status, why);
+        return fleet_fail(&p->res, ERR_BAD_TRANSITION, "%s -> %s: %s", cur, p->status, why);
 
     if (q_exec(db,
                "UPDATE actions SET status = ?, progress = CASE WHEN ? >= 0 THEN ? ELSE progress END, "
@@ -731,24 +731,24 @@ static enum MHD_Result device_report(http_req_t *r)
     p.r = r;
     v = json_object_get(r->json, "action_id");
     if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        return http_error(r, 400, "bad_action_id", "action_id must be the positive integer from the offer");
+        return http_error(r, ERR_BAD_ACTION_ID, "action_id must be the positive integer from the offer");
     p.action = json_integer_value(v);
     p.status = json_string_value(json_object_get(r->json, "status"));
     if (!p.status || rank_of(p.status) < 0 || !strcmp(p.status, "offered"))
-        return http_error(r, 400, "bad_status",
+        return http_error(r, ERR_BAD_STATUS,
                           "status must be downloading, downloaded, installing, installed, confirmed, failed or "
                           "rolled_back");
     v = json_object_get(r->json, "progress");
     if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100))
-        return http_error(r, 400, "bad_progress", "progress must be an integer 0..100");
+        return http_error(r, ERR_BAD_PROGRESS, "progress must be an integer 0..100");
     p.progress = v ? json_integer_value(v) : -1;
     v = json_object_get(r->json, "message");
     if (v && (!json_is_string(v) || json_string_length(v) > 512))
-        return http_error(r, 400, "bad_message", "message must be a string of at most 512 bytes");
+        return http_error(r, ERR_BAD_MESSAGE, "message must be a string of at most 512 bytes");
     p.message = json_string_value(v);
     v = json_object_get(r->json, "version");
     if (v && !fleet_text_ok(json_string_value(v), 64, 0))
-        return http_error(r, 400, "bad_version", "version must be 1-64 printable characters without spaces");
+        return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
     p.version = json_string_value(v);
     return fleet_reply(r, db_tx(report_tx, &p), &p.res, 200);
 }
@@ -771,7 +771,7 @@ static int ack_tx(sqlite3 *db, void *arg)
     char type[16], status[16], consent[16];
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&k->res, 404, "not_found", "no command %lld", (long long)k->id);
+        return fleet_fail(&k->res, ERR_NOT_FOUND, "no command %lld", (long long)k->id);
     }
     dev = sqlite3_column_int64(st, 0);
     snprintf(type, sizeof type, "%s", q_text(st, 1));
@@ -780,17 +780,17 @@ static int ack_tx(sqlite3 *db, void *arg)
     snprintf(consent, sizeof consent, "%s", q_text(st, 4));
     db_done(st);
     if (dev != k->r->auth_device)
-        return fleet_fail(&k->res, 403, "forbidden", "command %lld belongs to another device", (long long)k->id);
+        return fleet_fail(&k->res, ERR_FORBIDDEN, "command %lld belongs to another device", (long long)k->id);
     if (!strcmp(status, k->status)) {
         k->res.out = command_by_id(db, k->id);
         return k->res.out ? 0 : fleet_dberr(&k->res, db);
     }
     if (!strcmp(status, "queued"))
-        return fleet_fail(&k->res, 409, "not_delivered", "command %lld was not delivered yet", (long long)k->id);
+        return fleet_fail(&k->res, ERR_NOT_DELIVERED, "command %lld was not delivered yet", (long long)k->id);
     if (!strcmp(status, "cancelled"))
-        return fleet_fail(&k->res, 409, "command_cancelled", "command %lld was cancelled", (long long)k->id);
+        return fleet_fail(&k->res, ERR_COMMAND_CANCELLED, "command %lld was cancelled", (long long)k->id);
     if (strcmp(status, "delivered") != 0)
-        return fleet_fail(&k->res, 409, "already_acked", "command %lld was already acknowledged %s", (long long)k->id,
+        return fleet_fail(&k->res, ERR_ALREADY_ACKED, "command %lld was already acknowledged %s", (long long)k->id,
                           status);
     if (q_exec(db, "UPDATE commands SET status = ?, message = COALESCE(?, message), acked_at = ? WHERE id = ?",
                "ssii", k->status, k->message, now_s(), k->id) < 0)
@@ -823,13 +823,13 @@ static enum MHD_Result device_ack(http_req_t *r)
     memset(&k, 0, sizeof k);
     k.r = r;
     if (!(k.id = fleet_parse_id(http_param(r, 0))))
-        return http_error(r, 404, "not_found", "no command %s", http_param(r, 0));
+        return http_error(r, ERR_NOT_FOUND, "no command %s", http_param(r, 0));
     k.status = json_string_value(json_object_get(r->json, "status"));
     if (!k.status || (strcmp(k.status, "done") && strcmp(k.status, "failed") && strcmp(k.status, "declined")))
-        return http_error(r, 400, "bad_status", "status must be done, failed or declined");
+        return http_error(r, ERR_BAD_STATUS, "status must be done, failed or declined");
     v = json_object_get(r->json, "message");
     if (v && (!json_is_string(v) || json_string_length(v) > 512))
-        return http_error(r, 400, "bad_message", "message must be a string of at most 512 bytes");
+        return http_error(r, ERR_BAD_MESSAGE, "message must be a string of at most 512 bytes");
     k.message = json_string_value(v);
     return fleet_reply(r, db_tx(ack_tx, &k), &k.res, 200);
 }
@@ -846,15 +846,15 @@ static enum MHD_Result devices_list(http_req_t *r)
     int64_t product, limit = 1000, offset = 0;
     char gpat[80];
     if (!db)
-        return http_error(r, 500, "database", "no connection");
+        return http_error(r, ERR_DATABASE, "no connection");
     if (!(product = fleet_product_id(db, http_param(r, 0))))
-        return http_error(r, 404, "not_found", "no product %s", http_param(r, 0));
+        return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
     if (group && !fleet_ident_ok(group))
-        return http_error(r, 400, "bad_group", "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
+        return http_error(r, ERR_BAD_GROUP, "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
     if (ls && ((limit = fleet_parse_id(ls)) <= 0 || limit > 10000))
-        return http_error(r, 400, "bad_limit", "limit must be 1..10000");
+        return http_error(r, ERR_BAD_LIMIT, "limit must be 1..10000");
     if (os && strcmp(os, "0") && (offset = fleet_parse_id(os)) <= 0)
-        return http_error(r, 400, "bad_offset", "offset must be a non-negative integer");
+        return http_error(r, ERR_BAD_OFFSET, "offset must be a non-negative integer");
     snprintf(gpat, sizeof gpat, ",%s,", group ? group : "");
     st = q_prep(db,
                 "SELECT " DEVICE_COLS " FROM devices d WHERE d.product = ?1 AND (?2 IS NULL OR d.state = ?2) "
@@ -862,7 +862,7 @@ static enum MHD_Result devices_list(http_req_t *r)
                 "AND (?6 IS NULL OR d.hw_rev = ?6) ORDER BY d.device_id LIMIT ?7 OFFSET ?8",
                 "isssssii", product, state, group, gpat, version, hw, limit, offset);
     if (!st)
-        return http_error(r, 500, "database", "cannot list devices");
+        return http_error(r, ERR_DATABASE, "cannot list devices");
     arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, device_json(st));
@@ -882,9 +882,9 @@ static int device_get_tx(sqlite3 *db, void *arg)
     sqlite3_stmt *st;
     json_t *o = NULL, *arr;
     if (!product)
-        return fleet_fail(&g->res, 404, "not_found", "no product %s", http_param(g->r, 0));
+        return fleet_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
     if (!(id = fleet_device_id(db, product, http_param(g->r, 1))))
-        return fleet_fail(&g->res, 404, "not_found", "no device %s", http_param(g->r, 1));
+        return fleet_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
     st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
     if (st && sqlite3_step(st) == SQLITE_ROW)
         o = device_json(st);
@@ -934,9 +934,9 @@ static int device_delete_tx(sqlite3 *db, void *arg)
     sqlite3_stmt *st;
     int n = 0, i;
     if (!product)
-        return fleet_fail(&g->res, 404, "not_found", "no product %s", http_param(g->r, 0));
+        return fleet_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
     if (!(id = fleet_device_id(db, product, http_param(g->r, 1))))
-        return fleet_fail(&g->res, 404, "not_found", "no device %s", http_param(g->r, 1));
+        return fleet_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
     st = q_prep(db,
                 "SELECT DISTINCT t.rollout FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
                 "WHERE t.device = ? AND ro.state = 'running'",
@@ -981,9 +981,9 @@ static int command_create_tx(sqlite3 *db, void *arg)
     int dslot = 0;
     const char *why;
     if (!product)
-        return fleet_fail(&c->res, 404, "not_found", "no product %s", http_param(c->r, 0));
+        return fleet_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
     if (!(dev = fleet_device_id(db, product, http_param(c->r, 1))))
-        return fleet_fail(&c->res, 404, "not_found", "no device %s", http_param(c->r, 1));
+        return fleet_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
     st = q_prep(db, "SELECT version, slot, security_counter, version_value FROM devices WHERE id = ?", "i", dev);
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         snprintf(dversion, sizeof dversion, "%s", q_text(st, 0));
@@ -1010,21 +1010,21 @@ static int command_create_tx(sqlite3 *db, void *arg)
         }
         db_done(st);
         if (!rel)
-            return fleet_fail(&c->res, 404, "release_not_found", "no release %s", c->release);
+            return fleet_fail(&c->res, ERR_RELEASE_NOT_FOUND, "no release %s", c->release);
         if (rcounter < dcounter)
-            return fleet_fail(&c->res, 409, "security_counter",
+            return fleet_fail(&c->res, ERR_SECURITY_COUNTER,
                               "release %s has security counter %lld, below the device's %lld", c->release,
                               (long long)rcounter, (long long)dcounter);
         if ((why = fleet_release_not_ota(db, rel)) != NULL)
-            return fleet_fail(&c->res, 409, "not_upgradable", "release %s cannot be sent over the air: %s",
+            return fleet_fail(&c->res, ERR_NOT_UPGRADABLE, "release %s cannot be sent over the air: %s",
                               rversion, why);
         if (!strcmp(dversion, rversion) || (dvalue >= 0 && dvalue == rvalue))
-            return fleet_fail(&c->res, 409, "already_running", "the device already runs %s", dversion);
+            return fleet_fail(&c->res, ERR_ALREADY_RUNNING, "the device already runs %s", dversion);
         if (!fleet_artifact_for(db, rel, dslot))
-            return fleet_fail(&c->res, 409, "no_artifact", "release %s has no image for slot %d", c->release,
+            return fleet_fail(&c->res, ERR_NO_ARTIFACT, "release %s has no image for slot %d", c->release,
                               1 - dslot);
         if (q_int(db, 0, "SELECT 1 FROM actions WHERE device = ? AND status IN ('installing','installed')", "i", dev))
-            return fleet_fail(&c->res, 409, "update_in_progress", "the device is installing another update");
+            return fleet_fail(&c->res, ERR_UPDATE_IN_PROGRESS, "the device is installing another update");
         /* A newer upgrade order replaces one the device has not picked up yet. */
         if (q_exec(db,
                    "UPDATE commands SET status = 'cancelled', message = 'replaced by a newer upgrade command', "
@@ -1055,17 +1055,17 @@ static enum MHD_Result command_create(http_req_t *r)
     c.r = r;
     c.type = json_string_value(json_object_get(r->json, "type"));
     if (!c.type || (strcmp(c.type, "upgrade") && strcmp(c.type, "reboot")))
-        return http_error(r, 400, "bad_type", "type must be \"upgrade\" or \"reboot\"");
+        return http_error(r, ERR_BAD_TYPE, "type must be \"upgrade\" or \"reboot\"");
     v = json_object_get(r->json, "consent");
     if (v && !json_is_boolean(v))
-        return http_error(r, 400, "bad_consent", "consent must be true or false");
+        return http_error(r, ERR_BAD_CONSENT, "consent must be true or false");
     c.consent = json_is_true(v);
     if (!strcmp(c.type, "upgrade")) {
         c.release = json_string_value(json_object_get(r->json, "release"));
         if (!fleet_text_ok(c.release, 64, 0))
-            return http_error(r, 400, "bad_release", "an upgrade names the release version to install");
+            return http_error(r, ERR_BAD_RELEASE, "an upgrade names the release version to install");
     } else if (c.consent || json_object_get(r->json, "release")) {
-        return http_error(r, 400, "bad_command", "a reboot takes no release and no consent");
+        return http_error(r, ERR_BAD_COMMAND, "a reboot takes no release and no consent");
     }
     return fleet_reply(r, db_tx(command_create_tx, &c), &c.res, 201);
 }
@@ -1077,9 +1077,9 @@ static int commands_list_tx(sqlite3 *db, void *arg)
     sqlite3_stmt *st;
     json_t *arr;
     if (!product)
-        return fleet_fail(&g->res, 404, "not_found", "no product %s", http_param(g->r, 0));
+        return fleet_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
     if (!(dev = fleet_device_id(db, product, http_param(g->r, 1))))
-        return fleet_fail(&g->res, 404, "not_found", "no device %s", http_param(g->r, 1));
+        return fleet_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
     arr = json_array();
     st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT 200", "i", dev);
     while (st && sqlite3_step(st) == SQLITE_ROW)
@@ -1112,16 +1112,16 @@ static int consent_tx(sqlite3 *db, void *arg)
     char type[16] = "", status[16] = "", consent[16] = "", astatus[16] = "";
     const char *want = c->granted ? "granted" : "declined";
     if (!product)
-        return fleet_fail(&c->res, 404, "not_found", "no product %s", http_param(c->r, 0));
+        return fleet_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
     if (!(dev = fleet_device_id(db, product, http_param(c->r, 1))))
-        return fleet_fail(&c->res, 404, "not_found", "no device %s", http_param(c->r, 1));
+        return fleet_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
     st = q_prep(db,
                 "SELECT c.type, c.status, c.consent, c.action, a.status FROM commands c "
                 "LEFT JOIN actions a ON a.id = c.action WHERE c.id = ? AND c.device = ?",
                 "ii", id, dev);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&c->res, 404, "not_found", "no command %s on device %s", http_param(c->r, 2),
+        return fleet_fail(&c->res, ERR_NOT_FOUND, "no command %s on device %s", http_param(c->r, 2),
                           http_param(c->r, 1));
     }
     snprintf(type, sizeof type, "%s", q_text(st, 0));
@@ -1131,16 +1131,16 @@ static int consent_tx(sqlite3 *db, void *arg)
     snprintf(astatus, sizeof astatus, "%s", q_text(st, 4));
     db_done(st);
     if (strcmp(type, "upgrade") != 0 || !strcmp(consent, "none"))
-        return fleet_fail(&c->res, 409, "consent_not_required", "command %lld does not wait for consent",
+        return fleet_fail(&c->res, ERR_CONSENT_NOT_REQUIRED, "command %lld does not wait for consent",
                           (long long)id);
     if (!strcmp(consent, want)) {
         c->res.out = json_pack("{s:o}", "command", command_by_id(db, id));
         return 0;
     }
     if (strcmp(consent, "pending") != 0)
-        return fleet_fail(&c->res, 409, "consent_decided", "consent was already %s", consent);
+        return fleet_fail(&c->res, ERR_CONSENT_DECIDED, "consent was already %s", consent);
     if (!strcmp(status, "failed") || !strcmp(status, "declined") || !strcmp(status, "cancelled"))
-        return fleet_fail(&c->res, 409, "command_closed", "command %lld is %s", (long long)id, status);
+        return fleet_fail(&c->res, ERR_COMMAND_CLOSED, "command %lld is %s", (long long)id, status);
     if (q_exec(db, "UPDATE commands SET consent = ? WHERE id = ?", "si", want, id) < 0 ||
         fleet_event(db, dev, action, c->granted ? "consent_granted" : "consent_declined",
                     json_pack("{s:I}", "command", (json_int_t)id)) != 0)
@@ -1171,7 +1171,7 @@ static enum MHD_Result command_consent(http_req_t *r)
     memset(&c, 0, sizeof c);
     c.r = r;
     if (v && !json_is_boolean(v))
-        return http_error(r, 400, "bad_granted", "granted must be true or false");
+        return http_error(r, ERR_BAD_GRANTED, "granted must be true or false");
     c.granted = v ? json_is_true(v) : 1;
     return fleet_reply(r, db_tx(consent_tx, &c), &c.res, 200);
 }

@@ -190,9 +190,9 @@ static int add_named(sqlite3 *db, struct ro_new *g, int64_t product, json_t *arr
         const char *name = json_string_value(v);
         int64_t id = fleet_device_id(db, product, name);
         if (!id)
-            return fleet_fail(&g->res, 400, "unknown_device", "no device %s in this product", name);
+            return fleet_fail(&g->res, ERR_UNKNOWN_DEVICE, "no device %s in this product", name);
         if (cand_add(g, id, name) != 0)
-            return fleet_fail(&g->res, 500, "internal", "out of memory");
+            return fleet_fail(&g->res, ERR_INTERNAL, "out of memory");
     }
     return 0;
 }
@@ -213,7 +213,7 @@ static int add_query(sqlite3 *db, struct ro_new *g, int64_t product, const char 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (cand_add(g, sqlite3_column_int64(st, 0), q_text(st, 1)) != 0) {
             db_done(st);
-            return fleet_fail(&g->res, 500, "internal", "out of memory");
+            return fleet_fail(&g->res, ERR_INTERNAL, "out of memory");
         }
     db_done(st);
     return rc == SQLITE_DONE ? 0 : fleet_dberr(&g->res, db);
@@ -247,7 +247,7 @@ static int create_tx(sqlite3 *db, void *arg)
     int s;
 
     if (!product)
-        return fleet_fail(&g->res, 404, "not_found", "no product %s", http_param(g->r, 0));
+        return fleet_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
     st = q_prep(db,
                 "SELECT id, version, version_value, security_counter FROM releases WHERE product = ?1 "
                 "AND (version = ?2 OR version_value = ?3) ORDER BY version = ?2 DESC, id DESC LIMIT 1",
@@ -260,11 +260,11 @@ static int create_tx(sqlite3 *db, void *arg)
     }
     db_done(st);
     if (!rel)
-        return fleet_fail(&g->res, 404, "release_not_found", "no release %s", g->release);
+        return fleet_fail(&g->res, ERR_RELEASE_NOT_FOUND, "no release %s", g->release);
     if (!q_int(db, 0, "SELECT COUNT(*) FROM artifacts WHERE release = ?", "i", rel))
-        return fleet_fail(&g->res, 409, "no_artifact", "release %s has no artifact yet", rversion);
+        return fleet_fail(&g->res, ERR_NO_ARTIFACT, "release %s has no artifact yet", rversion);
     if ((why = fleet_release_not_ota(db, rel)) != NULL)
-        return fleet_fail(&g->res, 409, "not_upgradable", "release %s cannot be sent over the air: %s", rversion, why);
+        return fleet_fail(&g->res, ERR_NOT_UPGRADABLE, "release %s cannot be sent over the air: %s", rversion, why);
 
     /* 1. The target, resolved now and kept. */
     if (g->target) {
@@ -319,7 +319,7 @@ static int create_tx(sqlite3 *db, void *arg)
             return fleet_dberr(&g->res, db);
     }
     if (ne == 0)
-        return fleet_fail(&g->res, 409, "no_eligible_devices",
+        return fleet_fail(&g->res, ERR_NO_ELIGIBLE_DEVICES,
                           "none of the %zu targeted devices can take %s (see their versions and security counters)",
                           g->n, g->release);
 
@@ -328,7 +328,7 @@ static int create_tx(sqlite3 *db, void *arg)
     elig = calloc(ne, sizeof *elig);
     if (!elig) {
         json_decref(stage_specs);
-        return fleet_fail(&g->res, 500, "internal", "out of memory");
+        return fleet_fail(&g->res, ERR_INTERNAL, "out of memory");
     }
     for (i = 0, ne = 0; i < g->n; i++)
         if (g->cand[i].eligible)
@@ -343,13 +343,13 @@ static int create_tx(sqlite3 *db, void *arg)
                 if (!c) {
                     free(elig);
                     json_decref(stage_specs);
-                    return fleet_fail(&g->res, 400, "bad_stages", "device %s of stage %zu is not in the target",
+                    return fleet_fail(&g->res, ERR_BAD_STAGES, "device %s of stage %zu is not in the target",
                                       json_string_value(d), k);
                 }
                 if (c->stage >= 0) {
                     free(elig);
                     json_decref(stage_specs);
-                    return fleet_fail(&g->res, 400, "bad_stages", "device %s is in two stages", c->device_id);
+                    return fleet_fail(&g->res, ERR_BAD_STAGES, "device %s is in two stages", c->device_id);
                 }
                 c->stage = (int)k;
             }
@@ -471,35 +471,35 @@ static enum MHD_Result rollout_create(http_req_t *r)
     g.err = 0.2;
     g.release = json_string_value(json_object_get(r->json, "release"));
     if (!fleet_text_ok(g.release, 64, 1))
-        return http_error(r, 400, "bad_release", "release must name a release version");
+        return http_error(r, ERR_BAD_RELEASE, "release must name a release version");
     v = json_object_get(r->json, "name");
     if (v && (!json_is_string(v) || json_string_length(v) > 128))
-        return http_error(r, 400, "bad_name", "name must be a string of at most 128 bytes");
+        return http_error(r, ERR_BAD_NAME, "name must be a string of at most 128 bytes");
     g.name = json_string_value(v);
 
     /* stages */
     g.stages = json_object_get(r->json, "stages");
     if (g.stages) {
         if (!json_is_array(g.stages) || json_array_size(g.stages) < 1 || json_array_size(g.stages) > 20)
-            return http_error(r, 400, "bad_stages", "stages must be an array of 1 to 20 stages");
+            return http_error(r, ERR_BAD_STAGES, "stages must be an array of 1 to 20 stages");
         json_array_foreach(g.stages, i, v) {
             json_t *p = json_object_get(v, "percent"), *d = json_object_get(v, "devices");
             if (!json_is_object(v) || json_object_size(v) != 1 || (!p && !d))
-                return http_error(r, 400, "bad_stages", "each stage is {\"percent\":N} or {\"devices\":[..]}");
+                return http_error(r, ERR_BAD_STAGES, "each stage is {\"percent\":N} or {\"devices\":[..]}");
             if (i == 0)
                 g.device_stages = d != NULL;
             if ((d != NULL) != g.device_stages)
-                return http_error(r, 400, "bad_stages", "stages are all percentages or all device lists");
+                return http_error(r, ERR_BAD_STAGES, "stages are all percentages or all device lists");
             if (p) {
                 if (!json_is_integer(p) || json_integer_value(p) <= last || json_integer_value(p) > 100)
-                    return http_error(r, 400, "bad_stages", "stage percentages must rise, within 1..100");
+                    return http_error(r, ERR_BAD_STAGES, "stage percentages must rise, within 1..100");
                 last = (int)json_integer_value(p);
             } else if (!names_ok(d)) {
-                return http_error(r, 400, "bad_stages", "a stage's devices must be a non-empty list of device ids");
+                return http_error(r, ERR_BAD_STAGES, "a stage's devices must be a non-empty list of device ids");
             }
         }
         if (!g.device_stages && last != 100)
-            return http_error(r, 400, "bad_stages", "the last stage must be 100%%");
+            return http_error(r, ERR_BAD_STAGES, "the last stage must be 100%%");
     }
 
     /* target */
@@ -507,41 +507,41 @@ static enum MHD_Result rollout_create(http_req_t *r)
     if (t) {
         json_t *f;
         if (!json_is_object(t) || json_object_size(t) > 1)
-            return http_error(r, 400, "bad_target", TARGET_HELP);
+            return http_error(r, ERR_BAD_TARGET, TARGET_HELP);
         if ((v = json_object_get(t, "devices")) != NULL) {
             if (!names_ok(v))
-                return http_error(r, 400, "bad_target", "target devices must be a non-empty list of device ids");
+                return http_error(r, ERR_BAD_TARGET, "target devices must be a non-empty list of device ids");
         } else if ((v = json_object_get(t, "group")) != NULL) {
             if (!ident_ok_json(v))
-                return http_error(r, 400, "bad_target", "target group must be a group name");
+                return http_error(r, ERR_BAD_TARGET, "target group must be a group name");
         } else if ((f = json_object_get(t, "filter")) != NULL) {
             const char *k;
             if (!json_is_object(f))
-                return http_error(r, 400, "bad_target", "target filter must be an object");
+                return http_error(r, ERR_BAD_TARGET, "target filter must be an object");
             json_object_foreach(f, k, v) {
                 if (!strcmp(k, "hw_rev") ? !fleet_text_ok(json_string_value(v), 64, 1)
                     : !strcmp(k, "version") ? !fleet_text_ok(json_string_value(v), 64, 1)
                     : !strcmp(k, "group")   ? !ident_ok_json(v)
                                             : 1)
-                    return http_error(r, 400, "bad_target", "filter keys are hw_rev, version and group (strings)");
+                    return http_error(r, ERR_BAD_TARGET, "filter keys are hw_rev, version and group (strings)");
             }
         } else if (json_object_size(t) != 0) {
-            return http_error(r, 400, "bad_target", TARGET_HELP);
+            return http_error(r, ERR_BAD_TARGET, TARGET_HELP);
         }
         g.target = t;
     } else if (!g.device_stages) {
-        return http_error(r, 400, "bad_target", "a target is required (unless the stages list the devices)");
+        return http_error(r, ERR_BAD_TARGET, "a target is required (unless the stages list the devices)");
     }
 
     /* thresholds */
     v = json_object_get(r->json, "success_threshold");
     if (v && (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1))
-        return http_error(r, 400, "bad_threshold", "success_threshold must be a number 0..1");
+        return http_error(r, ERR_BAD_THRESHOLD, "success_threshold must be a number 0..1");
     if (v)
         g.succ = json_number_value(v);
     v = json_object_get(r->json, "error_threshold");
     if (v && (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1))
-        return http_error(r, 400, "bad_threshold", "error_threshold must be a number in (0, 1]");
+        return http_error(r, ERR_BAD_THRESHOLD, "error_threshold must be a number in (0, 1]");
     if (v)
         g.err = json_number_value(v);
 
@@ -563,11 +563,11 @@ struct ro_req {
 static int lookup(sqlite3 *db, struct ro_req *q)
 {
     if (!(q->product = fleet_product_id(db, http_param(q->r, 0))))
-        return fleet_fail(&q->res, 404, "not_found", "no product %s", http_param(q->r, 0));
+        return fleet_fail(&q->res, ERR_NOT_FOUND, "no product %s", http_param(q->r, 0));
     if (q->r->nparams > 1) {
         q->id = fleet_parse_id(http_param(q->r, 1));
         if (!q->id || !q_int(db, 0, "SELECT 1 FROM rollouts WHERE id = ? AND product = ?", "ii", q->id, q->product))
-            return fleet_fail(&q->res, 404, "not_found", "no rollout %s", http_param(q->r, 1));
+            return fleet_fail(&q->res, ERR_NOT_FOUND, "no rollout %s", http_param(q->r, 1));
     }
     return 0;
 }
@@ -618,7 +618,7 @@ static int devices_tx(sqlite3 *db, void *arg)
     if (lookup(db, q) != 0)
         return -1;
     if (stage && strcmp(stage, "0") && !(sv = fleet_parse_id(stage)))
-        return fleet_fail(&q->res, 400, "bad_stage", "stage must be a stage index");
+        return fleet_fail(&q->res, ERR_BAD_STAGE, "stage must be a stage index");
     if (stage && !strcmp(stage, "0"))
         sv = 0;
     snprintf(sql, sizeof sql, "%s AND (?2 < 0 OR t.stage = ?2) ORDER BY t.stage, d.device_id", fleet_target_status_sql);
@@ -681,7 +681,7 @@ static int control_tx(sqlite3 *db, void *arg)
                        now_s(), q->id) < 0)
                 return fleet_dberr(&q->res, db);
         } else if (strcmp(state, "paused") != 0) {
-            return fleet_fail(&q->res, 409, "rollout_closed", "rollout %lld is %s", (long long)q->id, state);
+            return fleet_fail(&q->res, ERR_ROLLOUT_CLOSED, "rollout %lld is %s", (long long)q->id, state);
         }
     } else if (!strcmp(q->op, "resume")) {
         if (!strcmp(state, "paused")) {
@@ -708,7 +708,7 @@ static int control_tx(sqlite3 *db, void *arg)
                 fleet_rollout_eval(db, q->id) != 0)
                 return fleet_dberr(&q->res, db);
         } else if (strcmp(state, "running") != 0) {
-            return fleet_fail(&q->res, 409, "rollout_closed", "rollout %lld is %s", (long long)q->id, state);
+            return fleet_fail(&q->res, ERR_ROLLOUT_CLOSED, "rollout %lld is %s", (long long)q->id, state);
         }
     } else {
         if (!strcmp(state, "running") || !strcmp(state, "paused")) {
@@ -747,7 +747,7 @@ static int control_tx(sqlite3 *db, void *arg)
                        "ii", now_s(), q->id) < 0)
                 return fleet_dberr(&q->res, db);
         } else if (strcmp(state, "cancelled") != 0) {
-            return fleet_fail(&q->res, 409, "rollout_closed", "rollout %lld is %s", (long long)q->id, state);
+            return fleet_fail(&q->res, ERR_ROLLOUT_CLOSED, "rollout %lld is %s", (long long)q->id, state);
         }
     }
     log_msg(LOG_INFO, "rollout control", "product=%s rollout=%lld op=%s was=%s", http_param(q->r, 0),

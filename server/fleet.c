@@ -110,11 +110,11 @@ const char *q_text(sqlite3_stmt *st, int col)
 
 /* ---- results ------------------------------------------------------------------------------------ */
 
-int fleet_fail(fleet_res_t *res, unsigned status, const char *code, const char *fmt, ...)
+int fleet_fail(fleet_res_t *res, err_t e, const char *fmt, ...)
 {
     va_list ap;
-    res->status = status;
-    res->code = code;
+    res->failed = 1;
+    res->err = e;
     va_start(ap, fmt);
     vsnprintf(res->msg, sizeof res->msg, fmt, ap);
     va_end(ap);
@@ -123,7 +123,7 @@ int fleet_fail(fleet_res_t *res, unsigned status, const char *code, const char *
 
 int fleet_dberr(fleet_res_t *res, sqlite3 *db)
 {
-    return fleet_fail(res, 500, "database", "%s", sqlite3_errmsg(db));
+    return fleet_fail(res, ERR_DATABASE, "%s", sqlite3_errmsg(db));
 }
 
 enum MHD_Result fleet_reply(http_req_t *r, int rc, fleet_res_t *res, unsigned ok_status)
@@ -136,9 +136,9 @@ enum MHD_Result fleet_reply(http_req_t *r, int rc, fleet_res_t *res, unsigned ok
         return http_json(r, ok_status, res->out);
     json_decref(res->out);
     res->out = NULL;
-    if (res->status)
-        return http_error(r, res->status, res->code, "%s", res->msg);
-    return http_error(r, 500, "database", "the transaction failed");
+    if (res->failed)
+        return http_error(r, res->err, "%s", res->msg);
+    return http_error(r, ERR_DATABASE, "the transaction failed");
 }
 
 int fleet_read(int (*fn)(sqlite3 *db, void *arg), void *arg)

@@ -34,15 +34,14 @@ const char *q_text(sqlite3_stmt *st, int col);
 
 /* ---- results of a transaction --------------------------------------------------------------- */
 typedef struct {
-    unsigned status;  /* error status set by fleet_fail (0: none) */
-    const char *code; /* stable error code */
+    int failed;    /* an error was recorded (fleet_fail) */
+    err_t err;     /* which (errors.h) */
     char msg[256];
-    json_t *out;      /* the success body */
+    json_t *out;   /* the success body */
 } fleet_res_t;
 
-/* Records an error for the reply; returns -1 (so "return fleet_fail(...)" rolls back). */
-int fleet_fail(fleet_res_t *res, unsigned status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Records error e with a message for the reply; returns -1 (so "return fleet_fail(...)" rolls back). */
+int fleet_fail(fleet_res_t *res, err_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Records a database error (500 "database") with SQLite's message; returns -1. */
 int fleet_dberr(fleet_res_t *res, sqlite3 *db);
 /* Answers a request after db_tx(): res->out with ok_status (204: no body) when rc == 0, else the

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "errors.h"
+
 /* Who may call a route (route.auth). Admin may call everything except device-only routes. */
 enum {
     AUTH_NONE = 0,   /* public (compat protocols authenticate by their own rules) */
@@ -97,8 +99,12 @@ const char *http_header(http_req_t *r, const char *name);
 /* Sends obj as JSON with status (takes ownership of obj). */
 enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj);
 
-/* Sends {"error":{"code":code,"message":...}} with status. code is stable (machine-readable). */
-enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, const char *fmt, ...)
+/* Sends {"error":{"code":...,"message":...}} with the code and status of e (errors.h) and the
+ * formatted message (made printable ASCII: it may echo request text). */
+enum MHD_Result http_error(http_req_t *r, err_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The same with extra headers (NULL-terminated name/value pairs, e.g. WWW-Authenticate). */
+enum MHD_Result http_error_headers(http_req_t *r, err_t e, const char *const *headers, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Sends 429 too_many_requests with Retry-After: retry_after and the message. */

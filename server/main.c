@@ -191,7 +191,8 @@ int main(int argc, char **argv)
                                          {"unauth-timeout", 1, 0, 'U'},   {"max-connections", 1, 0, 'C'},
                                          {"max-connections-per-ip", 1, 0, 'P'},
                                          {"first-contacts-per-ip", 1, 0, 'F'},
-                                         {"first-contacts-per-product", 1, 0, 'G'}, {0, 0, 0, 0}};
+                                         {"first-contacts-per-product", 1, 0, 'G'},
+                                         {"print-errors", 0, 0, 'E'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL;
@@ -225,6 +226,7 @@ int main(int argc, char **argv)
         case 'G': o_fc_product = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'R': http_print_routes(tables, stdout); return fflush(stdout) == 0 ? 0 : 1;
+        case 'E': err_print_table(stdout); return fflush(stdout) == 0 ? 0 : 1; /* hidden: for the tests */
         default: fputs(usage, stderr); return 2;
         }
     }
