@@ -68,9 +68,16 @@
 
 #include "compat_policy.h"
 #include "db.h"
-#include "fleet.h"
+#include "device_check.h"
+#include "history.h"
+#include "input.h"
 #include "log.h"
+#include "lookup.h"
+#include "offer.h"
+#include "rollout_eval.h"
 #include "server.h"
+#include "sql.h"
+#include "tx.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -164,10 +171,10 @@ static int cancel_offers(sqlite3 *db, int64_t device, const char *where, int64_t
     for (i = 0; i < n; i++)
         if (q_exec(db, "UPDATE actions SET status = 'cancelled', message = ?, updated_at = ? WHERE id = ?", "sii",
                    why, now_s(), ids[i]) < 0 ||
-            fleet_event(db, device, ids[i], "cancelled", json_pack("{s:s}", "reason", why)) != 0)
+            history_event(db, device, ids[i], "cancelled", json_pack("{s:s}", "reason", why)) != 0)
             return -1;
     /* A rollout may have been waiting for this device. */
-    return n ? fleet_rollouts_eval_device(db, device) : 0;
+    return n ? rollout_eval_device(db, device) : 0;
 }
 
 /* Queues the reboot command (sys_reboot) that lets a downloaded update take effect. */
@@ -185,7 +192,7 @@ static int queue_reboot(sqlite3 *db, int64_t device, int64_t action)
                "iii", device, now_s(), action) < 0)
         return -1;
     id = sqlite3_last_insert_rowid(db);
-    return fleet_event(db, device, action, "command_queued", json_pack("{s:I,s:s}", "command", (json_int_t)id, "type",
+    return history_event(db, device, action, "command_queued", json_pack("{s:I,s:s}", "command", (json_int_t)id, "type",
                                                                        "reboot"));
 }
 
@@ -193,7 +200,7 @@ static int queue_reboot(sqlite3 *db, int64_t device, int64_t action)
 
 struct reg {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
     const char *device_id, *hw_rev, *version, *mac;
     int slot;
     int64_t counter;
@@ -205,28 +212,28 @@ static int register_tx(sqlite3 *db, void *arg)
     struct reg *g = arg;
     char token[65], hash[65];
     int64_t id;
-    if (fleet_device_id(db, g->r->auth_product, g->device_id))
-        return fleet_fail(&g->res, ERR_EXISTS,
+    if (lookup_device_id(db, g->r->auth_product, g->device_id))
+        return tx_fail(&g->res, ERR_EXISTS,
                           "device %s is already registered (the owner must delete it before it registers again)",
                           g->device_id);
     if (http_new_token(token) != 0)
-        return fleet_fail(&g->res, ERR_INTERNAL, "cannot make a token");
+        return tx_fail(&g->res, ERR_INTERNAL, "cannot make a token");
     http_token_hash(token, hash);
     if (q_exec(db,
                "INSERT INTO devices(device_id, product, token_hash, hw_rev, version, version_value, slot, "
                "security_counter, mac, groups, state, created_at) "
                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'registered', ?)",
                "sisssiiissi", g->device_id, g->r->auth_product, hash, g->hw_rev, g->version,
-               fleet_version_value(db, g->r->auth_product, g->version), (int64_t)g->slot, g->counter, g->mac,
+               offer_version_value(db, g->r->auth_product, g->version), (int64_t)g->slot, g->counter, g->mac,
                g->groups, now_s()) < 0)
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     id = sqlite3_last_insert_rowid(db);
-    if (fleet_event(db, id, 0, "registered",
+    if (history_event(db, id, 0, "registered",
                     json_pack("{s:s,s:s,s:i,s:I}", "hw_rev", g->hw_rev, "version", g->version, "slot", g->slot,
                               "security_counter", (json_int_t)g->counter)) != 0)
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     g->res.out = json_pack("{s:s,s:s,s:i}", "device_id", g->device_id, "device_token", token, "poll_interval",
-                           FLEET_POLL_IDLE);
+                           CHECK_POLL_IDLE);
     return 0;
 }
 
@@ -240,15 +247,15 @@ static enum MHD_Result device_register(http_req_t *r)
     g.device_id = json_string_value(json_object_get(j, "device_id"));
     g.hw_rev = json_string_value(json_object_get(j, "hw_rev"));
     g.version = json_string_value(json_object_get(j, "version"));
-    if (!fleet_ident_ok(g.device_id))
+    if (!input_ident_ok(g.device_id))
         return http_error(r, ERR_BAD_DEVICE_ID, "device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
     if (compat_reserved_id(g.device_id))
         return http_error(r, ERR_BAD_DEVICE_ID,
                           "device ids starting with " COMPAT_ESP_PREFIX " or " COMPAT_MONGOOSE_PREFIX
                           " are the compat protocols' devices");
-    if (!fleet_text_ok(g.hw_rev, 64, 1))
+    if (!input_text_ok(g.hw_rev, 64, 1))
         return http_error(r, ERR_BAD_HW_REV, "hw_rev must be 1-64 printable characters");
-    if (!fleet_text_ok(g.version, 64, 0))
+    if (!input_text_ok(g.version, 64, 0))
         return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
     v = json_object_get(j, "slot");
     if (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1))
@@ -267,21 +274,21 @@ static enum MHD_Result device_register(http_req_t *r)
         return http_error(r, ERR_BAD_GROUPS, "groups must be an array of up to 32 names");
     strcpy(g.groups, ",");
     json_array_foreach(grp, i, v) {
-        if (!fleet_ident_ok(json_string_value(v)))
+        if (!input_ident_ok(json_string_value(v)))
             return http_error(r, ERR_BAD_GROUPS, "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
         strcat(g.groups, json_string_value(v));
         strcat(g.groups, ",");
     }
     if (!strcmp(g.groups, ","))
         g.groups[0] = 0;
-    return fleet_reply(r, db_tx(register_tx, &g), &g.res, 201);
+    return tx_reply(r, db_tx(register_tx, &g), &g.res, 201);
 }
 
 /* ---- GET /api/v1/device/check ------------------------------------------------------------------ */
 
 struct chk {
     int64_t dev;         /* devices.id of the device checking in */
-    fleet_res_t res;
+    tx_res_t res;
     const char *version; /* reported, or NULL */
     int slot;            /* reported, or -1 */
     int64_t counter;     /* reported, or -1 */
@@ -342,7 +349,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
             if (why) {
                 if (q_exec(db, "UPDATE commands SET status = 'failed', message = ?, acked_at = ? WHERE id = ?", "sii",
                            why, now_s(), q[i].id) < 0 ||
-                    fleet_event(db, dev, 0, "command_failed",
+                    history_event(db, dev, 0, "command_failed",
                                 json_pack("{s:I,s:s,s:s}", "command", (json_int_t)q[i].id, "type", "upgrade",
                                           "reason", why)) != 0)
                     goto fail;
@@ -355,7 +362,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
                        "iiiii", dev, q[i].release, now_s(), now_s(), q[i].id) < 0)
                 goto fail;
             aid = sqlite3_last_insert_rowid(db);
-            if (fleet_event(db, dev, aid, "offered",
+            if (history_event(db, dev, aid, "offered",
                             json_pack("{s:s,s:I}", "version", q[i].version, "command", (json_int_t)q[i].id)) != 0)
                 goto fail;
             cmd = json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)q[i].id, "type", "upgrade", "version",
@@ -370,7 +377,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
         if (q_exec(db, "UPDATE commands SET status = 'delivered', delivered_at = ?, action = NULLIF(?, 0) WHERE id = ?",
                    "iii",
                    now_s(), aid, q[i].id) < 0 ||
-            fleet_event(db, dev, aid, "command_delivered",
+            history_event(db, dev, aid, "command_delivered",
                         json_pack("{s:I,s:s}", "command", (json_int_t)q[i].id, "type", q[i].type)) != 0) {
             json_decref(cmd);
             goto fail;
@@ -414,7 +421,7 @@ static int64_t rollout_offer(sqlite3 *db, struct chk *c)
                "iiiii", c->dev, rel, ro, now_s(), now_s()) < 0)
         return -1;
     aid = sqlite3_last_insert_rowid(db);
-    if (fleet_event(db, c->dev, aid, "offered",
+    if (history_event(db, c->dev, aid, "offered",
                     json_pack("{s:s,s:I}", "version", version, "rollout", (json_int_t)ro)) != 0)
         return -1;
     return aid;
@@ -468,7 +475,7 @@ static json_t *current_offer(sqlite3 *db, struct chk *c, int *active)
     }
     if (rollout && strcmp(rstate, "running") != 0 && !strcmp(status, "offered"))
         return json_null(); /* paused before the device started: withheld */
-    art = fleet_artifact_for(db, rel, c->cur_slot);
+    art = offer_artifact_for(db, rel, c->cur_slot);
     if (!art) {
         log_msg(LOG_WARN, "no artifact for the device's inactive slot", "action=%lld slot=%d", (long long)aid,
                 1 - c->cur_slot);
@@ -505,49 +512,49 @@ static int check_tx(sqlite3 *db, void *arg)
                 dev);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&c->res, ERR_NOT_FOUND, "the device was deleted");
+        return tx_fail(&c->res, ERR_NOT_FOUND, "the device was deleted");
     }
     c->product = sqlite3_column_int64(st, 0);
     snprintf(prev_version, sizeof prev_version, "%s", q_text(st, 1));
     snprintf(c->cur_version, sizeof c->cur_version, "%s", c->version ? c->version : q_text(st, 1));
     if (c->version && strcmp(c->version, q_text(st, 1)) != 0 &&
-        fleet_event(db, dev, 0, "version_reported", json_pack("{s:s,s:s}", "from", q_text(st, 1), "to", c->version))) {
+        history_event(db, dev, 0, "version_reported", json_pack("{s:s,s:s}", "from", q_text(st, 1), "to", c->version))) {
         db_done(st);
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
     }
     c->cur_slot = c->slot >= 0 ? c->slot : sqlite3_column_int(st, 2);
     c->cur_counter = sqlite3_column_int64(st, 3);
     if (c->counter > c->cur_counter)
         c->cur_counter = c->counter;
-    c->cur_value = c->version ? fleet_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
+    c->cur_value = c->version ? offer_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
     db_done(st);
     if (q_exec(db,
                "UPDATE devices SET last_seen = ?, version = ?, version_value = ?, slot = ?, security_counter = ? "
                "WHERE id = ?",
                "isiiii", now_s(), c->cur_version, c->cur_value, (int64_t)c->cur_slot, c->cur_counter, dev) < 0)
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
 
     /* A device that now runs a rollout's release (or newer) counts as up to date there. */
-    if (c->version && strcmp(c->version, prev_version) != 0 && fleet_rollouts_eval_device(db, dev) != 0)
-        return fleet_dberr(&c->res, db);
+    if (c->version && strcmp(c->version, prev_version) != 0 && rollout_eval_device(db, dev) != 0)
+        return tx_dberr(&c->res, db);
     if (!(cmds = deliver_commands(db, c)))
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
     if (!(upd = current_offer(db, c, &active))) {
         json_decref(cmds);
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
     }
-    if (fleet_device_state(db, dev) != 0) {
+    if (history_device_state(db, dev) != 0) {
         json_decref(cmds);
         json_decref(upd);
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
     }
     waiting = (int)q_int(db, 0, "SELECT COUNT(*) FROM commands WHERE device = ? AND status = 'delivered'", "i", dev);
     c->res.out = json_pack("{s:o,s:o,s:i}", "update", upd, "commands", cmds, "poll_interval",
-                           active || waiting || json_array_size(cmds) ? FLEET_POLL_ACTIVE : FLEET_POLL_IDLE);
+                           active || waiting || json_array_size(cmds) ? CHECK_POLL_ACTIVE : CHECK_POLL_IDLE);
     return 0;
 }
 
-int device_check_run(int64_t device, const char *version, int slot, int64_t counter, fleet_res_t *res)
+int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res)
 {
     struct chk c;
     int rc;
@@ -563,13 +570,13 @@ int device_check_run(int64_t device, const char *version, int slot, int64_t coun
 
 static enum MHD_Result device_check(http_req_t *r)
 {
-    fleet_res_t res;
+    tx_res_t res;
     const char *s, *version;
     char *end;
     int slot = -1, rc;
     int64_t counter = -1;
     version = http_query(r, "version");
-    if (version && !fleet_text_ok(version, 64, 0))
+    if (version && !input_text_ok(version, 64, 0))
         return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
     if ((s = http_query(r, "slot")) != NULL) {
         if (strcmp(s, "0") && strcmp(s, "1"))
@@ -583,7 +590,7 @@ static enum MHD_Result device_check(http_req_t *r)
         counter = (int64_t)v;
     }
     rc = device_check_run(r->auth_device, version, slot, counter, &res);
-    return fleet_reply(r, rc, &res, 200);
+    return tx_reply(r, rc, &res, 200);
 }
 
 /* ---- POST /api/v1/device/report ---------------------------------------------------------------- */
@@ -602,7 +609,7 @@ static int rank_of(const char *s)
 
 struct rep {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
     int64_t action;
     const char *status, *message, *version;
     int64_t progress; /* -1: absent */
@@ -644,7 +651,7 @@ static int report_tx(sqlite3 *db, void *arg)
                 "i", p->action);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&p->res, ERR_NOT_FOUND, "no action %lld", (long long)p->action);
+        return tx_fail(&p->res, ERR_NOT_FOUND, "no action %lld", (long long)p->action);
     }
     dev = sqlite3_column_int64(st, 0);
     release = sqlite3_column_int64(st, 1);
@@ -656,23 +663,23 @@ static int report_tx(sqlite3 *db, void *arg)
     db_done(st);
     (void)release;
     if (dev != p->r->auth_device)
-        return fleet_fail(&p->res, ERR_FORBIDDEN, "action %lld belongs to another device", (long long)p->action);
+        return tx_fail(&p->res, ERR_FORBIDDEN, "action %lld belongs to another device", (long long)p->action);
 
     final = !strcmp(p->status, "confirmed") || !strcmp(p->status, "failed") || !strcmp(p->status, "rolled_back");
     if (final && !strcmp(cur, p->status)) {
         /* A retried final report (the answer was lost): nothing changes. */
         p->res.out = json_pack("{s:I,s:s,s:b,s:i}", "action_id", (json_int_t)p->action, "status", cur, "duplicate", 1,
-                               "poll_interval", FLEET_POLL_IDLE);
+                               "poll_interval", CHECK_POLL_IDLE);
         return 0;
     }
     if ((why = transition_error(cur, p->status)) != NULL)
-        return fleet_fail(&p->res, ERR_BAD_TRANSITION, "%s -> %s: %s", cur, p->status, why);
+        return tx_fail(&p->res, ERR_BAD_TRANSITION, "%s -> %s: %s", cur, p->status, why);
 
     if (q_exec(db,
                "UPDATE actions SET status = ?, progress = CASE WHEN ? >= 0 THEN ? ELSE progress END, "
                "message = COALESCE(?, message), updated_at = ? WHERE id = ?",
                "siisii", p->status, p->progress, p->progress, p->message, now_s(), p->action) < 0)
-        return fleet_dberr(&p->res, db);
+        return tx_dberr(&p->res, db);
     detail = json_object();
     if (p->progress >= 0)
         json_object_set_new(detail, "progress", json_integer(p->progress));
@@ -680,8 +687,8 @@ static int report_tx(sqlite3 *db, void *arg)
         json_object_set_new(detail, "message", json_string(p->message));
     if (p->version)
         json_object_set_new(detail, "version", json_string(p->version));
-    if (fleet_event(db, dev, p->action, p->status, detail) != 0)
-        return fleet_dberr(&p->res, db);
+    if (history_event(db, dev, p->action, p->status, detail) != 0)
+        return tx_dberr(&p->res, db);
 
     /* What the device runs now. */
     if (!strcmp(p->status, "confirmed") || p->version) {
@@ -690,9 +697,9 @@ static int report_tx(sqlite3 *db, void *arg)
         if (q_exec(db,
                    "UPDATE devices SET version = ?, version_value = ?, "
                    "security_counter = MAX(security_counter, ?) WHERE id = ?",
-                   "siii", now, fleet_version_value(db, product, now),
+                   "siii", now, offer_version_value(db, product, now),
                    !strcmp(p->status, "confirmed") ? rcounter : (int64_t)0, dev) < 0)
-            return fleet_dberr(&p->res, db);
+            return tx_dberr(&p->res, db);
     }
 
     /* "Download finished" (seed 004): a command-driven update reboots on the server's word. */
@@ -704,22 +711,22 @@ static int report_tx(sqlite3 *db, void *arg)
         db_done(st);
         if (!strcmp(consent, "none") || !strcmp(consent, "granted")) {
             if (queue_reboot(db, dev, p->action) != 0)
-                return fleet_dberr(&p->res, db);
+                return tx_dberr(&p->res, db);
         } else if (!strcmp(consent, "pending")) {
-            if (fleet_event(db, dev, p->action, "awaiting_consent",
+            if (history_event(db, dev, p->action, "awaiting_consent",
                             json_pack("{s:I,s:s}", "command", (json_int_t)command, "version", rversion)) != 0)
-                return fleet_dberr(&p->res, db);
+                return tx_dberr(&p->res, db);
         }
     }
-    if (fleet_device_state(db, dev) != 0)
-        return fleet_dberr(&p->res, db);
+    if (history_device_state(db, dev) != 0)
+        return tx_dberr(&p->res, db);
     /* Final statuses (and installs) move the rollout thresholds. */
     if (final || !strcmp(p->status, "installed")) {
-        if ((rollout && fleet_rollout_eval(db, rollout) != 0) || fleet_rollouts_eval_device(db, dev) != 0)
-            return fleet_dberr(&p->res, db);
+        if ((rollout && rollout_eval(db, rollout) != 0) || rollout_eval_device(db, dev) != 0)
+            return tx_dberr(&p->res, db);
     }
     p->res.out = json_pack("{s:I,s:s,s:i}", "action_id", (json_int_t)p->action, "status", p->status, "poll_interval",
-                           final ? FLEET_POLL_IDLE : FLEET_POLL_ACTIVE);
+                           final ? CHECK_POLL_IDLE : CHECK_POLL_ACTIVE);
     return 0;
 }
 
@@ -747,17 +754,17 @@ static enum MHD_Result device_report(http_req_t *r)
         return http_error(r, ERR_BAD_MESSAGE, "message must be a string of at most 512 bytes");
     p.message = json_string_value(v);
     v = json_object_get(r->json, "version");
-    if (v && !fleet_text_ok(json_string_value(v), 64, 0))
+    if (v && !input_text_ok(json_string_value(v), 64, 0))
         return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
     p.version = json_string_value(v);
-    return fleet_reply(r, db_tx(report_tx, &p), &p.res, 200);
+    return tx_reply(r, db_tx(report_tx, &p), &p.res, 200);
 }
 
 /* ---- POST /api/v1/device/commands/{id} ----------------------------------------------------------- */
 
 struct ack {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
     int64_t id;
     const char *status, *message;
 };
@@ -771,7 +778,7 @@ static int ack_tx(sqlite3 *db, void *arg)
     char type[16], status[16], consent[16];
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&k->res, ERR_NOT_FOUND, "no command %lld", (long long)k->id);
+        return tx_fail(&k->res, ERR_NOT_FOUND, "no command %lld", (long long)k->id);
     }
     dev = sqlite3_column_int64(st, 0);
     snprintf(type, sizeof type, "%s", q_text(st, 1));
@@ -780,40 +787,40 @@ static int ack_tx(sqlite3 *db, void *arg)
     snprintf(consent, sizeof consent, "%s", q_text(st, 4));
     db_done(st);
     if (dev != k->r->auth_device)
-        return fleet_fail(&k->res, ERR_FORBIDDEN, "command %lld belongs to another device", (long long)k->id);
+        return tx_fail(&k->res, ERR_FORBIDDEN, "command %lld belongs to another device", (long long)k->id);
     if (!strcmp(status, k->status)) {
         k->res.out = command_by_id(db, k->id);
-        return k->res.out ? 0 : fleet_dberr(&k->res, db);
+        return k->res.out ? 0 : tx_dberr(&k->res, db);
     }
     if (!strcmp(status, "queued"))
-        return fleet_fail(&k->res, ERR_NOT_DELIVERED, "command %lld was not delivered yet", (long long)k->id);
+        return tx_fail(&k->res, ERR_NOT_DELIVERED, "command %lld was not delivered yet", (long long)k->id);
     if (!strcmp(status, "cancelled"))
-        return fleet_fail(&k->res, ERR_COMMAND_CANCELLED, "command %lld was cancelled", (long long)k->id);
+        return tx_fail(&k->res, ERR_COMMAND_CANCELLED, "command %lld was cancelled", (long long)k->id);
     if (strcmp(status, "delivered") != 0)
-        return fleet_fail(&k->res, ERR_ALREADY_ACKED, "command %lld was already acknowledged %s", (long long)k->id,
+        return tx_fail(&k->res, ERR_ALREADY_ACKED, "command %lld was already acknowledged %s", (long long)k->id,
                           status);
     if (q_exec(db, "UPDATE commands SET status = ?, message = COALESCE(?, message), acked_at = ? WHERE id = ?",
                "ssii", k->status, k->message, now_s(), k->id) < 0)
-        return fleet_dberr(&k->res, db);
+        return tx_dberr(&k->res, db);
     {
         json_t *d = json_pack("{s:I,s:s}", "command", (json_int_t)k->id, "type", type);
         char kind[32];
         if (k->message)
             json_object_set_new(d, "message", json_string(k->message));
         snprintf(kind, sizeof kind, "command_%s", k->status);
-        if (fleet_event(db, dev, action, kind, d) != 0)
-            return fleet_dberr(&k->res, db);
+        if (history_event(db, dev, action, kind, d) != 0)
+            return tx_dberr(&k->res, db);
     }
     /* The user declined the upgrade on the device: no reboot will come, the offer is withdrawn. */
     if (!strcmp(type, "upgrade") && !strcmp(k->status, "declined")) {
         if ((strcmp(consent, "none") != 0 &&
              q_exec(db, "UPDATE commands SET consent = 'declined' WHERE id = ?", "i", k->id) < 0) ||
             (action && cancel_offers(db, dev, "AND id = ?2", action, "declined on the device") != 0) ||
-            fleet_device_state(db, dev) != 0)
-            return fleet_dberr(&k->res, db);
+            history_device_state(db, dev) != 0)
+            return tx_dberr(&k->res, db);
     }
     k->res.out = command_by_id(db, k->id);
-    return k->res.out ? 0 : fleet_dberr(&k->res, db);
+    return k->res.out ? 0 : tx_dberr(&k->res, db);
 }
 
 static enum MHD_Result device_ack(http_req_t *r)
@@ -822,7 +829,7 @@ static enum MHD_Result device_ack(http_req_t *r)
     json_t *v;
     memset(&k, 0, sizeof k);
     k.r = r;
-    if (!(k.id = fleet_parse_id(http_param(r, 0))))
+    if (!(k.id = input_parse_id(http_param(r, 0))))
         return http_error(r, ERR_NOT_FOUND, "no command %s", http_param(r, 0));
     k.status = json_string_value(json_object_get(r->json, "status"));
     if (!k.status || (strcmp(k.status, "done") && strcmp(k.status, "failed") && strcmp(k.status, "declined")))
@@ -831,7 +838,7 @@ static enum MHD_Result device_ack(http_req_t *r)
     if (v && (!json_is_string(v) || json_string_length(v) > 512))
         return http_error(r, ERR_BAD_MESSAGE, "message must be a string of at most 512 bytes");
     k.message = json_string_value(v);
-    return fleet_reply(r, db_tx(ack_tx, &k), &k.res, 200);
+    return tx_reply(r, db_tx(ack_tx, &k), &k.res, 200);
 }
 
 /* ---- management: list, detail, delete --------------------------------------------------------- */
@@ -847,13 +854,13 @@ static enum MHD_Result devices_list(http_req_t *r)
     char gpat[80];
     if (!db)
         return http_error(r, ERR_DATABASE, "no connection");
-    if (!(product = fleet_product_id(db, http_param(r, 0))))
+    if (!(product = lookup_product_id(db, http_param(r, 0))))
         return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
-    if (group && !fleet_ident_ok(group))
+    if (group && !input_ident_ok(group))
         return http_error(r, ERR_BAD_GROUP, "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
-    if (ls && ((limit = fleet_parse_id(ls)) <= 0 || limit > 10000))
+    if (ls && ((limit = input_parse_id(ls)) <= 0 || limit > 10000))
         return http_error(r, ERR_BAD_LIMIT, "limit must be 1..10000");
-    if (os && strcmp(os, "0") && (offset = fleet_parse_id(os)) <= 0)
+    if (os && strcmp(os, "0") && (offset = input_parse_id(os)) <= 0)
         return http_error(r, ERR_BAD_OFFSET, "offset must be a non-negative integer");
     snprintf(gpat, sizeof gpat, ",%s,", group ? group : "");
     st = q_prep(db,
@@ -872,25 +879,25 @@ static enum MHD_Result devices_list(http_req_t *r)
 
 struct dev_get {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
 };
 
 static int device_get_tx(sqlite3 *db, void *arg)
 {
     struct dev_get *g = arg;
-    int64_t product = fleet_product_id(db, http_param(g->r, 0)), id;
+    int64_t product = lookup_product_id(db, http_param(g->r, 0)), id;
     sqlite3_stmt *st;
     json_t *o = NULL, *arr;
     if (!product)
-        return fleet_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
-    if (!(id = fleet_device_id(db, product, http_param(g->r, 1))))
-        return fleet_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
+        return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
+    if (!(id = lookup_device_id(db, product, http_param(g->r, 1))))
+        return tx_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
     st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
     if (st && sqlite3_step(st) == SQLITE_ROW)
         o = device_json(st);
     db_done(st);
     if (!o)
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     arr = json_array();
     st = q_prep(db, "SELECT " ACTION_COLS " WHERE a.device = ? ORDER BY a.id DESC LIMIT 50", "i", id);
     while (st && sqlite3_step(st) == SQLITE_ROW)
@@ -924,19 +931,19 @@ static enum MHD_Result device_get(http_req_t *r)
     struct dev_get g;
     memset(&g, 0, sizeof g);
     g.r = r;
-    return fleet_reply(r, fleet_read(device_get_tx, &g), &g.res, 200);
+    return tx_reply(r, tx_read(device_get_tx, &g), &g.res, 200);
 }
 
 static int device_delete_tx(sqlite3 *db, void *arg)
 {
     struct dev_get *g = arg;
-    int64_t product = fleet_product_id(db, http_param(g->r, 0)), id, ros[64];
+    int64_t product = lookup_product_id(db, http_param(g->r, 0)), id, ros[64];
     sqlite3_stmt *st;
     int n = 0, i;
     if (!product)
-        return fleet_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
-    if (!(id = fleet_device_id(db, product, http_param(g->r, 1))))
-        return fleet_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
+        return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
+    if (!(id = lookup_device_id(db, product, http_param(g->r, 1))))
+        return tx_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
     st = q_prep(db,
                 "SELECT DISTINCT t.rollout FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
                 "WHERE t.device = ? AND ro.state = 'running'",
@@ -945,11 +952,11 @@ static int device_delete_tx(sqlite3 *db, void *arg)
         ros[n++] = sqlite3_column_int64(st, 0);
     db_done(st);
     if (q_exec(db, "DELETE FROM devices WHERE id = ?", "i", id) < 0)
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     /* The rollouts it was part of lose a member: their thresholds may now be met. */
     for (i = 0; i < n; i++)
-        if (fleet_rollout_eval(db, ros[i]) != 0)
-            return fleet_dberr(&g->res, db);
+        if (rollout_eval(db, ros[i]) != 0)
+            return tx_dberr(&g->res, db);
     log_msg(LOG_INFO, "device deleted", "product=%s device=%s", http_param(g->r, 0), http_param(g->r, 1));
     return 0;
 }
@@ -959,14 +966,14 @@ static enum MHD_Result device_delete(http_req_t *r)
     struct dev_get g;
     memset(&g, 0, sizeof g);
     g.r = r;
-    return fleet_reply(r, db_tx(device_delete_tx, &g), &g.res, 204);
+    return tx_reply(r, db_tx(device_delete_tx, &g), &g.res, 204);
 }
 
 /* ---- management: commands and consent ----------------------------------------------------------- */
 
 struct cmd_new {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
     const char *type, *release;
     int consent;
 };
@@ -974,16 +981,16 @@ struct cmd_new {
 static int command_create_tx(sqlite3 *db, void *arg)
 {
     struct cmd_new *c = arg;
-    int64_t product = fleet_product_id(db, http_param(c->r, 0)), dev, rel = 0, id;
+    int64_t product = lookup_product_id(db, http_param(c->r, 0)), dev, rel = 0, id;
     sqlite3_stmt *st;
     char dversion[80] = "";
     int64_t dcounter = 0, dvalue = -1;
     int dslot = 0;
     const char *why;
     if (!product)
-        return fleet_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
-    if (!(dev = fleet_device_id(db, product, http_param(c->r, 1))))
-        return fleet_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
+        return tx_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
+    if (!(dev = lookup_device_id(db, product, http_param(c->r, 1))))
+        return tx_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
     st = q_prep(db, "SELECT version, slot, security_counter, version_value FROM devices WHERE id = ?", "i", dev);
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         snprintf(dversion, sizeof dversion, "%s", q_text(st, 0));
@@ -1001,7 +1008,7 @@ static int command_create_tx(sqlite3 *db, void *arg)
         st = q_prep(db,
                     "SELECT id, security_counter, version_value, version FROM releases WHERE product = ?1 "
                     "AND (version = ?2 OR version_value = ?3) ORDER BY version = ?2 DESC, id DESC LIMIT 1",
-                    "isi", product, c->release, fleet_version_value(db, product, c->release));
+                    "isi", product, c->release, offer_version_value(db, product, c->release));
         if (st && sqlite3_step(st) == SQLITE_ROW) {
             rel = sqlite3_column_int64(st, 0);
             rcounter = sqlite3_column_int64(st, 1);
@@ -1010,37 +1017,37 @@ static int command_create_tx(sqlite3 *db, void *arg)
         }
         db_done(st);
         if (!rel)
-            return fleet_fail(&c->res, ERR_RELEASE_NOT_FOUND, "no release %s", c->release);
+            return tx_fail(&c->res, ERR_RELEASE_NOT_FOUND, "no release %s", c->release);
         if (rcounter < dcounter)
-            return fleet_fail(&c->res, ERR_SECURITY_COUNTER,
+            return tx_fail(&c->res, ERR_SECURITY_COUNTER,
                               "release %s has security counter %lld, below the device's %lld", c->release,
                               (long long)rcounter, (long long)dcounter);
-        if ((why = fleet_release_not_ota(db, rel)) != NULL)
-            return fleet_fail(&c->res, ERR_NOT_UPGRADABLE, "release %s cannot be sent over the air: %s",
+        if ((why = offer_release_not_ota(db, rel)) != NULL)
+            return tx_fail(&c->res, ERR_NOT_UPGRADABLE, "release %s cannot be sent over the air: %s",
                               rversion, why);
         if (!strcmp(dversion, rversion) || (dvalue >= 0 && dvalue == rvalue))
-            return fleet_fail(&c->res, ERR_ALREADY_RUNNING, "the device already runs %s", dversion);
-        if (!fleet_artifact_for(db, rel, dslot))
-            return fleet_fail(&c->res, ERR_NO_ARTIFACT, "release %s has no image for slot %d", c->release,
+            return tx_fail(&c->res, ERR_ALREADY_RUNNING, "the device already runs %s", dversion);
+        if (!offer_artifact_for(db, rel, dslot))
+            return tx_fail(&c->res, ERR_NO_ARTIFACT, "release %s has no image for slot %d", c->release,
                               1 - dslot);
         if (q_int(db, 0, "SELECT 1 FROM actions WHERE device = ? AND status IN ('installing','installed')", "i", dev))
-            return fleet_fail(&c->res, ERR_UPDATE_IN_PROGRESS, "the device is installing another update");
+            return tx_fail(&c->res, ERR_UPDATE_IN_PROGRESS, "the device is installing another update");
         /* A newer upgrade order replaces one the device has not picked up yet. */
         if (q_exec(db,
                    "UPDATE commands SET status = 'cancelled', message = 'replaced by a newer upgrade command', "
                    "acked_at = ? WHERE device = ? AND type = 'upgrade' AND status = 'queued'",
                    "ii", now_s(), dev) < 0)
-            return fleet_dberr(&c->res, db);
+            return tx_dberr(&c->res, db);
     }
     if (q_exec(db,
                "INSERT INTO commands(device, type, payload, status, created_at, release, consent) "
                "VALUES (?, ?, '{}', 'queued', ?, NULLIF(?, 0), ?)",
                "isiis", dev, c->type, now_s(), rel, c->consent ? "pending" : "none") < 0)
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
     id = sqlite3_last_insert_rowid(db);
-    if (fleet_event(db, dev, 0, "command_queued",
+    if (history_event(db, dev, 0, "command_queued",
                     json_pack("{s:I,s:s}", "command", (json_int_t)id, "type", c->type)) != 0)
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
     log_msg(LOG_INFO, "command queued", "product=%s device=%s command=%lld type=%s", http_param(c->r, 0),
             http_param(c->r, 1), (long long)id, c->type);
     c->res.out = json_pack("{s:o}", "command", command_by_id(db, id));
@@ -1062,24 +1069,24 @@ static enum MHD_Result command_create(http_req_t *r)
     c.consent = json_is_true(v);
     if (!strcmp(c.type, "upgrade")) {
         c.release = json_string_value(json_object_get(r->json, "release"));
-        if (!fleet_text_ok(c.release, 64, 0))
+        if (!input_text_ok(c.release, 64, 0))
             return http_error(r, ERR_BAD_RELEASE, "an upgrade names the release version to install");
     } else if (c.consent || json_object_get(r->json, "release")) {
         return http_error(r, ERR_BAD_COMMAND, "a reboot takes no release and no consent");
     }
-    return fleet_reply(r, db_tx(command_create_tx, &c), &c.res, 201);
+    return tx_reply(r, db_tx(command_create_tx, &c), &c.res, 201);
 }
 
 static int commands_list_tx(sqlite3 *db, void *arg)
 {
     struct dev_get *g = arg;
-    int64_t product = fleet_product_id(db, http_param(g->r, 0)), dev;
+    int64_t product = lookup_product_id(db, http_param(g->r, 0)), dev;
     sqlite3_stmt *st;
     json_t *arr;
     if (!product)
-        return fleet_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
-    if (!(dev = fleet_device_id(db, product, http_param(g->r, 1))))
-        return fleet_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
+        return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
+    if (!(dev = lookup_device_id(db, product, http_param(g->r, 1))))
+        return tx_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
     arr = json_array();
     st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT 200", "i", dev);
     while (st && sqlite3_step(st) == SQLITE_ROW)
@@ -1094,34 +1101,34 @@ static enum MHD_Result commands_list(http_req_t *r)
     struct dev_get g;
     memset(&g, 0, sizeof g);
     g.r = r;
-    return fleet_reply(r, fleet_read(commands_list_tx, &g), &g.res, 200);
+    return tx_reply(r, tx_read(commands_list_tx, &g), &g.res, 200);
 }
 
 struct consent {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
     int granted;
 };
 
 static int consent_tx(sqlite3 *db, void *arg)
 {
     struct consent *c = arg;
-    int64_t product = fleet_product_id(db, http_param(c->r, 0)), dev, id = fleet_parse_id(http_param(c->r, 2)),
+    int64_t product = lookup_product_id(db, http_param(c->r, 0)), dev, id = input_parse_id(http_param(c->r, 2)),
             action = 0;
     sqlite3_stmt *st;
     char type[16] = "", status[16] = "", consent[16] = "", astatus[16] = "";
     const char *want = c->granted ? "granted" : "declined";
     if (!product)
-        return fleet_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
-    if (!(dev = fleet_device_id(db, product, http_param(c->r, 1))))
-        return fleet_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
+        return tx_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
+    if (!(dev = lookup_device_id(db, product, http_param(c->r, 1))))
+        return tx_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
     st = q_prep(db,
                 "SELECT c.type, c.status, c.consent, c.action, a.status FROM commands c "
                 "LEFT JOIN actions a ON a.id = c.action WHERE c.id = ? AND c.device = ?",
                 "ii", id, dev);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
-        return fleet_fail(&c->res, ERR_NOT_FOUND, "no command %s on device %s", http_param(c->r, 2),
+        return tx_fail(&c->res, ERR_NOT_FOUND, "no command %s on device %s", http_param(c->r, 2),
                           http_param(c->r, 1));
     }
     snprintf(type, sizeof type, "%s", q_text(st, 0));
@@ -1131,32 +1138,32 @@ static int consent_tx(sqlite3 *db, void *arg)
     snprintf(astatus, sizeof astatus, "%s", q_text(st, 4));
     db_done(st);
     if (strcmp(type, "upgrade") != 0 || !strcmp(consent, "none"))
-        return fleet_fail(&c->res, ERR_CONSENT_NOT_REQUIRED, "command %lld does not wait for consent",
+        return tx_fail(&c->res, ERR_CONSENT_NOT_REQUIRED, "command %lld does not wait for consent",
                           (long long)id);
     if (!strcmp(consent, want)) {
         c->res.out = json_pack("{s:o}", "command", command_by_id(db, id));
         return 0;
     }
     if (strcmp(consent, "pending") != 0)
-        return fleet_fail(&c->res, ERR_CONSENT_DECIDED, "consent was already %s", consent);
+        return tx_fail(&c->res, ERR_CONSENT_DECIDED, "consent was already %s", consent);
     if (!strcmp(status, "failed") || !strcmp(status, "declined") || !strcmp(status, "cancelled"))
-        return fleet_fail(&c->res, ERR_COMMAND_CLOSED, "command %lld is %s", (long long)id, status);
+        return tx_fail(&c->res, ERR_COMMAND_CLOSED, "command %lld is %s", (long long)id, status);
     if (q_exec(db, "UPDATE commands SET consent = ? WHERE id = ?", "si", want, id) < 0 ||
-        fleet_event(db, dev, action, c->granted ? "consent_granted" : "consent_declined",
+        history_event(db, dev, action, c->granted ? "consent_granted" : "consent_declined",
                     json_pack("{s:I}", "command", (json_int_t)id)) != 0)
-        return fleet_dberr(&c->res, db);
+        return tx_dberr(&c->res, db);
     if (c->granted && action && !strcmp(astatus, "downloaded")) {
         if (queue_reboot(db, dev, action) != 0)
-            return fleet_dberr(&c->res, db);
+            return tx_dberr(&c->res, db);
     } else if (!c->granted) {
         if (!action && q_exec(db,
                               "UPDATE commands SET status = 'cancelled', message = 'consent declined', acked_at = ? "
                               "WHERE id = ? AND status = 'queued'",
                               "ii", now_s(), id) < 0)
-            return fleet_dberr(&c->res, db);
+            return tx_dberr(&c->res, db);
         if (action && (cancel_offers(db, dev, "AND id = ?2", action, "consent declined") != 0 ||
-                       fleet_device_state(db, dev) != 0))
-            return fleet_dberr(&c->res, db);
+                       history_device_state(db, dev) != 0))
+            return tx_dberr(&c->res, db);
     }
     log_msg(LOG_INFO, "consent", "product=%s device=%s command=%lld consent=%s", http_param(c->r, 0),
             http_param(c->r, 1), (long long)id, want);
@@ -1173,7 +1180,7 @@ static enum MHD_Result command_consent(http_req_t *r)
     if (v && !json_is_boolean(v))
         return http_error(r, ERR_BAD_GRANTED, "granted must be true or false");
     c.granted = v ? json_is_true(v) : 1;
-    return fleet_reply(r, db_tx(consent_tx, &c), &c.res, 200);
+    return tx_reply(r, db_tx(consent_tx, &c), &c.res, 200);
 }
 
 const http_route_t devices_routes[] = {

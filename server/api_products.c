@@ -15,10 +15,11 @@
 
 #include "compat_policy.h"
 #include "db.h"
-#include "fleet.h"
 #include "log.h"
+#include "lookup.h"
 #include "otakit/keys.h"
 #include "server.h"
+#include "sql.h"
 
 #define PRODUCT_COLS "product_id, name, key_hash, version_rule, created_at, " COMPAT_POLICY_COLS
 
@@ -160,7 +161,7 @@ static enum MHD_Result update(http_req_t *r)
     }
     if (!db)
         return http_error(r, ERR_DATABASE, "no connection");
-    if (!(product = fleet_product_id(db, http_param(r, 0))))
+    if (!(product = lookup_product_id(db, http_param(r, 0))))
         return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
     if (compat_policy_load(db, product, &pol) != 0)
         return http_error(r, ERR_DATABASE, "cannot read product");

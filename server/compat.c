@@ -25,10 +25,16 @@
 
 #include "compat_policy.h"
 #include "db.h"
-#include "fleet.h"
+#include "device_check.h"
+#include "history.h"
+#include "input.h"
 #include "log.h"
+#include "lookup.h"
+#include "rollout_eval.h"
 #include "server.h"
+#include "sql.h"
 #include "store.h"
+#include "tx.h"
 
 /* ---- shared pieces ---------------------------------------------------------------------------- */
 
@@ -36,7 +42,7 @@
  * (unknown, or switched off: the same 404, so a switched-off product is not revealed). */
 static int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, compat_policy_t *pol)
 {
-    int64_t product = fleet_product_id(db, product_id);
+    int64_t product = lookup_product_id(db, product_id);
     if (!product || compat_policy_load(db, product, pol) != 0)
         return 0;
     return (!strcmp(via, "esp") ? pol->esp : pol->mongoose) ? product : 0;
@@ -99,11 +105,11 @@ static int settle(sqlite3 *db, struct lookup *l)
         return -1;
     for (i = 0; i < n; i++)
         if (q_exec(db, "UPDATE actions SET status = ?, updated_at = ? WHERE id = ?", "sii", to, now_s(), ids[i]) < 0 ||
-            fleet_event(db, l->device, ids[i], to,
+            history_event(db, l->device, ids[i], to,
                         json_pack("{s:s}", "by", l->pol.confirm_by_version ? "reported version"
                                                                             : "reported version (unverified)")) != 0)
             return -1;
-    return n ? fleet_rollouts_eval_device(db, l->device) : 0;
+    return n ? rollout_eval_device(db, l->device) : 0;
 }
 
 static int lookup_tx(sqlite3 *db, void *arg)
@@ -129,7 +135,7 @@ static enum MHD_Result lookup_error(http_req_t *r, int err, unsigned wait)
 /* Runs the native check for a compat device; returns the offered update (owned) or NULL. */
 static json_t *offer_for(int64_t device, const char *version, int *err)
 {
-    fleet_res_t res;
+    tx_res_t res;
     json_t *upd;
     *err = device_check_run(device, version, -1, -1, &res) != 0;
     if (*err) {
@@ -238,7 +244,7 @@ static enum MHD_Result esp_update(http_req_t *r)
         return not_modified(r); /* filesystem images are not served */
     snprintf(name, sizeof name, "%sversion", prefix);
     version = http_header(r, name);
-    if (version && *version && !fleet_text_ok(version, 64, 1))
+    if (version && *version && !input_text_ok(version, 64, 1))
         return http_error(r, ERR_BAD_VERSION, "the version header must be 1-64 printable ASCII characters");
     snprintf(name, sizeof name, "%ssketch-md5", prefix);
     md5 = http_header(r, name);
@@ -391,10 +397,10 @@ static enum MHD_Result mongoose_meta(http_req_t *r)
     char url[400], devid[80];
     int err;
 
-    if (!id || !fleet_ident_ok(id) || strlen(id) > COMPAT_MONGOOSE_ID_MAX)
+    if (!id || !input_ident_ok(id) || strlen(id) > COMPAT_MONGOOSE_ID_MAX)
         return http_error(r, ERR_BAD_ID, "id must be 1-%d characters of A-Z a-z 0-9 . _ : -",
                           (int)COMPAT_MONGOOSE_ID_MAX);
-    if (version && !fleet_text_ok(version, 64, 0))
+    if (version && !input_text_ok(version, 64, 0))
         return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable ASCII characters, no spaces");
     memset(&l, 0, sizeof l);
     snprintf(devid, sizeof devid, COMPAT_MONGOOSE_PREFIX "%s", id);

@@ -167,13 +167,14 @@ static char *error_body(err_t e, char *msg)
     return s;
 }
 
-static enum MHD_Result verror(http_req_t *r, err_t e, const char *const *headers, const char *fmt, va_list ap)
-    __attribute__((format(printf, 4, 0)));
-static enum MHD_Result verror(http_req_t *r, err_t e, const char *const *headers, const char *fmt, va_list ap)
+enum MHD_Result http_error_headers(http_req_t *r, err_t e, const char *const *headers, const char *fmt, ...)
 {
     char msg[512], *body;
     enum MHD_Result ret;
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     if (!(body = error_body(e, msg)))
         return MHD_NO;
     if (err_status(e) >= 500)
@@ -181,26 +182,6 @@ static enum MHD_Result verror(http_req_t *r, err_t e, const char *const *headers
                 err_status(e), err_code(e), msg);
     ret = http_text(r, err_status(e), "application/json", body, strlen(body), headers);
     free(body);
-    return ret;
-}
-
-enum MHD_Result http_error(http_req_t *r, err_t e, const char *fmt, ...)
-{
-    va_list ap;
-    enum MHD_Result ret;
-    va_start(ap, fmt);
-    ret = verror(r, e, NULL, fmt, ap);
-    va_end(ap);
-    return ret;
-}
-
-enum MHD_Result http_error_headers(http_req_t *r, err_t e, const char *const *headers, const char *fmt, ...)
-{
-    va_list ap;
-    enum MHD_Result ret;
-    va_start(ap, fmt);
-    ret = verror(r, e, headers, fmt, ap);
-    va_end(ap);
     return ret;
 }
 

@@ -99,13 +99,13 @@ const char *http_header(http_req_t *r, const char *name);
 /* Sends obj as JSON with status (takes ownership of obj). */
 enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj);
 
-/* Sends {"error":{"code":...,"message":...}} with the code and status of e (errors.h) and the
- * formatted message (made printable ASCII: it may echo request text). */
-enum MHD_Result http_error(http_req_t *r, err_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* The same with extra headers (NULL-terminated name/value pairs, e.g. WWW-Authenticate). */
+/* Sends {"error":{"code":...,"message":...}} with the code and status of e (errors.h), the
+ * formatted message (made printable ASCII: it may echo request text) and extra headers
+ * (NULL-terminated name/value pairs, e.g. WWW-Authenticate; NULL for none). */
 enum MHD_Result http_error_headers(http_req_t *r, err_t e, const char *const *headers, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same without extra headers: http_error(r, ERR_NOT_FOUND, "no product %s", id). */
+#define http_error(r, e, ...) http_error_headers((r), (e), NULL, __VA_ARGS__)
 
 /* Sends 429 too_many_requests with Retry-After: retry_after and the message. */
 enum MHD_Result http_too_many(http_req_t *r, unsigned retry_after, const char *msg);
