@@ -53,11 +53,6 @@
 
 #define TARGET_HELP "target is {\"devices\":[..]}, {\"group\":\"g\"} or {\"filter\":{..}}"
 
-static json_t *nullable_int(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(st, col));
-}
-
 static json_t *counts_json(const rollout_counts_t *c)
 {
     json_t *o = json_object();
@@ -124,7 +119,7 @@ static json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
         json_array_append_new(stages, json_pack("{s:i,s:o,s:s,s:I,s:o,s:o,s:o}", "index", idx, "spec",
                                                 spec ? spec : json_object(), "state", ss, "devices",
                                                 (json_int_t)c[idx].total, "counts", counts_json(&c[idx]),
-                                                "started_at", nullable_int(st, 2), "finished_at", nullable_int(st, 3)));
+                                                "started_at", q_json_int(st, 2), "finished_at", q_json_int(st, 3)));
         total.total += c[idx].total;
         for (k = 0; k < RO_N; k++)
             total.n[k] += c[idx].n[k];
@@ -635,7 +630,7 @@ static int devices_tx(sqlite3 *db, void *arg)
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:o}", "device_id", q_text(st, 2), "stage",
                                              sqlite3_column_int(st, 1), "status", q_text(st, 4), "action_id",
-                                             nullable_int(st, 3)));
+                                             q_json_int(st, 3)));
     db_done(st);
     q->res.out = json_pack("{s:o}", "devices", arr);
     return 0;

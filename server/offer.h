@@ -1,10 +1,12 @@
 /*
- * What may be offered to a device: versions ordered by the product's rule, releases that may go
- * over the air, and which artifact of a release a device running from a given slot takes.
+ * What a device is offered: versions ordered by the product's rule, releases that may go over the
+ * air, which artifact of a release a device running from a given slot takes, and the offer a
+ * check-in makes (api_device.c describes the rules).
  */
 #ifndef OTAKIT_SERVER_OFFER_H
 #define OTAKIT_SERVER_OFFER_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -19,5 +21,20 @@ const char *offer_release_not_ota(sqlite3 *db, int64_t release);
  * slot (1 - slot) when the release has slot-linked images, else the universal one (slot -1).
  * Returns the artifacts.id or 0 when the release has nothing this device can take. */
 int64_t offer_artifact_for(sqlite3 *db, int64_t release, int device_slot);
+
+/* A device as its check-in sees it, once what it reported is recorded. */
+typedef struct {
+    int64_t id;       /* devices.id */
+    char version[80]; /* the version it runs */
+    int64_t value;    /* that version's ordering value (-1: unknown) */
+    int slot;         /* the slot it runs from */
+    int64_t counter;  /* its security counter */
+} offer_device_t;
+
+/* The manifest of d's in-flight action, starting the best running rollout's offer when none is in
+ * flight; JSON null when there is nothing to offer (or it is withheld). Sets *active when an
+ * action is in flight. Returns a new reference, or NULL on a database error. Runs inside the
+ * caller's transaction. */
+json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active);
 
 #endif

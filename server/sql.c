@@ -101,3 +101,8 @@ const char *q_text(sqlite3_stmt *st, int col)
     const unsigned char *t = sqlite3_column_text(st, col);
     return t ? (const char *)t : "";
 }
+
+json_t *q_json_int(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(st, col));
+}

@@ -9,6 +9,7 @@
 #ifndef OTAKIT_SERVER_SQL_H
 #define OTAKIT_SERVER_SQL_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -23,5 +24,7 @@ int64_t q_int(sqlite3 *db, int64_t def, const char *sql, const char *types, ...)
 int q_ids(sqlite3 *db, int64_t *out, int max, const char *sql, const char *types, ...);
 /* Column text or "" (never NULL; valid until the statement moves on). */
 const char *q_text(sqlite3_stmt *st, int col);
+/* Column as a JSON integer, or JSON null when it is NULL (new reference). */
+json_t *q_json_int(sqlite3_stmt *st, int col);
 
 #endif
