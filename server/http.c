@@ -1,4 +1,4 @@
-/* libmicrohttpd glue: routing, auth dispatch, bodies, responses (see http.h). */
+/* libmicrohttpd glue: routing, the auth hook, bodies, responses (see http.h). */
 #define _GNU_SOURCE
 #include "http.h"
 
@@ -17,7 +17,6 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/sha256.h>
 
-#include "auth.h"
 #include "log.h"
 #include "ratelimit.h"
 
@@ -482,8 +481,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return http_error(r, ERR_BODY_NOT_ALLOWED, "%s %s takes no request body", method,
                               r->route->pattern);
         }
-        if (!auth_check(r))
-            return MHD_YES; /* auth_check queued the 401/403 */
+        if (cfg.authorize && !cfg.authorize(r))
+            return MHD_YES; /* the refusal (401/403) is queued */
         if (r->auth_kind != AUTH_NONE) /* a caller with a valid token may idle longer */
             MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
         if (r->route->body == BODY_STREAM && upload_open(r) != 0)

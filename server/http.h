@@ -78,6 +78,10 @@ typedef struct {
     unsigned unauth_timeout; /* seconds before that (and for the credential-less routes) */
     unsigned max_conns;     /* connections served at once; more get 503 (a few more get silence) */
     unsigned max_conns_per_ip; /* connections from one address served at once; more get 503 */
+    /* Decides whether the caller may use r->route (called once the route is found, before the
+     * body is read; auth.h's auth_check): fills r->auth_* and returns 1, or returns 0 after
+     * queuing the refusal. NULL: every route is public. */
+    int (*authorize)(http_req_t *r);
 } http_config_t;
 
 /* Starts the server with the given route tables (NULL-terminated list of arrays terminated by a

@@ -300,6 +300,7 @@ int main(int argc, char **argv)
     }
     clean_tmp(g_server.tmp_dir);
     hc.tmp_dir = g_server.tmp_dir;
+    hc.authorize = auth_check;
 
     if (o_admin) {
         auth_set_admin_token(o_admin);
