@@ -1,6 +1,8 @@
 /* The error table (see errors.h). */
 #include "errors.h"
 
+#include <jansson.h>
+
 static const struct {
     const char *code;
     unsigned status;
@@ -24,6 +26,14 @@ unsigned err_status(err_t e)
 const char *err_message(err_t e)
 {
     return table[(unsigned)e < ERR_COUNT ? e : ERR_INTERNAL].message;
+}
+
+char *err_json(err_t e, const char *msg)
+{
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", err_code(e), "message", msg);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return s;
 }
 
 void err_print_table(FILE *out)

@@ -14,6 +14,8 @@
 
 /* X(NAME, code, HTTP status, default message), by status. */
 #define ERRORS(X)                                                                                           \
+    X(ERR_BAD_REQUEST, "bad_request", 400, "the request is malformed")                                     \
+    X(ERR_BAD_CONTENT_LENGTH, "bad_content_length", 400, "Content-Length must be a decimal byte count")    \
     X(ERR_BAD_PATH, "bad_path", 400, "path traversal is not allowed")                                      \
     X(ERR_BAD_JSON, "bad_json", 400, "the body must be a JSON object")                                     \
     X(ERR_BAD_ACTION_ID, "bad_action_id", 400, "action_id must be the positive integer from the offer")    \
@@ -88,12 +90,15 @@
     X(ERR_VERSION_CONFLICT, "version_conflict", 409, "the version label conflicts with another release")   \
     X(ERR_TOO_LARGE, "too_large", 413, "the request body is too large")                                    \
     X(ERR_BODY_NOT_ALLOWED, "body_not_allowed", 413, "this route takes no request body")                   \
+    X(ERR_URI_TOO_LONG, "uri_too_long", 414, "the request line is too long")                               \
     X(ERR_RANGE_NOT_SATISFIABLE, "range_not_satisfiable", 416, "range outside the file")                   \
     X(ERR_TOO_MANY_REQUESTS, "too_many_requests", 429, "too many requests: retry later")                   \
+    X(ERR_HEAD_TOO_LARGE, "head_too_large", 431, "the request head is too large")                          \
     X(ERR_DATABASE, "database", 500, "the database failed")                                                \
     X(ERR_INTERNAL, "internal", 500, "internal error")                                                     \
     X(ERR_STORAGE, "storage", 500, "the artifact store failed")                                            \
     X(ERR_OVERLOADED, "overloaded", 503, "too many connections: retry later")                              \
+    X(ERR_HTTP_VERSION, "http_version_not_supported", 505, "only HTTP/1.0 and HTTP/1.1 are served")       \
     X(ERR_INSUFFICIENT_STORAGE, "insufficient_storage", 507, "the disk is full")
 
 #define ERR_ENUM_(name, code, status, msg) name,
@@ -104,6 +109,10 @@ typedef enum { ERRORS(ERR_ENUM_) ERR_COUNT } err_t;
 const char *err_code(err_t e);
 unsigned err_status(err_t e);
 const char *err_message(err_t e);
+
+/* The answer body of e: {"error":{"code":CODE,"message":msg}} (msg must be valid UTF-8).
+ * Returns a string to free(), or NULL when out of memory. */
+char *err_json(err_t e, const char *msg);
 
 /* Prints the table, one error a line: "CODE STATUS MESSAGE" (--print-errors). */
 void err_print_table(FILE *out);

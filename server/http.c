@@ -18,6 +18,7 @@
 #include <mbedtls/sha256.h>
 
 #include "log.h"
+#include "mhd_errors.h"
 #include "ratelimit.h"
 
 static http_config_t cfg;
@@ -117,7 +118,7 @@ static enum MHD_Result respond(http_req_t *r, unsigned status, struct MHD_Respon
     MHD_add_response_header(resp, "Server", "otakit");
     if (r->close)
         MHD_add_response_header(resp, "Connection", "close");
-    ret = MHD_queue_response(r->conn, status, resp);
+    ret = mhd_queue(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -155,15 +156,11 @@ enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj)
  * input, and the JSON must stay valid). Returns a string to free(), or NULL. */
 static char *error_body(err_t e, char *msg)
 {
-    json_t *j;
-    char *c, *s;
+    char *c;
     for (c = msg; *c; c++)
         if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
             *c = '?';
-    j = json_pack("{s:{s:s,s:s}}", "error", "code", err_code(e), "message", msg);
-    s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    return s;
+    return err_json(e, msg);
 }
 
 enum MHD_Result http_error_headers(http_req_t *r, err_t e, const char *const *headers, const char *fmt, ...)
@@ -618,6 +615,8 @@ struct MHD_Daemon *http_start(const http_config_t *c, const http_route_t *const 
 
     cfg = *c;
     route_tables = tables;
+    if (mhd_errors_init(c->tls_cert != NULL) != 0)
+        return NULL;
     if (parse_listen(c->listen, &sa) != 0) {
         log_msg(LOG_ERROR, "bad listen address (want IPV4:PORT)", "listen=%s", c->listen);
         return NULL;
