@@ -189,10 +189,10 @@ static const char *esp_updater(http_req_t *r)
     return NULL;
 }
 
+/* The updaters read only the status; the body is the API's JSON error like any other. */
 static enum MHD_Result forbidden(http_req_t *r)
 {
-    static const char msg[] = "403 Forbidden: only for ESP8266/ESP32 HTTP updaters\n";
-    return http_text(r, 403, "text/plain", msg, sizeof msg - 1, NULL);
+    return http_error(r, ERR_FORBIDDEN, "only for ESP8266/ESP32 HTTP updaters");
 }
 
 static enum MHD_Result not_modified(http_req_t *r)

@@ -143,9 +143,8 @@ enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj)
     enum MHD_Result ret;
     json_decref(obj);
     if (!s) { /* a value that is not JSON (text that is not UTF-8): an answer all the same */
-        static const char err[] = "{\"error\":{\"code\":\"internal\",\"message\":\"the answer could not be encoded\"}}";
         log_msg(LOG_ERROR, "cannot encode the answer", "method=%s path=%s", r->method, r->url);
-        return http_text(r, 500, "application/json", err, sizeof err - 1, NULL);
+        return http_error(r, ERR_INTERNAL, "the answer could not be encoded");
     }
     ret = http_text(r, status, "application/json", s, strlen(s), NULL);
     free(s);
