@@ -101,6 +101,20 @@ static json_t *action_json(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 8));
 }
 
+/* The device the path names ({product}, {device}): its devices.id, with *product set, or 0 after
+ * recording 404 not_found in res. */
+static int64_t path_device(sqlite3 *db, http_req_t *r, tx_res_t *res, int64_t *product)
+{
+    int64_t id;
+    if (!(*product = lookup_product_id(db, http_param(r, 0)))) {
+        tx_fail(res, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
+        return 0;
+    }
+    if (!(id = lookup_device_id(db, *product, http_param(r, 1))))
+        tx_fail(res, ERR_NOT_FOUND, "no device %s", http_param(r, 1));
+    return id;
+}
+
 /* ---- management: list, detail, delete --------------------------------------------------------- */
 
 static enum MHD_Result devices_list(http_req_t *r)
@@ -145,13 +159,11 @@ struct dev_get {
 static int device_get_tx(sqlite3 *db, void *arg)
 {
     struct dev_get *g = arg;
-    int64_t product = lookup_product_id(db, http_param(g->r, 0)), id;
+    int64_t product, id;
     sqlite3_stmt *st;
     json_t *o = NULL, *arr;
-    if (!product)
-        return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
-    if (!(id = lookup_device_id(db, product, http_param(g->r, 1))))
-        return tx_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
+    if (!(id = path_device(db, g->r, &g->res, &product)))
+        return -1;
     st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
     if (st && sqlite3_step(st) == SQLITE_ROW)
         o = device_json(st);
@@ -197,13 +209,11 @@ static enum MHD_Result device_get(http_req_t *r)
 static int device_delete_tx(sqlite3 *db, void *arg)
 {
     struct dev_get *g = arg;
-    int64_t product = lookup_product_id(db, http_param(g->r, 0)), id, ros[64];
+    int64_t product, id, ros[64];
     sqlite3_stmt *st;
     int n = 0, i;
-    if (!product)
-        return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
-    if (!(id = lookup_device_id(db, product, http_param(g->r, 1))))
-        return tx_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
+    if (!(id = path_device(db, g->r, &g->res, &product)))
+        return -1;
     st = q_prep(db,
                 "SELECT DISTINCT t.rollout FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
                 "WHERE t.device = ? AND ro.state = 'running'",
@@ -241,16 +251,14 @@ struct cmd_new {
 static int command_create_tx(sqlite3 *db, void *arg)
 {
     struct cmd_new *c = arg;
-    int64_t product = lookup_product_id(db, http_param(c->r, 0)), dev, rel = 0, id;
+    int64_t product, dev, rel = 0, id;
     sqlite3_stmt *st;
     char dversion[80] = "";
     int64_t dcounter = 0, dvalue = -1;
     int dslot = 0;
     const char *why;
-    if (!product)
-        return tx_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
-    if (!(dev = lookup_device_id(db, product, http_param(c->r, 1))))
-        return tx_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
+    if (!(dev = path_device(db, c->r, &c->res, &product)))
+        return -1;
     st = q_prep(db, "SELECT version, slot, security_counter, version_value FROM devices WHERE id = ?", "i", dev);
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         snprintf(dversion, sizeof dversion, "%s", q_text(st, 0));
@@ -340,13 +348,11 @@ static enum MHD_Result command_create(http_req_t *r)
 static int commands_list_tx(sqlite3 *db, void *arg)
 {
     struct dev_get *g = arg;
-    int64_t product = lookup_product_id(db, http_param(g->r, 0)), dev;
+    int64_t product, dev;
     sqlite3_stmt *st;
     json_t *arr;
-    if (!product)
-        return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
-    if (!(dev = lookup_device_id(db, product, http_param(g->r, 1))))
-        return tx_fail(&g->res, ERR_NOT_FOUND, "no device %s", http_param(g->r, 1));
+    if (!(dev = path_device(db, g->r, &g->res, &product)))
+        return -1;
     arr = json_array();
     st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT 200", "i", dev);
     while (st && sqlite3_step(st) == SQLITE_ROW)
@@ -373,15 +379,13 @@ struct consent {
 static int consent_tx(sqlite3 *db, void *arg)
 {
     struct consent *c = arg;
-    int64_t product = lookup_product_id(db, http_param(c->r, 0)), dev, id = input_parse_id(http_param(c->r, 2)),
+    int64_t product, dev, id = input_parse_id(http_param(c->r, 2)),
             action = 0;
     sqlite3_stmt *st;
     char type[16] = "", status[16] = "", consent[16] = "", astatus[16] = "";
     const char *want = c->granted ? "granted" : "declined";
-    if (!product)
-        return tx_fail(&c->res, ERR_NOT_FOUND, "no product %s", http_param(c->r, 0));
-    if (!(dev = lookup_device_id(db, product, http_param(c->r, 1))))
-        return tx_fail(&c->res, ERR_NOT_FOUND, "no device %s", http_param(c->r, 1));
+    if (!(dev = path_device(db, c->r, &c->res, &product)))
+        return -1;
     st = q_prep(db,
                 "SELECT c.type, c.status, c.consent, c.action, a.status FROM commands c "
                 "LEFT JOIN actions a ON a.id = c.action WHERE c.id = ? AND c.device = ?",
