@@ -15,10 +15,11 @@
 
 #include "compat_policy.h"
 #include "db.h"
-#include "fleet.h"
 #include "log.h"
+#include "lookup.h"
 #include "otakit/keys.h"
 #include "server.h"
+#include "sql.h"
 
 #define PRODUCT_COLS "product_id, name, key_hash, version_rule, created_at, " COMPAT_POLICY_COLS
 
@@ -48,26 +49,26 @@ static enum MHD_Result create(http_req_t *r)
     int rc, i;
 
     if (!pid || !ota_ident_valid(pid, strlen(pid), OTA_PRODUCT_MAX, 0))
-        return http_error(r, 400, "bad_product_id", "product_id must be 1-32 characters of A-Z a-z 0-9 . _ -");
+        return http_error(r, ERR_BAD_PRODUCT_ID, "product_id must be 1-32 characters of A-Z a-z 0-9 . _ -");
     if (!name || !*name || strlen(name) > 128)
-        return http_error(r, 400, "bad_name", "name must be 1-128 characters");
+        return http_error(r, ERR_BAD_NAME, "name must be 1-128 characters");
     if (!rule)
         rule = "semver";
     if (strcmp(rule, "semver") && strcmp(rule, "espressif"))
-        return http_error(r, 400, "bad_version_rule", "version_rule must be \"semver\" or \"espressif\"");
+        return http_error(r, ERR_BAD_VERSION_RULE, "version_rule must be \"semver\" or \"espressif\"");
     if (json_object_get(r->json, "compat") &&
         (why = compat_policy_apply(json_object_get(r->json, "compat"), &pol)) != NULL)
-        return http_error(r, 400, "bad_compat", "%s", why);
+        return http_error(r, ERR_BAD_COMPAT, "%s", why);
     if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
-        return http_error(r, 400, "bad_public_key", "public_key must be an ECDSA P-256 public key in PEM");
+        return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
     rc = ota_key_public_der(key, der);
     ota_key_free(key);
     if (rc != OTA_OK || ota_key_hash(der, sizeof der, kh) != OTA_OK)
-        return http_error(r, 400, "bad_public_key", "public_key must be an ECDSA P-256 public key in PEM");
+        return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
     for (i = 0; i < 32; i++)
         sprintf(khex + 2 * i, "%02x", kh[i]);
     if (http_new_token(owner) || http_new_token(enroll))
-        return http_error(r, 500, "internal", "cannot make tokens");
+        return http_error(r, ERR_INTERNAL, "cannot make tokens");
     http_token_hash(owner, oh);
     http_token_hash(enroll, eh);
     if (!db || sqlite3_prepare_v2(db,
@@ -75,7 +76,7 @@ static enum MHD_Result create(http_req_t *r)
                                   "owner_token_hash, enroll_token_hash, created_at, " COMPAT_POLICY_COLS
                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                                   -1, &st, NULL) != SQLITE_OK)
-        return http_error(r, 500, "database", "%s", db ? sqlite3_errmsg(db) : "no connection");
+        return http_error(r, ERR_DATABASE, "%s", db ? sqlite3_errmsg(db) : "no connection");
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, der, sizeof der, SQLITE_STATIC);
@@ -90,9 +91,9 @@ static enum MHD_Result create(http_req_t *r)
     rc = sqlite3_step(st);
     db_done(st);
     if (rc == SQLITE_CONSTRAINT)
-        return http_error(r, 409, "exists", "product %s already exists", pid);
+        return http_error(r, ERR_EXISTS, "product %s already exists", pid);
     if (rc != SQLITE_DONE)
-        return http_error(r, 500, "database", "%s", sqlite3_errmsg(db));
+        return http_error(r, ERR_DATABASE, "%s", sqlite3_errmsg(db));
     log_msg(LOG_INFO, "product created", "product=%s key_hash=%.16s", pid, khex);
     return http_json(r, 201,
                      json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "product_id", pid, "name", name, "key_hash", khex,
@@ -109,7 +110,7 @@ static enum MHD_Result list(http_req_t *r)
                                   "SELECT " PRODUCT_COLS " FROM products WHERE ?1 = 0 OR id = ?1 ORDER BY product_id",
                                   -1, &st, NULL) != SQLITE_OK) {
         json_decref(arr);
-        return http_error(r, 500, "database", "cannot list products");
+        return http_error(r, ERR_DATABASE, "cannot list products");
     }
     sqlite3_bind_int64(st, 1, r->auth_kind == AUTH_OWNER ? r->auth_product : 0);
     while (sqlite3_step(st) == SQLITE_ROW)
@@ -139,9 +140,9 @@ static enum MHD_Result get(http_req_t *r)
     int err;
     json_t *p = product_by_id(db_get(), http_param(r, 0), &err);
     if (err)
-        return http_error(r, 500, "database", "cannot read product");
+        return http_error(r, ERR_DATABASE, "cannot read product");
     if (!p)
-        return http_error(r, 404, "not_found", "no product %s", http_param(r, 0));
+        return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
     return http_json(r, 200, p);
 }
 
@@ -156,24 +157,24 @@ static enum MHD_Result update(http_req_t *r)
     int err;
     json_object_foreach(r->json, k, v) {
         if (strcmp(k, "compat") != 0)
-            return http_error(r, 400, "bad_field", "only compat can be changed (not %s)", k);
+            return http_error(r, ERR_BAD_FIELD, "only compat can be changed (not %s)", k);
     }
     if (!db)
-        return http_error(r, 500, "database", "no connection");
-    if (!(product = fleet_product_id(db, http_param(r, 0))))
-        return http_error(r, 404, "not_found", "no product %s", http_param(r, 0));
+        return http_error(r, ERR_DATABASE, "no connection");
+    if (!(product = lookup_product_id(db, http_param(r, 0))))
+        return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
     if (compat_policy_load(db, product, &pol) != 0)
-        return http_error(r, 500, "database", "cannot read product");
+        return http_error(r, ERR_DATABASE, "cannot read product");
     if ((v = json_object_get(r->json, "compat")) != NULL && (why = compat_policy_apply(v, &pol)) != NULL)
-        return http_error(r, 400, "bad_compat", "%s", why);
+        return http_error(r, ERR_BAD_COMPAT, "%s", why);
     if (q_exec(db, "UPDATE products SET compat_esp = ?, compat_mongoose = ?, compat_confirm_by_version = ? "
                    "WHERE id = ?", "iiii", (int64_t)pol.esp, (int64_t)pol.mongoose, (int64_t)pol.confirm_by_version,
                product) < 0)
-        return http_error(r, 500, "database", "%s", sqlite3_errmsg(db));
+        return http_error(r, ERR_DATABASE, "%s", sqlite3_errmsg(db));
     log_msg(LOG_INFO, "product compat policy", "product=%s esp=%d mongoose=%d confirm_by_version=%d",
             http_param(r, 0), pol.esp, pol.mongoose, pol.confirm_by_version);
     if (!(p = product_by_id(db, http_param(r, 0), &err)))
-        return http_error(r, 500, "database", "cannot read product");
+        return http_error(r, ERR_DATABASE, "cannot read product");
     return http_json(r, 200, p);
 }
 

@@ -157,12 +157,12 @@ static int lookup(http_req_t *r, sqlite3 *db, struct rel_product *p, int64_t *re
     int rc = db ? rel_product_load(db, http_param(r, 0), p) : -1;
     char pr[80];
     if (rc <= 0) {
-        *ret = rc < 0 ? http_error(r, 500, "database", "cannot read product")
-                      : http_error(r, 404, "not_found", "no product %s", rel_printable(http_param(r, 0), pr, sizeof pr));
+        *ret = rc < 0 ? http_error(r, ERR_DATABASE, "cannot read product")
+                      : http_error(r, ERR_NOT_FOUND, "no product %s", rel_printable(http_param(r, 0), pr, sizeof pr));
         return -1;
     }
     if (rel && !(*rel = rel_find(db, p, http_param(r, 1), 0))) {
-        *ret = http_error(r, 404, "not_found", "product %s has no release %s", p->pid,
+        *ret = http_error(r, ERR_NOT_FOUND, "product %s has no release %s", p->pid,
                           rel_printable(http_param(r, 1), pr, sizeof pr));
         return -1;
     }
@@ -183,7 +183,7 @@ static enum MHD_Result list(http_req_t *r)
                            "SELECT id FROM releases WHERE product = ?1 AND (?2 IS NULL OR channel = ?2) "
                            "ORDER BY version_value DESC, id DESC",
                            -1, &st, NULL) != SQLITE_OK)
-        return http_error(r, 500, "database", "cannot list releases");
+        return http_error(r, ERR_DATABASE, "cannot list releases");
     sqlite3_bind_int64(st, 1, p.id);
     if (ch)
         sqlite3_bind_text(st, 2, ch, -1, SQLITE_STATIC);
@@ -204,7 +204,7 @@ static enum MHD_Result get(http_req_t *r)
     if (lookup(r, db, &p, &rel, &ret) != 0)
         return ret;
     j = rel_json(db, p.pid, rel);
-    return j ? http_json(r, 200, j) : http_error(r, 500, "database", "cannot read release");
+    return j ? http_json(r, 200, j) : http_error(r, ERR_DATABASE, "cannot read release");
 }
 
 struct del {
@@ -268,13 +268,13 @@ static enum MHD_Result del(http_req_t *r)
         removed += store_drop_unreferenced(d.sha[i]) == 1;
     store_unlock();
     if (rc == 2)
-        return http_error(r, 404, "not_found", "product %s has no release %s", p.pid,
+        return http_error(r, ERR_NOT_FOUND, "product %s has no release %s", p.pid,
                           rel_printable(http_param(r, 1), d.version, sizeof d.version));
     if (d.in_use)
-        return http_error(r, 409, "in_use", "release %s is in %d running or paused rollout(s): cancel them first",
+        return http_error(r, ERR_IN_USE, "release %s is in %d running or paused rollout(s): cancel them first",
                           d.version, d.in_use);
     if (rc != 0)
-        return http_error(r, 500, "database", "cannot delete release: %s", sqlite3_errmsg(db));
+        return http_error(r, ERR_DATABASE, "cannot delete release: %s", sqlite3_errmsg(db));
     log_msg(LOG_INFO, "release deleted", "product=%s version=%s files_removed=%d", p.pid, d.version, removed);
     return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "deleted", d.version, "product", p.pid,
                                        "files_removed", removed));
@@ -290,9 +290,9 @@ static enum MHD_Result download(http_req_t *r)
     int found = 0;
 
     if (!store_name_valid(sha) || store_path(sha, path, sizeof path) != 0)
-        return http_error(r, 400, "bad_sha256", "an artifact is named by 64 lowercase hex digits (its SHA-256)");
+        return http_error(r, ERR_BAD_SHA256, "an artifact is named by 64 lowercase hex digits (its SHA-256)");
     if (!db)
-        return http_error(r, 500, "database", "no database connection");
+        return http_error(r, ERR_DATABASE, "no database connection");
     if (r->auth_kind == AUTH_OWNER)
         mine = r->auth_product;
     else if (r->auth_kind == AUTH_DEVICE &&
@@ -307,7 +307,7 @@ static enum MHD_Result download(http_req_t *r)
                            "SELECT a.filename, a.md5, r.product FROM artifacts a JOIN releases r ON r.id = a.release "
                            "WHERE a.sha256 = ?1 ORDER BY r.product = ?2 DESC, a.id LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
-        return http_error(r, 500, "database", "cannot look the artifact up");
+        return http_error(r, ERR_DATABASE, "cannot look the artifact up");
     sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, mine);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -318,9 +318,9 @@ static enum MHD_Result download(http_req_t *r)
     }
     db_done(st);
     if (!found)
-        return http_error(r, 404, "not_found", "no artifact %s", sha);
+        return http_error(r, ERR_NOT_FOUND, "no artifact %s", sha);
     if (r->auth_kind != AUTH_ADMIN && owner != mine)
-        return http_error(r, 403, "forbidden", "this artifact belongs to another product");
+        return http_error(r, ERR_FORBIDDEN, "this artifact belongs to another product");
     snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
     return http_file(r, path, sha, "application/octet-stream",
                      (const char *const[]){"Content-Disposition", disp, "x-MD5", md5, NULL});

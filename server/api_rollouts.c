@@ -22,7 +22,7 @@
  * and the last must be 100. Device-list stages must name devices of the target (the target may be
  * omitted: it is then their union); target devices no stage names form a final stage.
  *
- * Thresholds. After each device report the rollout is evaluated (fleet_rollout_eval):
+ * Thresholds. After each device report the rollout is evaluated (rollout_eval):
  *  - the current stage advances when confirmed (or already up-to-date) devices reach
  *    success_threshold of its devices (an empty stage is met at once);
  *  - it pauses (reason error_threshold) when a started stage's failed + rolled_back devices reach
@@ -40,24 +40,25 @@
 #include <string.h>
 
 #include "db.h"
+#include "history.h"
 #include "idmap.h"
-#include "fleet.h"
+#include "input.h"
 #include "log.h"
+#include "lookup.h"
+#include "offer.h"
+#include "rollout_eval.h"
 #include "server.h"
+#include "sql.h"
+#include "tx.h"
 
 #define TARGET_HELP "target is {\"devices\":[..]}, {\"group\":\"g\"} or {\"filter\":{..}}"
 
-static json_t *nullable_int(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null() : json_integer(sqlite3_column_int64(st, col));
-}
-
-static json_t *counts_json(const fleet_counts_t *c)
+static json_t *counts_json(const rollout_counts_t *c)
 {
     json_t *o = json_object();
     int i;
-    for (i = 0; i < FC_N; i++)
-        json_object_set_new(o, fleet_count_names[i], json_integer(c->n[i]));
+    for (i = 0; i < RO_N; i++)
+        json_object_set_new(o, rollout_count_names[i], json_integer(c->n[i]));
     return o;
 }
 
@@ -72,7 +73,7 @@ static json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
                               "WHERE ro.id = ? AND ro.product = ?",
                               "ii", id, product);
     json_t *o, *stages, *target;
-    fleet_counts_t *c, total;
+    rollout_counts_t *c, total;
     char state[16];
     int n, cur;
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
@@ -92,7 +93,7 @@ static json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
     if (!o)
         return NULL;
     c = calloc((size_t)(n > 0 ? n : 1), sizeof *c);
-    if (!c || fleet_counts(db, id, c, n) != 0) {
+    if (!c || rollout_counts(db, id, c, n) != 0) {
         free(c);
         json_decref(o);
         return NULL;
@@ -118,9 +119,9 @@ static json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
         json_array_append_new(stages, json_pack("{s:i,s:o,s:s,s:I,s:o,s:o,s:o}", "index", idx, "spec",
                                                 spec ? spec : json_object(), "state", ss, "devices",
                                                 (json_int_t)c[idx].total, "counts", counts_json(&c[idx]),
-                                                "started_at", nullable_int(st, 2), "finished_at", nullable_int(st, 3)));
+                                                "started_at", q_json_int(st, 2), "finished_at", q_json_int(st, 3)));
         total.total += c[idx].total;
-        for (k = 0; k < FC_N; k++)
+        for (k = 0; k < RO_N; k++)
             total.n[k] += c[idx].n[k];
     }
     db_done(st);
@@ -143,7 +144,7 @@ typedef struct {
 
 struct ro_new {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
     const char *release, *name;
     json_t *target, *stages; /* borrowed from r->json; stages NULL = one 100% stage */
     double succ, err;
@@ -177,7 +178,7 @@ static int cand_add(struct ro_new *g, int64_t id, const char *device_id)
 
 static cand_t *cand_find(sqlite3 *db, struct ro_new *g, int64_t product, const char *device_id)
 {
-    size_t pos = idmap_get(&g->index, fleet_device_id(db, product, device_id));
+    size_t pos = idmap_get(&g->index, lookup_device_id(db, product, device_id));
     return pos ? &g->cand[pos - 1] : NULL;
 }
 
@@ -188,11 +189,11 @@ static int add_named(sqlite3 *db, struct ro_new *g, int64_t product, json_t *arr
     json_t *v;
     json_array_foreach(arr, i, v) {
         const char *name = json_string_value(v);
-        int64_t id = fleet_device_id(db, product, name);
+        int64_t id = lookup_device_id(db, product, name);
         if (!id)
-            return fleet_fail(&g->res, 400, "unknown_device", "no device %s in this product", name);
+            return tx_fail(&g->res, ERR_UNKNOWN_DEVICE, "no device %s in this product", name);
         if (cand_add(g, id, name) != 0)
-            return fleet_fail(&g->res, 500, "internal", "out of memory");
+            return tx_fail(&g->res, ERR_INTERNAL, "out of memory");
     }
     return 0;
 }
@@ -209,14 +210,14 @@ static int add_query(sqlite3 *db, struct ro_new *g, int64_t product, const char 
                 "AND (?3 IS NULL OR version = ?3) AND (?4 IS NULL OR instr(groups, ?5) > 0) ORDER BY id",
                 "issss", product, hw, version, group, gpat);
     if (!st)
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (cand_add(g, sqlite3_column_int64(st, 0), q_text(st, 1)) != 0) {
             db_done(st);
-            return fleet_fail(&g->res, 500, "internal", "out of memory");
+            return tx_fail(&g->res, ERR_INTERNAL, "out of memory");
         }
     db_done(st);
-    return rc == SQLITE_DONE ? 0 : fleet_dberr(&g->res, db);
+    return rc == SQLITE_DONE ? 0 : tx_dberr(&g->res, db);
 }
 
 static void shuffle(cand_t **v, size_t n)
@@ -237,7 +238,7 @@ static void shuffle(cand_t **v, size_t n)
 static int create_tx(sqlite3 *db, void *arg)
 {
     struct ro_new *g = arg;
-    int64_t product = fleet_product_id(db, http_param(g->r, 0)), rel = 0, rvalue = 0, rcounter = 0, id;
+    int64_t product = lookup_product_id(db, http_param(g->r, 0)), rel = 0, rvalue = 0, rcounter = 0, id;
     sqlite3_stmt *st;
     char rversion[80] = "", *target_text;
     cand_t **elig;
@@ -247,11 +248,11 @@ static int create_tx(sqlite3 *db, void *arg)
     int s;
 
     if (!product)
-        return fleet_fail(&g->res, 404, "not_found", "no product %s", http_param(g->r, 0));
+        return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
     st = q_prep(db,
                 "SELECT id, version, version_value, security_counter FROM releases WHERE product = ?1 "
                 "AND (version = ?2 OR version_value = ?3) ORDER BY version = ?2 DESC, id DESC LIMIT 1",
-                "isi", product, g->release, fleet_version_value(db, product, g->release));
+                "isi", product, g->release, offer_version_value(db, product, g->release));
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         rel = sqlite3_column_int64(st, 0);
         snprintf(rversion, sizeof rversion, "%s", q_text(st, 1));
@@ -260,11 +261,11 @@ static int create_tx(sqlite3 *db, void *arg)
     }
     db_done(st);
     if (!rel)
-        return fleet_fail(&g->res, 404, "release_not_found", "no release %s", g->release);
+        return tx_fail(&g->res, ERR_RELEASE_NOT_FOUND, "no release %s", g->release);
     if (!q_int(db, 0, "SELECT COUNT(*) FROM artifacts WHERE release = ?", "i", rel))
-        return fleet_fail(&g->res, 409, "no_artifact", "release %s has no artifact yet", rversion);
-    if ((why = fleet_release_not_ota(db, rel)) != NULL)
-        return fleet_fail(&g->res, 409, "not_upgradable", "release %s cannot be sent over the air: %s", rversion, why);
+        return tx_fail(&g->res, ERR_NO_ARTIFACT, "release %s has no artifact yet", rversion);
+    if ((why = offer_release_not_ota(db, rel)) != NULL)
+        return tx_fail(&g->res, ERR_NOT_UPGRADABLE, "release %s cannot be sent over the air: %s", rversion, why);
 
     /* 1. The target, resolved now and kept. */
     if (g->target) {
@@ -294,7 +295,7 @@ static int create_tx(sqlite3 *db, void *arg)
     /* 2. Who can take the release: one pass over the product's devices (the candidates are found
      * by id in the index), and the artifact of each running slot looked up once. */
     {
-        int64_t art[2] = {fleet_artifact_for(db, rel, 0), fleet_artifact_for(db, rel, 1)};
+        int64_t art[2] = {offer_artifact_for(db, rel, 0), offer_artifact_for(db, rel, 1)};
         size_t seen = 0, pos;
         int rc = SQLITE_ERROR;
         st = q_prep(db, "SELECT id, version, security_counter, slot, version_value FROM devices WHERE product = ?",
@@ -316,10 +317,10 @@ static int create_tx(sqlite3 *db, void *arg)
         }
         db_done(st);
         if (!st || rc != SQLITE_DONE || seen != g->n)
-            return fleet_dberr(&g->res, db);
+            return tx_dberr(&g->res, db);
     }
     if (ne == 0)
-        return fleet_fail(&g->res, 409, "no_eligible_devices",
+        return tx_fail(&g->res, ERR_NO_ELIGIBLE_DEVICES,
                           "none of the %zu targeted devices can take %s (see their versions and security counters)",
                           g->n, g->release);
 
@@ -328,7 +329,7 @@ static int create_tx(sqlite3 *db, void *arg)
     elig = calloc(ne, sizeof *elig);
     if (!elig) {
         json_decref(stage_specs);
-        return fleet_fail(&g->res, 500, "internal", "out of memory");
+        return tx_fail(&g->res, ERR_INTERNAL, "out of memory");
     }
     for (i = 0, ne = 0; i < g->n; i++)
         if (g->cand[i].eligible)
@@ -343,13 +344,13 @@ static int create_tx(sqlite3 *db, void *arg)
                 if (!c) {
                     free(elig);
                     json_decref(stage_specs);
-                    return fleet_fail(&g->res, 400, "bad_stages", "device %s of stage %zu is not in the target",
+                    return tx_fail(&g->res, ERR_BAD_STAGES, "device %s of stage %zu is not in the target",
                                       json_string_value(d), k);
                 }
                 if (c->stage >= 0) {
                     free(elig);
                     json_decref(stage_specs);
-                    return fleet_fail(&g->res, 400, "bad_stages", "device %s is in two stages", c->device_id);
+                    return tx_fail(&g->res, ERR_BAD_STAGES, "device %s is in two stages", c->device_id);
                 }
                 c->stage = (int)k;
             }
@@ -396,7 +397,7 @@ static int create_tx(sqlite3 *db, void *arg)
     free(target_text);
     if (s < 0) {
         json_decref(stage_specs);
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     }
     id = sqlite3_last_insert_rowid(db);
     json_array_foreach(stage_specs, i, v) {
@@ -407,7 +408,7 @@ static int create_tx(sqlite3 *db, void *arg)
         free(spec);
         if (s < 0) {
             json_decref(stage_specs);
-            return fleet_dberr(&g->res, db);
+            return tx_dberr(&g->res, db);
         }
     }
     json_decref(stage_specs);
@@ -428,11 +429,11 @@ static int create_tx(sqlite3 *db, void *arg)
     db_done(st);
     if (!st || i < g->n) {
         json_decref(excluded);
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     }
-    if (fleet_rollout_eval(db, id) != 0 || !(g->res.out = rollout_json(db, product, id))) {
+    if (rollout_eval(db, id) != 0 || !(g->res.out = rollout_json(db, product, id))) {
         json_decref(excluded);
-        return fleet_dberr(&g->res, db);
+        return tx_dberr(&g->res, db);
     }
     json_object_set_new(g->res.out, "excluded", excluded);
     log_msg(LOG_INFO, "rollout created", "product=%s rollout=%lld release=%s devices=%zu stages=%zu",
@@ -442,7 +443,7 @@ static int create_tx(sqlite3 *db, void *arg)
 
 static int ident_ok_json(json_t *v)
 {
-    return fleet_ident_ok(json_string_value(v));
+    return input_ident_ok(json_string_value(v));
 }
 
 static int names_ok(json_t *arr)
@@ -470,36 +471,36 @@ static enum MHD_Result rollout_create(http_req_t *r)
     g.succ = 0.9;
     g.err = 0.2;
     g.release = json_string_value(json_object_get(r->json, "release"));
-    if (!fleet_text_ok(g.release, 64, 1))
-        return http_error(r, 400, "bad_release", "release must name a release version");
+    if (!input_text_ok(g.release, 64, 1))
+        return http_error(r, ERR_BAD_RELEASE, "release must name a release version");
     v = json_object_get(r->json, "name");
     if (v && (!json_is_string(v) || json_string_length(v) > 128))
-        return http_error(r, 400, "bad_name", "name must be a string of at most 128 bytes");
+        return http_error(r, ERR_BAD_NAME, "name must be a string of at most 128 bytes");
     g.name = json_string_value(v);
 
     /* stages */
     g.stages = json_object_get(r->json, "stages");
     if (g.stages) {
         if (!json_is_array(g.stages) || json_array_size(g.stages) < 1 || json_array_size(g.stages) > 20)
-            return http_error(r, 400, "bad_stages", "stages must be an array of 1 to 20 stages");
+            return http_error(r, ERR_BAD_STAGES, "stages must be an array of 1 to 20 stages");
         json_array_foreach(g.stages, i, v) {
             json_t *p = json_object_get(v, "percent"), *d = json_object_get(v, "devices");
             if (!json_is_object(v) || json_object_size(v) != 1 || (!p && !d))
-                return http_error(r, 400, "bad_stages", "each stage is {\"percent\":N} or {\"devices\":[..]}");
+                return http_error(r, ERR_BAD_STAGES, "each stage is {\"percent\":N} or {\"devices\":[..]}");
             if (i == 0)
                 g.device_stages = d != NULL;
             if ((d != NULL) != g.device_stages)
-                return http_error(r, 400, "bad_stages", "stages are all percentages or all device lists");
+                return http_error(r, ERR_BAD_STAGES, "stages are all percentages or all device lists");
             if (p) {
                 if (!json_is_integer(p) || json_integer_value(p) <= last || json_integer_value(p) > 100)
-                    return http_error(r, 400, "bad_stages", "stage percentages must rise, within 1..100");
+                    return http_error(r, ERR_BAD_STAGES, "stage percentages must rise, within 1..100");
                 last = (int)json_integer_value(p);
             } else if (!names_ok(d)) {
-                return http_error(r, 400, "bad_stages", "a stage's devices must be a non-empty list of device ids");
+                return http_error(r, ERR_BAD_STAGES, "a stage's devices must be a non-empty list of device ids");
             }
         }
         if (!g.device_stages && last != 100)
-            return http_error(r, 400, "bad_stages", "the last stage must be 100%%");
+            return http_error(r, ERR_BAD_STAGES, "the last stage must be 100%%");
     }
 
     /* target */
@@ -507,45 +508,45 @@ static enum MHD_Result rollout_create(http_req_t *r)
     if (t) {
         json_t *f;
         if (!json_is_object(t) || json_object_size(t) > 1)
-            return http_error(r, 400, "bad_target", TARGET_HELP);
+            return http_error(r, ERR_BAD_TARGET, TARGET_HELP);
         if ((v = json_object_get(t, "devices")) != NULL) {
             if (!names_ok(v))
-                return http_error(r, 400, "bad_target", "target devices must be a non-empty list of device ids");
+                return http_error(r, ERR_BAD_TARGET, "target devices must be a non-empty list of device ids");
         } else if ((v = json_object_get(t, "group")) != NULL) {
             if (!ident_ok_json(v))
-                return http_error(r, 400, "bad_target", "target group must be a group name");
+                return http_error(r, ERR_BAD_TARGET, "target group must be a group name");
         } else if ((f = json_object_get(t, "filter")) != NULL) {
             const char *k;
             if (!json_is_object(f))
-                return http_error(r, 400, "bad_target", "target filter must be an object");
+                return http_error(r, ERR_BAD_TARGET, "target filter must be an object");
             json_object_foreach(f, k, v) {
-                if (!strcmp(k, "hw_rev") ? !fleet_text_ok(json_string_value(v), 64, 1)
-                    : !strcmp(k, "version") ? !fleet_text_ok(json_string_value(v), 64, 1)
+                if (!strcmp(k, "hw_rev") ? !input_text_ok(json_string_value(v), 64, 1)
+                    : !strcmp(k, "version") ? !input_text_ok(json_string_value(v), 64, 1)
                     : !strcmp(k, "group")   ? !ident_ok_json(v)
                                             : 1)
-                    return http_error(r, 400, "bad_target", "filter keys are hw_rev, version and group (strings)");
+                    return http_error(r, ERR_BAD_TARGET, "filter keys are hw_rev, version and group (strings)");
             }
         } else if (json_object_size(t) != 0) {
-            return http_error(r, 400, "bad_target", TARGET_HELP);
+            return http_error(r, ERR_BAD_TARGET, TARGET_HELP);
         }
         g.target = t;
     } else if (!g.device_stages) {
-        return http_error(r, 400, "bad_target", "a target is required (unless the stages list the devices)");
+        return http_error(r, ERR_BAD_TARGET, "a target is required (unless the stages list the devices)");
     }
 
     /* thresholds */
     v = json_object_get(r->json, "success_threshold");
     if (v && (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1))
-        return http_error(r, 400, "bad_threshold", "success_threshold must be a number 0..1");
+        return http_error(r, ERR_BAD_THRESHOLD, "success_threshold must be a number 0..1");
     if (v)
         g.succ = json_number_value(v);
     v = json_object_get(r->json, "error_threshold");
     if (v && (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1))
-        return http_error(r, 400, "bad_threshold", "error_threshold must be a number in (0, 1]");
+        return http_error(r, ERR_BAD_THRESHOLD, "error_threshold must be a number in (0, 1]");
     if (v)
         g.err = json_number_value(v);
 
-    ret = fleet_reply(r, db_tx(create_tx, &g), &g.res, 201);
+    ret = tx_reply(r, db_tx(create_tx, &g), &g.res, 201);
     free(g.cand);
     idmap_free(&g.index);
     return ret;
@@ -555,19 +556,19 @@ static enum MHD_Result rollout_create(http_req_t *r)
 
 struct ro_req {
     http_req_t *r;
-    fleet_res_t res;
+    tx_res_t res;
     int64_t product, id;
     const char *op;
 };
 
 static int lookup(sqlite3 *db, struct ro_req *q)
 {
-    if (!(q->product = fleet_product_id(db, http_param(q->r, 0))))
-        return fleet_fail(&q->res, 404, "not_found", "no product %s", http_param(q->r, 0));
+    if (!(q->product = lookup_product_id(db, http_param(q->r, 0))))
+        return tx_fail(&q->res, ERR_NOT_FOUND, "no product %s", http_param(q->r, 0));
     if (q->r->nparams > 1) {
-        q->id = fleet_parse_id(http_param(q->r, 1));
+        q->id = input_parse_id(http_param(q->r, 1));
         if (!q->id || !q_int(db, 0, "SELECT 1 FROM rollouts WHERE id = ? AND product = ?", "ii", q->id, q->product))
-            return fleet_fail(&q->res, 404, "not_found", "no rollout %s", http_param(q->r, 1));
+            return tx_fail(&q->res, ERR_NOT_FOUND, "no rollout %s", http_param(q->r, 1));
     }
     return 0;
 }
@@ -604,7 +605,7 @@ static int get_tx(sqlite3 *db, void *arg)
     if (lookup(db, q) != 0)
         return -1;
     q->res.out = rollout_json(db, q->product, q->id);
-    return q->res.out ? 0 : fleet_dberr(&q->res, db);
+    return q->res.out ? 0 : tx_dberr(&q->res, db);
 }
 
 static int devices_tx(sqlite3 *db, void *arg)
@@ -617,19 +618,19 @@ static int devices_tx(sqlite3 *db, void *arg)
     int64_t sv = -1;
     if (lookup(db, q) != 0)
         return -1;
-    if (stage && strcmp(stage, "0") && !(sv = fleet_parse_id(stage)))
-        return fleet_fail(&q->res, 400, "bad_stage", "stage must be a stage index");
+    if (stage && strcmp(stage, "0") && !(sv = input_parse_id(stage)))
+        return tx_fail(&q->res, ERR_BAD_STAGE, "stage must be a stage index");
     if (stage && !strcmp(stage, "0"))
         sv = 0;
-    snprintf(sql, sizeof sql, "%s AND (?2 < 0 OR t.stage = ?2) ORDER BY t.stage, d.device_id", fleet_target_status_sql);
+    snprintf(sql, sizeof sql, "%s AND (?2 < 0 OR t.stage = ?2) ORDER BY t.stage, d.device_id", rollout_target_status_sql);
     st = q_prep(db, sql, "ii", q->id, sv);
     if (!st)
-        return fleet_dberr(&q->res, db);
+        return tx_dberr(&q->res, db);
     arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:o}", "device_id", q_text(st, 2), "stage",
                                              sqlite3_column_int(st, 1), "status", q_text(st, 4), "action_id",
-                                             nullable_int(st, 3)));
+                                             q_json_int(st, 3)));
     db_done(st);
     q->res.out = json_pack("{s:o}", "devices", arr);
     return 0;
@@ -638,19 +639,19 @@ static int devices_tx(sqlite3 *db, void *arg)
 static enum MHD_Result rollout_list(http_req_t *r)
 {
     struct ro_req q = {.r = r};
-    return fleet_reply(r, fleet_read(list_tx, &q), &q.res, 200);
+    return tx_reply(r, tx_read(list_tx, &q), &q.res, 200);
 }
 
 static enum MHD_Result rollout_get(http_req_t *r)
 {
     struct ro_req q = {.r = r};
-    return fleet_reply(r, fleet_read(get_tx, &q), &q.res, 200);
+    return tx_reply(r, tx_read(get_tx, &q), &q.res, 200);
 }
 
 static enum MHD_Result rollout_devices(http_req_t *r)
 {
     struct ro_req q = {.r = r};
-    return fleet_reply(r, fleet_read(devices_tx, &q), &q.res, 200);
+    return tx_reply(r, tx_read(devices_tx, &q), &q.res, 200);
 }
 
 /* ---- pause / resume / cancel ------------------------------------------------------------------ */
@@ -679,36 +680,36 @@ static int control_tx(sqlite3 *db, void *arg)
         if (!strcmp(state, "running")) {
             if (q_exec(db, "UPDATE rollouts SET state = 'paused', reason = 'manual', updated_at = ? WHERE id = ?", "ii",
                        now_s(), q->id) < 0)
-                return fleet_dberr(&q->res, db);
+                return tx_dberr(&q->res, db);
         } else if (strcmp(state, "paused") != 0) {
-            return fleet_fail(&q->res, 409, "rollout_closed", "rollout %lld is %s", (long long)q->id, state);
+            return tx_fail(&q->res, ERR_ROLLOUT_CLOSED, "rollout %lld is %s", (long long)q->id, state);
         }
     } else if (!strcmp(q->op, "resume")) {
         if (!strcmp(state, "paused")) {
-            fleet_counts_t *c = calloc((size_t)(n > 0 ? n : 1), sizeof *c);
+            rollout_counts_t *c = calloc((size_t)(n > 0 ? n : 1), sizeof *c);
             int s;
-            if (!c || fleet_counts(db, q->id, c, n) != 0) {
+            if (!c || rollout_counts(db, q->id, c, n) != 0) {
                 free(c);
-                return fleet_dberr(&q->res, db);
+                return tx_dberr(&q->res, db);
             }
             /* The operator has seen the failures so far; only newer ones count towards pausing. */
             for (s = 0; s < n && s <= cur; s++)
                 if (q_exec(db, "UPDATE rollout_stages SET acked_failures = ? WHERE rollout = ? AND idx = ?", "iii",
-                           c[s].n[FC_FAILED] + c[s].n[FC_ROLLED_BACK], q->id, (int64_t)s) < 0) {
+                           c[s].n[RO_FAILED] + c[s].n[RO_ROLLED_BACK], q->id, (int64_t)s) < 0) {
                     free(c);
-                    return fleet_dberr(&q->res, db);
+                    return tx_dberr(&q->res, db);
                 }
             free(c);
             if (!strcmp(reason, "success_threshold_not_met") &&
                 q_exec(db, "UPDATE rollout_stages SET forced = 1 WHERE rollout = ? AND idx = ?", "ii", q->id,
                        (int64_t)cur) < 0)
-                return fleet_dberr(&q->res, db);
+                return tx_dberr(&q->res, db);
             if (q_exec(db, "UPDATE rollouts SET state = 'running', reason = '', updated_at = ? WHERE id = ?", "ii",
                        now_s(), q->id) < 0 ||
-                fleet_rollout_eval(db, q->id) != 0)
-                return fleet_dberr(&q->res, db);
+                rollout_eval(db, q->id) != 0)
+                return tx_dberr(&q->res, db);
         } else if (strcmp(state, "running") != 0) {
-            return fleet_fail(&q->res, 409, "rollout_closed", "rollout %lld is %s", (long long)q->id, state);
+            return tx_fail(&q->res, ERR_ROLLOUT_CLOSED, "rollout %lld is %s", (long long)q->id, state);
         }
     } else {
         if (!strcmp(state, "running") || !strcmp(state, "paused")) {
@@ -735,43 +736,43 @@ static int control_tx(sqlite3 *db, void *arg)
                            "UPDATE actions SET status = 'cancelled', message = 'rollout cancelled', updated_at = ? "
                            "WHERE id = ?",
                            "ii", now_s(), ids[i][0]) < 0 ||
-                    fleet_event(db, ids[i][1], ids[i][0], "cancelled",
+                    history_event(db, ids[i][1], ids[i][0], "cancelled",
                                 json_pack("{s:s,s:I}", "reason", "rollout cancelled", "rollout", (json_int_t)q->id)) !=
                         0 ||
-                    fleet_device_state(db, ids[i][1]) != 0) {
+                    history_device_state(db, ids[i][1]) != 0) {
                     free(ids);
-                    return fleet_dberr(&q->res, db);
+                    return tx_dberr(&q->res, db);
                 }
             free(ids);
             if (q_exec(db, "UPDATE rollouts SET state = 'cancelled', reason = 'manual', updated_at = ? WHERE id = ?",
                        "ii", now_s(), q->id) < 0)
-                return fleet_dberr(&q->res, db);
+                return tx_dberr(&q->res, db);
         } else if (strcmp(state, "cancelled") != 0) {
-            return fleet_fail(&q->res, 409, "rollout_closed", "rollout %lld is %s", (long long)q->id, state);
+            return tx_fail(&q->res, ERR_ROLLOUT_CLOSED, "rollout %lld is %s", (long long)q->id, state);
         }
     }
     log_msg(LOG_INFO, "rollout control", "product=%s rollout=%lld op=%s was=%s", http_param(q->r, 0),
             (long long)q->id, q->op, state);
     q->res.out = rollout_json(db, q->product, q->id);
-    return q->res.out ? 0 : fleet_dberr(&q->res, db);
+    return q->res.out ? 0 : tx_dberr(&q->res, db);
 }
 
 static enum MHD_Result rollout_pause(http_req_t *r)
 {
     struct ro_req q = {.r = r, .op = "pause"};
-    return fleet_reply(r, db_tx(control_tx, &q), &q.res, 200);
+    return tx_reply(r, db_tx(control_tx, &q), &q.res, 200);
 }
 
 static enum MHD_Result rollout_resume(http_req_t *r)
 {
     struct ro_req q = {.r = r, .op = "resume"};
-    return fleet_reply(r, db_tx(control_tx, &q), &q.res, 200);
+    return tx_reply(r, db_tx(control_tx, &q), &q.res, 200);
 }
 
 static enum MHD_Result rollout_cancel(http_req_t *r)
 {
     struct ro_req q = {.r = r, .op = "cancel"};
-    return fleet_reply(r, db_tx(control_tx, &q), &q.res, 200);
+    return tx_reply(r, db_tx(control_tx, &q), &q.res, 200);
 }
 
 const http_route_t rollouts_routes[] = {

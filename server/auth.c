@@ -45,16 +45,12 @@ static int64_t lookup(const char *sql, const char *hash, char *product_id, size_
     return id;
 }
 
-static int deny(http_req_t *r, unsigned status, const char *code, const char *msg)
+static int deny(http_req_t *r, err_t e, const char *msg)
 {
-    if (status == MHD_HTTP_UNAUTHORIZED) {
-        char body[256];
-        snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
-        http_text(r, status, "application/json", body, strlen(body),
-                  (const char *const[]){"WWW-Authenticate", "Bearer realm=\"otakit\"", NULL});
-    } else {
-        http_error(r, status, code, "%s", msg);
-    }
+    if (e == ERR_UNAUTHORIZED)
+        http_error_headers(r, e, (const char *const[]){"WWW-Authenticate", "Bearer realm=\"otakit\"", NULL}, "%s", msg);
+    else
+        http_error(r, e, "%s", msg);
     return 0;
 }
 
@@ -69,7 +65,7 @@ int auth_check(http_req_t *r)
         return 1;
     h = http_header(r, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !*(tok = h + 7)) /* the scheme is case-insensitive */
-        return deny(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "this route needs Authorization: Bearer <token>");
+        return deny(r, ERR_UNAUTHORIZED, "this route needs Authorization: Bearer <token>");
 
     if ((need & (AUTH_ADMIN | AUTH_OWNER)) && admin_token && same(tok, admin_token)) {
         r->auth_kind = AUTH_ADMIN;
@@ -83,7 +79,7 @@ int auth_check(http_req_t *r)
             /* An owner reaches only its own product's routes. Routes without {product} (e.g.
              * artifact downloads) check r->auth_product themselves. */
             if (strstr(r->route->pattern, "/{product}") && strcmp(http_param(r, 0), pid) != 0)
-                return deny(r, MHD_HTTP_FORBIDDEN, "forbidden", "this token belongs to another product");
+                return deny(r, ERR_FORBIDDEN, "this token belongs to another product");
             r->auth_kind = AUTH_OWNER;
             return 1;
         }
@@ -106,6 +102,6 @@ int auth_check(http_req_t *r)
     if ((admin_token && same(tok, admin_token)) ||
         lookup("SELECT id FROM products WHERE owner_token_hash = ?1 OR enroll_token_hash = ?1", hash, NULL, 0) ||
         lookup("SELECT id FROM devices WHERE token_hash = ?", hash, NULL, 0))
-        return deny(r, MHD_HTTP_FORBIDDEN, "forbidden", "this token may not use this route");
-    return deny(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown token");
+        return deny(r, ERR_FORBIDDEN, "this token may not use this route");
+    return deny(r, ERR_UNAUTHORIZED, "unknown token");
 }

@@ -1,4 +1,5 @@
-/* Bearer-token authorization of otakit-server routes (see http.h AUTH_*). */
+/* Bearer-token authorization of otakit-server routes (see http.h AUTH_*). The HTTP layer calls
+ * auth_check through http_config_t.authorize, so it does not depend on this module. */
 #ifndef OTAKIT_SERVER_AUTH_H
 #define OTAKIT_SERVER_AUTH_H
 

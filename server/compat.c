@@ -25,10 +25,16 @@
 
 #include "compat_policy.h"
 #include "db.h"
-#include "fleet.h"
+#include "device_check.h"
+#include "history.h"
+#include "input.h"
 #include "log.h"
+#include "lookup.h"
+#include "rollout_eval.h"
 #include "server.h"
+#include "sql.h"
 #include "store.h"
+#include "tx.h"
 
 /* ---- shared pieces ---------------------------------------------------------------------------- */
 
@@ -36,7 +42,7 @@
  * (unknown, or switched off: the same 404, so a switched-off product is not revealed). */
 static int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, compat_policy_t *pol)
 {
-    int64_t product = fleet_product_id(db, product_id);
+    int64_t product = lookup_product_id(db, product_id);
     if (!product || compat_policy_load(db, product, pol) != 0)
         return 0;
     return (!strcmp(via, "esp") ? pol->esp : pol->mongoose) ? product : 0;
@@ -99,11 +105,11 @@ static int settle(sqlite3 *db, struct lookup *l)
         return -1;
     for (i = 0; i < n; i++)
         if (q_exec(db, "UPDATE actions SET status = ?, updated_at = ? WHERE id = ?", "sii", to, now_s(), ids[i]) < 0 ||
-            fleet_event(db, l->device, ids[i], to,
+            history_event(db, l->device, ids[i], to,
                         json_pack("{s:s}", "by", l->pol.confirm_by_version ? "reported version"
                                                                             : "reported version (unverified)")) != 0)
             return -1;
-    return n ? fleet_rollouts_eval_device(db, l->device) : 0;
+    return n ? rollout_eval_device(db, l->device) : 0;
 }
 
 static int lookup_tx(sqlite3 *db, void *arg)
@@ -120,16 +126,16 @@ static int lookup_tx(sqlite3 *db, void *arg)
 static enum MHD_Result lookup_error(http_req_t *r, int err, unsigned wait)
 {
     if (err == 1)
-        return http_error(r, 404, "not_found", "no such product (or it does not take this protocol)");
+        return http_error(r, ERR_NOT_FOUND, "no such product (or it does not take this protocol)");
     if (err == 3)
         return http_too_many(r, wait, "too many new devices from this address or for this product: retry later");
-    return http_error(r, 500, "database", "device lookup failed");
+    return http_error(r, ERR_DATABASE, "device lookup failed");
 }
 
 /* Runs the native check for a compat device; returns the offered update (owned) or NULL. */
 static json_t *offer_for(int64_t device, const char *version, int *err)
 {
-    fleet_res_t res;
+    tx_res_t res;
     json_t *upd;
     *err = device_check_run(device, version, -1, -1, &res) != 0;
     if (*err) {
@@ -151,7 +157,7 @@ static enum MHD_Result serve_esp(http_req_t *r, const char *sha256, const char *
 {
     char path[700], disp[200];
     if (store_path(sha256, path, sizeof path) != 0)
-        return http_error(r, 500, "storage", "bad artifact name");
+        return http_error(r, ERR_STORAGE, "bad artifact name");
     snprintf(disp, sizeof disp, "attachment; filename=%s", filename);
     return http_file(r, path, sha256, "application/octet-stream",
                      (const char *const[]){"Content-Disposition", disp, "x-MD5", md5, "x-version", version, NULL});
@@ -183,10 +189,10 @@ static const char *esp_updater(http_req_t *r)
     return NULL;
 }
 
+/* The updaters read only the status; the body is the API's JSON error like any other. */
 static enum MHD_Result forbidden(http_req_t *r)
 {
-    static const char msg[] = "403 Forbidden: only for ESP8266/ESP32 HTTP updaters\n";
-    return http_text(r, 403, "text/plain", msg, sizeof msg - 1, NULL);
+    return http_error(r, ERR_FORBIDDEN, "only for ESP8266/ESP32 HTTP updaters");
 }
 
 static enum MHD_Result not_modified(http_req_t *r)
@@ -238,8 +244,8 @@ static enum MHD_Result esp_update(http_req_t *r)
         return not_modified(r); /* filesystem images are not served */
     snprintf(name, sizeof name, "%sversion", prefix);
     version = http_header(r, name);
-    if (version && *version && !fleet_text_ok(version, 64, 1))
-        return http_error(r, 400, "bad_version", "the version header must be 1-64 printable ASCII characters");
+    if (version && *version && !input_text_ok(version, 64, 1))
+        return http_error(r, ERR_BAD_VERSION, "the version header must be 1-64 printable ASCII characters");
     snprintf(name, sizeof name, "%ssketch-md5", prefix);
     md5 = http_header(r, name);
 
@@ -255,7 +261,7 @@ static enum MHD_Result esp_update(http_req_t *r)
         return lookup_error(r, err, l.wait);
     upd = offer_for(l.device, version && *version ? version : NULL, &err);
     if (err)
-        return http_error(r, 500, "database", "check failed");
+        return http_error(r, ERR_DATABASE, "check failed");
     if (!upd)
         return not_modified(r);
     /* The updater writes what it gets: only ESP images, and not the sketch it already runs. */
@@ -306,7 +312,7 @@ static enum MHD_Result catalog(http_req_t *r)
 
     if (!op || strcmp(op, "list") != 0) {
         json_decref(arr);
-        return http_error(r, 400, "bad_op", "op must be list");
+        return http_error(r, ERR_BAD_OP, "op must be list");
     }
     if (!path || !*path)
         path = "/";
@@ -314,7 +320,7 @@ static enum MHD_Result catalog(http_req_t *r)
         path++;
     if (!db) {
         json_decref(arr);
-        return http_error(r, 500, "database", "no connection");
+        return http_error(r, ERR_DATABASE, "no connection");
     }
     if (!*path) {
         /* The root lists the products that take ESP updaters as directories. */
@@ -326,7 +332,7 @@ static enum MHD_Result catalog(http_req_t *r)
     }
     if (!(product = compat_product(db, path, "esp", &pol))) {
         json_decref(arr);
-        return http_error(r, 404, "not_found", "no such catalog path");
+        return http_error(r, ERR_NOT_FOUND, "no such catalog path");
     }
     /* Only what an ESP updater can flash: otakit images are for the device API. */
     st = q_prep(db,
@@ -359,7 +365,7 @@ static enum MHD_Result catalog_download(http_req_t *r)
     int64_t product;
 
     if (!(db = db_get()) || !(product = compat_product(db, http_param(r, 0), "esp", &pol)))
-        return http_error(r, 404, "not_found", "no such route or catalog path: %s", r->url);
+        return http_error(r, ERR_NOT_FOUND, "no such route or catalog path: %s", r->url);
     if (!esp_updater(r))
         return forbidden(r);
     st = q_prep(db,
@@ -377,7 +383,7 @@ static enum MHD_Result catalog_download(http_req_t *r)
     }
     db_done(st);
     if (!sha[0])
-        return http_error(r, 404, "not_found", "no such binary in the catalog");
+        return http_error(r, ERR_NOT_FOUND, "no such binary in the catalog");
     return serve_esp(r, sha, md5, http_param(r, 1), version);
 }
 
@@ -391,11 +397,11 @@ static enum MHD_Result mongoose_meta(http_req_t *r)
     char url[400], devid[80];
     int err;
 
-    if (!id || !fleet_ident_ok(id) || strlen(id) > COMPAT_MONGOOSE_ID_MAX)
-        return http_error(r, 400, "bad_id", "id must be 1-%d characters of A-Z a-z 0-9 . _ : -",
+    if (!id || !input_ident_ok(id) || strlen(id) > COMPAT_MONGOOSE_ID_MAX)
+        return http_error(r, ERR_BAD_ID, "id must be 1-%d characters of A-Z a-z 0-9 . _ : -",
                           (int)COMPAT_MONGOOSE_ID_MAX);
-    if (version && !fleet_text_ok(version, 64, 0))
-        return http_error(r, 400, "bad_version", "version must be 1-64 printable ASCII characters, no spaces");
+    if (version && !input_text_ok(version, 64, 0))
+        return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable ASCII characters, no spaces");
     memset(&l, 0, sizeof l);
     snprintf(devid, sizeof devid, COMPAT_MONGOOSE_PREFIX "%s", id);
     l.product_id = http_param(r, 0);
@@ -407,7 +413,7 @@ static enum MHD_Result mongoose_meta(http_req_t *r)
         return lookup_error(r, err, l.wait);
     upd = offer_for(l.device, version, &err);
     if (err)
-        return http_error(r, 500, "database", "check failed");
+        return http_error(r, ERR_DATABASE, "check failed");
     if (!upd) /* the same version: nothing to do */
         return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "version", version ? version : "", "url", "", "size", 0));
     snprintf(url, sizeof url, "%s/api/v1/mongoose/%s/fw/%s", g_server.public_url, http_param(r, 0),
@@ -429,14 +435,14 @@ static enum MHD_Result mongoose_fw(http_req_t *r)
     compat_policy_t pol;
     int64_t product;
     if (!store_name_valid(http_param(r, 1)))
-        return http_error(r, 400, "bad_sha256", "not a sha256");
+        return http_error(r, ERR_BAD_SHA256, "not a sha256");
     if (!db || !(product = compat_product(db, http_param(r, 0), "mongoose", &pol)) ||
         !q_int(db, 0,
                "SELECT EXISTS (SELECT 1 FROM artifacts a JOIN actions x ON x.release = a.release "
                "JOIN devices d ON d.id = x.device WHERE d.product = ? AND d.via = 'mongoose' AND a.sha256 = ?)",
                "is", product, http_param(r, 1)) ||
         store_path(http_param(r, 1), path, sizeof path) != 0)
-        return http_error(r, 404, "not_found", "no such firmware");
+        return http_error(r, ERR_NOT_FOUND, "no such firmware");
     return http_file(r, path, http_param(r, 1), "application/octet-stream", NULL);
 }
 

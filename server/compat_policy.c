@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "db.h"
-#include "fleet.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "sql.h"
 
 static const char *const keys[] = {"esp", "mongoose", "confirm_by_version"};
 

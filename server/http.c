@@ -1,4 +1,4 @@
-/* libmicrohttpd glue: routing, auth dispatch, bodies, responses (see http.h). */
+/* libmicrohttpd glue: routing, the auth hook, bodies, responses (see http.h). */
 #define _GNU_SOURCE
 #include "http.h"
 
@@ -17,8 +17,8 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/sha256.h>
 
-#include "auth.h"
 #include "log.h"
+#include "mhd_errors.h"
 #include "ratelimit.h"
 
 static http_config_t cfg;
@@ -118,7 +118,7 @@ static enum MHD_Result respond(http_req_t *r, unsigned status, struct MHD_Respon
     MHD_add_response_header(resp, "Server", "otakit");
     if (r->close)
         MHD_add_response_header(resp, "Connection", "close");
-    ret = MHD_queue_response(r->conn, status, resp);
+    ret = mhd_queue(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -143,53 +143,55 @@ enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj)
     enum MHD_Result ret;
     json_decref(obj);
     if (!s) { /* a value that is not JSON (text that is not UTF-8): an answer all the same */
-        static const char err[] = "{\"error\":{\"code\":\"internal\",\"message\":\"the answer could not be encoded\"}}";
         log_msg(LOG_ERROR, "cannot encode the answer", "method=%s path=%s", r->method, r->url);
-        return http_text(r, 500, "application/json", err, sizeof err - 1, NULL);
+        return http_error(r, ERR_INTERNAL, "the answer could not be encoded");
     }
     ret = http_text(r, status, "application/json", s, strlen(s), NULL);
     free(s);
     return ret;
 }
 
-enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, const char *fmt, ...)
+/* The error body of e with message msg (made printable ASCII in place: it may echo request
+ * input, and the JSON must stay valid). Returns a string to free(), or NULL. */
+static char *error_body(err_t e, char *msg)
 {
-    char msg[512];
-    va_list ap;
     char *c;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    /* Messages may echo request input: keep them printable ASCII so the JSON is always valid. */
     for (c = msg; *c; c++)
         if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
             *c = '?';
-    if (status >= 500)
+    return err_json(e, msg);
+}
+
+enum MHD_Result http_error_headers(http_req_t *r, err_t e, const char *const *headers, const char *fmt, ...)
+{
+    char msg[512], *body;
+    enum MHD_Result ret;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!(body = error_body(e, msg)))
+        return MHD_NO;
+    if (err_status(e) >= 500)
         log_msg(LOG_ERROR, "request failed", "method=%s path=%s status=%u code=%s error=\"%s\"", r->method, r->url,
-                status, code, msg);
-    return http_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+                err_status(e), err_code(e), msg);
+    ret = http_text(r, err_status(e), "application/json", body, strlen(body), headers);
+    free(body);
+    return ret;
 }
 
 enum MHD_Result http_too_many(http_req_t *r, unsigned retry_after, const char *msg)
 {
-    char ra[16], *s;
-    enum MHD_Result ret;
-    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", "too_many_requests", "message", msg);
+    char ra[16];
     snprintf(ra, sizeof ra, "%u", retry_after);
-    s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!s)
-        return MHD_NO;
-    ret = http_text(r, 429, "application/json", s, strlen(s), (const char *const[]){"Retry-After", ra, NULL});
-    free(s);
-    return ret;
+    return http_error_headers(r, ERR_TOO_MANY_REQUESTS, (const char *const[]){"Retry-After", ra, NULL}, "%s", msg);
 }
 
 enum MHD_Result http_storage_error(http_req_t *r, int err, const char *what)
 {
     if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-        return http_error(r, 507, "insufficient_storage", "%s: %s", what, strerror(err));
-    return http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage", "%s: %s", what, strerror(err));
+        return http_error(r, ERR_INSUFFICIENT_STORAGE, "%s: %s", what, strerror(err));
+    return http_error(r, ERR_STORAGE, "%s: %s", what, strerror(err));
 }
 
 /* Parses a single "bytes=" range against size. Returns 1 with [*from, *to] (inclusive), 0 when the
@@ -250,7 +252,7 @@ enum MHD_Result http_file(http_req_t *r, const char *path, const char *etag, con
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0)
             close(fd);
-        return http_error(r, MHD_HTTP_NOT_FOUND, "not_found", "artifact is gone from the store");
+        return http_error(r, ERR_NOT_FOUND, "artifact is gone from the store");
     }
     if (inm && (strstr(inm, qetag) || !strcmp(inm, "*"))) {
         close(fd);
@@ -262,9 +264,8 @@ enum MHD_Result http_file(http_req_t *r, const char *path, const char *etag, con
     if (rr < 0) {
         close(fd);
         snprintf(cr, sizeof cr, "bytes */%" PRIu64, (uint64_t)st.st_size);
-        return http_text(r, 416, "application/json",
-                         "{\"error\":{\"code\":\"range_not_satisfiable\",\"message\":\"range outside the file\"}}", 77,
-                         (const char *const[]){"Content-Range", cr, NULL});
+        return http_error_headers(r, ERR_RANGE_NOT_SATISFIABLE, (const char *const[]){"Content-Range", cr, NULL},
+                                  "range outside the file");
     }
     if (rr == 0) {
         from = 0;
@@ -460,28 +461,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             r->addr = x ? x->addr : "?";
             if (x && !x->admitted) {
                 r->close = 1;
-                return http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded",
+                return http_error(r, ERR_OVERLOADED,
                                   "too many connections (from %s or in all): retry later", r->addr);
             }
         }
         if (strstr(url, "/../") || strstr(url, "/./") || (strlen(url) >= 3 && !strcmp(url + strlen(url) - 3, "/..")))
-            return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_path", "path traversal is not allowed");
+            return http_error(r, ERR_BAD_PATH, "path traversal is not allowed");
         r->route = route_find(r, &mismatch);
         if (!r->route)
-            return mismatch ? http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+            return mismatch ? http_error(r, ERR_METHOD_NOT_ALLOWED,
                                          "%s is not allowed on %s", method, url)
-                            : http_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such route: %s", url);
+                            : http_error(r, ERR_NOT_FOUND, "no such route: %s", url);
         if (r->route->body == BODY_NONE && has_body(r)) {
             r->close = 1; /* refused before a byte of it is read; the connection cannot be reused */
-            return http_error(r, 413, "body_not_allowed", "%s %s takes no request body", method,
+            return http_error(r, ERR_BODY_NOT_ALLOWED, "%s %s takes no request body", method,
                               r->route->pattern);
         }
-        if (!auth_check(r))
-            return MHD_YES; /* auth_check queued the 401/403 */
+        if (cfg.authorize && !cfg.authorize(r))
+            return MHD_YES; /* the refusal (401/403) is queued */
         if (r->auth_kind != AUTH_NONE) /* a caller with a valid token may idle longer */
             MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, cfg.idle_timeout);
         if (r->route->body == BODY_STREAM && upload_open(r) != 0)
-            return http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "storage", "cannot create upload file: %s",
+            return http_error(r, ERR_STORAGE, "cannot create upload file: %s",
                               strerror(errno));
         return MHD_YES;
     }
@@ -534,15 +535,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     /* Last call: the whole body is in. */
     if (r->too_big)
-        return http_error(r, 413, "too_large", "request body is larger than %llu bytes",
+        return http_error(r, ERR_TOO_LARGE, "request body is larger than %llu bytes",
                           (unsigned long long)(r->route->body == BODY_STREAM ? cfg.max_upload : cfg.max_json));
     if (r->route->body == BODY_JSON) {
         json_error_t err;
         if (!r->body_len)
-            return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "a JSON object body is required");
+            return http_error(r, ERR_BAD_JSON, "a JSON object body is required");
         r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
         if (!r->json || !json_is_object(r->json))
-            return http_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", "body is not a JSON object%s%s",
+            return http_error(r, ERR_BAD_JSON, "body is not a JSON object%s%s",
                               r->json ? "" : ": ", r->json ? "" : err.text);
     } else if (r->route->body == BODY_STREAM) {
         if (!r->write_errno && fsync(r->upload_fd) != 0)
@@ -613,6 +614,8 @@ struct MHD_Daemon *http_start(const http_config_t *c, const http_route_t *const 
 
     cfg = *c;
     route_tables = tables;
+    if (mhd_errors_init(c->tls_cert != NULL) != 0)
+        return NULL;
     if (parse_listen(c->listen, &sa) != 0) {
         log_msg(LOG_ERROR, "bad listen address (want IPV4:PORT)", "listen=%s", c->listen);
         return NULL;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "errors.h"
+
 /* Who may call a route (route.auth). Admin may call everything except device-only routes. */
 enum {
     AUTH_NONE = 0,   /* public (compat protocols authenticate by their own rules) */
@@ -76,6 +78,10 @@ typedef struct {
     unsigned unauth_timeout; /* seconds before that (and for the credential-less routes) */
     unsigned max_conns;     /* connections served at once; more get 503 (a few more get silence) */
     unsigned max_conns_per_ip; /* connections from one address served at once; more get 503 */
+    /* Decides whether the caller may use r->route (called once the route is found, before the
+     * body is read; auth.h's auth_check): fills r->auth_* and returns 1, or returns 0 after
+     * queuing the refusal. NULL: every route is public. */
+    int (*authorize)(http_req_t *r);
 } http_config_t;
 
 /* Starts the server with the given route tables (NULL-terminated list of arrays terminated by a
@@ -97,9 +103,13 @@ const char *http_header(http_req_t *r, const char *name);
 /* Sends obj as JSON with status (takes ownership of obj). */
 enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj);
 
-/* Sends {"error":{"code":code,"message":...}} with status. code is stable (machine-readable). */
-enum MHD_Result http_error(http_req_t *r, unsigned status, const char *code, const char *fmt, ...)
+/* Sends {"error":{"code":...,"message":...}} with the code and status of e (errors.h), the
+ * formatted message (made printable ASCII: it may echo request text) and extra headers
+ * (NULL-terminated name/value pairs, e.g. WWW-Authenticate; NULL for none). */
+enum MHD_Result http_error_headers(http_req_t *r, err_t e, const char *const *headers, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same without extra headers: http_error(r, ERR_NOT_FOUND, "no product %s", id). */
+#define http_error(r, e, ...) http_error_headers((r), (e), NULL, __VA_ARGS__)
 
 /* Sends 429 too_many_requests with Retry-After: retry_after and the message. */
 enum MHD_Result http_too_many(http_req_t *r, unsigned retry_after, const char *msg);

@@ -17,8 +17,8 @@
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static int fail(imgcheck_t *o, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(imgcheck_t *o, const char *code, const char *fmt, ...)
+static int fail(imgcheck_t *o, err_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(imgcheck_t *o, err_t code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -89,27 +89,27 @@ static int check_otakit(int fd, uint64_t size, const uint8_t *key_der, size_t ke
     int rc;
 
     if (size > UINT32_MAX)
-        return fail(o, "bad_image", "image is larger than 4 GiB");
+        return fail(o, ERR_BAD_IMAGE, "image is larger than 4 GiB");
     rc = ota_image_verify(fd_read, &src, (uint32_t)size, &cfg, &info);
     switch (rc) {
     case OTA_OK:
         break;
     case OTA_ERR_NO_SIGNATURE:
-        return fail(o, "unsigned", "%s; sign it with the product's key", ota_strerror(rc));
+        return fail(o, ERR_UNSIGNED, "%s; sign it with the product's key", ota_strerror(rc));
     case OTA_ERR_KEY_UNKNOWN:
-        return fail(o, "wrong_key", "image was signed with a key other than product %s's", product_id);
+        return fail(o, ERR_WRONG_KEY, "image was signed with a key other than product %s's", product_id);
     case OTA_ERR_NO_KEYHASH:
     case OTA_ERR_SIGNATURE:
     case OTA_ERR_SIG_FORMAT:
     case OTA_ERR_KEY_FORMAT:
-        return fail(o, "bad_signature", "%s", ota_strerror(rc));
+        return fail(o, ERR_BAD_SIGNATURE, "%s", ota_strerror(rc));
     default:
-        return fail(o, "bad_image", "%s", ota_strerror(rc));
+        return fail(o, ERR_BAD_IMAGE, "%s", ota_strerror(rc));
     }
     if (!info.signature_checked)
-        return fail(o, "unsigned", "image signature was not checked");
+        return fail(o, ERR_UNSIGNED, "image signature was not checked");
     if (info.product[0] && strcmp(info.product, product_id) != 0)
-        return fail(o, "wrong_product", "image is for product %s, not %s", info.product, product_id);
+        return fail(o, ERR_WRONG_PRODUCT, "image is for product %s, not %s", info.product, product_id);
 
     o->format = IMG_OTAKIT;
     o->semver = info.hdr.version;
@@ -123,7 +123,7 @@ static int check_otakit(int fd, uint64_t size, const uint8_t *key_der, size_t ke
                         (json_int_t)info.hdr.load_addr, "hdr_size", (json_int_t)info.hdr.hdr_size, "img_size",
                         (json_int_t)info.hdr.img_size, "flags", (json_int_t)info.hdr.flags, "image_hash", hashhex);
     if (!o->meta)
-        return fail(o, "internal", "out of memory");
+        return fail(o, ERR_INTERNAL, "out of memory");
     if (info.has_key_hash)
         json_object_set_new(o->meta, "key_hash", json_string(khex));
     if (info.product[0])
@@ -168,9 +168,9 @@ static int check_esp_idf(int fd, uint64_t size, const uint8_t *head, imgcheck_t 
     const uint8_t *d = head + ESP_APP_DESC_OFF;
 
     if (size < ESP_APP_DESC_END)
-        return fail(o, "bad_image", "ESP-IDF image is truncated: its app description ends at byte %u", ESP_APP_DESC_END);
+        return fail(o, ERR_BAD_IMAGE, "ESP-IDF image is truncated: its app description ends at byte %u", ESP_APP_DESC_END);
     if (!esp_segments_end(fd, size, head[1], 24))
-        return fail(o, "bad_image", "ESP-IDF image is truncated or corrupt: its %u segments do not fit in %llu bytes",
+        return fail(o, ERR_BAD_IMAGE, "ESP-IDF image is truncated or corrupt: its %u segments do not fit in %llu bytes",
                     head[1], (unsigned long long)size);
     field_str(d + 0x10, 32, version);
     field_str(d + 0x30, 32, project);
@@ -187,7 +187,7 @@ static int check_esp_idf(int fd, uint64_t size, const uint8_t *head, imgcheck_t 
                         "project_name", project, "secure_version", (json_int_t)o->security_counter, "idf_ver", idf,
                         "date", date_s, "time", time_s, "app_elf_sha256", elf, "chip_id",
                         (json_int_t)(head[12] | head[13] << 8), "hash_appended", head[23] == 1);
-    return o->meta ? 0 : fail(o, "internal", "out of memory");
+    return o->meta ? 0 : fail(o, ERR_INTERNAL, "out of memory");
 }
 
 static int check_esp8266(int fd, uint64_t size, const uint8_t *head, size_t have, imgcheck_t *o)
@@ -195,22 +195,22 @@ static int check_esp8266(int fd, uint64_t size, const uint8_t *head, size_t have
     o->format = IMG_ESP8266;
     if (head[0] == 0x1F) {
         if (have < 2 || head[1] != 0x8B)
-            return fail(o, "bad_image", "not a gzip file (0x1f without 0x8b)");
+            return fail(o, ERR_BAD_IMAGE, "not a gzip file (0x1f without 0x8b)");
         o->meta = json_pack("{s:s,s:s}", "format", "esp8266", "compression", "gzip");
     } else if (head[0] == ESP8266_V2_MAGIC) {
         /* boot_v1.2+ image: 0xEA header, one irom segment, then a v1 (0xE9) image. */
         if (size < 16 || !esp_segments_end(fd, size, 1, 8))
-            return fail(o, "bad_image", "ESP8266 image is truncated: its irom segment does not fit");
+            return fail(o, ERR_BAD_IMAGE, "ESP8266 image is truncated: its irom segment does not fit");
         o->meta = json_pack("{s:s,s:i,s:I}", "format", "esp8266", "image_version", 2, "entry",
                             (json_int_t)le32(head + 4));
     } else {
         if (size < 8 || !esp_segments_end(fd, size, head[1], 8))
-            return fail(o, "bad_image", "ESP8266 image is truncated or corrupt: its %u segments do not fit in %llu bytes",
+            return fail(o, ERR_BAD_IMAGE, "ESP8266 image is truncated or corrupt: its %u segments do not fit in %llu bytes",
                         head[1], (unsigned long long)size);
         o->meta = json_pack("{s:s,s:i,s:i,s:i,s:I}", "format", "esp8266", "image_version", 1, "segments", head[1],
                             "flash_mode", head[2], "entry", (json_int_t)le32(head + 4));
     }
-    return o->meta ? 0 : fail(o, "internal", "out of memory");
+    return o->meta ? 0 : fail(o, ERR_INTERNAL, "out of memory");
 }
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -224,16 +224,16 @@ int imgcheck_file(int fd, uint64_t size, const uint8_t *key_der, size_t key_len,
 
     memset(o, 0, sizeof *o);
     if (size == 0)
-        return fail(o, "empty", "the request body is empty: send the image bytes");
+        return fail(o, ERR_EMPTY, "the request body is empty: send the image bytes");
     if (fd_read(&src, 0, head, (uint32_t)have) != 0)
-        return fail(o, "internal", "cannot read the upload");
+        return fail(o, ERR_INTERNAL, "cannot read the upload");
     if (have >= 4 && le32(head) == OTA_IMAGE_MAGIC)
         return check_otakit(fd, size, key_der, key_len, product_id, o);
     if (head[0] == ESP_IMAGE_MAGIC && have >= ESP_APP_DESC_OFF + 4 && le32(head + ESP_APP_DESC_OFF) == ESP_APP_DESC_MAGIC)
         return check_esp_idf(fd, size, head, o);
     if (head[0] == ESP_IMAGE_MAGIC || head[0] == ESP8266_V2_MAGIC || head[0] == 0x1F)
         return check_esp8266(fd, size, head, have, o);
-    return fail(o, "bad_image",
+    return fail(o, ERR_BAD_IMAGE,
                 "not a firmware image: expected an otakit/MCUboot image (magic 0x96f3b83d), an ESP-IDF app or an "
                 "ESP8266 image (first byte 0xe9), got first byte 0x%02x",
                 head[0]);

@@ -22,12 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errors.h"
 #include "otakit/image.h"
 
 typedef enum { IMG_OTAKIT = 0, IMG_ESP_IDF = 1, IMG_ESP8266 = 2 } img_format_t;
 
-/* What imgcheck_file() found. On failure code/message say why (code is an API error code:
- * "empty", "bad_image", "unsigned", "wrong_key", "bad_signature", "wrong_product"). */
+/* What imgcheck_file() found. On failure code/message say why (code is an API error: ERR_EMPTY,
+ * ERR_BAD_IMAGE, ERR_UNSIGNED, ERR_WRONG_KEY, ERR_BAD_SIGNATURE, ERR_WRONG_PRODUCT or ERR_INTERNAL). */
 typedef struct {
     img_format_t format;
     char version[64];          /* version the image names ("" when it names none) */
@@ -35,7 +36,7 @@ typedef struct {
     ota_version_t semver;
     uint32_t security_counter; /* otakit SEC_CNT, ESP-IDF secure_version, else 0 */
     json_t *meta;              /* owned: everything read, for releases.meta / artifacts.meta */
-    const char *code;          /* NULL on success */
+    err_t code;                /* set when imgcheck_file() failed */
     char message[256];
 } imgcheck_t;
 

@@ -191,11 +191,12 @@ int main(int argc, char **argv)
                                          {"unauth-timeout", 1, 0, 'U'},   {"max-connections", 1, 0, 'C'},
                                          {"max-connections-per-ip", 1, 0, 'P'},
                                          {"first-contacts-per-ip", 1, 0, 'F'},
-                                         {"first-contacts-per-product", 1, 0, 'G'}, {0, 0, 0, 0}};
+                                         {"first-contacts-per-product", 1, 0, 'G'},
+                                         {"print-errors", 0, 0, 'E'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL;
-    static const http_route_t *const tables[] = {products_routes, releases_routes, devices_routes,
+    static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, compat_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
@@ -225,6 +226,7 @@ int main(int argc, char **argv)
         case 'G': o_fc_product = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'R': http_print_routes(tables, stdout); return fflush(stdout) == 0 ? 0 : 1;
+        case 'E': err_print_table(stdout); return fflush(stdout) == 0 ? 0 : 1; /* hidden: for the tests */
         default: fputs(usage, stderr); return 2;
         }
     }
@@ -298,6 +300,7 @@ int main(int argc, char **argv)
     }
     clean_tmp(g_server.tmp_dir);
     hc.tmp_dir = g_server.tmp_dir;
+    hc.authorize = auth_check;
 
     if (o_admin) {
         auth_set_admin_token(o_admin);

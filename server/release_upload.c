@@ -34,22 +34,21 @@ struct upload {
     char filename[129];
     int64_t release_id;
     int created_file;
-    unsigned status;         /* error answer made inside the transaction */
-    const char *code;
+    int failed;              /* an error answer was made (reject) */
+    err_t err;
     char msg[300];
 };
 
-static int reject(struct upload *u, unsigned status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int reject(struct upload *u, unsigned status, const char *code, const char *fmt, ...)
+static int reject(struct upload *u, err_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int reject(struct upload *u, err_t e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(u->msg, sizeof u->msg, fmt, ap);
     va_end(ap);
     rel_printable(u->msg, u->msg, sizeof u->msg); /* may echo request text */
-    u->status = status;
-    u->code = code;
+    u->failed = 1;
+    u->err = e;
     return -1;
 }
 
@@ -61,16 +60,16 @@ static int resolve_version(struct upload *u, const char *qv)
     ota_version_t q;
     esp_label_t il;
     if (qv && strlen(qv) >= sizeof u->version)
-        return reject(u, 400, "bad_version", "version is longer than %zu characters", sizeof u->version - 1);
+        return reject(u, ERR_BAD_VERSION, "version is longer than %zu characters", sizeof u->version - 1);
     if (u->p.espressif) {
         int img_label = c->format == IMG_ESP_IDF && esp_label_parse(c->version, &il) == 0;
         unsigned t[3];
         int has_t = 0;
         if (!qv && !img_label)
-            return reject(u, 400, "version_required",
+            return reject(u, ERR_VERSION_REQUIRED,
                           "product %s uses Espressif version labels: pass ?version=, e.g. v1.0.2t45772(a)", u->p.pid);
         if (esp_label_parse(qv ? qv : c->version, &u->label) != 0)
-            return reject(u, 400, "bad_version",
+            return reject(u, ERR_BAD_VERSION,
                           "\"%s\" is not an Espressif version label [v|b]N1.N2.N3t<ptype>(o|l|a|n), N in 0..999",
                           qv ? qv : c->version);
         if (img_label) {
@@ -81,33 +80,33 @@ static int resolve_version(struct upload *u, const char *qv)
             has_t = 1;
         }
         if (has_t && memcmp(t, u->label.n, sizeof t) != 0)
-            return reject(u, 400, "version_mismatch", "the image says version %u.%u.%u, the label says %u.%u.%u", t[0],
+            return reject(u, ERR_VERSION_MISMATCH, "the image says version %u.%u.%u, the label says %u.%u.%u", t[0],
                           t[1], t[2], u->label.n[0], u->label.n[1], u->label.n[2]);
         esp_label_format(&u->label, u->version, sizeof u->version);
         u->value = esp_label_value(&u->label);
         return 0;
     }
     if (qv && semver_parse_loose(qv, &q) != 0)
-        return reject(u, 400, "bad_version", "\"%s\" is not a version major.minor.revision[+build]", qv);
+        return reject(u, ERR_BAD_VERSION, "\"%s\" is not a version major.minor.revision[+build]", qv);
     if (c->format == IMG_OTAKIT || (c->format == IMG_ESP_IDF && !qv)) {
         if (!c->has_semver)
-            return reject(u, 400, "version_required",
+            return reject(u, ERR_VERSION_REQUIRED,
                           "the image's version \"%s\" is not major.minor.revision[+build]: pass ?version=", c->version);
         if (qv && ota_version_cmp(&q, &c->semver) != 0)
-            return reject(u, 400, "version_mismatch", "the image says version %s, the request says %s", c->version, qv);
+            return reject(u, ERR_VERSION_MISMATCH, "the image says version %s, the request says %s", c->version, qv);
         snprintf(u->version, sizeof u->version, "%s", c->version);
         u->semver = c->semver;
     } else {
         if (!qv)
-            return reject(u, 400, "version_required", "ESP8266 images carry no version: pass ?version=");
+            return reject(u, ERR_VERSION_REQUIRED, "ESP8266 images carry no version: pass ?version=");
         if (c->has_semver && ota_version_cmp(&q, &c->semver) != 0)
-            return reject(u, 400, "version_mismatch", "the image says version %s, the request says %s", c->version, qv);
+            return reject(u, ERR_VERSION_MISMATCH, "the image says version %s, the request says %s", c->version, qv);
         snprintf(u->version, sizeof u->version, "%s", qv);
         u->semver = q;
     }
     /* The version names the release in paths and file names: keep it to a safe alphabet. */
     if (strspn(u->version, VERSION_CHARS) != strlen(u->version))
-        return reject(u, 400, "bad_version", "version \"%s\" may only use A-Z a-z 0-9 . _ + - ( ) ~%s", u->version,
+        return reject(u, ERR_BAD_VERSION, "version \"%s\" may only use A-Z a-z 0-9 . _ + - ( ) ~%s", u->version,
                       qv ? "" : ": pass ?version=");
     u->value = semver_value(&u->semver);
     return 0;
@@ -121,12 +120,12 @@ static int read_query(struct upload *u)
     json_t *s;
     size_t i;
     if (ch && strcmp(ch, "official") && strcmp(ch, "beta"))
-        return reject(u, 400, "bad_channel", "channel must be official or beta");
+        return reject(u, ERR_BAD_CHANNEL, "channel must be official or beta");
     u->channel = ch ? ch : "official";
     if (u->p.espressif) {
         const char *lc = u->label.type == 'v' ? "official" : "beta";
         if (ch && strcmp(ch, lc))
-            return reject(u, 400, "channel_mismatch", "label %s is a%s release", u->version,
+            return reject(u, ERR_CHANNEL_MISMATCH, "label %s is a%s release", u->version,
                           u->label.type == 'v' ? "n official" : " beta");
         u->channel = lc;
     }
@@ -134,17 +133,17 @@ static int read_query(struct upload *u)
     if (!u->notes)
         u->notes = "";
     if (strlen(u->notes) > 4096 || !(s = json_string(u->notes)))
-        return reject(u, 400, "bad_notes", "notes must be UTF-8 text of at most 4096 bytes");
+        return reject(u, ERR_BAD_NOTES, "notes must be UTF-8 text of at most 4096 bytes");
     json_decref(s);
     u->slot = -1;
     if (slot && strcmp(slot, "0") && strcmp(slot, "1"))
-        return reject(u, 400, "bad_slot", "slot must be 0 or 1 (omit it for a universal image)");
+        return reject(u, ERR_BAD_SLOT, "slot must be 0 or 1 (omit it for a universal image)");
     if (slot)
         u->slot = slot[0] - '0';
     if (fn) {
         if (!*fn || strlen(fn) > 128 || fn[0] == '.' ||
             strspn(fn, VERSION_CHARS) != strlen(fn) || strchr(fn, '~'))
-            return reject(u, 400, "bad_filename", "filename must be 1-128 characters of A-Z a-z 0-9 . _ + - ( )");
+            return reject(u, ERR_BAD_FILENAME, "filename must be 1-128 characters of A-Z a-z 0-9 . _ + - ( )");
         snprintf(u->filename, sizeof u->filename, "%s", fn);
     } else if (u->chk.format == IMG_ESP8266 && u->slot >= 0) {
         snprintf(u->filename, sizeof u->filename, "user%d.bin", u->slot + 1);
@@ -167,14 +166,14 @@ static int label_rule(sqlite3 *db, struct upload *u)
     char other[64] = "";
     if (sqlite3_prepare_v2(db, "SELECT version FROM releases WHERE product = ? AND version_value = ?", -1, &st,
                            NULL) != SQLITE_OK)
-        return reject(u, 500, "database", "%s", sqlite3_errmsg(db));
+        return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
     sqlite3_bind_int64(st, 1, u->p.id);
     sqlite3_bind_int64(st, 2, u->value);
     while (!why && sqlite3_step(st) == SQLITE_ROW)
         if (esp_label_parse((const char *)sqlite3_column_text(st, 0), &e) == 0 && (why = esp_label_conflict(&e, &u->label)))
             snprintf(other, sizeof other, "%s", (const char *)sqlite3_column_text(st, 0));
     db_done(st);
-    return why ? reject(u, 409, "version_conflict", "%s cannot coexist with %s: %s", u->version, other, why) : 0;
+    return why ? reject(u, ERR_VERSION_CONFLICT, "%s cannot coexist with %s: %s", u->version, other, why) : 0;
 }
 
 /* Checks that the upload may join release u->release_id as slot u->slot. */
@@ -186,21 +185,21 @@ static int slot_rule(sqlite3 *db, struct upload *u)
                            "SELECT a.slot, a.format, r.security_counter FROM artifacts a JOIN releases r "
                            "ON r.id = a.release WHERE a.release = ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return reject(u, 500, "database", "%s", sqlite3_errmsg(db));
+        return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
     sqlite3_bind_int64(st, 1, u->release_id);
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         int slot = sqlite3_column_int(st, 0);
         if (slot < 0)
-            rc = reject(u, 409, "exists", "release %s already has its image (it is not slot-linked)", u->version);
+            rc = reject(u, ERR_EXISTS, "release %s already has its image (it is not slot-linked)", u->version);
         else if (u->slot < 0)
-            rc = reject(u, 400, "bad_slot", "release %s is slot-linked: pass slot=0 or slot=1", u->version);
+            rc = reject(u, ERR_BAD_SLOT, "release %s is slot-linked: pass slot=0 or slot=1", u->version);
         else if (slot == u->slot)
-            rc = reject(u, 409, "exists", "release %s already has an image for slot %d", u->version, slot);
+            rc = reject(u, ERR_EXISTS, "release %s already has an image for slot %d", u->version, slot);
         else if (strcmp((const char *)sqlite3_column_text(st, 1), imgcheck_format_name(u->chk.format)))
-            rc = reject(u, 400, "format_mismatch", "slot %d holds a %s image, this is %s", slot,
+            rc = reject(u, ERR_FORMAT_MISMATCH, "slot %d holds a %s image, this is %s", slot,
                         (const char *)sqlite3_column_text(st, 1), imgcheck_format_name(u->chk.format));
         else if ((uint32_t)sqlite3_column_int64(st, 2) != u->chk.security_counter)
-            rc = reject(u, 400, "security_counter_mismatch", "the release's security counter is %lld, this image's %u",
+            rc = reject(u, ERR_SECURITY_COUNTER_MISMATCH, "the release's security counter is %lld, this image's %u",
                         (long long)sqlite3_column_int64(st, 2), u->chk.security_counter);
     }
     db_done(st);
@@ -212,8 +211,8 @@ static int exec_insert(sqlite3 *db, struct upload *u, sqlite3_stmt *st)
     int rc = sqlite3_step(st);
     db_done(st);
     if (rc == SQLITE_CONSTRAINT)
-        return reject(u, 409, "exists", "release %s already has that image", u->version);
-    return rc == SQLITE_DONE ? 0 : reject(u, 500, "database", "%s", sqlite3_errmsg(db));
+        return reject(u, ERR_EXISTS, "release %s already has that image", u->version);
+    return rc == SQLITE_DONE ? 0 : reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
 }
 
 /* The transaction: find or create the release, add the artifact row, commit the file. */
@@ -228,13 +227,13 @@ static int upload_tx(sqlite3 *db, void *arg)
     if (u->add_to) {
         int64_t named = rel_find(db, &u->p, u->add_to, 0);
         if (!named)
-            return reject(u, 404, "not_found", "product %s has no release %s", u->p.pid, u->add_to);
+            return reject(u, ERR_NOT_FOUND, "product %s has no release %s", u->p.pid, u->add_to);
         if (u->release_id != named)
-            return reject(u, 400, "version_mismatch", "the path names release %s, the image or query version %s",
+            return reject(u, ERR_VERSION_MISMATCH, "the path names release %s, the image or query version %s",
                           u->add_to, u->version);
     }
     if (u->release_id && u->slot < 0 && !u->add_to)
-        return reject(u, 409, "exists", "release %s already exists", u->version);
+        return reject(u, ERR_EXISTS, "release %s already exists", u->version);
     if (u->release_id) {
         if (slot_rule(db, u) != 0)
             return -1;
@@ -245,7 +244,7 @@ static int upload_tx(sqlite3 *db, void *arg)
                                "INSERT INTO releases(product, version, version_value, channel, security_counter, "
                                "notes, meta, created_at) VALUES (?,?,?,?,?,?,?,?)",
                                -1, &st, NULL) != SQLITE_OK)
-            return reject(u, 500, "database", "%s", sqlite3_errmsg(db));
+            return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
         meta = json_dumps(u->chk.meta, JSON_COMPACT | JSON_SORT_KEYS);
         sqlite3_bind_int64(st, 1, u->p.id);
         sqlite3_bind_text(st, 2, u->version, -1, SQLITE_STATIC);
@@ -265,7 +264,7 @@ static int upload_tx(sqlite3 *db, void *arg)
                            "INSERT INTO artifacts(release, slot, filename, format, size, sha256, sha1, md5, meta, "
                            "created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return reject(u, 500, "database", "%s", sqlite3_errmsg(db));
+        return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
     meta = json_dumps(u->chk.meta, JSON_COMPACT | JSON_SORT_KEYS);
     sqlite3_bind_int64(st, 1, u->release_id);
     sqlite3_bind_int(st, 2, u->slot);
@@ -283,7 +282,7 @@ static int upload_tx(sqlite3 *db, void *arg)
         return -1;
     /* Last: the file becomes visible only with rows that will commit (or be rolled back and dropped). */
     if (store_commit(u->r->upload_path, u->r->sha256, &u->created_file) != 0)
-        return reject(u, 500, "storage", "cannot store the artifact: %s", strerror(errno));
+        return reject(u, ERR_STORAGE, "cannot store the artifact: %s", strerror(errno));
     if (u->created_file)
         u->r->upload_path[0] = 0; /* renamed into the store: not the request's to delete any more */
     return 0;
@@ -300,21 +299,21 @@ enum MHD_Result rel_upload(http_req_t *r, const char *add_to)
 
     if (!u || !db) {
         free(u);
-        return http_error(r, 500, "internal", "out of memory or no database");
+        return http_error(r, ERR_INTERNAL, "out of memory or no database");
     }
     u->r = r;
     u->add_to = add_to;
     if ((rc = rel_product_load(db, http_param(r, 0), &u->p)) <= 0) {
         if (rc < 0)
-            reject(u, 500, "database", "cannot read product");
+            reject(u, ERR_DATABASE, "cannot read product");
         else
-            reject(u, 404, "not_found", "no product %s", http_param(r, 0));
-        ret = http_error(r, u->status, u->code, "%s", u->msg);
+            reject(u, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
+        ret = http_error(r, u->err, "%s", u->msg);
         free(u);
         return ret;
     }
     if (imgcheck_file(r->upload_fd, r->upload_len, u->p.key, (size_t)u->p.key_len, u->p.pid, &u->chk) != 0)
-        reject(u, strcmp(u->chk.code, "internal") ? 400 : 500, u->chk.code, "%s", u->chk.message);
+        reject(u, u->chk.code, "%s", u->chk.message);
     else if (resolve_version(u, qv ? qv : add_to) == 0 && read_query(u) == 0) {
         if (u->p.espressif)
             json_object_set_new(u->chk.meta, "label",
@@ -327,17 +326,17 @@ enum MHD_Result rel_upload(http_req_t *r, const char *add_to)
         if (rc != 0 && u->created_file)
             store_drop_unreferenced(r->sha256); /* rolled back: nothing refers to the file we added */
         store_unlock();
-        if (rc != 0 && !u->status)
-            reject(u, 500, "database", "cannot commit the release");
+        if (rc != 0 && !u->failed)
+            reject(u, ERR_DATABASE, "cannot commit the release");
     }
-    if (u->status) {
-        ret = http_error(r, u->status, u->code, "%s", u->msg);
+    if (u->failed) {
+        ret = http_error(r, u->err, "%s", u->msg);
     } else {
         log_msg(LOG_INFO, "artifact stored", "product=%s version=%s slot=%d format=%s size=%llu sha256=%s", u->p.pid,
                 u->version, u->slot, imgcheck_format_name(u->chk.format), (unsigned long long)r->upload_len,
                 r->sha256);
         rel = rel_json(db, u->p.pid, u->release_id);
-        ret = rel ? http_json(r, 201, rel) : http_error(r, 500, "database", "cannot read the release back");
+        ret = rel ? http_json(r, 201, rel) : http_error(r, ERR_DATABASE, "cannot read the release back");
     }
     imgcheck_free(&u->chk);
     free(u);

@@ -22,6 +22,7 @@ int64_t now_s(void);
 /* Route tables, one per module (api_*.c, compat_*.c). */
 extern const http_route_t products_routes[];
 extern const http_route_t releases_routes[];
+extern const http_route_t device_routes[];
 extern const http_route_t devices_routes[];
 extern const http_route_t rollouts_routes[];
 extern const http_route_t compat_routes[];

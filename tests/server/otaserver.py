@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -105,6 +106,41 @@ class Server:
                                                             "public_key": pem.decode()}, token=self.admin)
         assert st == 201, (st, body)
         return body
+
+
+def raw_response(port, data, timeout=10, src="127.0.0.1"):
+    """Sends data (bytes, any HTTP or not) on a new connection; returns (status or None, body bytes,
+    {lowercase header: value}) of what comes back."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(src, 0))
+    try:
+        sock.sendall(data)
+        got = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            got += chunk
+            if b"\r\n\r\n" in got:
+                head, _, body = got.partition(b"\r\n\r\n")
+                cl = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if cl and len(body) >= int(cl[0].split(b":")[1]):
+                    break
+    finally:
+        sock.close()
+    if not got:
+        return None, b"", {}
+    head, _, body = got.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return int(lines[0].split(" ")[1]), body, headers
+
+
+def raw(port, data, timeout=10, src="127.0.0.1"):
+    """raw_response() without the headers: (status or None, body bytes)."""
+    return raw_response(port, data, timeout, src)[:2]
 
 
 def sign(payload, version, key=None, out_dir=None, extra=()):

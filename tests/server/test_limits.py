@@ -13,34 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import Server, sign  # noqa: E402
-
-
-def raw(port, data, timeout=10, src="127.0.0.1"):
-    """Sends data on a new connection; returns (status or None, body bytes) of what comes back."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(src, 0))
-    try:
-        sock.sendall(data)
-        got = b""
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            got += chunk
-            if b"\r\n\r\n" in got:
-                head, _, body = got.partition(b"\r\n\r\n")
-                cl = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
-                if cl and len(body) >= int(cl[0].split(b":")[1]):
-                    break
-    finally:
-        sock.close()
-    if not got:
-        return None, b""
-    head, _, body = got.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), body
+from otaserver import Server, raw, sign  # noqa: E402
 
 
 def code_of(body):

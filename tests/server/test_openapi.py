@@ -10,6 +10,10 @@
     bodies are ones the route would accept, so an answer can only come from the auth check.
 (c) The security requirements each operation declares are the route's auth kinds (an owner route
     also takes the admin token, as auth.c does); public routes declare `security: []`.
+(d) The server's error table (server/errors.h, printed by the hidden `otakit-server
+    --print-errors`) is exactly the ErrorCode enum of the document; every code a response lists in
+    x-error-codes is in the table, under the status the table gives it; and every code of the table
+    is listed by some response.
 
 PyYAML is used when it is installed; without it a small reader of the subset this document uses
 extracts the paths, methods and security requirements (the x-error-codes cross-check is then
@@ -59,6 +63,29 @@ def print_routes():
         kinds = set(m.group(3).split("|")) - {"none"}
         routes.append((m.group(1), m.group(2), kinds, m.group(4)))
     return routes
+
+
+def print_errors():
+    """{code: (status, message)} from otakit-server --print-errors (the table of server/errors.h)."""
+    r = subprocess.run([os.path.abspath(SERVER), "--print-errors"], capture_output=True, timeout=30)
+    assert r.returncode == 0, r
+    table = {}
+    for line in r.stdout.decode().splitlines():
+        m = re.fullmatch(r"([a-z][a-z0-9_]*) ([1-5][0-9][0-9]) (\S.*)", line)
+        assert m, "bad --print-errors line: %r" % line
+        assert m.group(1) not in table, "error %s is in the table twice" % m.group(1)
+        table[m.group(1)] = (int(m.group(2)), m.group(3))
+    return table
+
+
+def listed_error_codes(text):
+    """Every code the document names: the ErrorCode enum and all x-error-codes lists (flow style,
+    read from the text so that this works without PyYAML too)."""
+    m = re.search(r"^    ErrorCode:\n(?:      .*\n)*?      enum: \[([^\]]*)\]", text, re.M)
+    assert m, "docs/openapi.yaml has no components.schemas.ErrorCode enum"
+    enum = [c.strip() for c in m.group(1).split(",") if c.strip()]
+    listed = {c.strip() for lst in re.findall(r"x-error-codes: \[([^\]]*)\]", text) for c in lst.split(",")}
+    return enum, listed - {""}
 
 
 def expected_security(kinds):
@@ -204,6 +231,56 @@ class Document(unittest.TestCase):
                     r = resolve(self.doc, r)
                     if code[0] in "45" and "application/json" in r.get("content", {}):
                         self.assertTrue(r.get("x-error-codes"), "%s lists no error codes" % code)
+
+
+# ---- (d): the error table and the document -------------------------------------------------------
+
+class Errors(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.table = print_errors()
+        with open(OPENAPI) as f:
+            cls.text = f.read()
+        cls.doc, _ = load_openapi()
+
+    def test_table(self):
+        self.assertGreaterEqual(len(self.table), 60)
+        self.assertEqual(self.table["not_found"][0], 404)
+        self.assertEqual(self.table["unauthorized"][0], 401)
+
+    def test_enum_is_the_table(self):
+        enum, _ = listed_error_codes(self.text)
+        self.assertEqual(len(enum), len(set(enum)), "a code is in the ErrorCode enum twice")
+        self.assertEqual(sorted(set(self.table) - set(enum)), [], "codes of the table missing from ErrorCode")
+        self.assertEqual(sorted(set(enum) - set(self.table)), [], "ErrorCode lists codes the server does not have")
+
+    def test_every_listed_code_is_in_the_table(self):
+        _, listed = listed_error_codes(self.text)
+        self.assertEqual(sorted(listed - set(self.table)), [], "x-error-codes the server does not have")
+        self.assertEqual(sorted(set(self.table) - listed), [], "codes no response lists in x-error-codes")
+
+    def test_listed_under_the_tables_status(self):
+        if self.doc is None:
+            self.skipTest("PyYAML is not installed")
+        seen = 0
+
+        def walk(node):
+            nonlocal seen
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    r = resolve(self.doc, value)
+                    if re.fullmatch(r"[1-5][0-9][0-9]", str(key)) and isinstance(r, dict) and "x-error-codes" in r:
+                        for code in r["x-error-codes"]:
+                            with self.subTest(status=key, code=code):
+                                self.assertIn(code, self.table)
+                                self.assertEqual(self.table[code][0], int(key))
+                            seen += 1
+                    walk(value)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+        walk(self.doc)
+        self.assertGreater(seen, 60)
 
 
 # ---- (b): every route refuses what it must, and changes nothing ---------------------------------

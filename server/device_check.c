@@ -1,0 +1,181 @@
+/* The device check-in (see device_check.h): what the device reported, its commands, its offer. */
+#include "device_check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "device_actions.h"
+#include "history.h"
+#include "offer.h"
+#include "rollout_eval.h"
+#include "server.h"
+#include "sql.h"
+
+struct chk {
+    tx_res_t res;
+    const char *version; /* reported, or NULL */
+    int slot;            /* reported, or -1 */
+    int64_t counter;     /* reported, or -1 */
+    int64_t product;
+    offer_device_t d;    /* the device (devices.id) as recorded after this check's update */
+};
+
+/* Delivers queued commands (at most once); returns the array for the device or NULL. */
+static json_t *deliver_commands(sqlite3 *db, struct chk *c)
+{
+    struct {
+        int64_t id, release, counter, value;
+        char type[16], version[80], consent[16];
+    } q[32];
+    sqlite3_stmt *st;
+    json_t *out = json_array();
+    int n = 0, i;
+    st = q_prep(db,
+                "SELECT c.id, c.type, c.release, c.consent, r.version, r.security_counter, r.version_value "
+                "FROM commands c "
+                "LEFT JOIN releases r ON r.id = c.release WHERE c.device = ? AND c.status = 'queued' ORDER BY c.id "
+                "LIMIT 32",
+                "i", c->d.id);
+    if (!st) {
+        json_decref(out);
+        return NULL;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        q[n].id = sqlite3_column_int64(st, 0);
+        snprintf(q[n].type, sizeof q[n].type, "%s", q_text(st, 1));
+        q[n].release = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+        snprintf(q[n].consent, sizeof q[n].consent, "%s", q_text(st, 3));
+        snprintf(q[n].version, sizeof q[n].version, "%s", q_text(st, 4));
+        q[n].counter = sqlite3_column_int64(st, 5);
+        q[n].value = sqlite3_column_int64(st, 6);
+        n++;
+    }
+    db_done(st);
+
+    for (i = 0; i < n; i++) {
+        int64_t dev = c->d.id, aid = 0;
+        json_t *cmd;
+        if (!strcmp(q[i].type, "upgrade")) {
+            const char *why = NULL;
+            if (!q[i].release)
+                why = "the release was deleted";
+            else if (q[i].counter < c->d.counter)
+                why = "the release's security counter is below the device's";
+            else if (!strcmp(q[i].version, c->d.version) || (c->d.value >= 0 && q[i].value == c->d.value))
+                why = "the device already runs this version";
+            else if (q_int(db, 0, "SELECT 1 FROM actions WHERE device = ? AND status IN ('installing','installed')",
+                           "i", dev))
+                why = "another update is being installed";
+            if (why) {
+                if (q_exec(db, "UPDATE commands SET status = 'failed', message = ?, acked_at = ? WHERE id = ?", "sii",
+                           why, now_s(), q[i].id) < 0 ||
+                    history_event(db, dev, 0, "command_failed",
+                                json_pack("{s:I,s:s,s:s}", "command", (json_int_t)q[i].id, "type", "upgrade",
+                                          "reason", why)) != 0)
+                    goto fail;
+                continue;
+            }
+            if (action_cancel_offers(db, dev, "", 0, "superseded by an upgrade command") != 0 ||
+                q_exec(db,
+                       "INSERT INTO actions(device, release, rollout, status, created_at, updated_at, command) "
+                       "VALUES (?, ?, NULL, 'offered', ?, ?, ?)",
+                       "iiiii", dev, q[i].release, now_s(), now_s(), q[i].id) < 0)
+                goto fail;
+            aid = sqlite3_last_insert_rowid(db);
+            if (history_event(db, dev, aid, "offered",
+                            json_pack("{s:s,s:I}", "version", q[i].version, "command", (json_int_t)q[i].id)) != 0)
+                goto fail;
+            cmd = json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)q[i].id, "type", "upgrade", "version",
+                            q[i].version, "action_id", (json_int_t)aid, "consent_required",
+                            strcmp(q[i].consent, "none") != 0);
+        } else {
+            aid = q_int(db, 0, "SELECT action FROM commands WHERE id = ?", "i", q[i].id);
+            cmd = json_pack("{s:I,s:s}", "id", (json_int_t)q[i].id, "type", q[i].type);
+            if (aid)
+                json_object_set_new(cmd, "action_id", json_integer(aid));
+        }
+        if (q_exec(db, "UPDATE commands SET status = 'delivered', delivered_at = ?, action = NULLIF(?, 0) WHERE id = ?",
+                   "iii",
+                   now_s(), aid, q[i].id) < 0 ||
+            history_event(db, dev, aid, "command_delivered",
+                        json_pack("{s:I,s:s}", "command", (json_int_t)q[i].id, "type", q[i].type)) != 0) {
+            json_decref(cmd);
+            goto fail;
+        }
+        json_array_append_new(out, cmd);
+    }
+    return out;
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+static int check_tx(sqlite3 *db, void *arg)
+{
+    struct chk *c = arg;
+    sqlite3_stmt *st;
+    json_t *cmds, *upd;
+    int64_t dev = c->d.id;
+    int active = 0, waiting;
+    char prev_version[80];
+
+    st = q_prep(db, "SELECT product, version, slot, security_counter, version_value FROM devices WHERE id = ?", "i",
+                dev);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        db_done(st);
+        return tx_fail(&c->res, ERR_NOT_FOUND, "the device was deleted");
+    }
+    c->product = sqlite3_column_int64(st, 0);
+    snprintf(prev_version, sizeof prev_version, "%s", q_text(st, 1));
+    snprintf(c->d.version, sizeof c->d.version, "%s", c->version ? c->version : q_text(st, 1));
+    if (c->version && strcmp(c->version, q_text(st, 1)) != 0 &&
+        history_event(db, dev, 0, "version_reported", json_pack("{s:s,s:s}", "from", q_text(st, 1), "to", c->version))) {
+        db_done(st);
+        return tx_dberr(&c->res, db);
+    }
+    c->d.slot = c->slot >= 0 ? c->slot : sqlite3_column_int(st, 2);
+    c->d.counter = sqlite3_column_int64(st, 3);
+    if (c->counter > c->d.counter)
+        c->d.counter = c->counter;
+    c->d.value = c->version ? offer_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
+    db_done(st);
+    if (q_exec(db,
+               "UPDATE devices SET last_seen = ?, version = ?, version_value = ?, slot = ?, security_counter = ? "
+               "WHERE id = ?",
+               "isiiii", now_s(), c->d.version, c->d.value, (int64_t)c->d.slot, c->d.counter, dev) < 0)
+        return tx_dberr(&c->res, db);
+
+    /* A device that now runs a rollout's release (or newer) counts as up to date there. */
+    if (c->version && strcmp(c->version, prev_version) != 0 && rollout_eval_device(db, dev) != 0)
+        return tx_dberr(&c->res, db);
+    if (!(cmds = deliver_commands(db, c)))
+        return tx_dberr(&c->res, db);
+    if (!(upd = offer_current(db, &c->d, &active))) {
+        json_decref(cmds);
+        return tx_dberr(&c->res, db);
+    }
+    if (history_device_state(db, dev) != 0) {
+        json_decref(cmds);
+        json_decref(upd);
+        return tx_dberr(&c->res, db);
+    }
+    waiting = (int)q_int(db, 0, "SELECT COUNT(*) FROM commands WHERE device = ? AND status = 'delivered'", "i", dev);
+    c->res.out = json_pack("{s:o,s:o,s:i}", "update", upd, "commands", cmds, "poll_interval",
+                           active || waiting || json_array_size(cmds) ? CHECK_POLL_ACTIVE : CHECK_POLL_IDLE);
+    return 0;
+}
+
+int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res)
+{
+    struct chk c;
+    int rc;
+    memset(&c, 0, sizeof c);
+    c.d.id = device; /* the device checking in */
+    c.version = version;
+    c.slot = slot;
+    c.counter = counter;
+    rc = db_tx(check_tx, &c);
+    *res = c.res;
+    return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * The device check-in (GET /api/v1/device/check), shared by the device API and the compat
+ * protocols, which run the same check for their devices.
+ */
+#ifndef OTAKIT_SERVER_DEVICE_CHECK_H
+#define OTAKIT_SERVER_DEVICE_CHECK_H
+
+#include <stdint.h>
+
+#include "tx.h"
+
+/* Poll interval advice (seconds): nothing in flight / an update or a command is in flight. */
+#define CHECK_POLL_IDLE 300
+#define CHECK_POLL_ACTIVE 30
+
+/* Runs a device check-in in one transaction, exactly as GET /api/v1/device/check does: records the
+ * reported version (NULL: unchanged), slot and security counter (-1: unchanged), delivers queued
+ * commands and finds the offer. On success res->out holds {"update","commands","poll_interval"}
+ * (caller owns it). Returns 0, or nonzero with the error recorded in res (see tx_reply). */
+int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res);
+
+#endif

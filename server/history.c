@@ -1,0 +1,52 @@
+/* A device's event history and the state it implies (see history.h). */
+#include "history.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "server.h"
+#include "sql.h"
+
+int history_event(sqlite3 *db, int64_t device, int64_t action, const char *kind, json_t *detail)
+{
+    char *d = NULL;
+    int rc;
+    if (detail && json_object_size(detail) > 0)
+        d = json_dumps(detail, JSON_COMPACT);
+    json_decref(detail);
+    if (action)
+        rc = q_exec(db, "INSERT INTO events(device, action, kind, detail, at) VALUES (?, ?, ?, ?, ?)", "iissi",
+                    device, action, kind, d ? d : "", now_s());
+    else
+        rc = q_exec(db, "INSERT INTO events(device, action, kind, detail, at) VALUES (?, NULL, ?, ?, ?)", "issi",
+                    device, kind, d ? d : "", now_s());
+    free(d);
+    return rc < 0 ? -1 : 0;
+}
+
+int history_device_state(sqlite3 *db, int64_t device)
+{
+    sqlite3_stmt *st = q_prep(db,
+                              "SELECT (SELECT status FROM actions WHERE device = ?1 ORDER BY id DESC LIMIT 1), "
+                              "last_seen FROM devices WHERE id = ?1",
+                              "i", device);
+    const char *state = "registered";
+    int rc;
+    if (!st)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(st, 0);
+        if (!a)
+            state = sqlite3_column_int64(st, 1) > 0 ? "idle" : "registered";
+        else if (!strcmp(a, "failed") || !strcmp(a, "rolled_back"))
+            state = "failed";
+        else if (!strcmp(a, "confirmed") || !strcmp(a, "cancelled"))
+            state = "idle";
+        else
+            state = "updating";
+    }
+    rc = q_exec(db, "UPDATE devices SET state = ? WHERE id = ? AND state <> ?1", "si", state, device);
+    db_done(st);
+    return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * What a device is offered: versions ordered by the product's rule, releases that may go over the
+ * air, which artifact of a release a device running from a given slot takes, and the offer a
+ * check-in makes (api_device.c describes the rules).
+ */
+#ifndef OTAKIT_SERVER_OFFER_H
+#define OTAKIT_SERVER_OFFER_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* Ordering value of a version text under the product's version rule (semver: the value the
+ * releases module stores in releases.version_value; espressif: N1*1000000 + N2*1000 + N3), or -1
+ * when it does not parse. */
+int64_t offer_version_value(sqlite3 *db, int64_t product, const char *version);
+/* NULL when release (a releases.id) may be offered over the air, else why not (a static string):
+ * an Espressif label marked (l) local or (n) no upgrade (seed 004, section 6). */
+const char *offer_release_not_ota(sqlite3 *db, int64_t release);
+/* The artifact of release for a device running from slot: the slot-linked image of the inactive
+ * slot (1 - slot) when the release has slot-linked images, else the universal one (slot -1).
+ * Returns the artifacts.id or 0 when the release has nothing this device can take. */
+int64_t offer_artifact_for(sqlite3 *db, int64_t release, int device_slot);
+
+/* A device as its check-in sees it, once what it reported is recorded. */
+typedef struct {
+    int64_t id;       /* devices.id */
+    char version[80]; /* the version it runs */
+    int64_t value;    /* that version's ordering value (-1: unknown) */
+    int slot;         /* the slot it runs from */
+    int64_t counter;  /* its security counter */
+} offer_device_t;
+
+/* The manifest of d's in-flight action, starting the best running rollout's offer when none is in
+ * flight; JSON null when there is nothing to offer (or it is withheld). Sets *active when an
+ * action is in flight. Returns a new reference, or NULL on a database error. Runs inside the
+ * caller's transaction. */
+json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active);
+
+#endif
