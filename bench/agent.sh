@@ -76,7 +76,7 @@ arm-none-eabi-nm -S -t d --size-sort "$work/ram.o" | awk '
 hdr "2b. agent stack, worst path (Cortex-M3 -Os, our code only)" \
   "arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -Os -fstack-usage -fcallgraph-info=su -c device/**/*.c; walk the .ci call graphs"
 (cd "$root" && find device -name '*.c' | sort) | while read -r s; do
-  "${cc[@]}" -fstack-usage -fcallgraph-info=su -I"$root/device/include" -I"$work/m3/include" \
+  "${cc[@]}" -fstack-usage -fcallgraph-info=su -I"$root/device/include" -I"$root/device" -I"$work/m3/include" \
     -c "$root/$s" -o "$work/su/$(echo "$s" | tr / _).o" -dumpbase "$work/su/$(echo "$s" | tr / _)"
 done
 (cd "$root" && python3 - "$work/su") <<'PY'

@@ -19,7 +19,7 @@ objs=()
 for s in "${srcs[@]}"; do
   o="$out/$(echo "$s" | tr / _).o"
   $cc -mcpu=cortex-m3 -mthumb -Os -std=c99 -pedantic -Wall -Wextra -Werror -Wshadow \
-      -ffunction-sections -fdata-sections -I"$root/device/include" -I"$out/include" \
+      -ffunction-sections -fdata-sections -I"$root/device/include" -I"$root/device" -I"$out/include" \
       -c "$root/device/$s" -o "$o"
   objs+=("$o")
 done

@@ -7,7 +7,8 @@
 #include "otakit/agent.h"
 
 #include "json.h"
-#include "../net/text.h"
+#include "core/buf.h"
+#include "core/text.h"
 
 #define KEY(lit) ota_json_key_is(k, kl, lit)
 
@@ -182,65 +183,47 @@ int ota_check_parse(const char *json, size_t len, ota_check_t *out)
 
 /* ---- the request -------------------------------------------------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int full;
-} path_t;
-
-static void add(path_t *w, const char *s, int encode)
+/* Appends s percent-encoded as a query value (RFC 3986: unreserved characters stay as they are). */
+static void add_encoded(ota_buf_t *w, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        int plain = !encode || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '-' || ch == '.' || ch == '_' || ch == '~';
-        if (w->n + (plain ? 1 : 3) >= w->cap) {
-            w->full = 1;
-            return;
-        }
-        if (plain) {
-            w->p[w->n++] = (char)ch;
+        char esc[3];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+            ch == '.' || ch == '_' || ch == '~') {
+            ota_buf_put_n(w, (const char *)s, 1);
         } else {
-            w->p[w->n++] = '%';
-            w->p[w->n++] = hex[ch >> 4];
-            w->p[w->n++] = hex[ch & 15];
+            esc[0] = '%';
+            esc[1] = hex[ch >> 4];
+            esc[2] = hex[ch & 15];
+            ota_buf_put_n(w, esc, 3);
         }
     }
-    w->p[w->n] = 0;
-}
-
-static void add_u32(path_t *w, uint32_t v)
-{
-    char t[11];
-    add(w, ota_u32_str(t, v), 0);
 }
 
 int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
                       unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
 {
     ota_url_t url;
-    path_t w;
+    ota_buf_t w;
     size_t len;
     int rc;
     if (!http || !version || !buf || !out || slot > 1)
         return OTA_ERR_ARG;
     if ((rc = ota_url_parse(server_url, &url)) != OTA_OK)
         return rc;
-    w.p = url.path;
-    w.n = strlen(url.path);
-    w.cap = sizeof url.path;
-    w.full = 0;
+    ota_buf_text(&w, url.path, sizeof url.path);
     while (w.n && url.path[w.n - 1] == '/') /* "https://host/" and "https://host/prefix/" */
         url.path[--w.n] = 0;
     if (strchr(url.path, '?'))
         return OTA_ERR_URL;
-    add(&w, "/api/v1/device/check?version=", 0);
-    add(&w, version, 1);
-    add(&w, "&slot=", 0);
-    add_u32(&w, slot);
-    add(&w, "&security_counter=", 0);
-    add_u32(&w, security_counter);
+    ota_buf_put(&w, "/api/v1/device/check?version=");
+    add_encoded(&w, version);
+    ota_buf_put(&w, "&slot=");
+    ota_buf_put_u32(&w, slot);
+    ota_buf_put(&w, "&security_counter=");
+    ota_buf_put_u32(&w, security_counter);
     if (w.full)
         return OTA_ERR_URL;
     if ((rc = ota_http_get_all(http, &url, token, buf, cap, &len)) != OTA_OK)

@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "otakit/agent.h"
+#include "otakit/bytes.h"
 
 #include "json.h"
-#include "../crypto/crypto.h"
-#include "../net/text.h"
+#include "core/buf.h"
+#include "core/text.h"
+#include "crypto/crypto.h"
 
 /* ---- Mongoose pull metadata --------------------------------------------------------------- */
 
@@ -72,47 +74,20 @@ int ota_mongoose_check(ota_http_t *http, const char *meta_url, const char *runni
 
 #define ESP_HEADERS_MAX 512u
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int full;
-} hbuf_t;
-
-static void hput(hbuf_t *w, const char *s)
-{
-    size_t l = strlen(s);
-    if (w->full || l >= w->cap - w->n) {
-        w->full = 1;
-        return;
-    }
-    memcpy(w->p + w->n, s, l + 1);
-    w->n += l;
-}
-
 /* "<prefix><name>: <value>\r\n" */
-static void header(hbuf_t *w, const char *prefix, const char *name, const char *value)
+static void header(ota_buf_t *w, const char *prefix, const char *name, const char *value)
 {
-    hput(w, prefix);
-    hput(w, name);
-    hput(w, ": ");
-    hput(w, value);
-    hput(w, "\r\n");
+    ota_buf_put(w, prefix);
+    ota_buf_put(w, name);
+    ota_buf_put(w, ": ");
+    ota_buf_put(w, value);
+    ota_buf_put(w, "\r\n");
 }
 
-static void header_u32(hbuf_t *w, const char *prefix, const char *name, uint32_t v)
+static void header_u32(ota_buf_t *w, const char *prefix, const char *name, uint32_t v)
 {
     char t[11];
     header(w, prefix, name, ota_u32_str(t, v));
-}
-
-/* 1 when s is a value the headers may carry: printable ASCII, at most max characters. */
-static int text_ok(const char *s, size_t max)
-{
-    size_t i;
-    for (i = 0; s[i]; i++)
-        if (i >= max || (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return 0;
-    return 1;
 }
 
 typedef struct {
@@ -143,7 +118,6 @@ static int esp_fail(ota_pull_stats_t *st, int rc)
 int ota_esp_update(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_esp_info_t *info,
                    ota_pull_stats_t *stats)
 {
-    static const char hex[] = "0123456789abcdef";
     char hdrs[ESP_HEADERS_MAX], got_hex[33];
     const char *prefix, *ua_saved;
     ota_pull_stats_t local, *st = stats ? stats : &local;
@@ -152,27 +126,24 @@ int ota_esp_update(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_
     ota_url_t u;
     uint32_t slot_size;
     uint8_t got[16];
-    hbuf_t w;
+    ota_buf_t w;
     esp_t e;
-    int rc, i;
+    int rc;
 
     memset(st, 0, sizeof *st);
-    if (!ctx || !http || !url || !info || !info->sta_mac || !text_ok(info->sta_mac, 17) ||
-        (info->ap_mac && !text_ok(info->ap_mac, 17)) || (info->version && !text_ok(info->version, 64)) ||
-        (info->sketch_md5 && !text_ok(info->sketch_md5, 32)) ||
-        (info->sdk_version && !text_ok(info->sdk_version, 32)))
+    if (!ctx || !http || !url || !info || !info->sta_mac || !ota_printable(info->sta_mac, 17) ||
+        (info->ap_mac && !ota_printable(info->ap_mac, 17)) || (info->version && !ota_printable(info->version, 64)) ||
+        (info->sketch_md5 && !ota_printable(info->sketch_md5, 32)) ||
+        (info->sdk_version && !ota_printable(info->sdk_version, 32)))
         return OTA_ERR_ARG;
     if ((rc = ota_url_parse(url, &u)) != OTA_OK)
         return rc;
     slot_size = ctx->cfg.layout->slot[ota_running_slot(ctx) ? 0 : 1].size;
     prefix = info->esp32 ? "x-ESP32-" : "x-ESP8266-";
-    w.p = hdrs;
-    w.n = 0;
-    w.cap = sizeof hdrs;
-    w.full = 0;
     hdrs[0] = 0;
+    ota_buf_text(&w, hdrs, sizeof hdrs);
     if (info->esp32)
-        hput(&w, "Cache-Control: no-cache\r\n");
+        ota_buf_put(&w, "Cache-Control: no-cache\r\n");
     else
         header_u32(&w, prefix, "Chip-ID", info->chip_id);
     header(&w, prefix, "STA-MAC", info->sta_mac);
@@ -224,15 +195,8 @@ int ota_esp_update(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_
     st->bytes = e.bytes;
     if (rc == OTA_OK && e.bytes != r.length)
         rc = OTA_ERR_NET; /* cannot happen with Content-Length framing; kept as a guard */
-    if (rc == OTA_OK && r.has_md5) {
-        for (i = 0; i < 16; i++) {
-            got_hex[2 * i] = hex[got[i] >> 4];
-            got_hex[2 * i + 1] = hex[got[i] & 15];
-        }
-        got_hex[32] = 0;
-        if (memcmp(got_hex, r.md5, 32) != 0)
-            rc = OTA_ERR_HASH;
-    }
+    if (rc == OTA_OK && r.has_md5 && memcmp(ota_hex_encode(got, 16, got_hex), r.md5, 32) != 0)
+        rc = OTA_ERR_HASH;
     if (rc == OTA_OK)
         rc = ota_end(ctx);
     if (rc != OTA_OK) {

@@ -23,9 +23,11 @@
 #include <string.h>
 
 #include "otakit/agent.h"
+#include "otakit/bytes.h"
 
-#include "../crypto/crypto.h"
-#include "../net/deadline.h"
+#include "core/deadline.h"
+#include "core/text.h"
+#include "crypto/crypto.h"
 
 #define DEFAULT_RETRIES 5u
 #define DEFAULT_MIN_PROGRESS 1024u
@@ -56,9 +58,7 @@ static int hex_decode(const char *s, uint8_t out[32])
 {
     int i;
     for (i = 0; i < 64; i++) {
-        char ch = s[i];
-        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        int d = ota_hexval((unsigned char)s[i]);
         if (d < 0)
             return OTA_ERR_ARG;
         out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | d : d << 4);
@@ -69,13 +69,8 @@ static int hex_decode(const char *s, uint8_t out[32])
 /* The entity tag otakit servers give an artifact: "\"<sha256 in lowercase hex>\"". */
 static void etag_of(const uint8_t sha[32], char out[OTA_HTTP_ETAG_MAX])
 {
-    static const char hex[] = "0123456789abcdef";
-    int i;
     out[0] = '"';
-    for (i = 0; i < 32; i++) {
-        out[1 + 2 * i] = hex[sha[i] >> 4];
-        out[2 + 2 * i] = hex[sha[i] & 15];
-    }
+    ota_hex_encode(sha, 32, out + 1);
     out[65] = '"';
     out[66] = 0;
 }

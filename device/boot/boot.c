@@ -14,7 +14,7 @@
 
 #include "otakit/ota.h"
 
-#include "journal.h"
+#include "core/journal.h"
 #include "swap.h"
 
 static int save_state(ota_ctx_t *ctx, uint8_t state, uint8_t boot_count)

@@ -13,7 +13,7 @@
  */
 #include "swap.h"
 
-#include "journal.h"
+#include "core/journal.h"
 
 #ifndef OTA_COPY_BUF
 #define OTA_COPY_BUF 512u /* RAM used to move data between sectors */

@@ -1,4 +1,6 @@
 /* Hex encoding and constant-time comparison (see otakit/bytes.h). */
+#include <string.h>
+
 #include "otakit/bytes.h"
 
 char *ota_hex_encode(const uint8_t *p, size_t n, char *out)
@@ -21,4 +23,10 @@ int ota_ct_equal(const void *a, const void *b, size_t n)
     for (i = 0; i < n; i++)
         d |= (uint8_t)(x[i] ^ y[i]);
     return d == 0;
+}
+
+int ota_ct_streq(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n == strlen(b) && ota_ct_equal(a, b, n);
 }

@@ -3,7 +3,7 @@
 
 #include "otakit/image.h"
 
-#include "le.h"
+#include "core/le.h"
 
 void ota_tlv_area_begin(ota_tlv_writer_t *w, uint8_t *buf, uint32_t cap, int is_protected)
 {

@@ -1,7 +1,7 @@
 /* Image header coding, TLV area layout and the TLV iterator (see otakit/image.h). */
 #include "otakit/image.h"
 
-#include "le.h"
+#include "core/le.h"
 
 int ota_image_header_decode(const uint8_t raw[OTA_IMAGE_HEADER_SIZE], ota_image_header_t *out)
 {

@@ -6,7 +6,7 @@
 
 #include "otakit/image.h"
 
-#include "le.h"
+#include "core/le.h"
 
 #define OTA_TLV_X_DEF(name, type, kind, flags, max) {(type), (kind), (flags), (max), OTA_TLV_IDX_##name},
 #define OTA_TLV_X_IDX(name, type, kind, flags, max) OTA_TLV_IDX_##name,

@@ -10,7 +10,7 @@
 #include "otakit/bytes.h"
 #include "otakit/image.h"
 
-#include "../crypto/crypto.h"
+#include "crypto/crypto.h"
 
 #ifndef OTA_VERIFY_CHUNK
 #define OTA_VERIFY_CHUNK 256u /* bytes hashed per read: stack cost vs. read calls */

@@ -11,8 +11,9 @@
 
 #include "otakit/http.h"
 
-#include "deadline.h"
-#include "text.h"
+#include "core/buf.h"
+#include "core/deadline.h"
+#include "core/text.h"
 
 #define DEFAULT_CONNECT_MS 10000u
 #define DEFAULT_READ_MS 15000u
@@ -165,27 +166,7 @@ static int read_line(ota_http_t *c, char **line, int too_long, int head)
 /* 1 when s is a header value we may send: printable ASCII and spaces, no CR/LF. */
 static int value_ok(const char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-            return 0;
-    return 1;
-}
-
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-    int full;
-} wbuf_t;
-
-static void put(wbuf_t *w, const char *s)
-{
-    size_t l = strlen(s);
-    if (w->full || l > w->cap - w->n) {
-        w->full = 1;
-        return;
-    }
-    memcpy(w->p + w->n, s, l);
-    w->n += l;
+    return ota_printable(s, (size_t)-1);
 }
 
 /* 1 when s is empty or a run of "Name: value\r\n" lines: a name of printable ASCII without spaces
@@ -209,28 +190,12 @@ static int lines_ok(const char *s)
     return 1;
 }
 
-static void put_n(wbuf_t *w, const char *s, size_t l)
-{
-    if (w->full || l > w->cap - w->n) {
-        w->full = 1;
-        return;
-    }
-    memcpy(w->p + w->n, s, l);
-    w->n += l;
-}
-
-static void put_u32(wbuf_t *w, uint32_t v)
-{
-    char t[11];
-    put(w, ota_u32_str(t, v));
-}
-
 static int send_request(ota_http_t *c, const ota_url_t *url, const ota_http_req_t *req)
 {
     const char *method = req->method ? req->method : "GET";
     const char *ua = c->cfg.user_agent ? c->cfg.user_agent : DEFAULT_USER_AGENT;
     const char *m;
-    wbuf_t w;
+    ota_buf_t w;
     int rc;
     for (m = method; *m; m++)
         if (*m < 'A' || *m > 'Z')
@@ -239,51 +204,48 @@ static int send_request(ota_http_t *c, const ota_url_t *url, const ota_http_req_
         (req->if_range && !value_ok(req->if_range)) || (req->content_type && !value_ok(req->content_type)) ||
         (req->extra_headers && !lines_ok(req->extra_headers)))
         return OTA_ERR_ARG; /* no header injection through CR/LF */
-    w.p = c->buf;
-    w.n = 0;
-    w.cap = sizeof c->buf;
-    w.full = 0;
-    put(&w, method);
-    put(&w, " ");
-    put(&w, url->path);
-    put(&w, " HTTP/1.1\r\nHost: ");
+    ota_buf_bytes(&w, c->buf, sizeof c->buf);
+    ota_buf_put(&w, method);
+    ota_buf_put(&w, " ");
+    ota_buf_put(&w, url->path);
+    ota_buf_put(&w, " HTTP/1.1\r\nHost: ");
     if (strchr(url->host, ':')) { /* IPv6 literal */
-        put(&w, "[");
-        put(&w, url->host);
-        put(&w, "]");
+        ota_buf_put(&w, "[");
+        ota_buf_put(&w, url->host);
+        ota_buf_put(&w, "]");
     } else {
-        put(&w, url->host);
+        ota_buf_put(&w, url->host);
     }
     if (url->port != (url->https ? 443 : 80)) {
-        put(&w, ":");
-        put_u32(&w, url->port);
+        ota_buf_put(&w, ":");
+        ota_buf_put_u32(&w, url->port);
     }
-    put(&w, "\r\nUser-Agent: ");
-    put(&w, ua);
+    ota_buf_put(&w, "\r\nUser-Agent: ");
+    ota_buf_put(&w, ua);
     if (req->token) {
-        put(&w, "\r\nAuthorization: Bearer ");
-        put(&w, req->token);
+        ota_buf_put(&w, "\r\nAuthorization: Bearer ");
+        ota_buf_put(&w, req->token);
     }
     if (req->has_range) {
-        put(&w, "\r\nRange: bytes=");
-        put_u32(&w, req->range_from);
-        put(&w, "-");
+        ota_buf_put(&w, "\r\nRange: bytes=");
+        ota_buf_put_u32(&w, req->range_from);
+        ota_buf_put(&w, "-");
     }
     if (req->if_range) {
-        put(&w, "\r\nIf-Range: ");
-        put(&w, req->if_range);
+        ota_buf_put(&w, "\r\nIf-Range: ");
+        ota_buf_put(&w, req->if_range);
     }
     if (req->body) {
-        put(&w, "\r\nContent-Type: ");
-        put(&w, req->content_type ? req->content_type : "application/json");
-        put(&w, "\r\nContent-Length: ");
-        put_u32(&w, req->body_len);
+        ota_buf_put(&w, "\r\nContent-Type: ");
+        ota_buf_put(&w, req->content_type ? req->content_type : "application/json");
+        ota_buf_put(&w, "\r\nContent-Length: ");
+        ota_buf_put_u32(&w, req->body_len);
     }
     if (req->extra_headers && *req->extra_headers) { /* its last CRLF is the one put below */
-        put(&w, "\r\n");
-        put_n(&w, req->extra_headers, strlen(req->extra_headers) - 2);
+        ota_buf_put(&w, "\r\n");
+        ota_buf_put_n(&w, req->extra_headers, strlen(req->extra_headers) - 2);
     }
-    put(&w, c->cfg.keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    ota_buf_put(&w, c->cfg.keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
     if (w.full)
         return OTA_ERR_NO_SPACE;
     c->pos = c->len = 0;

@@ -7,8 +7,10 @@
 
 #include <string.h>
 
-#include "deadline.h"
-#include "text.h"
+#include "otakit/bytes.h"
+
+#include "core/deadline.h"
+#include "core/text.h"
 
 #define RD_BUF 512u
 #define MAX_HEADERS 40
@@ -204,18 +206,6 @@ static const char *header_value(const char *line, const char *name)
     return line;
 }
 
-/* Constant-time comparison of two strings. */
-static int same(const char *a, const char *b)
-{
-    size_t n = strlen(a), i;
-    unsigned char d = 0;
-    if (n != strlen(b))
-        return 0;
-    for (i = 0; i < n; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
-}
-
 static int parse_u32(const char *s, uint32_t *out)
 {
     uint32_t v = 0;
@@ -262,9 +252,9 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
             hd->has_length = 1;
         } else if ((v = header_value(line, "Authorization")) != NULL) {
             /* ota_istarts() stops at the value's NUL: a short value is never read past. */
-            if (cfg->token && ota_istarts(v, "bearer ") && same(v + 7, cfg->token))
+            if (cfg->token && ota_istarts(v, "bearer ") && ota_ct_streq(v + 7, cfg->token))
                 hd->authorized = 1;
-            if (cfg->basic_b64 && ota_istarts(v, "basic ") && same(v + 6, cfg->basic_b64))
+            if (cfg->basic_b64 && ota_istarts(v, "basic ") && ota_ct_streq(v + 6, cfg->basic_b64))
                 hd->authorized = 1;
         } else if ((v = header_value(line, "Content-Type")) != NULL) {
             const char *b = strstr(v, "boundary=");

@@ -100,14 +100,22 @@ static int tls_connect(void *ctx, const char *host, uint16_t port, uint32_t time
     return 0;
 }
 
-static int tls_send(void *ctx, int h, const void *buf, size_t len, uint32_t timeout_ms)
+/* Starts a send or receive on connection h: OTA_OK, or OTA_ERR_ARG when h is not the open one. */
+static int io_start(ota_tls_t *t, int h, uint32_t timeout_ms)
 {
-    ota_tls_t *t = (ota_tls_t *)ctx;
-    int rc;
     if (h != 0 || t->lower_h < 0)
         return OTA_ERR_ARG;
     t->timeout_ms = timeout_ms;
     t->lower_err = 0;
+    return OTA_OK;
+}
+
+static int tls_send(void *ctx, int h, const void *buf, size_t len, uint32_t timeout_ms)
+{
+    ota_tls_t *t = (ota_tls_t *)ctx;
+    int rc;
+    if ((rc = io_start(t, h, timeout_ms)) != OTA_OK)
+        return rc;
     while ((rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, len)) < 0)
         if (!retry(rc))
             return tls_err(t, rc);
@@ -118,10 +126,8 @@ static int tls_recv(void *ctx, int h, void *buf, size_t len, uint32_t timeout_ms
 {
     ota_tls_t *t = (ota_tls_t *)ctx;
     int rc;
-    if (h != 0 || t->lower_h < 0)
-        return OTA_ERR_ARG;
-    t->timeout_ms = timeout_ms;
-    t->lower_err = 0;
+    if ((rc = io_start(t, h, timeout_ms)) != OTA_OK)
+        return rc;
     while ((rc = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, len)) < 0) {
         if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
             return 0; /* a clean TLS close */

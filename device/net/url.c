@@ -6,7 +6,7 @@
 
 #include "otakit/http.h"
 
-#include "text.h"
+#include "core/text.h"
 
 static int host_char(int ch)
 {

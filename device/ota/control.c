@@ -3,7 +3,7 @@
 
 #include "otakit/ota.h"
 
-#include "../boot/journal.h"
+#include "core/journal.h"
 
 const char *ota_state_name(int state)
 {

@@ -10,7 +10,7 @@
 
 #include "otakit/ota.h"
 
-#include "../boot/journal.h"
+#include "core/journal.h"
 
 static const ota_area_t *wslot(const ota_ctx_t *ctx)
 {

@@ -16,4 +16,8 @@ char *ota_hex_encode(const uint8_t *p, size_t n, char *out);
  * Returns 1 when they are equal, 0 otherwise. */
 int ota_ct_equal(const void *a, const void *b, size_t n);
 
+/* Compares two NUL-terminated strings (tokens, passwords) with ota_ct_equal(): the time depends on
+ * their lengths, never on their contents. Returns 1 when they are equal, 0 otherwise. */
+int ota_ct_streq(const char *a, const char *b);
+
 #endif

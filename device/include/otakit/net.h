@@ -48,7 +48,7 @@ typedef struct {
     void *ctx;
 } ota_net_t;
 
-/* A deadline on a transport's clock (the library's structs hold one; device/net/deadline.h works
+/* A deadline on a transport's clock (the library's structs hold one; device/core/deadline.h works
  * with it). clock NULL: no deadline. */
 typedef struct {
     const ota_net_t *clock;

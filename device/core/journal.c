@@ -10,11 +10,11 @@
  * or old entries with lower seq. Like ESP-IDF's two-copy otadata, but one erase per sector's worth
  * of updates instead of one per update.
  */
-#include "journal.h"
+#include "core/journal.h"
 
 #include <string.h>
 
-#include "../image/le.h"
+#include "core/le.h"
 
 #define JOURNAL_MAGIC 0x4b4fu /* "OK" */
 

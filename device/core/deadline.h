@@ -4,8 +4,8 @@
  * Internal header: not part of the public API. Without a clock a deadline never passes and each
  * wait is the operation's own timeout.
  */
-#ifndef OTAKIT_NET_DEADLINE_H
-#define OTAKIT_NET_DEADLINE_H
+#ifndef OTAKIT_CORE_DEADLINE_H
+#define OTAKIT_CORE_DEADLINE_H
 
 #include <stdint.h>
 

@@ -2,8 +2,8 @@
  * Small text helpers shared by the HTTP client, the URL parser and the JSON reader: ASCII only,
  * locale free (no ctype), no library calls. Internal header: not part of the public API.
  */
-#ifndef OTAKIT_NET_TEXT_H
-#define OTAKIT_NET_TEXT_H
+#ifndef OTAKIT_CORE_TEXT_H
+#define OTAKIT_CORE_TEXT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +42,17 @@ static inline const char *ota_u32_str(char buf[11], uint32_t v)
         v /= 10u;
     } while (v);
     return buf + i;
+}
+
+/* 1 when s is printable ASCII (spaces included; no control characters, so no CR or LF) and at
+ * most max characters long. */
+static inline int ota_printable(const char *s, size_t max)
+{
+    size_t i;
+    for (i = 0; s[i]; i++)
+        if (i >= max || (unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    return 1;
 }
 
 /* Value of a hex digit, or -1. */
