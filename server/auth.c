@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "otakit/bytes.h"
 
 static char *admin_token;
 
@@ -13,18 +14,6 @@ void auth_set_admin_token(const char *token)
 {
     free(admin_token);
     admin_token = strdup(token);
-}
-
-/* Constant-time string equality (length leaks, content does not). */
-static int same(const char *a, const char *b)
-{
-    size_t n = strlen(a), i;
-    unsigned char d = 0;
-    if (n != strlen(b))
-        return 0;
-    for (i = 0; i < n; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
 }
 
 /* Looks a token hash up in one column; returns the row id and (for products) the product_id. */
@@ -67,7 +56,7 @@ int auth_check(http_req_t *r)
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !*(tok = h + 7)) /* the scheme is case-insensitive */
         return deny(r, ERR_UNAUTHORIZED, "this route needs Authorization: Bearer <token>");
 
-    if ((need & (AUTH_ADMIN | AUTH_OWNER)) && admin_token && same(tok, admin_token)) {
+    if ((need & (AUTH_ADMIN | AUTH_OWNER)) && admin_token && ota_ct_streq(tok, admin_token)) {
         r->auth_kind = AUTH_ADMIN;
         return 1;
     }
@@ -99,7 +88,7 @@ int auth_check(http_req_t *r)
         }
     }
     /* A token that is valid somewhere else is a scope error, not an unknown token. */
-    if ((admin_token && same(tok, admin_token)) ||
+    if ((admin_token && ota_ct_streq(tok, admin_token)) ||
         lookup("SELECT id FROM products WHERE owner_token_hash = ?1 OR enroll_token_hash = ?1", hash, NULL, 0) ||
         lookup("SELECT id FROM devices WHERE token_hash = ?", hash, NULL, 0))
         return deny(r, ERR_FORBIDDEN, "this token may not use this route");
