@@ -21,6 +21,7 @@
 #include "otakit/flash_sim.h"
 #include "otakit/http.h"
 #include "otakit/net_posix.h"
+#include "otakit/platform_posix.h"
 #include "otakit/ota.h"
 
 #define KB 1024u
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
                                        {"product", 1, 0, 'p'}, {"version", 1, 0, 'v'}, {0, 0, 0, 0}};
     const char *server = 0, *token = 0, *keypath = 0, *product = 0, *version = "1.0.0";
     static ota_net_posix_t posix_state;
+    static ota_platform_ops_t host_platform;
     static ota_net_t tcp;
     static ota_http_t http;
     static char buf[4096];
@@ -89,8 +91,10 @@ int main(int argc, char **argv)
     key.der = der;
     key.len = (uint32_t)derlen;
     ota_net_posix_init(&posix_state, &tcp);
+    ota_host_platform_init(&host_platform, NULL);
     memset(&hc, 0, sizeof hc);
     hc.tcp = &tcp;
+    hc.platform = &host_platform;
     hc.keep_alive = 1;
     if (ota_http_init(&http, &hc) != OTA_OK)
         return 1;

@@ -56,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((flags = fz_net_init(&f, &net, data, size)) < 0)
         return 0;
     memset(&cfg, 0, sizeof cfg);
+    cfg.platform = &f.plat;
     cfg.tcp = &net; /* no TLS transport: an https redirect fails with OTA_ERR_TLS */
     cfg.max_redirects = flags & 2 ? 2 : 0;
     cfg.keep_alive = (uint8_t)(flags & 4 ? 1 : 0);

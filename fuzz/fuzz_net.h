@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "otakit/net.h"
+#include "otakit/port.h"
 
 #define FZ_HANDLE 5
 #define FZ_CHECK(cond)                                                                             \
@@ -33,6 +33,7 @@ typedef struct {
     int open;
     unsigned connects;
     uint32_t now;    /* the fake clock, in ms */
+    ota_platform_ops_t plat; /* its now_ms reads (and moves on) the fake clock */
 } fz_net_t;
 
 static int fz_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
@@ -82,9 +83,9 @@ static uint32_t fz_now(void *ctx)
     return ((fz_net_t *)ctx)->now += 1;
 }
 
-static const ota_net_ops_t fz_ops = {fz_connect, fz_send, fz_recv, fz_close, fz_now};
+static const ota_net_ops_t fz_ops = {fz_connect, fz_send, fz_recv, fz_close};
 
-/* Sets f and net up for one input. Returns the target's flags byte, or -1 when the input is too
+/* Sets f and net (and f->plat, the platform clock to give the HTTP client or push server) up for one input. Returns the target's flags byte, or -1 when the input is too
  * short to have one. */
 static int fz_net_init(fz_net_t *f, ota_net_t *net, const uint8_t *data, size_t size)
 {
@@ -96,6 +97,8 @@ static int fz_net_init(fz_net_t *f, ota_net_t *net, const uint8_t *data, size_t 
     f->p = data + 2;
     f->len = size - 2;
     f->now = 0xfffff000u; /* near the wrap of the 32-bit clock: deadlines must survive it */
+    f->plat.now_ms = fz_now;
+    f->plat.ctx = f;
     net->ops = &fz_ops;
     net->ctx = f;
     return data[1];

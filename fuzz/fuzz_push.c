@@ -107,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     changes = 0;
 
     memset(&pc, 0, sizeof pc);
+    pc.platform = &f.plat;
     pc.token = "t0k3n";
     pc.basic_b64 = "YWRtaW46czNjcmV0";
     f.open = 1; /* the connection the port accepted */

@@ -279,6 +279,7 @@ static int finish(pull_t *p)
 static int pull(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pull_opts_t *opts,
                 ota_pull_stats_t *stats)
 {
+    const ota_platform_ops_t *plat = http->cfg.platform;
     ota_pull_stats_t local;
     unsigned fails = 0, max = opts->max_retries ? opts->max_retries : DEFAULT_RETRIES;
     uint32_t best, step = opts->min_progress ? opts->min_progress : DEFAULT_MIN_PROGRESS, delay;
@@ -332,13 +333,13 @@ static int pull(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_pul
             ota_http_close(http);
             return rc; /* give up for now; the partial download stays resumable */
         }
-        delay = opts->sleep_ms ? opts->retry_delay_ms << (fails > 5 ? 5 : fails ? fails - 1 : 0) : 0;
+        delay = plat && plat->sleep_ms ? opts->retry_delay_ms << (fails > 5 ? 5 : fails ? fails - 1 : 0) : 0;
         if (!ota_deadline_wait(&http->deadline, delay ? delay : 1u)) {
             ota_http_close(http);
             return p.st->last_error = OTA_ERR_TIMEOUT; /* out of time; resumable as above */
         }
         if (delay)
-            opts->sleep_ms(opts->sleep_ctx, ota_deadline_wait(&http->deadline, delay));
+            plat->sleep_ms(plat->ctx, ota_deadline_wait(&http->deadline, delay));
     }
     ota_http_close(http);
     if (rc != OTA_OK) {

@@ -148,10 +148,12 @@ static int boot_swap(ota_ctx_t *ctx, ota_boot_result_t *res, ota_image_info_t *i
 
 int ota_boot(ota_ctx_t *ctx, ota_boot_result_t *res)
 {
+    const ota_platform_ops_t *plat;
     ota_image_info_t info;
     int rc;
     if (!ctx || !res)
         return OTA_ERR_ARG;
+    plat = ctx->cfg.platform;
     memset(res, 0, sizeof *res);
     ctx->w_active = 0;
     if (ctx->cfg.layout->strategy == OTA_STRATEGY_SWAP)
@@ -163,14 +165,13 @@ int ota_boot(ota_ctx_t *ctx, ota_boot_result_t *res)
     res->state = ctx->rec.state;
     res->version = info.hdr.version;
     res->security_counter = info.security_counter;
-    if (ctx->cfg.select_bank && ctx->cfg.select_bank(ctx->cfg.select_bank_ctx, res->slot) != 0)
+    if (plat && plat->select_bank && plat->select_bank(plat->ctx, res->slot) != 0)
         return OTA_ERR_FLASH_WRITE;
     /* The commit window: a new image that hangs before ota_confirm() gets reset, then rolled back.
      * If the watchdog cannot be armed the image still boots on trial: a reset still rolls it back,
      * and refusing to boot would be worse. */
-    if (res->state == OTA_STATE_TESTING && ctx->cfg.watchdog_start)
-        res->watchdog_armed = ctx->cfg.watchdog_start(ctx->cfg.watchdog_ctx, ctx->cfg.commit_window_ms
-                                                                                 ? ctx->cfg.commit_window_ms
-                                                                                 : 60000u) == 0;
+    if (res->state == OTA_STATE_TESTING && plat && plat->watchdog_start)
+        res->watchdog_armed =
+            plat->watchdog_start(plat->ctx, ctx->cfg.commit_window_ms ? ctx->cfg.commit_window_ms : 60000u) == 0;
     return OTA_OK;
 }

@@ -39,7 +39,7 @@ static uint32_t read_ms(const ota_http_t *c)
 
 void ota_http_set_deadline(ota_http_t *c, uint32_t ms)
 {
-    ota_deadline_start(&c->deadline, c->cfg.tcp, ms);
+    ota_deadline_start(&c->deadline, c->cfg.platform, ms);
 }
 
 int ota_http_init(ota_http_t *c, const ota_http_cfg_t *cfg)

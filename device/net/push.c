@@ -446,8 +446,8 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     r.net = net;
     r.h = h;
     r.timeout = cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
-    ota_deadline_start(&r.conn, net, cfg->conn_timeout_ms ? cfg->conn_timeout_ms : DEFAULT_CONN_MS);
-    ota_deadline_start(&r.head, net, cfg->head_timeout_ms ? cfg->head_timeout_ms : DEFAULT_HEAD_MS);
+    ota_deadline_start(&r.conn, cfg->platform, cfg->conn_timeout_ms ? cfg->conn_timeout_ms : DEFAULT_CONN_MS);
+    ota_deadline_start(&r.head, cfg->platform, cfg->head_timeout_ms ? cfg->head_timeout_ms : DEFAULT_HEAD_MS);
     if ((rc = read_head(&r, cfg, &hd)) != OTA_OK) {
         if (rc == OTA_ERR_ARG)
             return respond(&r, res, 400, "text/plain", "bad request", NULL);

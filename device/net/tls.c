@@ -137,15 +137,7 @@ static int tls_recv(void *ctx, int h, void *buf, size_t len, uint32_t timeout_ms
     return rc;
 }
 
-/* The clock of the transport underneath (one that stands still if it has none: no deadlines). */
-static uint32_t tls_now(void *ctx)
-{
-    ota_tls_t *t = (ota_tls_t *)ctx;
-    const ota_net_t *lower = t->cfg.lower;
-    return lower->ops->now_ms ? lower->ops->now_ms(lower->ctx) : 0;
-}
-
-static const ota_net_ops_t tls_ops = {tls_connect, tls_send, tls_recv, tls_close, tls_now};
+static const ota_net_ops_t tls_ops = {tls_connect, tls_send, tls_recv, tls_close};
 
 /* ---- setup -------------------------------------------------------------------------------- */
 
@@ -154,7 +146,8 @@ int ota_tls_init(ota_tls_t *t, const ota_tls_cfg_t *cfg)
     static const unsigned char pers[] = "otakit-tls";
     size_t ca_len;
     int rc;
-    if (!t || !cfg || !cfg->lower || !cfg->lower->ops || !cfg->ca || !cfg->entropy)
+    if (!t || !cfg || !cfg->lower || !cfg->lower->ops || !cfg->ca || !cfg->platform ||
+        !cfg->platform->entropy)
         return OTA_ERR_ARG;
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
@@ -172,7 +165,7 @@ int ota_tls_init(ota_tls_t *t, const ota_tls_cfg_t *cfg)
         ota_tls_free(t);
         return rc == MBEDTLS_ERR_X509_ALLOC_FAILED ? OTA_ERR_NO_MEM : OTA_ERR_TLS;
     }
-    if (mbedtls_ctr_drbg_seed(&t->drbg, cfg->entropy, cfg->entropy_ctx, pers, sizeof pers - 1) != 0) {
+    if (mbedtls_ctr_drbg_seed(&t->drbg, cfg->platform->entropy, cfg->platform->ctx, pers, sizeof pers - 1) != 0) {
         ota_tls_free(t);
         return OTA_ERR_CRYPTO;
     }

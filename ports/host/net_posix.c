@@ -4,8 +4,8 @@
  * Every send and receive is non-blocking (MSG_DONTWAIT, so also on a blocking socket a caller
  * accepted itself) and every wait is a poll() bounded by the operation's timeout, so a peer that
  * never answers, or a SYN that is never answered, ends in OTA_ERR_TIMEOUT rather than a hang.
- * Name resolution (getaddrinfo) is the one step that is not bounded by it. The clock is
- * CLOCK_MONOTONIC.
+ * Name resolution (getaddrinfo) is the one step that is not bounded by it. Timeouts are measured
+ * on the host platform's clock (ota_host_clock_ms, CLOCK_MONOTONIC).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,18 +16,16 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "otakit/net_posix.h"
+#include "otakit/platform_posix.h"
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ota_host_clock_ms();
 }
 
 /* Waits until fd is ready for events or the deadline passes. Returns 0, OTA_ERR_TIMEOUT or OTA_ERR_NET. */
@@ -156,32 +154,11 @@ static void posix_close(void *ctx, int h)
         close(h);
 }
 
-static uint32_t posix_now(void *ctx)
-{
-    (void)ctx;
-    return (uint32_t)now_ms();
-}
-
-static const ota_net_ops_t posix_ops = {posix_connect, posix_send, posix_recv, posix_close, posix_now};
+static const ota_net_ops_t posix_ops = {posix_connect, posix_send, posix_recv, posix_close};
 
 void ota_net_posix_init(ota_net_posix_t *state, ota_net_t *net)
 {
     memset(state, 0, sizeof *state);
     net->ops = &posix_ops;
     net->ctx = state;
-}
-
-int ota_net_posix_entropy(void *ctx, unsigned char *out, size_t len)
-{
-    (void)ctx;
-    while (len) {
-        ssize_t n = getrandom(out, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        out += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }

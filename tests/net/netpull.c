@@ -42,6 +42,7 @@
 #include "otakit/flash_sim.h"
 #include "otakit/http.h"
 #include "otakit/net_posix.h"
+#include "otakit/platform_posix.h"
 #include "otakit/ota.h"
 #include "otakit/presets.h"
 #include "otakit/tls.h"
@@ -136,6 +137,7 @@ static void on_progress(void *arg, uint32_t done, uint32_t total)
 /* ---- setup -------------------------------------------------------------------------------- */
 
 static ota_net_posix_t posix_state;
+static ota_platform_ops_t host_platform;
 static ota_net_t tcp;
 static ota_tls_t tls;
 static ota_http_t http;
@@ -146,8 +148,10 @@ static int net_setup(void)
     ota_http_cfg_t hc;
     int rc;
     ota_net_posix_init(&posix_state, &tcp);
+    ota_host_platform_init(&host_platform, NULL);
     memset(&hc, 0, sizeof hc);
     hc.tcp = &tcp;
+    hc.platform = &host_platform;
     if (opt.ca) {
         ota_tls_cfg_t tc;
         size_t n;
@@ -160,7 +164,7 @@ static int net_setup(void)
         tc.ca = ca_buf;
         tc.ca_len = n + 1; /* ota_file_read adds a NUL */
         tc.server_name = opt.servername;
-        tc.entropy = ota_net_posix_entropy;
+        tc.platform = &host_platform;
         if ((rc = ota_tls_init(&tls, &tc)) != OTA_OK) {
             printf("result %s\n", ota_errname(rc));
             return 1;

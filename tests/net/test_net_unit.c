@@ -103,8 +103,7 @@ static uint32_t s_now(void *ctx)
     return ((script_t *)ctx)->now;
 }
 
-static const ota_net_ops_t script_ops = {s_connect, s_send, s_recv, s_close, NULL};
-static const ota_net_ops_t clock_ops = {s_connect, s_send, s_recv, s_close, s_now}; /* with a clock */
+static const ota_net_ops_t script_ops = {s_connect, s_send, s_recv, s_close};
 static const size_t pieces[] = {1, 2, 3, 7, 64, 4096};
 
 typedef struct {
@@ -496,7 +495,8 @@ static void test_deadline(void **state)
     memset(full + sizeof resp - 1, 'x', 200);
     for (with = 0; with < 2; with++) {
         script_t s;
-        ota_net_t net = {&clock_ops, &s};
+        ota_net_t net = {&script_ops, &s};
+        ota_platform_ops_t plat; /* the clock */
         ota_http_cfg_t cfg;
         ota_http_req_t req;
         ota_http_resp_t r;
@@ -508,8 +508,12 @@ static void test_deadline(void **state)
         s.piece = 1;
         s.tick = 100;          /* 100 ms a byte: far below the 15 s read timeout */
         s.now = 0xfffff000u;   /* the clock wraps during the transfer */
+        memset(&plat, 0, sizeof plat);
+        plat.now_ms = s_now;
+        plat.ctx = &s;
         memset(&cfg, 0, sizeof cfg);
         cfg.tcp = &net;
+        cfg.platform = &plat;
         assert_int_equal(ota_http_init(&c, &cfg), OTA_OK);
         if (with)
             ota_http_set_deadline(&c, 5000);

@@ -804,8 +804,11 @@ static void test_select_bank(void **state)
 {
     rig_t *r = *state;
     struct bank_hook h = {0, 99};
-    r->cfg.select_bank = select_bank;
-    r->cfg.select_bank_ctx = &h;
+    ota_platform_ops_t plat;
+    memset(&plat, 0, sizeof plat);
+    plat.select_bank = select_bank;
+    plat.ctx = &h;
+    r->cfg.platform = &plat;
     boot_hooked(r, &h, IMG_V1, OTA_STATE_NONE, 0);
     boot_hooked(r, &h, IMG_V1, OTA_STATE_NONE, 0);
     /* Update, never confirmed: slot 1 then back to 0. */

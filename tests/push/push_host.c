@@ -22,6 +22,7 @@
 #include "otakit/keys.h"
 #include "otakit/net_posix.h"
 #include "otakit/ota.h"
+#include "otakit/platform_posix.h"
 #include "otakit/presets.h"
 #include "otakit/push.h"
 
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     uint8_t der[OTA_P256_SPKI_LEN];
     ota_key_t *key;
     ota_net_posix_t ns;
+    ota_platform_ops_t plat;
     ota_net_t net;
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
@@ -111,6 +113,8 @@ int main(int argc, char **argv)
         return 1;
 
     ota_net_posix_init(&ns, &net);
+    ota_host_platform_init(&plat, NULL);
+    pc.platform = &plat;
     lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     memset(&sa, 0, sizeof sa);

@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -21,6 +19,7 @@
 #include "otakit/keys.h"
 #include "otakit/net_posix.h"
 #include "otakit/ota.h"
+#include "otakit/platform_posix.h"
 #include "otakit/presets.h"
 
 #define RESET (-100) /* power_on() result: reset the device */
@@ -37,6 +36,7 @@ typedef struct {
     uint8_t der[OTA_P256_SPKI_LEN];
     ota_net_posix_t ns;
     ota_net_t net;
+    ota_platform_ops_t plat;     /* the host platform: clock, sleep, watchdog */
     int nonet;                   /* the firmware lost its network */
     ota_http_t http;
     char version[OTA_VERSION_STR_MAX];
@@ -130,7 +130,7 @@ static int dead_connect(void *c, const char *h, uint16_t p, uint32_t t)
     return OTA_ERR_NET;
 }
 
-static const ota_net_ops_t dead_ops = {dead_connect, NULL, NULL, NULL, NULL};
+static const ota_net_ops_t dead_ops = {dead_connect, NULL, NULL, NULL};
 static const ota_net_t dead_net = {&dead_ops, NULL};
 
 static void http_setup(simdev_t *d)
@@ -141,6 +141,7 @@ static void http_setup(simdev_t *d)
     hc.connect_timeout_ms = 3000;
     hc.read_timeout_ms = 10000;
     hc.user_agent = "otakit-device";
+    hc.platform = &d->plat;
     ota_http_init(&d->http, &hc);
 }
 
@@ -206,35 +207,20 @@ static int check(simdev_t *d, ota_check_t *chk)
 
 static char *const *g_argv; /* single-device mode: what a reset re-executes */
 
-static void disarm(void)
-{
-    struct itimerval it;
-    memset(&it, 0, sizeof it);
-    setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void on_watchdog(int sig)
+/* The host watchdog's reset (ports/host/platform_posix.c, from its SIGALRM handler): re-exec. */
+static void watchdog_reset(void)
 {
     static const char m[] = "watchdog: commit window expired, reset\n";
-    (void)sig;
-    disarm();
     if (write(1, m, sizeof m - 1) < 0) { /* nothing to do */
     }
     execv("/proc/self/exe", g_argv);
-    _exit(1);
 }
 
-static int watchdog_start(void *ctx, uint32_t ms)
+/* A fleet thread cannot re-exec: its "hang" sleeps out the window itself. */
+static int fleet_watchdog_start(void *ctx, uint32_t ms)
 {
-    simdev_t *d = ctx;
-    struct itimerval it;
-    if (d->o->fleet)
-        return 0; /* a fleet "hang" sleeps out the window itself */
-    memset(&it, 0, sizeof it);
-    it.it_value.tv_sec = ms / 1000;
-    it.it_value.tv_usec = (ms % 1000) * 1000;
-    signal(SIGALRM, on_watchdog);
-    return setitimer(ITIMER_REAL, &it, NULL);
+    (void)ctx, (void)ms;
+    return 0;
 }
 
 static int flash_open(simdev_t *d)
@@ -420,10 +406,7 @@ static int update(simdev_t *d, const ota_check_t *chk)
 
 static void snooze(simdev_t *d, unsigned ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    (void)d;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    d->plat.sleep_ms(d->plat.ctx, ms);
 }
 
 /* One power-on: bootloader, then the firmware. Returns RESET or a DEV_* outcome (--once). */
@@ -474,7 +457,7 @@ static int power_on(simdev_t *d)
             return RESET;
         }
         if (!d->o->fleet)
-            disarm();
+            ota_host_watchdog_stop();
         dlog(d, "self-test passed: confirmed %s", d->version);
     }
     if (d->nonet) {
@@ -536,8 +519,10 @@ int dev_run(const dev_opts_t *o)
     d->cfg.product = o->product;
     d->cfg.max_test_boots = 1;
     d->cfg.commit_window_ms = o->commit_ms;
-    d->cfg.watchdog_start = watchdog_start;
-    d->cfg.watchdog_ctx = d;
+    ota_host_platform_init(&d->plat, watchdog_reset);
+    if (o->fleet)
+        d->plat.watchdog_start = fleet_watchdog_start;
+    d->cfg.platform = &d->plat;
     ota_net_posix_init(&d->ns, &d->net);
     state_load(d);
     for (;;) {
@@ -547,7 +532,7 @@ int dev_run(const dev_opts_t *o)
         if (rc != RESET)
             break;
         if (!o->fleet) {
-            disarm();
+            ota_host_watchdog_stop();
             execv("/proc/self/exe", o->argv);
             dlog(d, "re-exec failed: %s", strerror(errno));
             rc = DEV_FAILED;

@@ -87,11 +87,10 @@ typedef struct {
                                  attempt count as progress (the retry count starts again); 0 means
                                  1024. Less progress adds up over attempts but spends retries */
     uint32_t deadline_ms;     /* the whole pull, retries and pauses included, within this; measured
-                                 on the clock of the HTTP client's TCP transport (ota_net_ops_t.now_ms;
+                                 on the platform clock of the HTTP client (its cfg.platform->now_ms;
                                  without one there is no deadline); 0 means 3600000 (one hour) */
-    uint32_t retry_delay_ms;  /* pause before a retry, doubled each time up to 32x (needs sleep_ms) */
-    void (*sleep_ms)(void *ctx, uint32_t ms);
-    void *sleep_ctx;
+    uint32_t retry_delay_ms;  /* pause before a retry, doubled each time up to 32x, with the HTTP
+                                 client's cfg.platform->sleep_ms (without one: no pause) */
     /* Called after every block written: done of total bytes (done goes back to 0 on a restart). */
     void (*progress)(void *arg, uint32_t done, uint32_t total);
     void *progress_arg;

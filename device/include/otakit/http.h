@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "otakit/err.h"
-#include "otakit/net.h"
+#include "otakit/port.h"
 
 #ifndef OTA_HTTP_BUF_SIZE
 #define OTA_HTTP_BUF_SIZE 1024u /* request/response buffer: the longest request and header line */
@@ -64,6 +64,9 @@ typedef struct {
     uint8_t max_redirects;       /* 0 (default): 301/302/303/307/308 fail with OTA_ERR_REDIRECT */
     uint8_t keep_alive;          /* 1: ask for and reuse a persistent connection; 0: Connection: close */
     const char *user_agent;      /* NULL means "otakit/<version>" */
+    const ota_platform_ops_t *platform; /* its now_ms bounds deadlines (ota_http_set_deadline, the
+                                    pull's deadline_ms) and its sleep_ms paces the pull's retries;
+                                    NULL: no deadlines, no pauses */
 } ota_http_cfg_t;
 
 /* What to send. Zero it, then set what applies. Header values must be printable ASCII. */
@@ -147,7 +150,7 @@ int ota_http_read_all(ota_http_t *c, char *buf, size_t cap, size_t *out_len);
 void ota_http_close(ota_http_t *c);
 
 /* Bounds all that c does from now on (connects, sends, receives, across requests) to ms
- * milliseconds on the clock of cfg.tcp (ota_net_ops_t.now_ms; without one this does nothing):
+ * milliseconds on the platform clock (cfg.platform->now_ms; without one this does nothing):
  * each wait is cut to what is left, and once it has passed every operation fails with
  * OTA_ERR_TIMEOUT. ms 0 removes the deadline. Returns nothing. */
 void ota_http_set_deadline(ota_http_t *c, uint32_t ms);

@@ -11,10 +11,8 @@
  * (OTA_ERR_TIMEOUT). Errors are negative otakit codes; a port that cannot tell what went wrong
  * returns OTA_ERR_NET. Portable C99: no heap, no stdio.
  *
- * The fifth operation, now_ms, is the library's only clock: deadlines that span many operations
- * (a push request's whole head and connection, a pull's overall time) are measured with it and
- * each wait is cut to what is left of them. It is optional: a port without one (NULL) gets only
- * the per-operation timeouts, and a slow sender can then stretch a request without limit.
+ * The clock that bounds many operations together is the platform's (ota_platform_ops_t.now_ms,
+ * otakit/port.h, which lists everything a port provides).
  */
 #ifndef OTAKIT_NET_H
 #define OTAKIT_NET_H
@@ -37,9 +35,6 @@ typedef struct {
     int (*recv)(void *ctx, int h, void *buf, size_t len, uint32_t timeout_ms);
     /* Closes the connection and releases the handle (never fails; h may be reused afterwards). */
     void (*close)(void *ctx, int h);
-    /* Optional (may be NULL): a monotonic clock in milliseconds, from any starting point; it may
-     * wrap around 2^32. Returns the current time. */
-    uint32_t (*now_ms)(void *ctx);
 } ota_net_ops_t;
 
 /* A transport: its operations and the port's state passed to each of them as ctx. */
@@ -47,12 +42,5 @@ typedef struct {
     const ota_net_ops_t *ops;
     void *ctx;
 } ota_net_t;
-
-/* A deadline on a transport's clock (the library's structs hold one; device/core/deadline.h works
- * with it). clock NULL: no deadline. */
-typedef struct {
-    const ota_net_t *clock;
-    uint32_t start, span;    /* ms on clock's now_ms */
-} ota_deadline_t;
 
 #endif

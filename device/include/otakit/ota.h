@@ -20,6 +20,7 @@
 
 #include "otakit/flash.h"
 #include "otakit/image.h"
+#include "otakit/port.h"
 
 /* Update states, as persisted in the journal and reported to servers. */
 typedef enum {
@@ -44,14 +45,11 @@ typedef struct {
     const char *hw_rev;        /* this board's hardware revision (NULL: no check) */
     uint8_t boot_check_signature; /* 1: the bootloader checks signatures on every boot, not only the hash */
     uint8_t max_test_boots;    /* boots a new image gets to confirm itself (0 means 1) */
-    /* Optional hook for MCUs with a hardware bank swap (AB strategy): called by ota_boot() with the
-     * slot to run before it returns. Return 0 on success. */
-    int (*select_bank)(void *ctx, unsigned slot);
-    void *select_bank_ctx;
-    /* Optional watchdog: ota_boot() arms it for commit_window_ms when the image it boots is on
-     * trial (TESTING), so a new image that hangs is reset and then rolled back. Return 0 on success. */
-    int (*watchdog_start)(void *ctx, uint32_t timeout_ms);
-    void *watchdog_ctx;
+    /* The platform (otakit/port.h), optional: ota_boot() arms its watchdog_start for
+     * commit_window_ms when the image it boots is on trial (TESTING), so a new image that hangs
+     * is reset and then rolled back, and calls its select_bank (hardware bank swap, AB strategy)
+     * with the slot to run. NULL: neither. */
+    const ota_platform_ops_t *platform;
     uint32_t commit_window_ms; /* 0 means 60000 */
 } ota_config_t;
 
@@ -106,7 +104,7 @@ int ota_init(ota_ctx_t *ctx, const ota_config_t *cfg);
 
 /* Bootloader: resumes an interrupted swap, tests a pending image, rolls back one that never
  * confirmed or asked to, validates the image to run (hash; signature if configured; security
- * counter), falls back to the other image if it is bad, and calls select_bank. Returns OTA_OK
+ * counter), falls back to the other image if it is bad, and calls the platform's select_bank. Returns OTA_OK
  * with *res filled, or OTA_ERR_NO_IMAGE when no slot holds a valid image. */
 int ota_boot(ota_ctx_t *ctx, ota_boot_result_t *res);
 

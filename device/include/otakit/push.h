@@ -17,13 +17,13 @@
  * Slow clients: every wait for bytes is bounded by timeout_ms, the whole request head by
  * head_timeout_ms and the whole connection by conn_timeout_ms, so a client that connects and
  * sends nothing, or one byte at a time, holds the (single-request) server for seconds, not
- * forever. The last two are measured with the transport's clock (ota_net_ops_t.now_ms): a port
- * without one gets only timeout_ms.
+ * forever. The last two are measured with the platform clock (cfg.platform->now_ms, otakit/port.h):
+ * a port without one gets only timeout_ms.
  */
 #ifndef OTAKIT_PUSH_H
 #define OTAKIT_PUSH_H
 
-#include "otakit/net.h"
+#include "otakit/port.h"
 #include "otakit/ota.h"
 
 #ifndef OTA_PUSH_LINE_MAX
@@ -38,6 +38,8 @@ typedef struct {
                                 from the call: authentication comes after them (0 means 10000) */
     uint32_t conn_timeout_ms;/* the whole request, body and response included (0 means 600000:
                                 a 1 MB image at 2 KB/s) */
+    const ota_platform_ops_t *platform; /* its now_ms measures head and connection deadlines; NULL:
+                                only timeout_ms */
 } ota_push_cfg_t;
 
 /* What a served request did (for the caller's logs and its decision to reboot). */

@@ -3,7 +3,7 @@
  * (plain TCP from the port), so the HTTP client speaks https:// through the same four operations.
  *
  *   static ota_tls_t tls;
- *   ota_tls_cfg_t tc = {&tcp, ca_pem, 0, NULL, hw_rng, NULL};
+ *   ota_tls_cfg_t tc = {&tcp, ca_pem, 0, NULL, &platform};   platform.entropy: a hardware RNG
  *   ota_tls_init(&tls, &tc);              parse the pinned CA, seed the DRBG, set up mbedTLS
  *   http_cfg.tls = &tls.net;              https:// URLs now go through TLS
  *   ...
@@ -36,7 +36,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
-#include "otakit/net.h"
+#include "otakit/port.h"
 
 typedef struct {
     const ota_net_t *lower;      /* the transport TLS runs over (TCP) */
@@ -44,10 +44,9 @@ typedef struct {
     size_t ca_len;               /* bytes at ca; for PEM include the terminating NUL, or pass 0 when
                                     ca is a NUL-terminated PEM string */
     const char *server_name;     /* name the certificate must carry; NULL: the host given to connect */
-    /* True random bytes to seed the DRBG (a hardware RNG; /dev/urandom on the host). Fills len
-     * bytes at out and returns 0, or nonzero on failure. */
-    int (*entropy)(void *ctx, unsigned char *out, size_t len);
-    void *entropy_ctx;
+    /* Its entropy (required) seeds the DRBG: true random bytes, from a hardware RNG (getrandom on
+     * the host). */
+    const ota_platform_ops_t *platform;
 } ota_tls_cfg_t;
 
 /* One TLS client. The caller allocates it (statically on an MCU) and must not move it after init. */

@@ -1,7 +1,7 @@
 /*
  * Host transport: an ota_net_t over POSIX sockets (getaddrinfo, non-blocking connect, poll-based
- * timeouts, a CLOCK_MONOTONIC clock), and an entropy source for the TLS transport. The reference
- * port of otakit/net.h.
+ * timeouts). The reference port of otakit/net.h; the clock and the TLS entropy are the host
+ * platform's (otakit/platform_posix.h).
  */
 #ifndef OTAKIT_NET_POSIX_H
 #define OTAKIT_NET_POSIX_H
@@ -23,9 +23,5 @@ typedef struct {
  * wait is bounded by the operation's timeout either way); every connection is independent, so one
  * transport serves any number of clients and threads. Returns nothing. */
 void ota_net_posix_init(ota_net_posix_t *state, ota_net_t *net);
-
-/* Fills len bytes at out from the kernel's random generator (getrandom). Use it as
- * ota_tls_cfg_t.entropy on the host. Returns 0, or -1 when the kernel gives none. */
-int ota_net_posix_entropy(void *ctx, unsigned char *out, size_t len);
 
 #endif
