@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Holds N devices polling at once: N keep-alive connections, each sends a device check and keeps
-its connection open. Prints how many were answered and the server's memory per held connection.
+its connection open, 200 devices to a loopback source address (127.0.0.2, .3, ...). Prints how many
+were answered and the server's memory per held connection.
 
 usage: hold.py PORT DEVICE_TOKEN SERVER_PID N
 """
@@ -27,6 +28,9 @@ def main():
     t0 = time.time()
     for i in range(n):
         s = socket.socket()
+        # Devices come from many addresses; the server holds at most 256 connections from one
+        # (--max-connections-per-ip), so spread them over 127.0.0.2, .3, ... 200 to an address.
+        s.bind(("127.0.0.%d" % (2 + i // 200), 0))
         s.setblocking(False)
         s.connect_ex(("127.0.0.1", port))
         socks.append(s)
