@@ -349,6 +349,16 @@ static int settle(simdev_t *d)
     return DEV_SETTLED_ROLLED_BACK;
 }
 
+/* Ends the update in flight as failed: logs msg, reports it to the server, forgets the action. */
+static int update_failed(simdev_t *d, const char *msg)
+{
+    dlog(d, "%s", msg);
+    report(d, "failed", msg);
+    d->action = 0;
+    state_save(d);
+    return DEV_FAILED;
+}
+
 /* Downloads and installs one offered update. Returns RESET to boot it, or a DEV_* outcome. */
 static int update(simdev_t *d, const ota_check_t *chk)
 {
@@ -370,11 +380,7 @@ static int update(simdev_t *d, const ota_check_t *chk)
         ota_http_close(&d->http);
         if (rc != OTA_OK) {
             snprintf(msg, sizeof msg, "refused before download: %s", ota_strerror(rc));
-            dlog(d, "%s", msg);
-            report(d, "failed", msg);
-            d->action = 0;
-            state_save(d);
-            return DEV_FAILED;
+            return update_failed(d, msg);
         }
     }
     report(d, "downloading", NULL);
@@ -389,11 +395,7 @@ static int update(simdev_t *d, const ota_check_t *chk)
     ota_http_close(&d->http);
     if (rc != OTA_OK) {
         snprintf(msg, sizeof msg, "download failed: %s", ota_errname(rc));
-        dlog(d, "%s", msg);
-        report(d, "failed", msg);
-        d->action = 0;
-        state_save(d);
-        return DEV_FAILED;
+        return update_failed(d, msg);
     }
     dlog(d, "downloaded and verified (%u requests, %u resumes)", (unsigned)ps.requests, (unsigned)ps.resumes);
     report(d, "downloaded", NULL);
