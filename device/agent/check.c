@@ -114,6 +114,7 @@ static int parse_update(ota_json_t *j, ota_check_t *o)
         } else if (KEY("slot")) {
             if (ota_json_null(j)) {
                 o->slot = -1;
+                rc = 0;
             } else if ((rc = ota_json_u32(j, &v)) == 0) {
                 if (v > 1)
                     return OTA_ERR_JSON;

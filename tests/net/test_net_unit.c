@@ -575,6 +575,16 @@ static void test_check_parse(void **state)
     for (i = 0; i < sizeof check_doc - 1; i++)
         if (ota_check_parse(check_doc, i, &c) != OTA_ERR_JSON)
             fail_msg("prefix of %zu bytes accepted", i);
+    /* a universal image: "slot": null (the parser once returned 1, neither OK nor an error code) */
+    {
+        static const char doc[] = "{\"update\":{\"action_id\":1,\"version\":\"1.0.1\",\"size\":9,\"sha256\":"
+                                  "\"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789\",\"url\":"
+                                  "\"http://h/a\",\"slot\":null,\"security_counter\":0},\"commands\":[]}";
+        assert_int_equal(ota_check_parse(doc, sizeof doc - 1, &c), OTA_OK);
+        assert_true(c.has_update);
+        assert_int_equal(c.slot, -1);
+        assert_int_equal(c.security_counter, 0);
+    }
     /* nothing offered */
     assert_int_equal(ota_check_parse("{\"update\":null,\"commands\":[],\"poll_interval\":60}", 48, &c), OTA_OK);
     assert_false(c.has_update);
