@@ -15,18 +15,18 @@ static int host_char(int ch)
 }
 
 /* Copies a path (and query) up to the end or a '#' into out, adding a leading '/' if missing.
- * Only printable ASCII without spaces: nothing can break the request line. */
+ * Only printable ASCII without spaces: nothing can break the request line. Checks before it
+ * writes: on OTA_ERR_URL out is untouched (still the caller's NUL-terminated path). */
 static int copy_path(const char *p, char out[OTA_URL_PATH_MAX])
 {
-    size_t i = 0;
-    if (*p != '/')
-        out[i++] = '/';
-    for (; *p && *p != '#'; p++) {
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || i + 1 >= OTA_URL_PATH_MAX)
+    size_t n = 0, lead = *p != '/';
+    for (; p[n] && p[n] != '#'; n++)
+        if ((unsigned char)p[n] <= 0x20 || (unsigned char)p[n] >= 0x7f || lead + n + 1 >= OTA_URL_PATH_MAX)
             return OTA_ERR_URL;
-        out[i++] = *p;
-    }
-    out[i] = 0;
+    if (lead)
+        out[0] = '/';
+    memcpy(out + lead, p, n);
+    out[lead + n] = 0;
     return OTA_OK;
 }
 

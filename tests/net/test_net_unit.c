@@ -214,6 +214,35 @@ static void test_url(void **state)
     assert_int_equal(ota_url_resolve(&u, "http://c.example/"), OTA_ERR_REDIRECT);
 }
 
+/* fuzz_url found it: a too-long redirect path (Location: /aaa...) failed but had already written
+ * its first 255 bytes over the caller's path and no NUL, so the URL the caller keeps ran off its
+ * array. A failed path copy now leaves the path as it was. */
+static void test_url_failed_resolve_keeps_path(void **state)
+{
+    char ref[OTA_URL_PATH_MAX + 40];
+    ota_url_t u;
+    (void)state;
+    memset(&u, 'A', sizeof u); /* what was in the array past the old path's NUL */
+    assert_int_equal(ota_url_parse("http://h/x", &u), OTA_OK);
+    ref[0] = '/';
+    memset(ref + 1, 'a', sizeof ref - 2);
+    ref[sizeof ref - 1] = 0;
+    assert_int_equal(ota_url_resolve(&u, ref), OTA_ERR_URL);
+    assert_non_null(memchr(u.path, 0, sizeof u.path));
+    assert_string_equal(u.path, "/x");
+    assert_string_equal(u.host, "h");
+    /* the longest path that fits still fits, with or without its leading '/' added */
+    ref[OTA_URL_PATH_MAX - 1] = 0;
+    assert_int_equal(ota_url_resolve(&u, ref), OTA_OK);
+    assert_int_equal(strlen(u.path), OTA_URL_PATH_MAX - 1);
+    ref[OTA_URL_PATH_MAX - 1] = 'a';
+    ref[OTA_URL_PATH_MAX] = 0;
+    assert_int_equal(ota_url_resolve(&u, ref), OTA_ERR_URL);
+    assert_int_equal(strlen(u.path), OTA_URL_PATH_MAX - 1);
+    assert_int_equal(ota_url_parse("http://h2?q", &u), OTA_OK);
+    assert_string_equal(u.path, "/?q");
+}
+
 /* ---- requests ------------------------------------------------------------------------------ */
 
 static void test_request_bytes(void **state)
@@ -716,6 +745,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url),
+        cmocka_unit_test(test_url_failed_resolve_keeps_path),
         cmocka_unit_test(test_request_bytes),
         cmocka_unit_test(test_content_length_and_headers),
         cmocka_unit_test(test_chunked),
