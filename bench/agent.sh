@@ -126,10 +126,10 @@ PY
 
 # ---- 3. code size for Cortex-M3 -Os ----------------------------------------------------------
 hdr "3. code size, Cortex-M3 -Os (arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion))" \
-  "bash scripts/cross-check.sh TMP && arm-none-eabi-size TMP/cortex-m3/*.o"
+  "bash scripts/cross-check.sh TMP && arm-none-eabi-size TMP/cortex-m3/device/CMakeFiles/otakit_device.dir/*/*.obj"
 bash "$root/scripts/cross-check.sh" "$work/cross" | sed 's/^/  /'
-arm-none-eabi-size "$work"/cross/cortex-m3/*.c.o | awk 'NR>1 {
-    o=$6; sub(/.*\//,"",o); sub(/\.c\.o$/,"",o)
+arm-none-eabi-size "$work"/cross/cortex-m3/device/CMakeFiles/otakit_device.dir/*/*.c.obj | awk 'NR>1 {
+    o=$6; sub(/.*otakit_device\.dir\//,"",o); sub(/\.c\.obj$/,"",o); gsub(/\//,"_",o)
     agent = (o ~ /^net_(http|url|tls|push)$/ || o ~ /^agent_/)
     printf "  %-20s text %6d  data %4d  bss %5d%s\n", o, $1, $2, $3, agent ? "   [agent]" : ""
     if (agent) { at+=$1; ad+=$2; ab+=$3 } tt+=$1; td+=$2; tb+=$3 }

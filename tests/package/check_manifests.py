@@ -73,6 +73,11 @@ args = cmake_call(read("device/CMakeLists.txt"), "add_library")
 if not args or args[:2] != ["otakit_device", "STATIC"]:
     sys.exit("check_manifests: no add_library(otakit_device STATIC ...) in device/CMakeLists.txt")
 SOURCES = ["device/" + s for s in args[2:]]
+# Sources added on a condition (net/tls.c: the HTTPS client, left out of a target build without TLS)
+# are part of the library the manifests ship.
+extra = cmake_call(read("device/CMakeLists.txt"), "target_sources")
+if extra and extra[0] == "otakit_device":
+    SOURCES += ["device/" + s for s in extra[1:] if s not in ("PRIVATE", "PUBLIC", "INTERFACE")]
 project = cmake_call(read("CMakeLists.txt"), "project")
 VERSION = project[project.index("VERSION") + 1]
 for f in SOURCES:
