@@ -10,13 +10,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/build/target-bench}
 command -v arm-none-eabi-gcc >/dev/null || bash "$root/scripts/deps.sh"
+mkdir -p "$out"
 # The toolchain file's flags plus the stack usage files (-O and the rest as in every target build).
 if ! { cmake -S "$root" -B "$out" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi-cortex-m3.cmake" \
          -DCMAKE_BUILD_TYPE=MinSizeRel \
          -DCMAKE_C_FLAGS_MINSIZEREL="-Os -DNDEBUG -fstack-usage -fcallgraph-info=su" &&
-       cmake --build "$out" -j"$(nproc 2>/dev/null || echo 2)"; } >"$out.log" 2>&1; then
-  tail -20 "$out.log" >&2
-  echo "target.sh: the target build failed (log: $out.log)" >&2
+       cmake --build "$out" -j"$(nproc 2>/dev/null || echo 2)"; } >"$out/build.log" 2>&1; then
+  tail -20 "$out/build.log" >&2
+  echo "target.sh: the target build failed (log: $out/build.log)" >&2
   exit 1
 fi
 ver=$(sed -n 's/^#define MBEDTLS_VERSION_STRING *"\(.*\)"/\1/p' \
