@@ -13,17 +13,15 @@
  * AutoConnect update server (section 7)
  *   GET /_catalog?op=list&path=/{product}   flat JSON array of {"name","type","date","time","size"}
  *   GET /{product}/{name}                   the binary, with the ESP update headers (else 403)
- * Mongoose pull (section 2)
- *   GET /api/v1/mongoose/{product}/ota.json?version=&id=..  {"version","url","size"}; a different
- *   version triggers the device's update; the url serves the image with Content-Length == size.
- *   GET /api/v1/mongoose/{product}/fw/{sha256}
+ * Mongoose pull (section 2): compat_mongoose.c. What every one of them does first (product, device,
+ * claims): compat_lookup.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "compat_policy.h"
+#include "compat_lookup.h"
 #include "db.h"
 #include "device_check.h"
 #include "history.h"
@@ -35,121 +33,6 @@
 #include "sql.h"
 #include "store.h"
 #include "tx.h"
-
-/* ---- shared pieces ---------------------------------------------------------------------------- */
-
-/* products.id of product_id when its owner lets protocol via ("esp" or "mongoose") reach it, else 0
- * (unknown, or switched off: the same 404, so a switched-off product is not revealed). */
-static int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, compat_policy_t *pol)
-{
-    int64_t product = lookup_product_id(db, product_id);
-    if (!product || compat_policy_load(db, product, pol) != 0)
-        return 0;
-    return (!strcmp(via, "esp") ? pol->esp : pol->mongoose) ? product : 0;
-}
-
-struct lookup {
-    const char *product_id;
-    const char *mac;       /* ESP: the STA-MAC, or NULL */
-    const char *device_id; /* in the protocol's namespace: "esp:<MAC>" or "mongoose:<id>" */
-    const char *version;   /* the version the device says it runs, or NULL */
-    const char *via;       /* "esp" or "mongoose" */
-    const char *addr;      /* the client's address (first-contact limit) */
-    compat_policy_t pol;
-    int64_t product;
-    int64_t device;
-    unsigned wait;         /* first contact refused: seconds to wait */
-};
-
-/* Finds (or registers) the device of l in its protocol's namespace, which no token device can
- * take (compat_reserved_id) and which takes nothing of theirs. Returns 0, 3 when a first contact is
- * over the rate limit, -1 on error. */
-static int compat_device(sqlite3 *db, struct lookup *l)
-{
-    char tok[65], hash[65];
-    if ((l->device = q_int(db, 0, "SELECT id FROM devices WHERE product = ? AND via = ? AND device_id = ?", "iss",
-                           l->product, l->via, l->device_id)) != 0)
-        return 0;
-    if ((l->wait = compat_first_contact_wait(l->addr, l->product)) != 0) {
-        log_msg(LOG_WARN, "first contact over the rate limit", "device=%s addr=%s", l->device_id, l->addr);
-        return 3;
-    }
-    /* First contact: a device row whose token nobody knows (these protocols carry none). */
-    if (http_new_token(tok) != 0)
-        return -1;
-    http_token_hash(tok, hash);
-    if (q_exec(db,
-               "INSERT INTO devices(device_id, product, token_hash, mac, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-               "sisssi", l->device_id, l->product, hash, l->mac ? l->mac : "", l->via, now_s()) < 0)
-        return -1;
-    l->device = sqlite3_last_insert_rowid(db);
-    log_msg(LOG_INFO, "device registered on first contact", "device=%s via=%s addr=%s", l->device_id, l->via,
-            l->addr);
-    return 0;
-}
-
-/* These protocols have no reports: a device that says it runs the release of its in-flight action
- * has installed it. Nothing proves it (anyone can send that version), so the action is confirmed,
- * and counts in its rollout, only when the product trusts these reports (confirm_by_version); else
- * it is marked installed, and the rollout waits for the owner. */
-static int settle(sqlite3 *db, struct lookup *l)
-{
-#define SETTLE_SQL                                                                                    \
-    "SELECT a.id FROM actions a JOIN releases r ON r.id = a.release WHERE a.device = ? AND r.product = ? " \
-    "AND r.version = ? AND a.status IN ('offered','downloading','downloaded','installing'"
-    const char *to = l->pol.confirm_by_version ? "confirmed" : "installed";
-    int64_t ids[16];
-    int i, n = q_ids(db, ids, 16, l->pol.confirm_by_version ? SETTLE_SQL ",'installed')" : SETTLE_SQL ")", "iis",
-                     l->device, l->product, l->version);
-    if (n < 0)
-        return -1;
-    for (i = 0; i < n; i++)
-        if (q_exec(db, "UPDATE actions SET status = ?, updated_at = ? WHERE id = ?", "sii", to, now_s(), ids[i]) < 0 ||
-            history_event(db, l->device, ids[i], to,
-                        json_pack("{s:s}", "by", l->pol.confirm_by_version ? "reported version"
-                                                                            : "reported version (unverified)")) != 0)
-            return -1;
-    return n ? rollout_eval_device(db, l->device) : 0;
-}
-
-static int lookup_tx(sqlite3 *db, void *arg)
-{
-    struct lookup *l = arg;
-    int rc;
-    if (!(l->product = compat_product(db, l->product_id, l->via, &l->pol)))
-        return 1;
-    if ((rc = compat_device(db, l)) != 0)
-        return rc;
-    return l->version ? settle(db, l) : 0;
-}
-
-static enum MHD_Result lookup_error(http_req_t *r, int err, unsigned wait)
-{
-    if (err == 1)
-        return http_error(r, ERR_NOT_FOUND, "no such product (or it does not take this protocol)");
-    if (err == 3)
-        return http_too_many(r, wait, "too many new devices from this address or for this product: retry later");
-    return http_error(r, ERR_DATABASE, "device lookup failed");
-}
-
-/* Runs the native check for a compat device; returns the offered update (owned) or NULL. */
-static json_t *offer_for(int64_t device, const char *version, int *err)
-{
-    tx_res_t res;
-    json_t *upd;
-    *err = device_check_run(device, version, -1, -1, &res) != 0;
-    if (*err) {
-        json_decref(res.out);
-        return NULL;
-    }
-    upd = json_incref(json_object_get(res.out, "update"));
-    json_decref(res.out);
-    if (json_is_null(upd)) {
-        json_decref(upd);
-        return NULL;
-    }
-    return upd;
-}
 
 /* Serves an artifact with the headers ESP updaters check. */
 static enum MHD_Result serve_esp(http_req_t *r, const char *sha256, const char *md5, const char *filename,
@@ -230,7 +113,7 @@ static enum MHD_Result esp_update(http_req_t *r)
 {
     const char *prefix = esp_updater(r), *version, *md5;
     char name[64], mac[18], fmt[16] = "", devid[32];
-    struct lookup l;
+    compat_lookup_t l;
     json_t *upd;
     int err;
 
@@ -257,9 +140,10 @@ static enum MHD_Result esp_update(http_req_t *r)
     l.via = "esp";
     l.addr = r->addr;
     l.version = version && *version ? version : NULL;
-    if ((err = db_tx(lookup_tx, &l)) != 0)
-        return lookup_error(r, err, l.wait);
-    upd = offer_for(l.device, version && *version ? version : NULL, &err);
+    l.boot = COMPAT_BOOT_NONE;
+    if ((err = compat_lookup(&l)) != 0)
+        return compat_lookup_error(r, err, l.wait);
+    upd = compat_offer(l.device, version && *version ? version : NULL, &err);
     if (err)
         return http_error(r, ERR_DATABASE, "check failed");
     if (!upd)
@@ -387,69 +271,8 @@ static enum MHD_Result catalog_download(http_req_t *r)
     return serve_esp(r, sha, md5, http_param(r, 1), version);
 }
 
-/* ---- Mongoose pull metadata ----------------------------------------------------------------- */
-
-static enum MHD_Result mongoose_meta(http_req_t *r)
-{
-    const char *id = http_query(r, "id"), *version = http_query(r, "version");
-    struct lookup l;
-    json_t *upd;
-    char url[400], devid[80];
-    int err;
-
-    if (!id || !input_ident_ok(id) || strlen(id) > COMPAT_MONGOOSE_ID_MAX)
-        return http_error(r, ERR_BAD_ID, "id must be 1-%d characters of A-Z a-z 0-9 . _ : -",
-                          (int)COMPAT_MONGOOSE_ID_MAX);
-    if (version && !input_text_ok(version, 64, 0))
-        return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable ASCII characters, no spaces");
-    memset(&l, 0, sizeof l);
-    snprintf(devid, sizeof devid, COMPAT_MONGOOSE_PREFIX "%s", id);
-    l.product_id = http_param(r, 0);
-    l.device_id = devid;
-    l.via = "mongoose";
-    l.addr = r->addr;
-    l.version = version;
-    if ((err = db_tx(lookup_tx, &l)) != 0)
-        return lookup_error(r, err, l.wait);
-    upd = offer_for(l.device, version, &err);
-    if (err)
-        return http_error(r, ERR_DATABASE, "check failed");
-    if (!upd) /* the same version: nothing to do */
-        return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "version", version ? version : "", "url", "", "size", 0));
-    snprintf(url, sizeof url, "%s/api/v1/mongoose/%s/fw/%s", g_server.public_url, http_param(r, 0),
-             json_string_value(json_object_get(upd, "sha256")));
-    {
-        json_t *out = json_pack("{s:O,s:s,s:O}", "version", json_object_get(upd, "version"), "url", url, "size",
-                                json_object_get(upd, "size"));
-        json_decref(upd);
-        return http_json(r, 200, out);
-    }
-}
-
-/* Serves only an artifact of a release this product offered to a Mongoose device: not every file
- * of the product (otakit images published for the token API stay there). */
-static enum MHD_Result mongoose_fw(http_req_t *r)
-{
-    sqlite3 *db = db_get();
-    char path[700];
-    compat_policy_t pol;
-    int64_t product;
-    if (!store_name_valid(http_param(r, 1)))
-        return http_error(r, ERR_BAD_SHA256, "not a sha256");
-    if (!db || !(product = compat_product(db, http_param(r, 0), "mongoose", &pol)) ||
-        !q_int(db, 0,
-               "SELECT EXISTS (SELECT 1 FROM artifacts a JOIN actions x ON x.release = a.release "
-               "JOIN devices d ON d.id = x.device WHERE d.product = ? AND d.via = 'mongoose' AND a.sha256 = ?)",
-               "is", product, http_param(r, 1)) ||
-        store_path(http_param(r, 1), path, sizeof path) != 0)
-        return http_error(r, ERR_NOT_FOUND, "no such firmware");
-    return http_file(r, path, http_param(r, 1), "application/octet-stream", NULL);
-}
-
 const http_route_t compat_routes[] = {
     {"GET", "/api/v1/esp/{product}/update", esp_update, AUTH_NONE, BODY_NONE},
-    {"GET", "/api/v1/mongoose/{product}/ota.json", mongoose_meta, AUTH_NONE, BODY_NONE},
-    {"GET", "/api/v1/mongoose/{product}/fw/{sha256}", mongoose_fw, AUTH_NONE, BODY_NONE},
     {"GET", "/_catalog", catalog, AUTH_NONE, BODY_NONE},
     {"GET", "/{product}/{name}", catalog_download, AUTH_NONE, BODY_NONE},
     {NULL, NULL, NULL, 0, 0},
