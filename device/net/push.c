@@ -151,6 +151,7 @@ static const char *reason(int status)
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
     default: return "Error";
     }
 }
@@ -184,7 +185,7 @@ static int respond(struct rd *r, ota_push_result_t *res, int status, const char 
 
 struct head {
     char method[8];
-    char path[64];
+    char path[64];      /* without the query */
     uint32_t content_length;
     uint8_t has_length;
     uint8_t authorized;
@@ -224,6 +225,30 @@ static int parse_u32(const char *s, uint32_t *out)
     return 0;
 }
 
+/* Whether the value of "name=" in a list of name=value pairs (a Cookie header, separated by ';'
+ * and spaces, or a query, separated by '&') is the configured token. Mongoose's dashboard keeps its
+ * credentials so: the cookie access_token, or ?access_token= (mg_http_creds, src/http.c). */
+static int var_is_token(const char *list, const char *name, const char *token)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+    if (!token)
+        return 0;
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == list || p[-1] == ' ' || p[-1] == ';' || p[-1] == '&' || p[-1] == '?') && p[n] == '=') {
+            const char *v = p + n + 1;
+            size_t len = strcspn(v, "; ,&");
+            if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+                v++;
+                len -= 2;
+            }
+            return len == strlen(token) && ota_ct_equal(v, token, len);
+        }
+        p += n;
+    }
+    return 0;
+}
+
 static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
 {
     char line[OTA_PUSH_LINE_MAX];
@@ -239,6 +264,14 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
         return OTA_ERR_ARG;
     memcpy(hd->method, line, (size_t)(sp1 - line));
     memcpy(hd->path, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    {
+        char *q = strchr(hd->path, '?');
+        if (q) {
+            if (var_is_token(q + 1, "access_token", cfg->token))
+                hd->authorized = 1;
+            *q = 0;
+        }
+    }
     for (;;) {
         if ((n = rd_line(r, line, sizeof line)) < 0)
             return n;
@@ -255,6 +288,9 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
             if (cfg->token && ota_istarts(v, "bearer ") && ota_ct_streq(v + 7, cfg->token))
                 hd->authorized = 1;
             if (cfg->basic_b64 && ota_istarts(v, "basic ") && ota_ct_streq(v + 6, cfg->basic_b64))
+                hd->authorized = 1;
+        } else if ((v = header_value(line, "Cookie")) != NULL) {
+            if (var_is_token(v, "access_token", cfg->token))
                 hd->authorized = 1;
         } else if ((v = header_value(line, "Content-Type")) != NULL) {
             const char *b = strstr(v, "boundary=");
@@ -425,13 +461,15 @@ static int status_json(ota_ctx_t *ctx, struct rd *r, ota_push_result_t *res)
 }
 
 /* "error: <message>" for a failed operation. */
-static int fail_text(struct rd *r, ota_push_result_t *res, int status, const char *prefix, int err)
+static int fail_text(struct rd *r, ota_push_result_t *res, int status, const char *prefix, int err,
+                     const char *suffix)
 {
     struct out o;
     o.len = 0;
     o.buf[0] = 0;
     put(&o, prefix);
     put(&o, ota_strerror(err));
+    put(&o, suffix);
     return respond(r, res, status, "text/plain", o.buf, NULL);
 }
 
@@ -467,33 +505,37 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     }
     if (!strcmp(hd.path, "/update") && !strcmp(hd.method, "GET"))
         return respond(&r, res, 200, "text/html", form_page, NULL);
-    if (strcmp(hd.path, "/update") && strcmp(hd.path, "/api/ota/update") && strcmp(hd.path, "/api/ota/commit") &&
-        strcmp(hd.path, "/api/ota/rollback"))
-        return respond(&r, res, 404, "text/plain", "not found", NULL);
-    if (!post)
-        return respond(&r, res, 405, "text/plain", "use POST", NULL);
+    /* Mongoose's tutorials match /api/ota/commit and /api/ota/rollback with any method
+     * (mg_match on the uri only) and answer "ok\n". */
     if (!strcmp(hd.path, "/api/ota/commit")) {
         res->result = ota_confirm(ctx);
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
-                                     : fail_text(&r, res, 409, "error: ", res->result);
+        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok\n", NULL)
+                                     : fail_text(&r, res, 409, "error: ", res->result, "");
     }
     if (!strcmp(hd.path, "/api/ota/rollback")) {
         res->result = ota_rollback(ctx);
         res->reboot = res->result == OTA_OK;
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
-                                     : fail_text(&r, res, 409, "error: ", res->result);
+        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok\n", NULL)
+                                     : fail_text(&r, res, 409, "error: ", res->result, "");
     }
+    if (strcmp(hd.path, "/update") && strcmp(hd.path, "/api/ota/update") && strcmp(hd.path, "/api/ota"))
+        return respond(&r, res, 404, "text/plain", "not found", NULL);
+    if (!post)
+        return respond(&r, res, 405, "text/plain", "use POST", NULL);
     if (!hd.has_length)
         return respond(&r, res, 411, "text/plain", "Content-Length required", NULL);
-    if (!strcmp(hd.path, "/api/ota/update")) {
+    if (strcmp(hd.path, "/update") != 0) {
+        /* The raw body, as mg_http_start_ota() takes it: "ok\n", or 500 with the error (the
+         * tutorials' default callback ends it with a newline, the dashboard's does not). */
         res->result = raw_update(ctx, &r);
         res->reboot = res->result == OTA_OK;
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
-                                     : fail_text(&r, res, 400, "error: ", res->result);
+        if (res->result == OTA_OK)
+            return respond(&r, res, 200, "text/plain", "ok\n", NULL);
+        return fail_text(&r, res, 500, "", res->result, strcmp(hd.path, "/api/ota") ? "\n" : "");
     }
     /* ESP8266HTTPUpdateServer answers 200 either way, with the outcome in the text. */
     res->result = multipart_update(ctx, &r, hd.boundary);
     res->reboot = res->result == OTA_OK;
     return res->result == OTA_OK ? respond(&r, res, 200, "text/html", "Update Success! Rebooting...", NULL)
-                                 : fail_text(&r, res, 200, "Update error: ", res->result);
+                                 : fail_text(&r, res, 200, "Update error: ", res->result, "");
 }
