@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "compat_lookup.h"
@@ -46,14 +47,19 @@ static enum MHD_Result serve_esp(http_req_t *r, const char *sha256, const char *
                      (const char *const[]){"Content-Disposition", disp, "x-MD5", md5, "x-version", version, NULL});
 }
 
-/* The ESP update headers with the given prefix ("x-ESP8266-" or "x-ESP32-"): all present? */
+/* The ESP update headers with the given prefix ("x-ESP8266-" or "x-ESP32-"): all present? The
+ * sketch MD5 is required of the ESP8266 only: ESP8266httpUpdate always sends it (and the Arduino
+ * docs' reference server insists on it), ESP32's HTTPUpdate sends it only when the core knows it
+ * (older versions never; they send x-ESP32-sketch-sha256 when they know that). */
 static int esp_headers_ok(http_req_t *r, const char *prefix)
 {
-    static const char *const need[] = {"STA-MAC", "AP-MAC", "free-space", "sketch-size", "sketch-md5", "chip-size",
-                                       "sdk-version", NULL};
+    static const char *const need[] = {"STA-MAC", "AP-MAC", "free-space", "sketch-size", "chip-size",
+                                       "sdk-version", "sketch-md5", NULL};
     char name[64];
-    int i;
+    int i, esp32 = !strcmp(prefix, "x-ESP32-");
     for (i = 0; need[i]; i++) {
+        if (esp32 && !strcmp(need[i], "sketch-md5"))
+            continue;
         snprintf(name, sizeof name, "%s%s", prefix, need[i]);
         if (!http_header(r, name))
             return 0;
@@ -109,28 +115,131 @@ static const char *norm_mac(const char *in, char out[18])
 
 /* ---- ESP8266 / ESP32 HTTP update ------------------------------------------------------------ */
 
+/* The header prefix+name, or NULL. */
+static const char *esp_header(http_req_t *r, const char *prefix, const char *name)
+{
+    char full[64];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return http_header(r, full);
+}
+
+/* A decimal header value, or -1 when absent or not a number. */
+static long long esp_number(const char *v)
+{
+    char *end;
+    long long n;
+    if (!v || *v < '0' || *v > '9')
+        return -1;
+    n = strtoll(v, &end, 10);
+    return *end ? -1 : n;
+}
+
+/* The format of the artifact sha256 ("esp8266", "esp-idf", "otakit"), into fmt ("" if unknown). */
+static void artifact_format(const char *sha256, char fmt[16])
+{
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st = db ? q_prep(db, "SELECT format FROM artifacts WHERE sha256 = ? LIMIT 1", "s", sha256) : NULL;
+    fmt[0] = 0;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(fmt, 16, "%s", q_text(st, 0));
+    db_done(st);
+}
+
+struct nofit {
+    int64_t device, action;
+    char message[160];
+};
+
+/* The offer cannot fit the device's free sketch space: it fails (once) with the reason, so the
+ * rollout counts it and the owner sees why, and the device is not offered it again. */
+static int nofit_tx(sqlite3 *db, void *arg)
+{
+    struct nofit *f = arg;
+    int n = q_exec(db, "UPDATE actions SET status = 'failed', message = ?, updated_at = ? WHERE id = ? AND "
+                       "status = 'offered'",
+                   "sii", f->message, now_s(), f->action);
+    if (n <= 0)
+        return n < 0 ? -1 : 0;
+    if (history_event(db, f->device, f->action, "failed", json_pack("{s:s}", "message", f->message)) != 0 ||
+        history_device_state(db, f->device) != 0)
+        return -1;
+    return rollout_eval_device(db, f->device);
+}
+
+/* Whether the offer upd can go to the updater: an ESP image (otakit images are for the device
+ * API), not the sketch it runs (by its MD5, or the ESP32's SHA-256), and small enough for the free
+ * sketch space it reported (the updater refuses a larger one with HTTP_UE_TOO_LESS_SPACE, on every
+ * poll). */
+static int esp_deliverable(http_req_t *r, const char *prefix, int64_t device, json_t *upd, int *err)
+{
+    const char *md5 = esp_header(r, prefix, "sketch-md5"), *sha = esp_header(r, prefix, "sketch-sha256");
+    long long free_space = esp_number(esp_header(r, prefix, "free-space"));
+    json_int_t size = json_integer_value(json_object_get(upd, "size"));
+    char fmt[16];
+    *err = 0;
+    artifact_format(json_string_value(json_object_get(upd, "sha256")), fmt);
+    if (!fmt[0] || !strcmp(fmt, "otakit"))
+        return 0;
+    if ((md5 && !strcasecmp(md5, json_string_value(json_object_get(upd, "md5")))) ||
+        (sha && !strcasecmp(sha, json_string_value(json_object_get(upd, "sha256")))))
+        return 0;
+    if (free_space >= 0 && size > free_space) {
+        struct nofit f;
+        f.device = device;
+        f.action = json_integer_value(json_object_get(upd, "action_id"));
+        snprintf(f.message, sizeof f.message, "the image (%lld bytes) does not fit the free sketch space (%lld bytes)",
+                 (long long)size, free_space);
+        *err = db_tx(nofit_tx, &f) != 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* x-ESP8266-mode: version (ESP8266httpUpdate::getAvailableVersion): 200 with x-version (and
+ * x-MD5), as the reference server answers: the version it would get, else the one it runs. */
+static enum MHD_Result esp_version(http_req_t *r, int64_t device, const char *version, json_t *upd)
+{
+    char have[80] = "", md5[33] = "";
+    const char *const h[] = {"x-version", have, "x-MD5", md5, NULL};
+    if (upd) {
+        snprintf(have, sizeof have, "%s", json_string_value(json_object_get(upd, "version")));
+        snprintf(md5, sizeof md5, "%s", json_string_value(json_object_get(upd, "md5")));
+    } else if (version) {
+        snprintf(have, sizeof have, "%s", version);
+    } else {
+        sqlite3 *db = db_get();
+        sqlite3_stmt *st = db ? q_prep(db, "SELECT version FROM devices WHERE id = ?", "i", device) : NULL;
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            snprintf(have, sizeof have, "%s", q_text(st, 0));
+        db_done(st);
+    }
+    if (!have[0])
+        return http_error(r, ERR_NOT_FOUND, "no version is known for this device: send x-ESP8266-version");
+    return http_text(r, 200, "text/plain", "", 0, md5[0] ? h : (const char *const[]){"x-version", have, NULL});
+}
+
 static enum MHD_Result esp_update(http_req_t *r)
 {
-    const char *prefix = esp_updater(r), *version, *md5;
-    char name[64], mac[18], fmt[16] = "", devid[32];
+    const char *prefix = esp_updater(r), *version, *mode;
+    char mac[18], devid[32];
     compat_lookup_t l;
     json_t *upd;
-    int err;
+    int err, ok;
 
     if (!prefix)
         return forbidden(r);
-    snprintf(name, sizeof name, "%sSTA-MAC", prefix);
-    if (!norm_mac(http_header(r, name), mac))
+    if (!norm_mac(esp_header(r, prefix, "STA-MAC"), mac))
         return forbidden(r);
-    snprintf(name, sizeof name, "%smode", prefix);
-    if (http_header(r, name) && strcmp(http_header(r, name), "sketch") != 0)
+    mode = esp_header(r, prefix, "mode");
+    if (mode && !strcmp(mode, "spiffs"))
         return not_modified(r); /* filesystem images are not served */
-    snprintf(name, sizeof name, "%sversion", prefix);
-    version = http_header(r, name);
+    if (mode && strcmp(mode, "sketch") != 0 && strcmp(mode, "version") != 0)
+        return http_error(r, ERR_NOT_FOUND, "mode not supported: %s", mode);
+    version = esp_header(r, prefix, "version");
     if (version && *version && !input_text_ok(version, 64, 1))
         return http_error(r, ERR_BAD_VERSION, "the version header must be 1-64 printable ASCII characters");
-    snprintf(name, sizeof name, "%ssketch-md5", prefix);
-    md5 = http_header(r, name);
+    if (version && !*version)
+        version = NULL;
 
     memset(&l, 0, sizeof l);
     snprintf(devid, sizeof devid, COMPAT_ESP_PREFIX "%s", mac);
@@ -139,27 +248,24 @@ static enum MHD_Result esp_update(http_req_t *r)
     l.device_id = devid;
     l.via = "esp";
     l.addr = r->addr;
-    l.version = version && *version ? version : NULL;
+    l.version = version;
     l.boot = COMPAT_BOOT_NONE;
     if ((err = compat_lookup(&l)) != 0)
         return compat_lookup_error(r, err, l.wait);
-    upd = compat_offer(l.device, version && *version ? version : NULL, &err);
+    upd = compat_offer(l.device, version, &err);
     if (err)
         return http_error(r, ERR_DATABASE, "check failed");
-    if (!upd)
-        return not_modified(r);
-    /* The updater writes what it gets: only ESP images, and not the sketch it already runs. */
-    {
-        sqlite3 *db = db_get();
-        sqlite3_stmt *st = db ? q_prep(db, "SELECT format FROM artifacts WHERE sha256 = ? LIMIT 1", "s",
-                                       json_string_value(json_object_get(upd, "sha256")))
-                              : NULL;
-        if (st && sqlite3_step(st) == SQLITE_ROW)
-            snprintf(fmt, sizeof fmt, "%s", q_text(st, 0));
-        db_done(st);
+    ok = upd && esp_deliverable(r, prefix, l.device, upd, &err);
+    if (err) {
+        json_decref(upd);
+        return http_error(r, ERR_DATABASE, "check failed");
     }
-    if (!fmt[0] || !strcmp(fmt, "otakit") ||
-        (md5 && !strcmp(md5, json_string_value(json_object_get(upd, "md5"))))) {
+    if (mode && !strcmp(mode, "version")) {
+        enum MHD_Result ret = esp_version(r, l.device, version, ok ? upd : NULL);
+        json_decref(upd);
+        return ret;
+    }
+    if (!ok) {
         json_decref(upd);
         return not_modified(r);
     }
