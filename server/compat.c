@@ -296,7 +296,7 @@ static enum MHD_Result catalog(http_req_t *r)
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
     json_t *arr = json_array();
-    char name[120], date[40], tim[40];
+    char name[120], date[40], tim[40], dir[80];
     compat_policy_t pol;
     int64_t product;
 
@@ -304,10 +304,22 @@ static enum MHD_Result catalog(http_req_t *r)
         json_decref(arr);
         return http_error(r, ERR_BAD_OP, "op must be list");
     }
-    if (!path || !*path)
-        path = "/";
-    while (*path == '/')
-        path++;
+    /* AutoConnect's client sends its uri as given (default "."), which updateserver.py joins to
+     * its catalog root: ".", "/", "./espy", "/espy/" and "espy" name the same places here. */
+    if (!path)
+        path = "";
+    for (;;) {
+        if (*path == '/')
+            path++;
+        else if (path[0] == '.' && (path[1] == '/' || !path[1]))
+            path++;
+        else
+            break;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    while (*dir && dir[strlen(dir) - 1] == '/')
+        dir[strlen(dir) - 1] = 0;
+    path = dir;
     if (!db) {
         json_decref(arr);
         return http_error(r, ERR_DATABASE, "no connection");
