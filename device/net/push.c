@@ -17,6 +17,8 @@
 #define DEFAULT_TIMEOUT_MS 15000u
 #define DEFAULT_HEAD_MS 10000u
 #define DEFAULT_CONN_MS 600000u
+#define UNAUTH_DRAIN 2048u   /* body bytes read and dropped before a 401... */
+#define UNAUTH_DRAIN_MS 200u /* ...waiting at most this long for each piece */
 
 /* ---- buffered reading from the connection ------------------------------------------------- */
 
@@ -311,6 +313,9 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
     return OTA_OK;
 }
 
+/* The CORS headers ESP8266HTTPUpdateServer puts on its /update answers. */
+#define CORS "Access-Control-Allow-Headers: *\r\nAccess-Control-Allow-Origin: *\r\n"
+
 /* ---- handlers -------------------------------------------------------------------------------- */
 
 static const char form_page[] =
@@ -372,7 +377,7 @@ static void sink_put(struct sink *s, const uint8_t *p, size_t n)
 /* Skips to the "firmware" part of a multipart body and streams it into the writer until the
  * delimiter. The delimiter starts with the only CR it contains, so a mismatch can restart only
  * at a CR. */
-static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim)
+static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim, const char **why)
 {
     char line[OTA_PUSH_LINE_MAX];
     size_t dlen = strlen(delim), m = 0;
@@ -390,13 +395,25 @@ static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim)
             continue;
         if (strstr(line, "name=\"firmware\""))
             found = 1;
-        else if (strstr(line, "name=\"filesystem\""))
-            return OTA_ERR_ARG; /* filesystem images are not supported */
+        else if (strstr(line, "name=\"filesystem\"")) {
+            *why = "filesystem images are not supported"; /* the other form of the real page */
+            return OTA_ERR_ARG;
+        }
     }
     do {
         if ((n = rd_line(r, line, sizeof line)) < 0)
             return n;
     } while (n != 0);
+    /* ESP8266HTTPUpdateServer takes .bin.gz too (the ESP8266 bootloader inflates it); an otakit
+     * image is verified as it is written, so a gzip stream (1f 8b) is refused by name, before the
+     * flash is touched. */
+    if (r->pos == r->len && r->left && (rc = rd_fill(r)) != OTA_OK)
+        return rc;
+    if (r->left >= 2 && r->pos < r->len && r->buf[r->pos] == 0x1f &&
+        (r->pos + 1 == r->len || r->buf[r->pos + 1] == 0x8b)) {
+        *why = "compressed (.bin.gz) images are not supported: upload the .bin";
+        return OTA_ERR_MAGIC;
+    }
     /* What is left of the body is the image and the closing delimiter: an upper bound. */
     if ((rc = ota_begin_max(ctx, r->left)) != OTA_OK)
         return rc;
@@ -473,10 +490,36 @@ static int fail_text(struct rd *r, ota_push_result_t *res, int status, const cha
     return respond(r, res, status, "text/plain", o.buf, NULL);
 }
 
+/* Reads and drops what is left of an authenticated request's body, so that the client, still
+ * sending, gets the answer instead of a reset (bounded by the connection deadline). */
+static void drain(struct rd *r, uint32_t max)
+{
+    uint8_t junk[128];
+    int n;
+    while (max && (n = rd_body(r, junk, max < sizeof junk ? max : sizeof junk)) > 0)
+        max -= (uint32_t)n;
+}
+
+/* ESP8266HTTPUpdateServer's failure page: "Update error: " and the Updater's printError() line,
+ * "ERROR[<n>]: <message>\n" (here n is the otakit error's number, without its sign). */
+static int update_error(struct rd *r, ota_push_result_t *res, int err, const char *why, const char *cors)
+{
+    struct out o;
+    o.len = 0;
+    o.buf[0] = 0;
+    put(&o, "Update error: ERROR[");
+    put_u32(&o, (uint32_t)(err < 0 ? -err : err));
+    put(&o, "]: ");
+    put(&o, why ? why : ota_strerror(err));
+    put(&o, "\n");
+    return respond(r, res, 200, "text/html", o.buf, cors);
+}
+
 int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_cfg_t *cfg, ota_push_result_t *res)
 {
     struct rd r;
     struct head hd;
+    const char *why = NULL;
     int rc, post;
 
     memset(res, 0, sizeof *res);
@@ -493,10 +536,22 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     }
     r.left = hd.content_length;
     r.in_body = 1;
-    /* Authentication before anything else: an unauthorized request changes nothing. */
-    if (!hd.authorized)
+    /* ESP8266HTTPUpdateServer answers a browser's CORS preflight without credentials (a preflight
+     * never carries them), and its POST answers carry the same two headers. */
+    if (!strcmp(hd.path, "/update") && !strcmp(hd.method, "OPTIONS"))
+        return respond(&r, res, 200, "text/html", "y", CORS);
+    /* Authentication before anything else: an unauthorized request changes nothing. A short body
+     * already on its way (a browser's first try) is read and dropped so that the 401 reaches it
+     * instead of a reset; a long or slow one is not waited for. */
+    if (!hd.authorized) {
+        r.timeout = UNAUTH_DRAIN_MS;
+        drain(&r, UNAUTH_DRAIN);
+        r.timeout = cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
         return respond(&r, res, 401, "text/plain", "authentication required",
-                       "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
+                       !strcmp(hd.path, "/update") && !strcmp(hd.method, "POST")
+                           ? CORS "WWW-Authenticate: Basic realm=\"Login Required\"\r\n"
+                           : "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
+    }
     post = !strcmp(hd.method, "POST");
     if (!strcmp(hd.path, "/api/ota/status")) {
         if (strcmp(hd.method, "GET"))
@@ -531,11 +586,17 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
         res->reboot = res->result == OTA_OK;
         if (res->result == OTA_OK)
             return respond(&r, res, 200, "text/plain", "ok\n", NULL);
+        drain(&r, 0xffffffffu);
         return fail_text(&r, res, 500, "", res->result, strcmp(hd.path, "/api/ota") ? "\n" : "");
     }
-    /* ESP8266HTTPUpdateServer answers 200 either way, with the outcome in the text. */
-    res->result = multipart_update(ctx, &r, hd.boundary);
+    /* ESP8266HTTPUpdateServer answers 200 either way, with the outcome in the text; its success
+     * page sends the browser back to / after 15 s, when the device has rebooted. */
+    res->result = multipart_update(ctx, &r, hd.boundary, &why);
     res->reboot = res->result == OTA_OK;
-    return res->result == OTA_OK ? respond(&r, res, 200, "text/html", "Update Success! Rebooting...", NULL)
-                                 : fail_text(&r, res, 200, "Update error: ", res->result, "");
+    if (res->result != OTA_OK)
+        drain(&r, 0xffffffffu);
+    return res->result == OTA_OK
+               ? respond(&r, res, 200, "text/html",
+                         "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting...", CORS)
+               : update_error(&r, res, res->result, why, CORS);
 }

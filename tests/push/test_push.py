@@ -127,7 +127,7 @@ class Push(PushDevice):
     def test_multipart_push_and_rollback_with_basic_auth(self):
         body, h = self.multipart(open(self.p("3.0.0.img"), "rb").read())
         st, text, _ = self.req("POST", "/update", body, headers=h, auth="basic")
-        self.assertEqual((st, text), (200, "Update Success! Rebooting..."))
+        self.assertEqual((st, text), (200, "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting..."))
         self.assertIn("version=3.0.0+0 state=testing", self.boot_line())
         self.assertEqual(self.req("POST", "/api/ota/rollback", b"", auth="basic")[:2], (200, "ok\n"))
         self.assertIn("version=1.0.0+0 state=failed", self.boot_line())
@@ -158,7 +158,7 @@ class Push(PushDevice):
         body = ("--%s\r\nContent-Disposition: form-data; name=\"firmware\"; filename=\"fw.bin\"\r\n\r\n" % b).encode() + \
             img + ("\r\n--%s--\r\n" % b).encode()
         st, text, _ = self.req("POST", "/update", body, headers={"Content-Type": "multipart/form-data; boundary=" + b})
-        self.assertEqual((st, text), (200, "Update Success! Rebooting..."))
+        self.assertEqual((st, text), (200, "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting..."))
         self.assertIn("version=2.0.0+0 state=testing", self.boot_line())
 
     def test_authorization_at_the_end_of_the_line_buffer(self):

@@ -6,7 +6,11 @@
  *                            200 "ok\n", or 500 "<error>\n"
  *   POST /api/ota            the same, as Mongoose's device dashboard posts it: 200 "ok\n" or 500 "<error>"
  *   GET  /update             the upload form of ESP8266HTTPUpdateServer
- *   POST /update             multipart/form-data, file field "firmware" (ESP8266HTTPUpdateServer)
+ *   POST /update             multipart/form-data, file field "firmware" (ESP8266HTTPUpdateServer):
+ *                            200 with its success page (meta refresh to / after 15 s) or
+ *                            "Update error: ERROR[n]: ...", and its CORS headers; the "filesystem"
+ *                            field and gzip (.bin.gz) images are refused so
+ *   OPTIONS /update          its CORS preflight answer (no credentials needed: a preflight has none)
  *   any  /api/ota/commit     ota_confirm(): 200 "ok\n" (any method, as Mongoose's tutorials match it)
  *   any  /api/ota/rollback   ota_rollback(): 200 "ok\n"
  *   GET  /api/ota/status     {"state","running_slot","version","security_counter"}
