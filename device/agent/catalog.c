@@ -184,6 +184,7 @@ int ota_catalog_check(ota_http_t *http, const char *base_url, const char *path, 
     int rc;
     if (!http || !base_url || !path || !buf || !out || !path_ok(path))
         return OTA_ERR_ARG;
+    q[0] = 0;
     ota_buf_text(&w, q, sizeof q);
     ota_buf_put(&w, base_url);
     ota_buf_put(&w, "/_catalog?op=list&path=");

@@ -22,6 +22,7 @@ BASIC = base64.b64encode(b"admin:s3cret").decode()
 
 class PushDevice(unittest.TestCase):
     """A push_host device on a fresh flash (1.0.0 running) and the helpers to talk to it."""
+    host_args = ()
 
     def setUp(self):
         self.d = tempfile.mkdtemp(prefix="otakit-push-")
@@ -32,11 +33,13 @@ class PushDevice(unittest.TestCase):
             open(self.p("fw.bin"), "wb").write(hashlib.sha256(v.encode()).digest() * 300)
             run("sign", "-k", self.p(key), "-v", v, "--product", "acme", self.p("fw.bin"), self.p(v + ".img"))
         self.proc = subprocess.Popen([HOST, "--flash", self.p("flash.bin"), "--factory", self.p("1.0.0.img"), "--key",
-                                      self.p("k.pub"), "--token", TOKEN, "--basic", BASIC],
+                                      self.p("k.pub"), "--token", TOKEN, "--basic", BASIC, *self.host_args],
                                      stdout=subprocess.PIPE, stderr=open(self.p("stderr.txt"), "w"), text=True)
         first = self.proc.stdout.readline()
         self.assertIn("version=1.0.0+0", first)
         self.port = int(self.proc.stdout.readline().split()[1])
+        if "--aota-port" in self.host_args:
+            self.aota_port = int(self.proc.stdout.readline().split()[1])
 
     def tearDown(self):
         alive = self.proc.poll() is None

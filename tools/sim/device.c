@@ -22,6 +22,8 @@
 #include "otakit/platform_posix.h"
 #include "otakit/presets.h"
 
+#include "listen.h"
+
 #define RESET (-100) /* power_on() result: reset the device */
 
 typedef struct {
@@ -48,6 +50,7 @@ typedef struct {
     int installing;              /* "downloaded" and "installing" were reported */
     int tty;
     unsigned last_step;
+    sim_listen_t lis;            /* push server and ArduinoOTA, when asked for */
 } simdev_t;
 
 __attribute__((format(printf, 2, 3))) static void dlog(const simdev_t *d, const char *fmt, ...)
@@ -411,6 +414,45 @@ static void snooze(simdev_t *d, unsigned ms)
     d->plat.sleep_ms(d->plat.ctx, ms);
 }
 
+static void listen_log(void *arg, const char *line)
+{
+    dlog((const simdev_t *)arg, "%s", line);
+}
+
+/* The firmware's idle time between check-ins: pushed updates and ArduinoOTA are served then.
+ * Returns 1 when one left an image pending (or asked for a rollback): reset. */
+static int idle(simdev_t *d, unsigned ms)
+{
+    if (d->lis.tcp < 0 && d->lis.udp < 0) {
+        snooze(d, ms);
+        return 0;
+    }
+    return sim_listen_wait(&d->lis, &d->ctx, &d->net, ms, listen_log, d);
+}
+
+/* Opens the push server and ArduinoOTA when the options ask for them. Returns 0 or -1. */
+static int listen_open(simdev_t *d)
+{
+    const dev_opts_t *o = d->o;
+    if (o->push_port < 0 && o->aota_port < 0)
+        return 0;
+    memset(&d->lis.push, 0, sizeof d->lis.push);
+    d->lis.push.token = o->push_token;
+    d->lis.push.basic_b64 = o->push_basic;
+    d->lis.push.platform = &d->plat;
+    ota_aota_init(&d->lis.aota, o->aota_password);
+    if (sim_listen_open(&d->lis, o->listen ? o->listen : "127.0.0.1", o->push_port, o->aota_port) != 0) {
+        dlog(d, "cannot listen on %s (push %d, arduino-ota %d): %s", o->listen ? o->listen : "127.0.0.1",
+             o->push_port, o->aota_port, strerror(errno));
+        return -1;
+    }
+    if (o->push_port >= 0)
+        dlog(d, "push endpoints on tcp port %d", o->push_port);
+    if (o->aota_port >= 0)
+        dlog(d, "arduino-ota on udp port %d%s", o->aota_port, o->aota_password ? " (password)" : "");
+    return 0;
+}
+
 /* One power-on: bootloader, then the firmware. Returns RESET or a DEV_* outcome (--once). */
 static int power_on(simdev_t *d)
 {
@@ -469,6 +511,8 @@ static int power_on(simdev_t *d)
     outcome = settle(d);
     if (outcome != DEV_SETTLED_NONE && d->o->once)
         return outcome;
+    if (listen_open(d) != 0)
+        return DEV_FAILED;
     for (tries = 0;;) {
         if ((rc = check(d, &chk)) != OTA_OK) {
             dlog(d, "check failed: %s", ota_errname(rc));
@@ -481,7 +525,8 @@ static int power_on(simdev_t *d)
             dlog(d, "up to date (%s)", d->version);
             return DEV_SETTLED_NONE;
         }
-        snooze(d, d->o->once ? 500u : (unsigned)d->o->poll * 1000u);
+        if (idle(d, d->o->once ? 500u : (unsigned)d->o->poll * 1000u))
+            return RESET;
     }
 }
 
@@ -493,6 +538,7 @@ int dev_run(const dev_opts_t *o)
     if (!d)
         return DEV_FAILED;
     d->o = o;
+    d->lis.tcp = d->lis.udp = -1;
     d->tty = !o->fleet && isatty(1);
     if (!(d->p = ota_preset_find(o->layout))) {
         dlog(d, "unknown layout %s", o->layout);
@@ -529,6 +575,7 @@ int dev_run(const dev_opts_t *o)
     state_load(d);
     for (;;) {
         rc = power_on(d);
+        sim_listen_close(&d->lis);
         ota_flash_sim_close(d->sim); /* msync: what a reset keeps */
         d->sim = NULL;
         if (rc != RESET)

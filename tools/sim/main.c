@@ -4,7 +4,8 @@
  *   otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin
  *   otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem [--product P]
  *                 [--layout swap-256k] [--factory IMG] [--once] [--poll S] [--commit-window MS]
- *                 [--slow] [--fleet N]
+ *                 [--slow] [--fleet N] [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
+ *                 [--arduino-ota PORT [--arduino-ota-password PW]]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -24,7 +25,9 @@ static const char usage_text[] =
     "usage: otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin\n"
     "       otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem\n"
     "                     [--product P] [--layout swap-256k] [--factory IMG] [--once] [--poll S]\n"
-    "                     [--commit-window MS] [--slow] [--fleet N]\n";
+    "                     [--commit-window MS] [--slow] [--fleet N] [--listen ADDR]\n"
+    "                     [--push PORT (--push-token T | --push-basic B64)]\n"
+    "                     [--arduino-ota PORT [--arduino-ota-password PW]]\n";
 
 static int usage(void)
 {
@@ -47,7 +50,12 @@ static int help(void)
           "  --poll S              seconds between check-ins (default 10)\n"
           "  --commit-window MS    watchdog window for an image on trial (default 5000)\n"
           "  --slow                real flash timings (erase/program delays)\n"
-          "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n\n"
+          "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n"
+          "  --push PORT           between check-ins, serve the push endpoints (Mongoose, ESP8266HTTP-\n"
+          "                        UpdateServer) on this TCP port; needs --push-token or --push-basic\n"
+          "  --arduino-ota PORT    between check-ins, answer ArduinoOTA (espota.py) on this UDP port\n"
+          "  --arduino-ota-password PW   the password espota.py must prove (-a PW)\n"
+          "  --listen ADDR         address those bind (default 127.0.0.1)\n\n"
           "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
           stdout);
     return 0;
@@ -132,7 +140,9 @@ int main(int argc, char **argv)
         {"server", 1, 0, 's'}, {"enroll", 1, 0, 'e'}, {"id", 1, 0, 'i'},   {"dir", 1, 0, 'd'},
         {"key", 1, 0, 'k'},    {"product", 1, 0, 'p'}, {"layout", 1, 0, 'l'}, {"factory", 1, 0, 'f'},
         {"once", 0, 0, 'o'},   {"poll", 1, 0, 'P'},   {"commit-window", 1, 0, 'w'}, {"slow", 0, 0, 'S'},
-        {"fleet", 1, 0, 'F'},  {0, 0, 0, 0}};
+        {"fleet", 1, 0, 'F'},  {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'}, {"push-basic", 1, 0, 'b'},
+        {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'}, {"listen", 1, 0, 'L'},
+        {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -145,6 +155,7 @@ int main(int argc, char **argv)
     o.poll = 10;
     o.commit_ms = 5000;
     o.argv = argv;
+    o.push_port = o.aota_port = -1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 's': o.server = optarg; break;
@@ -160,10 +171,23 @@ int main(int argc, char **argv)
         case 'w': o.commit_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'S': o.slow = 1; break;
         case 'F': n = atoi(optarg); break;
+        case 'u': o.push_port = atoi(optarg); break;
+        case 't': o.push_token = optarg; break;
+        case 'b': o.push_basic = optarg; break;
+        case 'a': o.aota_port = atoi(optarg); break;
+        case 'A': o.aota_password = optarg; break;
+        case 'L': o.listen = optarg; break;
         default: return usage();
         }
     }
     if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0)
+        return usage();
+    /* Listening devices are one per port: not in a fleet; the push server takes credentials. */
+    if ((o.push_port >= 0 || o.aota_port >= 0) && n > 0)
+        return usage();
+    if (o.push_port >= 0 && !o.push_token && !o.push_basic)
+        return usage();
+    if (o.push_port > 65535 || o.aota_port > 65535)
         return usage();
     if (n > 0)
         return fleet(&o, n);
