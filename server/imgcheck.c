@@ -190,9 +190,23 @@ static int check_esp_idf(int fd, uint64_t size, const uint8_t *head, imgcheck_t 
     return o->meta ? 0 : fail(o, ERR_INTERNAL, "out of memory");
 }
 
+uint32_t esp8266_fota_slot_max(uint32_t flash_size)
+{
+    return flash_size >= 1024u * 1024u ? 492u * 1024u : flash_size == 512u * 1024u ? 236u * 1024u : 0;
+}
+
+/* The flash size code in the high nibble of header byte 3 (EspClass::magicFlashChipSize). */
+static uint32_t esp8266_flash_size(uint8_t b3)
+{
+    static const uint32_t kb[16] = {512, 256, 1024, 2048, 4096, 2048, 4096, 0, 8192, 16384};
+    return kb[b3 >> 4] * 1024u;
+}
+
 static int check_esp8266(int fd, uint64_t size, const uint8_t *head, size_t have, imgcheck_t *o)
 {
     o->format = IMG_ESP8266;
+    if (head[0] != 0x1F && have >= 4)
+        o->esp_flash_size = esp8266_flash_size(head[3]);
     if (head[0] == 0x1F) {
         if (have < 2 || head[1] != 0x8B)
             return fail(o, ERR_BAD_IMAGE, "not a gzip file (0x1f without 0x8b)");
@@ -201,14 +215,15 @@ static int check_esp8266(int fd, uint64_t size, const uint8_t *head, size_t have
         /* boot_v1.2+ image: 0xEA header, one irom segment, then a v1 (0xE9) image. */
         if (size < 16 || !esp_segments_end(fd, size, 1, 8))
             return fail(o, ERR_BAD_IMAGE, "ESP8266 image is truncated: its irom segment does not fit");
-        o->meta = json_pack("{s:s,s:i,s:I}", "format", "esp8266", "image_version", 2, "entry",
-                            (json_int_t)le32(head + 4));
+        o->meta = json_pack("{s:s,s:i,s:I,s:I}", "format", "esp8266", "image_version", 2, "entry",
+                            (json_int_t)le32(head + 4), "flash_size", (json_int_t)o->esp_flash_size);
     } else {
         if (size < 8 || !esp_segments_end(fd, size, head[1], 8))
             return fail(o, ERR_BAD_IMAGE, "ESP8266 image is truncated or corrupt: its %u segments do not fit in %llu bytes",
                         head[1], (unsigned long long)size);
-        o->meta = json_pack("{s:s,s:i,s:i,s:i,s:I}", "format", "esp8266", "image_version", 1, "segments", head[1],
-                            "flash_mode", head[2], "entry", (json_int_t)le32(head + 4));
+        o->meta = json_pack("{s:s,s:i,s:i,s:i,s:I,s:I}", "format", "esp8266", "image_version", 1, "segments",
+                            head[1], "flash_mode", head[2], "entry", (json_int_t)le32(head + 4), "flash_size",
+                            (json_int_t)o->esp_flash_size);
     }
     return o->meta ? 0 : fail(o, ERR_INTERNAL, "out of memory");
 }

@@ -114,9 +114,9 @@ class EspReleases(ReleaseHelpers, unittest.TestCase):
         st, r, _ = up("v1.0.2t45772(a)")
         self.assertEqual((st, r["version"], r["version_value"], r["channel"]), (201, "v1.0.2t45772(a)", 1000002, "official"))
         self.assertEqual(r["meta"]["label"], {"type": "official", "ptype": 45772, "fota": "all", "upgradable": True})
-        st, r, _ = up("b1.0.3t23701(l)")
+        st, r, _ = up("b1.0.3t45772(l)")
         self.assertEqual((st, r["version_value"], r["channel"]), (201, 1000003, "beta"))
-        st, body, _ = up("b1.0.5t23701(l)", channel="official")
+        st, body, _ = up("b1.0.5t45772(l)", channel="official")
         self.assertEqual((st, body["error"]["code"]), (400, "channel_mismatch"))
         for bad in ["1.0.2", "v1.0t1(a)", "v1000.0.0t1(a)", "v1.0.2t45772(x)", "v1.0.2t45772", "v01.0.2t1(a)",
                     "x1.0.2t1(a)", "v1.0.2t(a)", "v1.0.2t1(a) ", "v1.0.2t1(ao)"]:
@@ -136,21 +136,21 @@ class EspReleases(ReleaseHelpers, unittest.TestCase):
         # rule 3: next to (n), at most one upgradable label
         self.assertEqual(up("b1.8.3t45772(o)")[0], 201)
         self.assertEqual(up("b1.8.3t45772(a)")[1]["error"]["code"], "version_conflict")
-        # rule 4: another ptype may have the same value
-        self.assertEqual(up("b1.8.3t12335(n)")[0], 201)
-        self.assertEqual(up("v1.8.3t12335(a)")[1]["error"]["code"], "version_conflict")
+        # rule 4 (another ptype may have the same value) is about other products: one product keeps
+        # one ptype, its first label's (test_peer_espressif.py)
+        self.assertEqual(up("b1.8.3t12335(n)")[1]["error"]["code"], "wrong_product")
         # the prototype's "Num3.tPTYPE" form is the same label
         self.assertEqual(up("v1.0.2.t45772(a)")[1]["error"]["code"], "exists")
         st, d, _ = self.s.req("GET", rel_path("rel-esp", "v1.0.2.t45772(a)"), token=tok)
         self.assertEqual((st, d["version"]), (200, "v1.0.2t45772(a)"))
         # otakit images: the label's number must be the header's
-        st, body, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.0"), token=tok, version="v2.0.1t1(a)")
+        st, body, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.0"), token=tok, version="v2.0.1t45772(a)")
         self.assertEqual((st, body["error"]["code"]), (400, "version_mismatch"))
-        st, r, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.1"), token=tok, version="v2.0.1t1(a)")
+        st, r, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.1"), token=tok, version="v2.0.1t45772(a)")
         self.assertEqual((st, r["version_value"]), (201, 2000001))
         # an ESP-IDF app whose own version is a label needs no query
-        st, r, _ = self.upload("rel-esp", esp_idf_image(version=b"v3.1.4t7(o)"), token=tok)
-        self.assertEqual((st, r["version"], r["version_value"]), (201, "v3.1.4t7(o)", 3001004))
+        st, r, _ = self.upload("rel-esp", esp_idf_image(version=b"v3.1.4t45772(o)"), token=tok)
+        self.assertEqual((st, r["version"], r["version_value"]), (201, "v3.1.4t45772(o)", 3001004))
         st, body, _ = self.s.req("GET", rel_path("rel-esp"), token=tok)
         values = [x["version_value"] for x in body["releases"]]
         self.assertEqual(values, sorted(values, reverse=True))
