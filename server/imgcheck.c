@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/sha256.h>
+
 #define ESP_IMAGE_MAGIC 0xE9u
 #define ESP8266_V2_MAGIC 0xEAu
 #define ESP_APP_DESC_MAGIC 0xABCD5432UL
@@ -90,6 +92,9 @@ static int check_otakit(int fd, uint64_t size, const uint8_t *key_der, size_t ke
 
     if (size > UINT32_MAX)
         return fail(o, ERR_BAD_IMAGE, "image is larger than 4 GiB");
+    if (!key_len)
+        return fail(o, ERR_WRONG_KEY, "product %s has no signing key: it takes only ESP images (ESP-IDF, ESP8266)",
+                    product_id);
     rc = ota_image_verify(fd_read, &src, (uint32_t)size, &cfg, &info);
     switch (rc) {
     case OTA_OK:
@@ -162,16 +167,51 @@ static uint64_t esp_segments_end(int fd, uint64_t size, unsigned count, uint64_t
     return off;
 }
 
+/* The SHA-256 an ESP-IDF image appends when its header's hash_appended byte is 1, checked as the
+ * bootloader does (esp-idf components/bootloader_support/src/esp_image_format.c): after the
+ * segments, padding and the checksum byte end on a 16-byte boundary; the 32 bytes after that are
+ * SHA-256 over everything before them. Returns 0, or -1 with o's error set. */
+static int esp_idf_hash_check(int fd, uint64_t size, uint64_t segments_end, imgcheck_t *o)
+{
+    uint64_t len = (segments_end + 1 + 15) & ~(uint64_t)15, off;
+    uint8_t buf[4096], want[32], got[32];
+    struct fd_src src = {fd};
+    mbedtls_sha256_context c;
+    if (len + 32 > size || len > UINT32_MAX || fd_read(&src, (uint32_t)len, want, 32) != 0)
+        return fail(o, ERR_BAD_IMAGE, "ESP-IDF image says its SHA-256 is appended, but it ends before the hash "
+                                      "(%llu bytes, the hash would end at %llu)",
+                    (unsigned long long)size, (unsigned long long)(len + 32));
+    mbedtls_sha256_init(&c);
+    mbedtls_sha256_starts_ret(&c, 0);
+    for (off = 0; off < len; off += sizeof buf) {
+        uint32_t n = len - off < sizeof buf ? (uint32_t)(len - off) : (uint32_t)sizeof buf;
+        if (fd_read(&src, (uint32_t)off, buf, n) != 0) {
+            mbedtls_sha256_free(&c);
+            return fail(o, ERR_INTERNAL, "cannot read the upload");
+        }
+        mbedtls_sha256_update_ret(&c, buf, n);
+    }
+    mbedtls_sha256_finish_ret(&c, got);
+    mbedtls_sha256_free(&c);
+    if (memcmp(got, want, 32) != 0)
+        return fail(o, ERR_BAD_IMAGE, "ESP-IDF image's appended SHA-256 does not match its contents: it is corrupt, "
+                                      "and the device's bootloader would refuse it");
+    return 0;
+}
+
 static int check_esp_idf(int fd, uint64_t size, const uint8_t *head, imgcheck_t *o)
 {
     char version[33], project[33], time_s[17], date_s[17], idf[33], elf[65];
+    uint64_t end;
     const uint8_t *d = head + ESP_APP_DESC_OFF;
 
     if (size < ESP_APP_DESC_END)
         return fail(o, ERR_BAD_IMAGE, "ESP-IDF image is truncated: its app description ends at byte %u", ESP_APP_DESC_END);
-    if (!esp_segments_end(fd, size, head[1], 24))
+    if (!(end = esp_segments_end(fd, size, head[1], 24)))
         return fail(o, ERR_BAD_IMAGE, "ESP-IDF image is truncated or corrupt: its %u segments do not fit in %llu bytes",
                     head[1], (unsigned long long)size);
+    if (head[23] == 1 && esp_idf_hash_check(fd, size, end, o) != 0)
+        return -1;
     field_str(d + 0x10, 32, version);
     field_str(d + 0x30, 32, project);
     field_str(d + 0x50, 16, time_s);

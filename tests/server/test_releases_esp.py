@@ -155,6 +155,46 @@ class EspReleases(ReleaseHelpers, unittest.TestCase):
         values = [x["version_value"] for x in body["releases"]]
         self.assertEqual(values, sorted(values, reverse=True))
 
+    def test_esp_idf_appended_sha256(self):
+        """hash_appended (header byte 23) = 1: the SHA-256 after the 16-byte-aligned checksum covers
+        everything before it (esp-idf bootloader_support/src/esp_image_format.c); a wrong one is
+        refused as the bootloader would, a right one accepted."""
+        tok = self.new_product("rel-idfhash")
+        img = bytearray(esp_idf_image(version=b"2.2.0"))
+        img[23] = 1
+        self.assertEqual(len(img) % 16, 0)  # checksum byte ends the last 16-byte block
+        good = bytes(img) + hashlib.sha256(bytes(img)).digest()
+        bad = bytearray(good)
+        bad[200] ^= 1
+        st, body, _ = self.upload("rel-idfhash", bytes(bad), token=tok)
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_image"), body)
+        self.assertIn("appended SHA-256 does not match", body["error"]["message"])
+        st, body, _ = self.upload("rel-idfhash", bytes(img), token=tok)  # says appended, has none
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_image"), body)
+        st, r, _ = self.upload("rel-idfhash", good, token=tok)
+        self.assertEqual((st, r["version"]), (201, "2.2.0"), r)
+
+    def test_product_without_a_signing_key(self):
+        """A product that publishes only ESP binaries needs no signing key; an otakit image is then
+        refused, since nothing could verify it."""
+        st, p, _ = self.s.req("POST", "/api/v1/products", {"product_id": "esp-only", "name": "ESP only",
+                                                           "compat": {"esp": True}}, token=self.s.admin)
+        self.assertEqual((st, p.get("key_hash", "missing")), (201, None), p)
+        tok = p["owner_token"]
+        st, r, _ = self.upload("esp-only", esp8266_image(seed=b"nokey"), token=tok, version="1.0.0")
+        self.assertEqual(st, 201, r)
+        st, r, _ = self.upload("esp-only", esp_idf_image(version=b"1.1.0"), token=tok)
+        self.assertEqual(st, 201, r)
+        st, body, _ = self.upload("esp-only", sign(os.urandom(100), "2.0.0"), token=tok)
+        self.assertEqual((st, body["error"]["code"]), (400, "wrong_key"), body)
+        self.assertIn("no signing key", body["error"]["message"])
+        st, got, _ = self.s.req("GET", "/api/v1/products/esp-only", token=tok)
+        self.assertEqual((st, got["key_hash"]), (200, None))
+        # A key that is there must still be a key.
+        st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "esp-bad", "name": "x",
+                                                              "public_key": "nope"}, token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_public_key"))
+
     def test_identical_content_is_stored_once(self):
         tok = self.new_product("rel-dedupe")
         img = esp8266_image(seed=b"same")
