@@ -9,7 +9,7 @@ ESP32: espressif/arduino-esp32 libraries/HTTPUpdate/src/HTTPUpdate.cpp handleUpd
 c2ad6750 and the older 0596a2ac): "x-ESP32-sketch-md5" only when ESP.getSketchMD5() is known (never
 in 0596a2ac), "x-ESP32-sketch-sha256" (uppercase hex) when the running partition's hash is known.
 """
-from otaserver import raw_response
+from otaserver import raw_exchange
 
 # HTTPUpdateResult / _lastError names (ESP8266httpUpdate.h)
 OK, NO_UPDATES, FAILED = "HTTP_UPDATE_OK", "HTTP_UPDATE_NO_UPDATES", "HTTP_UPDATE_FAILED"
@@ -78,23 +78,8 @@ class Esp:
 
 def raw_answer(port, data):
     """(status line, status, {lowercase header: value}, body) of the answer to data."""
-    import socket
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(data)
-    got = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-    s.close()
-    head, _, body = got.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    hdr = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(":")
-        hdr[k.strip().lower()] = v.strip()
-    return lines[0], int(lines[0].split(" ")[1]), hdr, body
+    line, st, body, hdr = raw_exchange(port, data)
+    return line, st, hdr, body
 
 
 def decide_update(dev, st, hdr, body):
