@@ -219,17 +219,21 @@ int ota_aota_receive(ota_ctx_t *ctx, ota_aota_t *s, const ota_net_t *net, const 
     ota_md5_start(&md5);
     while (got < s->size) {
         uint32_t want = s->size - got < sizeof buf ? s->size - got : (uint32_t)sizeof buf;
+        int sent;
         if ((n = net->ops->recv(net->ctx, h, buf, want, timeout_ms)) <= 0) {
             rc = n < 0 ? n : OTA_ERR_INCOMPLETE;
             break;
         }
-        if ((rc = ota_write(ctx, buf, (uint32_t)n)) != OTA_OK)
-            break;
-        ota_md5_update(&md5, buf, (uint32_t)n);
+        /* After a write error the rest is read and dropped, still acknowledged: espota.py only
+         * looks for the result once it has sent everything (and waits forever otherwise). */
+        if (rc == OTA_OK && (rc = ota_write(ctx, buf, (uint32_t)n)) == OTA_OK)
+            ota_md5_update(&md5, buf, (uint32_t)n);
         got += (uint32_t)n;
         /* ArduinoOTA: client.print(written, DEC) after every write. */
-        if ((rc = send_text(net, h, ota_u32_str(ack, (uint32_t)n), timeout_ms)) != OTA_OK)
+        if ((sent = send_text(net, h, ota_u32_str(ack, (uint32_t)n), timeout_ms)) != OTA_OK) {
+            rc = rc == OTA_OK ? sent : rc;
             break;
+        }
     }
     if (rc == OTA_OK) {
         ota_md5_finish(&md5, dig);

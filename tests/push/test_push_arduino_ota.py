@@ -25,7 +25,7 @@ class ArduinoOta(test_push.PushDevice):
     def test_untrusted_image_ends_with_an_error(self):
         rc, log, _ = espota.upload("127.0.0.1", self.aota_port, self.p("9.0.0.img"))
         self.assertEqual(rc, 1)
-        self.assertRegex(log[-1], r"ERROR\[\d+\]: .*\n$")  # after the last acknowledgement digits
+        self.assertRegex(log[-1], r"ERROR\[\d+\]: ")  # after acknowledgement digits; espota reads 64 bytes
         self.assertIn("aota result=OTA_ERR", self.proc.stdout.readline())
         self.assertEqual(self.status()["state"], "none")
 
