@@ -3,7 +3,8 @@
  * one device with its history, deleting it, and the commands queued for it. What devices
  * themselves call is in api_device.c.
  *
- *   GET    /api/v1/products/{product}/devices?state=&group=&version=&hw_rev=&limit=&offset=
+ *   GET    /api/v1/products/{product}/devices?q=&state=&group=&version=&hw_rev=&limit=&offset=
+ *          (q: part of the device id; answers "total", the count of matching devices, for paging)
  *   GET    /api/v1/products/{product}/devices/{device}      (+ actions, commands, last 50 events)
  *   DELETE /api/v1/products/{product}/devices/{device}
  *   POST   /api/v1/products/{product}/devices/{device}/commands  {"type":"upgrade"|"reboot",
@@ -117,14 +118,22 @@ static int64_t path_device(sqlite3 *db, http_req_t *r, tx_res_t *res, int64_t *p
 
 /* ---- management: list, detail, delete --------------------------------------------------------- */
 
+/* WHERE clause of the device list: ?1 product, ?2 state, ?3 group, ?4 ",group,", ?5 version,
+ * ?6 hw_rev, ?7 part of the id. */
+#define DEVICES_WHERE                                                                                         \
+    " FROM devices d WHERE d.product = ?1 AND (?2 IS NULL OR d.state = ?2) "                                  \
+    "AND (?3 IS NULL OR instr(d.groups, ?4) > 0) AND (?5 IS NULL OR d.version = ?5) "                         \
+    "AND (?6 IS NULL OR d.hw_rev = ?6) AND (?7 IS NULL OR instr(d.device_id, ?7) > 0)"
+
 static enum MHD_Result devices_list(http_req_t *r)
 {
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
     json_t *arr;
     const char *state = http_query(r, "state"), *group = http_query(r, "group"), *version = http_query(r, "version"),
-               *hw = http_query(r, "hw_rev"), *ls = http_query(r, "limit"), *os = http_query(r, "offset");
-    int64_t product, limit = 1000, offset = 0;
+               *hw = http_query(r, "hw_rev"), *ls = http_query(r, "limit"), *os = http_query(r, "offset"),
+               *q = http_query(r, "q");
+    int64_t product, limit = 1000, offset = 0, total;
     char gpat[80];
     if (!db)
         return http_error(r, ERR_DATABASE, "no connection");
@@ -136,19 +145,21 @@ static enum MHD_Result devices_list(http_req_t *r)
         return http_error(r, ERR_BAD_LIMIT, "limit must be 1..10000");
     if (os && strcmp(os, "0") && (offset = input_parse_id(os)) <= 0)
         return http_error(r, ERR_BAD_OFFSET, "offset must be a non-negative integer");
+    if (q && !*q)
+        q = NULL;
     snprintf(gpat, sizeof gpat, ",%s,", group ? group : "");
-    st = q_prep(db,
-                "SELECT " DEVICE_COLS " FROM devices d WHERE d.product = ?1 AND (?2 IS NULL OR d.state = ?2) "
-                "AND (?3 IS NULL OR instr(d.groups, ?4) > 0) AND (?5 IS NULL OR d.version = ?5) "
-                "AND (?6 IS NULL OR d.hw_rev = ?6) ORDER BY d.device_id LIMIT ?7 OFFSET ?8",
-                "isssssii", product, state, group, gpat, version, hw, limit, offset);
-    if (!st)
+    total = q_int(db, -1, "SELECT COUNT(*)" DEVICES_WHERE, "issssss", product, state, group, gpat, version, hw, q);
+    st = q_prep(db, "SELECT " DEVICE_COLS DEVICES_WHERE " ORDER BY d.device_id LIMIT ?8 OFFSET ?9", "issssssii",
+                product, state, group, gpat, version, hw, q, limit, offset);
+    if (!st || total < 0) {
+        db_done(st);
         return http_error(r, ERR_DATABASE, "cannot list devices");
+    }
     arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, device_json(st));
     db_done(st);
-    return http_json(r, 200, json_pack("{s:o}", "devices", arr));
+    return http_json(r, 200, json_pack("{s:o,s:I}", "devices", arr, "total", (json_int_t)total));
 }
 
 struct dev_get {

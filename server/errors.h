@@ -98,6 +98,7 @@
     X(ERR_INTERNAL, "internal", 500, "internal error")                                                     \
     X(ERR_STORAGE, "storage", 500, "the artifact store failed")                                            \
     X(ERR_OVERLOADED, "overloaded", 503, "too many connections: retry later")                              \
+    X(ERR_UNHEALTHY, "unhealthy", 503, "the database or the artifact store is not usable")                  \
     X(ERR_HTTP_VERSION, "http_version_not_supported", 505, "only HTTP/1.0 and HTTP/1.1 are served")       \
     X(ERR_INSUFFICIENT_STORAGE, "insufficient_storage", 507, "the disk is full")
 
