@@ -85,6 +85,7 @@
     X(ERR_NOT_DELIVERED, "not_delivered", 409, "the command was not delivered yet")                        \
     X(ERR_NOT_UPGRADABLE, "not_upgradable", 409, "the release cannot be sent over the air")                \
     X(ERR_ROLLOUT_CLOSED, "rollout_closed", 409, "the rollout is finished or cancelled")                   \
+    X(ERR_ROLLOUT_OVERLAP, "rollout_overlap", 409, "targeted devices are in another open rollout")          \
     X(ERR_SECURITY_COUNTER, "security_counter", 409, "the release's security counter is below the device's") \
     X(ERR_UPDATE_IN_PROGRESS, "update_in_progress", 409, "the device is installing another update")        \
     X(ERR_VERSION_CONFLICT, "version_conflict", 409, "the version label conflicts with another release")   \

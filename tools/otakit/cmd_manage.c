@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "present.h"
 
 /* Named string options of one command; values stay NULL when absent. */
 struct opt {
@@ -26,7 +27,7 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
     int n = 0, c, idx;
     for (; opts[n].name; n++) {
         lo[n].name = opts[n].name;
-        lo[n].has_arg = required_argument;
+        lo[n].has_arg = !strcmp(opts[n].name, "include-new") ? no_argument : required_argument; /* a flag */
         lo[n].flag = NULL;
         lo[n].val = 1000 + n;
     }
@@ -41,7 +42,7 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
         if (c >= 1000)
-            opts[c - 1000].val = optarg;
+            opts[c - 1000].val = optarg ? optarg : "1";
         else if (c == 's')
             a->url = optarg;
         else if (c == 't')
@@ -101,26 +102,10 @@ static int show(const api_t *a, json_t *resp)
 /* Prints a list as a table of the given fields (or raw JSON with --json). */
 static int table(const api_t *a, json_t *resp, const char *key, const char *const *fields)
 {
-    json_t *arr = json_object_get(resp, key), *it;
-    size_t i;
-    int f;
+    json_t *arr = json_object_get(resp, key);
     if (a->json || !json_is_array(arr))
         return show(a, resp);
-    for (f = 0; fields[f]; f++)
-        printf("%-20s", fields[f]);
-    printf("\n");
-    json_array_foreach(arr, i, it)
-    {
-        for (f = 0; fields[f]; f++) {
-            json_t *v = json_object_get(it, fields[f]);
-            char *s = json_is_string(v) ? strdup(json_string_value(v)) : v ? json_dumps(v, JSON_ENCODE_ANY) : strdup("-");
-            char *safe = s ? term_safe(s, 0) : NULL;
-            printf("%-20s", safe ? safe : "?");
-            free(safe);
-            free(s);
-        }
-        printf("\n");
-    }
+    present_table(stdout, arr, fields);
     return EXIT_OK;
 }
 
@@ -215,7 +200,7 @@ static const char release_help[] =
 int cmd_release(int argc, char **argv)
 {
     struct opt o[] = {{"product", 0}, {"version", 0}, {"channel", 0}, {"slot", 0}, {"notes", 0}, {0, 0}};
-    static const char *const fields[] = {"version", "channel", "security_counter", "created_at", NULL};
+    static const char *const fields[] = {"version", "channel", "security_counter", "notes", "created_at", NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
     api_t a;
@@ -249,16 +234,19 @@ int cmd_release(int argc, char **argv)
 
 static const char rollout_help[] =
     "usage: otakit rollout create --product ID --release VERSION [--devices A,B,.. | --group G]\n"
-    "                             [--stages 10,50,100] [--success 0.9] [--errors 0.2]\n"
-    "       otakit rollout list --product ID | show --product ID ROLLOUT\n"
+    "                             [--stages 10,50,100] [--success 0.9] [--errors 0.2] [--include-new]\n"
+    "       otakit rollout list --product ID | show --product ID ROLLOUT (a summary; --json: all of it)\n"
     "       otakit rollout pause|resume|cancel --product ID ROLLOUT\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n";
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "--include-new: devices registered later that the target (--group, or the whole product) matches\n"
+    "join the last stage. A device is in one open rollout at a time: cancel the earlier one first.\n";
 
 int cmd_rollout(int argc, char **argv)
 {
-    struct opt o[] = {{"product", 0}, {"release", 0}, {"devices", 0}, {"group", 0},
-                      {"stages", 0},  {"success", 0}, {"errors", 0},  {0, 0}};
-    static const char *const fields[] = {"id", "release", "state", "current_stage", NULL};
+    struct opt o[] = {{"product", 0}, {"release", 0}, {"devices", 0}, {"group", 0},     {"stages", 0},
+                      {"success", 0}, {"errors", 0},  {"include-new", 0}, {0, 0}};
+    static const char *const fields[] = {"id", "release", "state", "reason", "current_stage", "devices", "created_at",
+                                         NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
     api_t a;
@@ -308,6 +296,8 @@ int cmd_rollout(int argc, char **argv)
             json_object_set_new(body, "success_threshold", json_real(atof(get(o, "success"))));
         if (get(o, "errors"))
             json_object_set_new(body, "error_threshold", json_real(atof(get(o, "errors"))));
+        if (get(o, "include-new"))
+            json_object_set_new(body, "include_new", json_true());
         return call("rollout", &a, "POST", path, body, NULL, 201, NULL, NULL);
     }
     if (!strcmp(sub, "list"))
@@ -317,20 +307,68 @@ int cmd_rollout(int argc, char **argv)
         size_t n = strlen(path);
         snprintf(path + n, sizeof path - n, "/%s%s%s", argv[first], strcmp(sub, "show") ? "/" : "",
                  strcmp(sub, "show") ? sub : "");
+        if (!strcmp(sub, "show") && !a.json) { /* a summary for people; --json gives the server's JSON */
+            json_t *resp;
+            long st = api_call(&a, "GET", path, NULL, NULL, &resp);
+            int rc = st == 200 ? (present_rollout(stdout, resp), EXIT_OK) : api_fail("rollout", st, resp);
+            json_decref(resp);
+            return rc;
+        }
         return call("rollout", &a, strcmp(sub, "show") ? "POST" : "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("rollout", "unknown or incomplete subcommand '%s'", sub);
 }
 
+/* otakit device list: every page of the list (the server answers at most 1000 a request). */
+static int device_list(const api_t *a, struct opt *o, const char *const *fields)
+{
+    json_t *all = json_array(), *resp = NULL;
+    long long offset = 0, total = 0;
+    char path[1024], off[24];
+    int rc = EXIT_OK;
+    do {
+        long st;
+        snprintf(off, sizeof off, "%lld", offset);
+        snprintf(path, sizeof path, "/api/v1/products/%s/devices", get(o, "product"));
+        query(path, sizeof path,
+              (const char *const[]){"q", get(o, "search"), "state", get(o, "state"), "version", get(o, "version"),
+                                    "group", get(o, "group"), "hw_rev", get(o, "hw-rev"), "limit", "1000", "offset",
+                                    off, NULL});
+        st = api_call(a, "GET", path, NULL, NULL, &resp);
+        if (st != 200) {
+            rc = api_fail("device", st, resp);
+            break;
+        }
+        total = json_integer_value(json_object_get(resp, "total"));
+        if (!json_array_size(json_object_get(resp, "devices")))
+            break;
+        offset += (long long)json_array_size(json_object_get(resp, "devices"));
+        json_array_extend(all, json_object_get(resp, "devices"));
+        json_decref(resp);
+        resp = NULL;
+    } while (offset < total);
+    json_decref(resp);
+    if (rc == EXIT_OK) {
+        json_t *out = json_pack("{s:O,s:I}", "devices", all, "total", (json_int_t)total);
+        rc = table(a, out, "devices", fields);
+        json_decref(out);
+    }
+    json_decref(all);
+    return rc;
+}
+
 static const char device_help[] =
-    "usage: otakit device list --product ID | show --product ID DEVICE\n"
+    "usage: otakit device list --product ID [--search TEXT] [--state S] [--version V] [--group G]\n"
+    "                          [--hw-rev H]    (every matching device, fetched a page at a time)\n"
+    "       otakit device show --product ID DEVICE\n"
     "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n";
 
 int cmd_device(int argc, char **argv)
 {
-    struct opt o[] = {{"product", 0}, {"type", 0}, {"release", 0}, {0, 0}};
-    static const char *const fields[] = {"device_id", "version", "slot", "state", "last_seen", NULL};
+    struct opt o[] = {{"product", 0}, {"type", 0}, {"release", 0}, {"search", 0}, {"state", 0},
+                      {"version", 0}, {"group", 0}, {"hw-rev", 0}, {0, 0}};
+    static const char *const fields[] = {"device_id", "version", "slot", "state", "hw_rev", "groups", "last_seen", NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
     api_t a;
@@ -344,10 +382,8 @@ int cmd_device(int argc, char **argv)
     first++;
     if (!get(o, "product"))
         return usage_error("device", "--product ID is required");
-    if (!strcmp(sub, "list")) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/devices", get(o, "product"));
-        return call("device", &a, "GET", path, NULL, NULL, 200, "devices", fields);
-    }
+    if (!strcmp(sub, "list"))
+        return device_list(&a, o, fields);
     if (!strcmp(sub, "show") && argc - first == 1) {
         snprintf(path, sizeof path, "/api/v1/products/%s/devices/%s", get(o, "product"), argv[first]);
         return call("device", &a, "GET", path, NULL, NULL, 200, NULL, NULL);

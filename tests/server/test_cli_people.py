@@ -1,0 +1,85 @@
+"""The management CLI for people: tables sized to their content with relative times, every device
+of a long list (past the server's 1,000 a page), a readable `rollout show` (and --json for
+scripts), and --include-new."""
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from otaserver import CLI, Server  # noqa: E402
+import test_devices as fx  # noqa: E402
+
+
+def cli(s, token, *args):
+    env = dict(os.environ, OTAKIT_SERVER_URL=s.url, OTAKIT_TOKEN=token)
+    r = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+    return r
+
+
+class People(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Server().start()
+        p = cls.s.product("cli-p")
+        cls.owner, cls.enroll = p["owner_token"], p["enroll_token"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+
+    def test_device_list_pages_past_1000_with_relative_times(self):
+        db = sqlite3.connect(os.path.join(self.s.data, "otakit.db"), timeout=30)
+        with db:
+            pid = db.execute("SELECT id FROM products WHERE product_id = 'cli-p'").fetchone()[0]
+            now = int(time.time())
+            db.executemany("INSERT INTO devices(device_id, product, token_hash, version, version_value, last_seen, "
+                           "created_at) VALUES (?, ?, ?, '1.0.0', 0, ?, ?)",
+                           [("bulk-%04d" % i, pid, "%064x" % i, now - 180, now) for i in range(1234)])
+        db.close()
+        r = cli(self.s, self.owner, "device", "list", "--product", "cli-p", "--search", "bulk-")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 1 + 1234)
+        self.assertRegex(lines[0], r"^device_id  version  slot  state +hw_rev  groups  last_seen$")
+        self.assertEqual(lines[-1].split()[0], "bulk-1233")
+        self.assertIn("3 min ago", lines[1])
+        self.assertNotRegex(r.stdout, r"\b1[0-9]{9}\b")  # no epoch seconds
+        r = cli(self.s, self.owner, "device", "list", "--product", "cli-p", "--search", "bulk-", "--json")
+        body = json.loads(r.stdout)
+        self.assertEqual((body["total"], len(body["devices"])), (1234, 1234))
+
+    def test_rollout_show_is_a_summary_and_json_for_scripts(self):
+        fx.add_release(self.s, "cli-p", "2.0.0", slots=(0, 1))
+        for i in range(4):
+            fx.Device(self.s, self.enroll, "ro-%d" % i, groups=["ring"])
+        r = cli(self.s, self.owner, "rollout", "create", "--product", "cli-p", "--release", "2.0.0", "--group",
+                "ring", "--stages", "50,100", "--include-new", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ro = json.loads(r.stdout)
+        self.assertTrue(ro["target"]["include_new"])
+        fx.Device(self.s, self.enroll, "ro-late", groups=["ring"])
+        r = cli(self.s, self.owner, "rollout", "show", "--product", "cli-p", str(ro["id"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        self.assertLess(len(out.splitlines()), 10, out)
+        self.assertRegex(out, r"^rollout %d of 2\.0\.0: running\n" % ro["id"])
+        self.assertIn("5 devices, started just now", out)
+        self.assertRegex(out, r"  all +\[\.{30}\] 5 pending\n")
+        self.assertRegex(out, r"stage 2 100% +pending +\[\.{30}\] 3 devices: 3 pending")
+        r = cli(self.s, self.owner, "rollout", "show", "--product", "cli-p", str(ro["id"]), "--json")
+        self.assertEqual(json.loads(r.stdout)["devices"], 5)
+        r = cli(self.s, self.owner, "rollout", "list", "--product", "cli-p")
+        self.assertRegex(r.stdout.splitlines()[1], r"^%d +2\.0\.0 +running +- +0 +5 +just now$" % ro["id"])
+        # a second rollout over the same devices is refused in the server's words
+        r = cli(self.s, self.owner, "rollout", "create", "--product", "cli-p", "--release", "2.0.0", "--group", "ring")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("rollout_overlap", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
