@@ -80,6 +80,26 @@ class People(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("rollout_overlap", r.stderr)
 
+    def test_exit_codes_json_errors_trailing_slash_and_escaped_paths(self):
+        r = cli(self.s, self.owner, "device", "show", "--product", "cli-p", "nobody", "--json")
+        self.assertEqual(r.returncode, 4)
+        self.assertEqual(json.loads(r.stdout), {"status": 404, "error": {"code": "not_found",
+                                                                          "message": "no device nobody"}})
+        r = cli(self.s, "not-a-token-of-this-server", "device", "list", "--product", "cli-p")
+        self.assertEqual(r.returncode, 3)
+        r = cli(self.s, self.owner, "device", "show", "--product", "cli-p", "d?x=1#y")  # escaped: one path segment
+        self.assertEqual(r.returncode, 4, r.stderr)
+        self.assertIn("no device d?x=1#y", r.stderr)
+        env = dict(os.environ, OTAKIT_SERVER_URL=self.s.url + "/", OTAKIT_TOKEN=self.owner)
+        r = subprocess.run([CLI, "release", "list", "--product", "cli-p"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env["OTAKIT_SERVER_URL"] = "http://127.0.0.1:1"
+        r = subprocess.run([CLI, "release", "list", "--product", "cli-p", "--json"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 6)
+        self.assertEqual(json.loads(r.stdout)["error"]["code"], "network")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

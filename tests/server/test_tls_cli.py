@@ -69,7 +69,7 @@ class CliClient(unittest.TestCase):
         owner = p["owner_token"]
         self.assertIn("cli-prod", self.cli("product", "list", token=self.s.admin).stdout)
         r = self.cli("product", "create", "--id", "cli-prod", "--name", "x", "--key", pub, token=self.s.admin, ok=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 5)  # conflict
         self.assertIn("409 exists", r.stderr)
         # release upload from a file, then list/show
         d = tempfile.mkdtemp()
@@ -101,7 +101,7 @@ class CliClient(unittest.TestCase):
 
     def test_errors(self):
         r = self.cli("product", "list", token="wrong", ok=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 3)  # auth
         self.assertIn("401 unauthorized", r.stderr)
         r = self.cli("release", "list", ok=False, token=self.s.admin)
         self.assertEqual(r.returncode, 2)  # --product missing: usage error
@@ -110,7 +110,7 @@ class CliClient(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         env = dict(os.environ, OTAKIT_SERVER_URL="http://127.0.0.1:1", OTAKIT_TOKEN="x")
         r = subprocess.run([CLI, "product", "list"], capture_output=True, text=True, env=env)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 6)  # network
         self.assertIn("Couldn't connect", r.stderr)
         for sub in ("product", "release", "rollout", "device"):
             r = subprocess.run([CLI, sub, "--help"], capture_output=True, text=True)

@@ -3,6 +3,7 @@
  * Every command takes --server URL (OTAKIT_SERVER_URL), --token TOKEN (OTAKIT_TOKEN) and --json.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,24 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
     }
     *first = optind;
     return 0;
+}
+
+/* path = literal, then value (URL-escaped), literal, value...: mkpath(p, n, "/a/", id, "/b", NULL, NULL).
+ * A NULL value ends the path after its literal. */
+static void mkpath(char *path, size_t n, ...)
+{
+    va_list ap;
+    const char *lit, *val;
+    path[0] = 0;
+    va_start(ap, n);
+    while ((lit = va_arg(ap, const char *)) != NULL) {
+        size_t len = strlen(path);
+        snprintf(path + len, n > len ? n - len : 0, "%s", lit);
+        if (!(val = va_arg(ap, const char *)))
+            break;
+        api_path_append(path, n, val);
+    }
+    va_end(ap);
 }
 
 static const char *get(struct opt *o, const char *name)
@@ -118,7 +137,7 @@ static int call(const char *cmd, const api_t *a, const char *method, const char 
     int rc;
     json_decref(body);
     if (st != want) {
-        rc = api_fail(cmd, st, resp);
+        rc = api_fail(a, cmd, st, resp);
     } else {
         rc = list_key ? table(a, resp, list_key, fields) : show(a, resp);
     }
@@ -180,11 +199,11 @@ int cmd_product(int argc, char **argv)
             if (v)
                 json_object_set_new(compat, keys[k][1], json_boolean(!strcmp(v, "on")));
         }
-        snprintf(path, sizeof path, "/api/v1/products/%s", argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "PATCH", path, json_pack("{s:o}", "compat", compat), NULL, 200, NULL, NULL);
     }
     if (!strcmp(sub, "show") && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s", argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("product", "unknown or incomplete subcommand '%s'", sub);
@@ -215,18 +234,18 @@ int cmd_release(int argc, char **argv)
     if (!get(o, "product"))
         return usage_error("release", "--product ID is required");
     if (!strcmp(sub, "upload") && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/releases", get(o, "product"));
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases", NULL, NULL);
         query(path, sizeof path,
               (const char *const[]){"version", get(o, "version"), "channel", get(o, "channel"), "slot", get(o, "slot"),
                                     "notes", get(o, "notes"), NULL});
         return call("release", &a, "POST", path, NULL, argv[first], 201, NULL, NULL);
     }
     if (!strcmp(sub, "list")) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/releases", get(o, "product"));
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases", NULL, NULL);
         return call("release", &a, "GET", path, NULL, NULL, 200, "releases", fields);
     }
     if ((!strcmp(sub, "show") || !strcmp(sub, "delete")) && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/releases/%s", get(o, "product"), argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases/", argv[first], NULL, NULL);
         return call("release", &a, !strcmp(sub, "show") ? "GET" : "DELETE", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("release", "unknown or incomplete subcommand '%s'", sub);
@@ -260,7 +279,7 @@ int cmd_rollout(int argc, char **argv)
     first++;
     if (!get(o, "product"))
         return usage_error("rollout", "--product ID is required");
-    snprintf(path, sizeof path, "/api/v1/products/%s/rollouts", get(o, "product"));
+    mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/rollouts", NULL, NULL);
     if (!strcmp(sub, "create")) {
         json_t *body, *target = json_object(), *stages = json_array();
         char *list, *tok, *save = NULL;
@@ -305,12 +324,14 @@ int cmd_rollout(int argc, char **argv)
     if (argc - first == 1 && (!strcmp(sub, "show") || !strcmp(sub, "pause") || !strcmp(sub, "resume") ||
                               !strcmp(sub, "cancel"))) {
         size_t n = strlen(path);
-        snprintf(path + n, sizeof path - n, "/%s%s%s", argv[first], strcmp(sub, "show") ? "/" : "",
-                 strcmp(sub, "show") ? sub : "");
+        snprintf(path + n, sizeof path - n, "/");
+        api_path_append(path, sizeof path, argv[first]);
+        n = strlen(path);
+        snprintf(path + n, sizeof path - n, "%s%s", strcmp(sub, "show") ? "/" : "", strcmp(sub, "show") ? sub : "");
         if (!strcmp(sub, "show") && !a.json) { /* a summary for people; --json gives the server's JSON */
             json_t *resp;
             long st = api_call(&a, "GET", path, NULL, NULL, &resp);
-            int rc = st == 200 ? (present_rollout(stdout, resp), EXIT_OK) : api_fail("rollout", st, resp);
+            int rc = st == 200 ? (present_rollout(stdout, resp), EXIT_OK) : api_fail(&a, "rollout", st, resp);
             json_decref(resp);
             return rc;
         }
@@ -329,14 +350,14 @@ static int device_list(const api_t *a, struct opt *o, const char *const *fields)
     do {
         long st;
         snprintf(off, sizeof off, "%lld", offset);
-        snprintf(path, sizeof path, "/api/v1/products/%s/devices", get(o, "product"));
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices", NULL, NULL);
         query(path, sizeof path,
               (const char *const[]){"q", get(o, "search"), "state", get(o, "state"), "version", get(o, "version"),
                                     "group", get(o, "group"), "hw_rev", get(o, "hw-rev"), "limit", "1000", "offset",
                                     off, NULL});
         st = api_call(a, "GET", path, NULL, NULL, &resp);
         if (st != 200) {
-            rc = api_fail("device", st, resp);
+            rc = api_fail(a, "device", st, resp);
             break;
         }
         total = json_integer_value(json_object_get(resp, "total"));
@@ -385,14 +406,14 @@ int cmd_device(int argc, char **argv)
     if (!strcmp(sub, "list"))
         return device_list(&a, o, fields);
     if (!strcmp(sub, "show") && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/devices/%s", get(o, "product"), argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], NULL, NULL);
         return call("device", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     if (!strcmp(sub, "command") && argc - first == 1) {
         json_t *body;
         if (!get(o, "type") || (strcmp(get(o, "type"), "upgrade") && strcmp(get(o, "type"), "reboot")))
             return usage_error("device", "command needs --type upgrade or --type reboot");
-        snprintf(path, sizeof path, "/api/v1/products/%s/devices/%s/commands", get(o, "product"), argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], "/commands", NULL, NULL);
         body = json_pack("{s:s}", "type", get(o, "type"));
         if (get(o, "release"))
             json_object_set_new(body, "release", json_string(get(o, "release")));
