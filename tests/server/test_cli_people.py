@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import CLI, Server  # noqa: E402
+from otaserver import CLI, Server, sign  # noqa: E402
 import test_devices as fx  # noqa: E402
 
 
@@ -99,6 +99,23 @@ class People(unittest.TestCase):
                            text=True, timeout=60)
         self.assertEqual(r.returncode, 6)
         self.assertEqual(json.loads(r.stdout)["error"]["code"], "network")
+
+    def test_identical_reupload_is_safe_to_retry(self):
+        import tempfile
+        p = self.s.product("cli-up", key=None)
+        d = tempfile.mkdtemp()
+        img, other = os.path.join(d, "a.img"), os.path.join(d, "b.img")
+        open(img, "wb").write(sign(os.urandom(2000), "7.0.0", extra=["--product", "cli-up"]))
+        open(other, "wb").write(sign(os.urandom(2000), "7.0.0", extra=["--product", "cli-up"]))
+        first = cli(self.s, p["owner_token"], "release", "upload", "--product", "cli-up", img, "--json")
+        again = cli(self.s, p["owner_token"], "release", "upload", "--product", "cli-up", img, "--json")
+        self.assertEqual((first.returncode, again.returncode), (0, 0), again.stderr)
+        self.assertEqual(json.loads(first.stdout), json.loads(again.stdout))
+        r = cli(self.s, p["owner_token"], "release", "upload", "--product", "cli-up", other)
+        self.assertEqual(r.returncode, 5)  # another image under the same version: a conflict
+        self.assertIn("409 exists", r.stderr)
+        st, rels, _ = self.s.req("GET", "/api/v1/products/cli-up/releases", token=p["owner_token"])
+        self.assertEqual(len(rels["releases"]), 1)
 
 
 if __name__ == "__main__":

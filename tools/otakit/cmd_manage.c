@@ -136,7 +136,7 @@ static int call(const char *cmd, const api_t *a, const char *method, const char 
     long st = api_call(a, method, path, body, file, &resp);
     int rc;
     json_decref(body);
-    if (st != want) {
+    if (st != want && !(want == 201 && st == 200)) { /* 200: it existed as asked (an identical re-upload) */
         rc = api_fail(a, cmd, st, resp);
     } else {
         rc = list_key ? table(a, resp, list_key, fields) : show(a, resp);
