@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -63,9 +64,14 @@ class Ops(unittest.TestCase):
     def test_access_log_has_one_line_per_request_and_no_token(self):
         marker = "/api/v1/products/ops-1/devices"
         self.s.req("GET", marker + "?q=zz", token=self.p["owner_token"])
-        with open(self.s.log_path) as f:
-            log = f.read()
-        lines = [l for l in log.splitlines() if 'msg="request"' in l and 'path="%s"' % marker in l]
+        deadline = time.time() + 10  # the line is written once the answer is sent: it may come just after
+        while True:
+            with open(self.s.log_path) as f:
+                log = f.read()
+            lines = [l for l in log.splitlines() if 'msg="request"' in l and 'path="%s"' % marker in l]
+            if lines or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertTrue(lines, log[-2000:])
         self.assertRegex(lines[-1], r'method=GET route="/api/v1/products/\{product\}/devices" path="[^"]+" status=200 ms=')
         self.assertNotIn(self.p["owner_token"], log)
