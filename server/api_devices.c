@@ -6,6 +6,8 @@
  *   GET    /api/v1/products/{product}/devices?q=&state=&group=&version=&hw_rev=&limit=&offset=
  *          (q: part of the device id; answers "total", the count of matching devices, for paging)
  *   GET    /api/v1/products/{product}/devices/{device}      (+ actions, commands, last 50 events)
+ *   PATCH  /api/v1/products/{product}/devices/{device}     {"groups":[..]}: the operator sets the
+ *          device's groups (replacing the ones it registered with; rollouts by group follow them)
  *   DELETE /api/v1/products/{product}/devices/{device}
  *   POST   /api/v1/products/{product}/devices/{device}/commands  {"type":"upgrade"|"reboot",
  *                                                                 "release"?,"consent"?}
@@ -250,6 +252,53 @@ static enum MHD_Result device_delete(http_req_t *r)
     return tx_reply(r, db_tx(device_delete_tx, &g), &g.res, 204);
 }
 
+struct dev_patch {
+    http_req_t *r;
+    tx_res_t res;
+    char groups[32 * 66 + 2];
+};
+
+static int device_patch_tx(sqlite3 *db, void *arg)
+{
+    struct dev_patch *g = arg;
+    int64_t product, id;
+    sqlite3_stmt *st;
+    if (!(id = path_device(db, g->r, &g->res, &product)))
+        return -1;
+    if (q_exec(db, "UPDATE devices SET groups = ? WHERE id = ?", "si", g->groups, id) < 0 ||
+        history_event(db, id, 0, "groups_set", json_pack("{s:O}", "groups", json_object_get(g->r->json, "groups"))))
+        return tx_dberr(&g->res, db);
+    st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        g->res.out = device_json(st);
+    db_done(st);
+    return g->res.out ? 0 : tx_dberr(&g->res, db);
+}
+
+static enum MHD_Result device_patch(http_req_t *r)
+{
+    struct dev_patch g;
+    const char *k;
+    json_t *grp = json_object_get(r->json, "groups"), *v;
+    size_t i;
+    memset(&g, 0, sizeof g);
+    g.r = r;
+    json_object_foreach(r->json, k, v) {
+        if (strcmp(k, "groups"))
+            return http_error(r, ERR_BAD_FIELD, "only groups can be set on a device (not %.64s)", k);
+    }
+    if (!grp || !json_is_array(grp) || json_array_size(grp) > 32)
+        return http_error(r, ERR_BAD_GROUPS, "groups must be an array of up to 32 names");
+    json_array_foreach(grp, i, v) {
+        if (!input_ident_ok(json_string_value(v)))
+            return http_error(r, ERR_BAD_GROUPS, "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
+        strcat(g.groups, i ? "" : ",");
+        strcat(g.groups, json_string_value(v));
+        strcat(g.groups, ",");
+    }
+    return tx_reply(r, db_tx(device_patch_tx, &g), &g.res, 200);
+}
+
 /* ---- management: commands and consent ----------------------------------------------------------- */
 
 struct cmd_new {
@@ -461,6 +510,7 @@ static enum MHD_Result command_consent(http_req_t *r)
 const http_route_t devices_routes[] = {
     {"GET", "/api/v1/products/{product}/devices", devices_list, AUTH_OWNER, BODY_NONE},
     {"GET", "/api/v1/products/{product}/devices/{device}", device_get, AUTH_OWNER, BODY_NONE},
+    {"PATCH", "/api/v1/products/{product}/devices/{device}", device_patch, AUTH_OWNER, BODY_JSON},
     {"DELETE", "/api/v1/products/{product}/devices/{device}", device_delete, AUTH_OWNER, BODY_NONE},
     {"POST", "/api/v1/products/{product}/devices/{device}/commands", command_create, AUTH_OWNER, BODY_JSON},
     {"GET", "/api/v1/products/{product}/devices/{device}/commands", commands_list, AUTH_OWNER, BODY_NONE},

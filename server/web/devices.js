@@ -55,13 +55,24 @@ export async function devicePage(view, ctx, pid, did) {
       try { await api('POST', `${base}/commands`, body); toast('Command queued'); } catch (err) { toast(errText(err), true); }
     },
   }, rel, h('label', {}, consent, 'ask the user first (consent)'), h('button', { class: 'primary', type: 'submit' }, 'Queue'));
+  const groups = h('input', { size: 30, placeholder: 'lab, ring-1', 'data-testid': 'groups-input' });
+  const groupForm = h('form', {
+    class: 'row', 'data-testid': 'groups-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const list = groups.value.split(',').map((x) => x.trim()).filter(Boolean);
+      try { await api('PATCH', base, { groups: list }); toast('Groups set'); } catch (err) { toast(errText(err), true); }
+    },
+  }, h('label', {}, 'Groups', groups), h('button', { type: 'submit' }, 'Set groups'));
   const decide = (id, granted) => async () => {
     try { await api('POST', `${base}/commands/${id}/consent`, { granted }); toast(granted ? 'Consent given' : 'Declined'); } catch (e) { toast(errText(e), true); }
   };
-  view.replaceChildren(info, h('section', { class: 'card' }, h('h2', {}, 'Commands'), queue, cmds),
+  let groupsShown = false;
+  view.replaceChildren(info, groupForm, h('section', { class: 'card' }, h('h2', {}, 'Commands'), queue, cmds),
     h('section', { class: 'card' }, h('h2', {}, 'History'), hist));
   await ctx.live(2000, async () => {
     const d = await api('GET', base);
+    if (!groupsShown) { groups.value = d.groups.join(', '); groupsShown = true; } // never under the typing
     info.replaceChildren(h('h1', {}, `${d.device_id} `, badge(d.state)),
       h('p', {}, `version ${d.version || '?'} · slot ${d.slot} · hardware ${d.hw_rev || '?'} · security counter ${d.security_counter}` +
         ` · groups ${d.groups.join(', ') || 'none'} · joined via ${d.via} · last seen `, ago(d.last_seen)));

@@ -193,7 +193,7 @@ test('a staged rollout started from the page moves live, pauses, matches the API
   await page.screenshot({ path: path.join(shots, 'rollouts.png'), fullPage: true });
 });
 
-test('devices: search, filters, paging total, one device\'s history, a command with consent', async () => {
+test('devices: search, filters, paging total, one device\'s history and groups, a queued command', async () => {
   await page.goto(`${url}/ui/#/p/${PRODUCT}/devices`);
   await page.getByTestId('devices-total').filter({ hasText: `of ${FLEET}` }).waitFor();
   await page.fill('[data-testid=filter-q]', 'dev-003');
@@ -208,6 +208,11 @@ test('devices: search, filters, paging total, one device\'s history, a command w
   await page.getByTestId('devices-total').filter({ hasText: 'no device matches' }).waitFor();
   await page.goto(`${url}/ui/#/p/${PRODUCT}/devices/dev-003`);
   await page.getByTestId('history').filter({ hasText: 'confirmed' }).waitFor();
+  // The operator puts it in a group; the group filter then finds it, and only it.
+  await page.fill('[data-testid=groups-input]', 'lab, ring-1');
+  await page.click('[data-testid=groups-form] button[type=submit]');
+  await page.getByTestId('history').filter({ hasText: 'groups_set' }).waitFor();
+  assert.deepEqual((await api('GET', `/products/${PRODUCT}/devices/dev-003`)).body.groups, ['lab', 'ring-1']);
   // Queue a reboot from the page; the device's next check-in takes it.
   await page.selectOption('[data-testid=command-form] select', '');
   await page.click('[data-testid=command-form] button[type=submit]');
@@ -215,4 +220,7 @@ test('devices: search, filters, paging total, one device\'s history, a command w
   const d = await api('GET', `/products/${PRODUCT}/devices/dev-003`);
   assert.equal(d.body.commands[0].type, 'reboot');
   await page.screenshot({ path: path.join(shots, 'device.png'), fullPage: true });
+  await page.goto(`${url}/ui/#/p/${PRODUCT}/devices?group=ring-1`);
+  await page.getByTestId('devices-total').filter({ hasText: '1–1 of 1' }).waitFor();
+  assert.equal(await page.getByTestId('device-row').count(), 1);
 });

@@ -53,7 +53,8 @@ class Ops(unittest.TestCase):
             text = text.decode()
             m = re.search(r'^otakit_http_requests_total\{route="/api/v1/products/\{product\}",method="GET",'
                           r'status="200"\} (\d+)$', text, re.M)
-            if (m and int(m.group(1)) >= 3 and 'status="404"' in text) or time.time() > deadline:
+            if (m and int(m.group(1)) >= 3 and
+                    'route="/api/v1/products/{product}",method="GET",status="404"' in text) or time.time() > deadline:
                 break
             time.sleep(0.05)
         self.assertTrue(m and int(m.group(1)) >= 3, text)
@@ -113,6 +114,23 @@ class Ops(unittest.TestCase):
         self.assertEqual((body["total"], len(body["devices"])), (4, 4))
         st, body, _ = self.s.req("GET", path + "?q=%25", token=self.p["owner_token"])  # no wildcard
         self.assertEqual(body["total"], 0)
+
+    def test_operator_sets_groups(self):
+        self.register("grp-1")
+        path = "/api/v1/products/ops-1/devices/grp-1"
+        st, body, _ = self.s.req("PATCH", path, {"groups": ["lab", "ring-1"]}, token=self.p["owner_token"])
+        self.assertEqual((st, body["groups"]), (200, ["lab", "ring-1"]))
+        st, body, _ = self.s.req("GET", "/api/v1/products/ops-1/devices?group=ring-1", token=self.p["owner_token"])
+        self.assertEqual([d["device_id"] for d in body["devices"]], ["grp-1"])
+        for bad, code in [({"groups": ["no spaces"]}, "bad_groups"), ({"groups": "lab"}, "bad_groups"),
+                          ({"groups": [], "version": "9"}, "bad_field")]:
+            st, body, _ = self.s.req("PATCH", path, bad, token=self.p["owner_token"])
+            self.assertEqual((st, body["error"]["code"]), (400, code), bad)
+        st, body, _ = self.s.req("GET", path, token=self.p["owner_token"])
+        self.assertEqual(body["groups"], ["lab", "ring-1"])  # the refused ones changed nothing
+        self.assertIn("groups_set", [e["kind"] for e in body["events"]])
+        st, body, _ = self.s.req("PATCH", path, {"groups": []}, token=self.p["owner_token"])
+        self.assertEqual((st, body["groups"]), (200, []))
 
     def test_backup_while_serving_and_restore(self):
         self.register("bk-1")
