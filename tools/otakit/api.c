@@ -57,6 +57,8 @@ long api_call(const api_t *a, const char *method, const char *path, json_t *body
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    if (a->cacert && *a->cacert) /* a private CA: trusted alone, the system's store is not consulted */
+        curl_easy_setopt(c, CURLOPT_CAINFO, a->cacert);
     if (a->token && *a->token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", a->token);
         h = curl_slist_append(h, auth);

@@ -9,6 +9,7 @@ typedef struct {
     const char *url;
     const char *token;
     int json;   /* print raw JSON responses */
+    const char *cacert; /* --cacert/OTAKIT_CACERT: PEM file of the CA(s) to trust instead of the system's */
 } api_t;
 
 /* Makes one request. body: JSON (not owned) or NULL; file: path of a raw body to upload or NULL.

@@ -24,7 +24,7 @@ struct opt {
  * *first. Returns -1 on a usage error (printed), 1 for --help, 0 otherwise. */
 static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t *a, int *first)
 {
-    struct option lo[24];
+    struct option lo[28];
     int n = 0, c, idx;
     for (; opts[n].name; n++) {
         lo[n].name = opts[n].name;
@@ -35,10 +35,12 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
     lo[n++] = (struct option){"server", required_argument, NULL, 's'};
     lo[n++] = (struct option){"token", required_argument, NULL, 't'};
     lo[n++] = (struct option){"json", no_argument, NULL, 'j'};
+    lo[n++] = (struct option){"cacert", required_argument, NULL, 'c'};
     lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
     lo[n] = (struct option){NULL, 0, NULL, 0};
     a->url = getenv("OTAKIT_SERVER_URL");
     a->token = getenv("OTAKIT_TOKEN");
+    a->cacert = getenv("OTAKIT_CACERT");
     a->json = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
@@ -50,6 +52,8 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
             a->token = optarg;
         else if (c == 'j')
             a->json = 1;
+        else if (c == 'c')
+            a->cacert = optarg;
         else if (c == 'h')
             return 1;
         else {
@@ -150,7 +154,7 @@ static const char product_help[] =
     "       otakit product list | show ID\n"
     "       otakit product set ID [--compat-esp on|off] [--compat-mongoose on|off]\n"
     "                             [--compat-confirm-by-version on|off]\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "create needs the admin token and prints the product's owner and enrollment tokens once.\n"
     "set (owner token) says what the credential-less compat protocols may do in the product.\n";
 
@@ -213,7 +217,7 @@ static const char release_help[] =
     "usage: otakit release upload --product ID [--version V] [--channel official|beta] [--slot 0|1]\n"
     "                             [--notes TEXT] IMAGE\n"
     "       otakit release list --product ID | show --product ID VERSION | delete --product ID VERSION\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "The server checks the image (signature by the product's key, version, security counter).\n";
 
 int cmd_release(int argc, char **argv)
@@ -256,7 +260,7 @@ static const char rollout_help[] =
     "                             [--stages 10,50,100] [--success 0.9] [--errors 0.2] [--include-new]\n"
     "       otakit rollout list --product ID | show --product ID ROLLOUT (a summary; --json: all of it)\n"
     "       otakit rollout pause|resume|cancel --product ID ROLLOUT\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "--include-new: devices registered later that the target (--group, or the whole product) matches\n"
     "join the last stage. A device is in one open rollout at a time: cancel the earlier one first.\n";
 
@@ -383,7 +387,7 @@ static const char device_help[] =
     "                          [--hw-rev H]    (every matching device, fetched a page at a time)\n"
     "       otakit device show --product ID DEVICE\n"
     "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n";
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n";
 
 int cmd_device(int argc, char **argv)
 {
