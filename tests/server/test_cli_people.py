@@ -117,6 +117,32 @@ class People(unittest.TestCase):
         st, rels, _ = self.s.req("GET", "/api/v1/products/cli-up/releases", token=p["owner_token"])
         self.assertEqual(len(rels["releases"]), 1)
 
+    def test_publish_signs_uploads_and_rolls_out(self):
+        import tempfile
+        from otaserver import VECTORS
+        p = self.s.product("cli-pub")
+        for i in range(2):
+            fx.Device(self.s, p["enroll_token"], "pub-%d" % i, groups=["ci"])
+        d = tempfile.mkdtemp()
+        fw = os.path.join(d, "fw.bin")
+        open(fw, "wb").write(os.urandom(3000))
+        key = os.path.join(VECTORS, "ec256-key.pem")
+        args = ["publish", "--product", "cli-pub", "--key", key, "--version", "3.1.0", "--security-counter", "2", fw]
+        r = cli(self.s, p["owner_token"], *args, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rel = json.loads(r.stdout)  # stdout stays JSON: the signing report went to stderr
+        self.assertEqual((rel["version"], rel["security_counter"]), ("3.1.0+0", 2))
+        self.assertIn("signed", r.stderr)
+        again = cli(self.s, p["owner_token"], *args, "--json")  # a retried CI job
+        self.assertEqual((again.returncode, json.loads(again.stdout)), (0, rel))
+        r = cli(self.s, p["owner_token"], "publish", "--product", "cli-pub", "--key", key, "--version", "3.2.0",
+                "--security-counter", "2", "--group", "ci", "--stages", "50,100", fw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st, ros, _ = self.s.req("GET", "/api/v1/products/cli-pub/rollouts", token=p["owner_token"])
+        self.assertEqual([(x["release"], x["devices"], len(x["stages"])) for x in ros["rollouts"]], [("3.2.0+0", 2, 2)])
+        r = cli(self.s, p["owner_token"], "publish", "--product", "cli-pub", "--version", "3.3.0", fw)
+        self.assertEqual(r.returncode, 2)  # no --key: a usage error, nothing uploaded
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -30,5 +30,6 @@ int cmd_product(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_device(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 
 #endif
