@@ -27,7 +27,7 @@ export const ctx = {
 };
 
 function loginPage() {
-  const input = h('input', { type: 'password', id: 'token', autocomplete: 'off', placeholder: 'admin or owner token' });
+  const input = h('input', { type: 'password', id: 'token', autocomplete: 'off', 'aria-label': 'admin or owner token' });
   const msg = h('p', { class: 'err', 'data-testid': 'login-error' });
   const form = h('form', {
     onsubmit: async (ev) => {

@@ -7,8 +7,8 @@ const PAGE = 50;
 
 export async function devicesPage(view, ctx, pid, params) {
   const f = {};
-  const field = (name, ph, size) => (f[name] = h('input', { name, placeholder: ph, size, value: params.get(name) || '',
-    'data-testid': 'filter-' + name }));
+  const field = (name, text, size) => h('label', {}, text, (f[name] = h('input', { name, size, value: params.get(name) || '',
+    'data-testid': 'filter-' + name })));
   const state = (f.state = h('select', { name: 'state', 'data-testid': 'filter-state' },
     ['', 'registered', 'idle', 'updating', 'failed'].map((s) => h('option', { value: s, selected: s === (params.get('state') || '') },
       s || 'any state'))));
@@ -20,8 +20,8 @@ export async function devicesPage(view, ctx, pid, params) {
     ctx.go(`#/p/${enc(pid)}/devices?${q}`);
   };
   const form = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); apply(0); } },
-    field('q', 'search device id', 18), field('version', 'version', 10), state, field('group', 'group', 10),
-    field('hw_rev', 'hardware', 10), h('button', { type: 'submit' }, 'Filter'));
+    field('q', 'Device id', 18), field('version', 'Version', 10), h('label', {}, 'State', state), field('group', 'Group', 10),
+    field('hw_rev', 'Hardware', 10), h('button', { type: 'submit' }, 'Filter'));
   const out = h('div');
   view.replaceChildren(h('h1', {}, `${pid}: devices`), form, out);
   await ctx.live(3000, async () => {
@@ -55,7 +55,7 @@ export async function devicePage(view, ctx, pid, did) {
       try { await api('POST', `${base}/commands`, body); toast('Command queued'); } catch (err) { toast(errText(err), true); }
     },
   }, rel, h('label', {}, consent, 'ask the user first (consent)'), h('button', { class: 'primary', type: 'submit' }, 'Queue'));
-  const groups = h('input', { size: 30, placeholder: 'lab, ring-1', 'data-testid': 'groups-input' });
+  const groups = h('input', { size: 30, title: 'comma-separated, e.g. lab, ring-1', 'data-testid': 'groups-input' });
   const groupForm = h('form', {
     class: 'row', 'data-testid': 'groups-form',
     onsubmit: async (e) => {

@@ -9,7 +9,7 @@ export async function releasesPage(view, ctx, pid) {
   const list = h('div');
   const prog = h('progress', { max: 100, value: 0, 'data-testid': 'upload-progress', hidden: true });
   const status = h('p', { 'data-testid': 'upload-status' });
-  const notes = h('input', { placeholder: 'release notes (optional)', size: 40 });
+  const notes = h('input', { size: 40, 'aria-label': 'release notes' });
   const channel = h('select', {}, h('option', {}, 'official'), h('option', {}, 'beta'));
   const picker = h('input', { type: 'file', 'data-testid': 'upload-input' });
   const drop = h('div', { class: 'drop', 'data-testid': 'dropzone' }, 'Drop a signed image here, or ', picker);
@@ -58,7 +58,7 @@ export async function releasesPage(view, ctx, pid) {
     if (f) send(f); else toast('drop a file', true);
   });
   view.replaceChildren(h('h1', {}, `${pid}: releases`),
-    h('section', { class: 'card' }, h('h2', {}, 'Upload a release'), h('div', { class: 'row' }, channel, notes), drop, prog, status),
+    h('section', { class: 'card' }, h('h2', {}, 'Upload a release'), h('div', { class: 'row' }, h('label', {}, 'Channel', channel), h('label', {}, 'Notes (optional)', notes)), drop, prog, status),
     list);
   await refresh();
 }

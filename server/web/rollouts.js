@@ -15,7 +15,7 @@ function createForm(ctx, pid, releases) {
     releases.map((r) => h('option', { value: r.version }, r.version)));
   const stages = h('input', { name: 'stages', value: '10,50,100', size: 12, 'data-testid': 'rollout-stages',
     title: 'cumulative percentages of the eligible devices; the last is 100' });
-  const group = h('input', { name: 'group', placeholder: 'group (optional)', size: 14 });
+  const group = h('input', { name: 'group', size: 14, title: 'only the devices of this group; empty: the whole product' });
   const errs = h('input', { name: 'errors', value: '0.2', size: 4, title: 'pause when this share of a stage fails' });
   const msg = h('span', { class: 'err', 'data-testid': 'rollout-error' });
   return h('form', {
@@ -33,7 +33,7 @@ function createForm(ctx, pid, releases) {
         ctx.go(`#/p/${enc(pid)}/rollouts/${ro.id}`);
       } catch (err) { msg.textContent = errText(err); }
     },
-  }, h('label', {}, 'Release', rel), h('label', {}, 'Stages %', stages), group,
+  }, h('label', {}, 'Release', rel), h('label', {}, 'Stages %', stages), h('label', {}, 'Group (optional)', group),
   h('label', {}, 'Pause at failure share', errs), h('button', { class: 'primary', type: 'submit' }, 'Start rollout'), msg);
 }
 

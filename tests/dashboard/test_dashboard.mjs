@@ -151,12 +151,16 @@ test('a staged rollout started from the page moves live, pauses, matches the API
   assert.equal(await page.evaluate(() => document.querySelector('[data-testid=rollout-error]')?.textContent || ''), '');
   const id = page.url().split('/').pop();
   await page.getByTestId('rollout-state').waitFor();
-  // Live: the counts change on the page with no reload, stage by stage.
+  // Live: the first stage's device is offered the release and starts on it, seen on the page with no
+  // reload; pause then, before the rollout can advance past the first stage.
   const seen = new Set();
-  await until('the first stage to confirm on the page', 45000, async () => {
+  const inFlight = async () => {
+    let n = 0;
+    for (const k of ['offered', 'downloading', 'downloaded', 'installing', 'installed', 'confirmed']) n += await count(k);
     seen.add(await count('confirmed'));
-    return (await count('confirmed')) >= 1;
-  });
+    return n;
+  };
+  await until('the first stage to start on the page', 45000, async () => (await inFlight()) >= 1);
   await page.getByTestId('pause').click();
   await page.getByTestId('rollout-state').filter({ hasText: 'paused' }).waitFor();
   let r = await api('GET', `/products/${PRODUCT}/rollouts/${id}`);
@@ -177,12 +181,15 @@ test('a staged rollout started from the page moves live, pauses, matches the API
   r = await api('GET', `/products/${PRODUCT}/rollouts/${id}`);
   assert.deepEqual(stageStates, r.body.stages.map((s) => s.state));
   await page.screenshot({ path: path.join(shots, 'rollout-paused.png'), fullPage: true });
-  // Paused: no new device starts. Resume, and watch it to the end.
+  // Paused: no new device starts. Resume, and watch it to the end, stage by stage.
   await page.getByTestId('resume').click();
-  await page.getByTestId('rollout-state').filter({ hasText: 'finished' }).waitFor({ timeout: 60000 });
+  await until('the rollout to finish on the page', 90000, async () => {
+    seen.add(await count('confirmed'));
+    return (await text('[data-testid=rollout-state]')) === 'finished';
+  });
   seen.add(await count('confirmed'));
   assert.equal(await count('confirmed'), FLEET);
-  assert.ok(seen.size >= 2, 'the confirmed count changed on screen: ' + [...seen]);
+  assert.ok(seen.size >= 3, 'the confirmed count changed on screen, stage by stage: ' + [...seen]);
   assert.ok(await page.getByTestId('pause').isDisabled());
   await page.screenshot({ path: path.join(shots, 'rollout.png'), fullPage: true });
   // The product's rollouts page: the finished rollout and the version chart.
