@@ -71,14 +71,8 @@ echo '$ otakit rollout create --product demo-thermostat --release 1.1.0 --stages
 "$otakit" rollout create --product demo-thermostat --release 1.1.0 --stages 25,100 >/dev/null || exit 1
 fleet || { cat fleet.log; exit 1; }   # the first stage updates and confirms: the rollout advances
 fleet || { cat fleet.log; exit 1; }   # everyone else
-rollout_summary() {
-  "$otakit" rollout show --product demo-thermostat --json "$1" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-print("  rollout %d of %s: %s%s" % (r["id"], r["release"], r["state"], " (" + r["reason"] + ")" if r["reason"] else ""))
-for s in r["stages"]:
-    c = {k: v for k, v in s["counts"].items() if v}
-    print("    stage %d (%s): %s, %s" % (s["index"] + 1, s["spec"], s["state"], c))'
+rollout_summary() { # the CLI's summary of a rollout: state, a bar and counts per stage
+  "$otakit" rollout show --product demo-thermostat "$1" | sed 's/^/  /'
 }
 rollout_summary 1 | tee rollout1.txt
 grep -q 'finished' rollout1.txt || { echo "the 1.1.0 rollout did not finish" >&2; exit 1; }
@@ -105,6 +99,7 @@ print("         the 1.2.0 rollout paused itself before reaching the other stages
 
 step "Done"
 cat <<TXT
+Dashboard:    $OTAKIT_SERVER_URL/   (open it in a browser; log in with the admin token below)
 Server:       $OTAKIT_SERVER_URL   (log: demo/server.log, data: demo/server-data)
 Admin token:  demo/server-data/admin.token      Owner token: $owner
 Try:          OTAKIT_SERVER_URL=$OTAKIT_SERVER_URL OTAKIT_TOKEN=$owner $otakit device show --product demo-thermostat demo-000
@@ -114,5 +109,11 @@ if [[ ${OTAKIT_DEMO_EXIT:-} == 1 || ! -t 0 ]]; then
   echo "(stopping the server: OTAKIT_DEMO_EXIT=1 or no terminal)"
   exit 0
 fi
-echo "The server keeps running; press Ctrl-C to stop it."
+# The fleet keeps checking in (every 2 s) while the server runs, so what the dashboard shows moves:
+# cancel the paused 1.2.0 rollout there, or resume it, and watch the devices take it.
+"$device" --server "$OTAKIT_SERVER_URL" --enroll "$enroll" --id demo --dir fleet --key signing.pub.pem \
+  --product demo-thermostat --factory fw-1.0.0.img --fleet 8 --poll 2 --commit-window 1500 > fleet-live.log 2>&1 &
+fpid=$!
+trap 'kill $fpid $spid 2>/dev/null; wait $fpid $spid 2>/dev/null' EXIT
+echo "The server and the fleet keep running (fleet log: demo/fleet-live.log); press Ctrl-C to stop them."
 wait $spid

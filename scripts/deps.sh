@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages otakit needs to build, test and run, and nothing else.
 # Idempotent and quiet: packages already present are skipped; apt-get runs only when something is missing.
-#   scripts/deps.sh            everything (build, tests, cross-compile check)
+#   scripts/deps.sh            everything (build, tests, cross-compile check, the dashboard's browser
+#                              test: Debian's chromium, Node.js, and playwright-core from npm)
 #   scripts/deps.sh --build    only what `make run` needs
 #   scripts/deps.sh --bench    what `make run` needs plus the benchmark references (nginx, wrk)
 set -euo pipefail
@@ -10,7 +11,7 @@ build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl libmicrohttp
             libjansson-dev libcurl4-openssl-dev curl sqlite3)
 test_pkgs=(clang libclang-rt-14-dev llvm libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
            dpkg-dev
-           python3 python3-cryptography python3-yaml xxd)
+           python3 python3-cryptography python3-yaml xxd chromium)
 
 bench_pkgs=(nginx-light wrk python3)
 want=("${build_pkgs[@]}")
@@ -20,11 +21,27 @@ case ${1:-} in
   *) want+=("${test_pkgs[@]}") ;;
 esac
 
+# Node.js: any install will do (Debian's nodejs + npm when there is none).
+if [[ ${1:-} != --build && ${1:-} != --bench ]] && ! command -v npm >/dev/null; then
+  want+=(nodejs npm)
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+# The browser test's npm packages, exactly as package-lock.json pins them (no browser download:
+# playwright-core drives Debian's /usr/bin/chromium). Runs when missing or when the lock changed.
+npm_deps() {
+  [[ ${1:-} == --build || ${1:-} == --bench ]] && return 0
+  local d=$root/tests/dashboard
+  [[ -f $d/node_modules/.package-lock.json && ! $d/package-lock.json -nt $d/node_modules/.package-lock.json ]] &&
+    return 0
+  echo "otakit: installing the dashboard test's npm packages (tests/dashboard/package-lock.json)"
+  (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then npm_deps "${1:-}"; exit 0; fi
 
 echo "otakit: installing missing Debian packages: ${missing[*]}"
 sudo=()
@@ -41,3 +58,4 @@ if apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: (none)' ||
   "${sudo[@]}" apt-get update -qq
 fi
 install || { "${sudo[@]}" apt-get update -qq && install; }
+npm_deps "${1:-}"

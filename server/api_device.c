@@ -43,6 +43,7 @@
 #include "input.h"
 #include "lookup.h"
 #include "offer.h"
+#include "rollouts.h"
 #include "rollout_eval.h"
 #include "server.h"
 #include "sql.h"
@@ -82,7 +83,8 @@ static int register_tx(sqlite3 *db, void *arg)
     id = sqlite3_last_insert_rowid(db);
     if (history_event(db, id, 0, "registered",
                     json_pack("{s:s,s:s,s:i,s:I}", "hw_rev", g->hw_rev, "version", g->version, "slot", g->slot,
-                              "security_counter", (json_int_t)g->counter)) != 0)
+                              "security_counter", (json_int_t)g->counter)) != 0 ||
+        rollout_join_new(db, id) != 0)
         return tx_dberr(&g->res, db);
     g->res.out = json_pack("{s:s,s:s,s:i}", "device_id", g->device_id, "device_token", token, "poll_interval",
                            CHECK_POLL_IDLE);

@@ -3,8 +3,11 @@
  * one device with its history, deleting it, and the commands queued for it. What devices
  * themselves call is in api_device.c.
  *
- *   GET    /api/v1/products/{product}/devices?state=&group=&version=&hw_rev=&limit=&offset=
+ *   GET    /api/v1/products/{product}/devices?q=&state=&group=&version=&hw_rev=&limit=&offset=
+ *          (q: part of the device id; answers "total", the count of matching devices, for paging)
  *   GET    /api/v1/products/{product}/devices/{device}      (+ actions, commands, last 50 events)
+ *   PATCH  /api/v1/products/{product}/devices/{device}     {"groups":[..]}: the operator sets the
+ *          device's groups (replacing the ones it registered with; rollouts by group follow them)
  *   DELETE /api/v1/products/{product}/devices/{device}
  *   POST   /api/v1/products/{product}/devices/{device}/commands  {"type":"upgrade"|"reboot",
  *                                                                 "release"?,"consent"?}
@@ -117,14 +120,22 @@ static int64_t path_device(sqlite3 *db, http_req_t *r, tx_res_t *res, int64_t *p
 
 /* ---- management: list, detail, delete --------------------------------------------------------- */
 
+/* WHERE clause of the device list: ?1 product, ?2 state, ?3 group, ?4 ",group,", ?5 version,
+ * ?6 hw_rev, ?7 part of the id. */
+#define DEVICES_WHERE                                                                                         \
+    " FROM devices d WHERE d.product = ?1 AND (?2 IS NULL OR d.state = ?2) "                                  \
+    "AND (?3 IS NULL OR instr(d.groups, ?4) > 0) AND (?5 IS NULL OR d.version = ?5) "                         \
+    "AND (?6 IS NULL OR d.hw_rev = ?6) AND (?7 IS NULL OR instr(d.device_id, ?7) > 0)"
+
 static enum MHD_Result devices_list(http_req_t *r)
 {
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
     json_t *arr;
     const char *state = http_query(r, "state"), *group = http_query(r, "group"), *version = http_query(r, "version"),
-               *hw = http_query(r, "hw_rev"), *ls = http_query(r, "limit"), *os = http_query(r, "offset");
-    int64_t product, limit = 1000, offset = 0;
+               *hw = http_query(r, "hw_rev"), *ls = http_query(r, "limit"), *os = http_query(r, "offset"),
+               *q = http_query(r, "q");
+    int64_t product, limit = 1000, offset = 0, total;
     char gpat[80];
     if (!db)
         return http_error(r, ERR_DATABASE, "no connection");
@@ -136,19 +147,21 @@ static enum MHD_Result devices_list(http_req_t *r)
         return http_error(r, ERR_BAD_LIMIT, "limit must be 1..10000");
     if (os && strcmp(os, "0") && (offset = input_parse_id(os)) <= 0)
         return http_error(r, ERR_BAD_OFFSET, "offset must be a non-negative integer");
+    if (q && !*q)
+        q = NULL;
     snprintf(gpat, sizeof gpat, ",%s,", group ? group : "");
-    st = q_prep(db,
-                "SELECT " DEVICE_COLS " FROM devices d WHERE d.product = ?1 AND (?2 IS NULL OR d.state = ?2) "
-                "AND (?3 IS NULL OR instr(d.groups, ?4) > 0) AND (?5 IS NULL OR d.version = ?5) "
-                "AND (?6 IS NULL OR d.hw_rev = ?6) ORDER BY d.device_id LIMIT ?7 OFFSET ?8",
-                "isssssii", product, state, group, gpat, version, hw, limit, offset);
-    if (!st)
+    total = q_int(db, -1, "SELECT COUNT(*)" DEVICES_WHERE, "issssss", product, state, group, gpat, version, hw, q);
+    st = q_prep(db, "SELECT " DEVICE_COLS DEVICES_WHERE " ORDER BY d.device_id LIMIT ?8 OFFSET ?9", "issssssii",
+                product, state, group, gpat, version, hw, q, limit, offset);
+    if (!st || total < 0) {
+        db_done(st);
         return http_error(r, ERR_DATABASE, "cannot list devices");
+    }
     arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, device_json(st));
     db_done(st);
-    return http_json(r, 200, json_pack("{s:o}", "devices", arr));
+    return http_json(r, 200, json_pack("{s:o,s:I}", "devices", arr, "total", (json_int_t)total));
 }
 
 struct dev_get {
@@ -237,6 +250,53 @@ static enum MHD_Result device_delete(http_req_t *r)
     memset(&g, 0, sizeof g);
     g.r = r;
     return tx_reply(r, db_tx(device_delete_tx, &g), &g.res, 204);
+}
+
+struct dev_patch {
+    http_req_t *r;
+    tx_res_t res;
+    char groups[32 * 66 + 2];
+};
+
+static int device_patch_tx(sqlite3 *db, void *arg)
+{
+    struct dev_patch *g = arg;
+    int64_t product, id;
+    sqlite3_stmt *st;
+    if (!(id = path_device(db, g->r, &g->res, &product)))
+        return -1;
+    if (q_exec(db, "UPDATE devices SET groups = ? WHERE id = ?", "si", g->groups, id) < 0 ||
+        history_event(db, id, 0, "groups_set", json_pack("{s:O}", "groups", json_object_get(g->r->json, "groups"))))
+        return tx_dberr(&g->res, db);
+    st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        g->res.out = device_json(st);
+    db_done(st);
+    return g->res.out ? 0 : tx_dberr(&g->res, db);
+}
+
+static enum MHD_Result device_patch(http_req_t *r)
+{
+    struct dev_patch g;
+    const char *k;
+    json_t *grp = json_object_get(r->json, "groups"), *v;
+    size_t i;
+    memset(&g, 0, sizeof g);
+    g.r = r;
+    json_object_foreach(r->json, k, v) {
+        if (strcmp(k, "groups"))
+            return http_error(r, ERR_BAD_FIELD, "only groups can be set on a device (not %.64s)", k);
+    }
+    if (!grp || !json_is_array(grp) || json_array_size(grp) > 32)
+        return http_error(r, ERR_BAD_GROUPS, "groups must be an array of up to 32 names");
+    json_array_foreach(grp, i, v) {
+        if (!input_ident_ok(json_string_value(v)))
+            return http_error(r, ERR_BAD_GROUPS, "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
+        strcat(g.groups, i ? "" : ",");
+        strcat(g.groups, json_string_value(v));
+        strcat(g.groups, ",");
+    }
+    return tx_reply(r, db_tx(device_patch_tx, &g), &g.res, 200);
 }
 
 /* ---- management: commands and consent ----------------------------------------------------------- */
@@ -457,6 +517,7 @@ static enum MHD_Result command_consent(http_req_t *r)
 const http_route_t devices_routes[] = {
     {"GET", "/api/v1/products/{product}/devices", devices_list, AUTH_OWNER, BODY_NONE},
     {"GET", "/api/v1/products/{product}/devices/{device}", device_get, AUTH_OWNER, BODY_NONE},
+    {"PATCH", "/api/v1/products/{product}/devices/{device}", device_patch, AUTH_OWNER, BODY_JSON},
     {"DELETE", "/api/v1/products/{product}/devices/{device}", device_delete, AUTH_OWNER, BODY_NONE},
     {"POST", "/api/v1/products/{product}/devices/{device}/commands", command_create, AUTH_OWNER, BODY_JSON},
     {"GET", "/api/v1/products/{product}/devices/{device}/commands", commands_list, AUTH_OWNER, BODY_NONE},

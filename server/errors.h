@@ -86,6 +86,7 @@
     X(ERR_NOT_DELIVERED, "not_delivered", 409, "the command was not delivered yet")                        \
     X(ERR_NOT_UPGRADABLE, "not_upgradable", 409, "the release cannot be sent over the air")                \
     X(ERR_ROLLOUT_CLOSED, "rollout_closed", 409, "the rollout is finished or cancelled")                   \
+    X(ERR_ROLLOUT_OVERLAP, "rollout_overlap", 409, "targeted devices are in another open rollout")          \
     X(ERR_SECURITY_COUNTER, "security_counter", 409, "the release's security counter is below the device's") \
     X(ERR_UPDATE_IN_PROGRESS, "update_in_progress", 409, "the device is installing another update")        \
     X(ERR_VERSION_CONFLICT, "version_conflict", 409, "the version label conflicts with another release")   \
@@ -99,6 +100,7 @@
     X(ERR_INTERNAL, "internal", 500, "internal error")                                                     \
     X(ERR_STORAGE, "storage", 500, "the artifact store failed")                                            \
     X(ERR_OVERLOADED, "overloaded", 503, "too many connections: retry later")                              \
+    X(ERR_UNHEALTHY, "unhealthy", 503, "the database or the artifact store is not usable")                  \
     X(ERR_HTTP_VERSION, "http_version_not_supported", 505, "only HTTP/1.0 and HTTP/1.1 are served")       \
     X(ERR_INSUFFICIENT_STORAGE, "insufficient_storage", 507, "the disk is full")
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
@@ -18,6 +19,7 @@
 #include <mbedtls/sha256.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "mhd_errors.h"
 #include "ratelimit.h"
 
@@ -122,6 +124,7 @@ static enum MHD_Result respond(http_req_t *r, unsigned status, struct MHD_Respon
         MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
     if (r->close)
         MHD_add_response_header(resp, "Connection", "close");
+    r->status = status;
     ret = mhd_queue(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -388,13 +391,48 @@ static void req_free(http_req_t *r)
     free(r);
 }
 
+unsigned http_conns_live(void)
+{
+    return __atomic_load_n(&conns_live, __ATOMIC_SEQ_CST);
+}
+
+/* The access log line and the metrics of one finished request. Logged: method, route pattern,
+ * path, status, duration, client address and body size; never a header (tokens) or the query
+ * string (compat protocols carry identities there). */
+static void access_log(http_req_t *r, enum MHD_RequestTerminationCode toe)
+{
+    static const char unmatched[] = "unmatched", other[] = "OTHER";
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL};
+    const char *route = r->route ? r->route->pattern : unmatched, *method = other, *const *m;
+    struct timespec t1;
+    double secs;
+    char path[201];
+    size_t i;
+    for (i = 0; r->route && r->url[i] && i < sizeof path - 1; i++) /* printable, no quote: one logfmt value */
+        path[i] = (r->url[i] < 0x20 || r->url[i] > 0x7e || r->url[i] == '"' || r->url[i] == '\\') ? '?' : r->url[i];
+    path[i] = 0;
+    for (m = methods; *m; m++)
+        if (!strcmp(*m, r->method))
+            method = *m;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    secs = (double)(t1.tv_sec - r->t0.tv_sec) + (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e9;
+    metrics_request(route, method, r->status, secs);
+    if (!cfg.access_log)
+        return;
+    log_msg(LOG_INFO, "request", "method=%s route=\"%s\" path=\"%s\" status=%u ms=%.1f addr=%s in=%llu%s",
+            method, route, r->route ? path : "-", r->status, secs * 1000.0, r->addr ? r->addr : "?",
+            (unsigned long long)(r->upload_len + r->body_len),
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)c;
-    (void)toe;
-    if (*con_cls)
+    if (*con_cls) {
+        access_log(*con_cls, toe);
         req_free(*con_cls);
+    }
     *con_cls = NULL;
 }
 
@@ -458,6 +496,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->method = method;
         r->url = url;
         r->upload_fd = -1;
+        clock_gettime(CLOCK_MONOTONIC, &r->t0);
         r->is_head = !strcmp(method, "HEAD");
         r->http10 = version && !strcmp(version, MHD_HTTP_VERSION_1_0);
         /* AutoConnect's client requests uri + "/" + name with a relative uri ("GET fw/app.bin"), which

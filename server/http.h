@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "errors.h"
 
@@ -66,6 +67,8 @@ struct http_req {
     int close;            /* answer with Connection: close */
     int http10;           /* the request line said HTTP/1.0: so does the status line of the answer */
     char *url_abs;        /* "/" + a request target given without its leading slash (owned) */
+    unsigned status;      /* the status answered (0: none yet) */
+    struct timespec t0;   /* when the request head arrived (CLOCK_MONOTONIC) */
 };
 
 typedef struct {
@@ -84,6 +87,7 @@ typedef struct {
      * body is read; auth.h's auth_check): fills r->auth_* and returns 1, or returns 0 after
      * queuing the refusal. NULL: every route is public. */
     int (*authorize)(http_req_t *r);
+    int access_log;         /* log one line per request (logfmt, level info; no header, no query) */
 } http_config_t;
 
 /* Starts the server with the given route tables (NULL-terminated list of arrays terminated by a
@@ -93,6 +97,9 @@ struct MHD_Daemon *http_start(const http_config_t *cfg, const http_route_t *cons
 /* Prints every route of tables (as for http_start), one per line: "METHOD PATTERN AUTH BODY", AUTH
  * the route's kinds joined by '|' (none, admin, owner, device, enroll), BODY none, json or stream. */
 void http_print_routes(const http_route_t *const *tables, FILE *out);
+
+/* Connections open right now (admitted or not). */
+unsigned http_conns_live(void);
 
 /* The port actually bound (useful with port 0). */
 unsigned http_port(struct MHD_Daemon *d);

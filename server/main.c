@@ -4,7 +4,8 @@
  *   otakit-server [--listen IP:PORT] [--data DIR] [--threads N] [--public-url URL]
  *                 [--tls-cert PEM --tls-key PEM] [--admin-token-file FILE] [--max-upload BYTES]
  *                 [--log-level debug|info|warn|error] [limits: see usage]
- *   otakit-server --print-routes
+ *   otakit-server --print-routes | --version
+ *   otakit-server [--data DIR] backup FILE
  *
  * Every flag has an environment variable (OTAKIT_LISTEN, OTAKIT_DATA, ...); flags win.
  */
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "db.h"
 #include "log.h"
 #include "server.h"
@@ -62,8 +64,15 @@ static const char usage[] =
     "  --first-contacts-per-product N  the same per product (OTAKIT_FIRST_CONTACTS_PER_PRODUCT;\n"
     "                         default 600; 0: no limit)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
+    "  --access-log on|off    one logfmt line per request, no tokens (OTAKIT_ACCESS_LOG; default on)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
-    "  -h, --help             this text\n";
+    "  --version              print the version and exit\n"
+    "  -h, --help             this text\n\n"
+    "  otakit-server [--data DIR] backup FILE\n"
+    "                         copy the database to FILE (new) while the server runs, with SQLite's\n"
+    "                         online backup API; restore: stop the server, put FILE at DIR/otakit.db\n\n"
+    "The dashboard is at the server's URL (/ui/); GET /healthz and GET /metrics (admin token) are\n"
+    "for load balancers and Prometheus.\n";
 
 static const char *opt_or_env(const char *opt, const char *env, const char *def)
 {
@@ -192,12 +201,14 @@ int main(int argc, char **argv)
                                          {"max-connections-per-ip", 1, 0, 'P'},
                                          {"first-contacts-per-ip", 1, 0, 'F'},
                                          {"first-contacts-per-product", 1, 0, 'G'},
-                                         {"print-errors", 0, 0, 'E'}, {0, 0, 0, 0}};
+                                         {"print-errors", 0, 0, 'E'}, {"version", 0, 0, 'V'},
+                                         {"access-log", 1, 0, 'S'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
-               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL;
+               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL, *o_access = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
-                                                 rollouts_routes, mongoose_routes, compat_routes, NULL};
+                                                 rollouts_routes, stats_routes, ops_routes, web_routes,
+                                                 mongoose_routes, compat_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
@@ -225,10 +236,16 @@ int main(int argc, char **argv)
         case 'F': o_fc_ip = optarg; break;
         case 'G': o_fc_product = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
+        case 'V': printf("otakit-server %s\n", OTAKIT_VERSION); return 0;
+        case 'S': o_access = optarg; break;
         case 'R': http_print_routes(tables, stdout); return fflush(stdout) == 0 ? 0 : 1;
         case 'E': err_print_table(stdout); return fflush(stdout) == 0 ? 0 : 1; /* hidden: for the tests */
         default: fputs(usage, stderr); return 2;
         }
+    }
+    if (optind + 2 == argc && !strcmp(argv[optind], "backup")) {
+        snprintf(dbpath, sizeof dbpath, "%s/otakit.db", opt_or_env(o_data, "OTAKIT_DATA", "./otakit-data"));
+        return backup_run(dbpath, argv[optind + 1]);
     }
     if (optind != argc) {
         fprintf(stderr, "otakit-server: unexpected argument '%s'\n%s", argv[optind], usage);
@@ -247,6 +264,12 @@ int main(int argc, char **argv)
         return 2;
     }
     hc.max_json = 1 << 20;
+    o_access = opt_or_env(o_access, "OTAKIT_ACCESS_LOG", "on");
+    if (strcmp(o_access, "on") && strcmp(o_access, "off")) {
+        fprintf(stderr, "otakit-server: --access-log must be on or off\n");
+        return 2;
+    }
+    hc.access_log = !strcmp(o_access, "on");
     fd_conns = raise_nofile();
     if (uint_opt("idle-timeout", opt_or_env(o_idle, "OTAKIT_IDLE_TIMEOUT", "120"), 1, 86400, &hc.idle_timeout) ||
         uint_opt("unauth-timeout", opt_or_env(o_unauth, "OTAKIT_UNAUTH_TIMEOUT", "10"), 1, 86400,

@@ -16,6 +16,7 @@
 #include "offer.h"
 #include "releases.h"
 #include "server.h"
+#include "sql.h"
 #include "store.h"
 
 #define VERSION_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+-()~"
@@ -36,6 +37,7 @@ struct upload {
     int64_t release_id;
     int created_file;
     int failed;              /* an error answer was made (reject) */
+    int same;                /* the release already holds this very image: answered 200 with it */
     err_t err;
     char msg[300];
 };
@@ -244,8 +246,14 @@ static int upload_tx(sqlite3 *db, void *arg)
             return reject(u, ERR_VERSION_MISMATCH, "the path names release %s, the image or query version %s",
                           u->add_to, u->version);
     }
+    if (u->release_id && !u->add_to &&
+        q_int(db, 0, "SELECT COUNT(*) FROM artifacts WHERE release = ? AND slot = ? AND sha256 = ?", "iis",
+              u->release_id, (int64_t)u->slot, u->r->sha256) > 0) {
+        u->same = 1; /* a retry of an upload that succeeded (CI): the release as it is, nothing changed */
+        return 0;
+    }
     if (u->release_id && u->slot < 0 && !u->add_to)
-        return reject(u, ERR_EXISTS, "release %s already exists", u->version);
+        return reject(u, ERR_EXISTS, "release %s already exists (with another image)", u->version);
     if (u->release_id) {
         if (slot_rule(db, u) != 0)
             return -1;
@@ -344,11 +352,12 @@ enum MHD_Result rel_upload(http_req_t *r, const char *add_to)
     if (u->failed) {
         ret = http_error(r, u->err, "%s", u->msg);
     } else {
-        log_msg(LOG_INFO, "artifact stored", "product=%s version=%s slot=%d format=%s size=%llu sha256=%s", u->p.pid,
-                u->version, u->slot, imgcheck_format_name(u->chk.format), (unsigned long long)r->upload_len,
-                r->sha256);
+        if (!u->same)
+            log_msg(LOG_INFO, "artifact stored", "product=%s version=%s slot=%d format=%s size=%llu sha256=%s",
+                    u->p.pid, u->version, u->slot, imgcheck_format_name(u->chk.format),
+                    (unsigned long long)r->upload_len, r->sha256);
         rel = rel_json(db, u->p.pid, u->release_id);
-        ret = rel ? http_json(r, 201, rel) : http_error(r, ERR_DATABASE, "cannot read the release back");
+        ret = rel ? http_json(r, u->same ? 200 : 201, rel) : http_error(r, ERR_DATABASE, "cannot read the release back");
     }
     imgcheck_free(&u->chk);
     free(u);

@@ -27,5 +27,8 @@ extern const http_route_t devices_routes[];
 extern const http_route_t rollouts_routes[];
 extern const http_route_t compat_routes[];
 extern const http_route_t mongoose_routes[];
+extern const http_route_t web_routes[];
+extern const http_route_t ops_routes[];
+extern const http_route_t stats_routes[];
 
 #endif

@@ -199,18 +199,29 @@ class Rollouts(unittest.TestCase):
         self.assertEqual(sorted(m["device_id"] for m in f.members(ro["id"])), ["g1-0", "g1-1", "g1-2", "rb-1"])
         self.assertIsNone(f.devs["hi-counter"].offer())  # never offered a release below its counter
         self.assertIsNone(f.devs["on-4"].offer())  # nor an older one
+        # a device is in one open rollout at a time: the next one is refused until this one is cancelled
+        resp = f.create({"release": "3.0.0", "target": {"filter": {"hw_rev": "rev-b"}}}, want=409)
+        self.assertEqual(resp["error"]["code"], "rollout_overlap")
+        self.assertIn("rollout %d" % ro["id"], resp["error"]["message"])
+        cancel = lambda rid: self.assertEqual(  # noqa: E731
+            s.req("POST", rpath("ro-tgt", rid, "cancel"), token=f.owner)[0], 200)
+        cancel(ro["id"])
         ro = f.create({"release": "3.0.0", "target": {"filter": {"hw_rev": "rev-b"}}})
         self.assertEqual(sorted(m["device_id"] for m in f.members(ro["id"])), ["rb-0", "rb-1"])
+        cancel(ro["id"])
         ro = f.create({"release": "3.0.0", "target": {}})  # the whole product
         self.assertEqual(ro["devices"], 5)
         self.assertEqual(sorted(x["device_id"] for x in ro["excluded"]), ["hi-counter", "on-3", "on-4"])
+        cancel(ro["id"])
         ro = f.create({"release": "4.0.0", "target": {"filter": {"hw_rev": "rev-b", "group": "g1"}}})
         self.assertEqual([m["device_id"] for m in f.members(ro["id"])], ["rb-1"])
         # device-list stages: target devices no stage names form a final stage
+        cancel(ro["id"])
         ro = f.create({"release": "4.0.0", "target": {"group": "g1"}, "stages": [{"devices": ["g1-2"]}]})
         self.assertEqual([(st["devices"], st["spec"]) for st in ro["stages"]],
                          [(1, {"devices": ["g1-2"]}), (4, {"rest": True})])
         self.assertEqual(sorted(x["device_id"] for x in ro["excluded"]), ["hi-counter", "on-4"])
+        cancel(ro["id"])
 
         bad = [
             ({"target": {"group": "g1"}}, 400, "bad_release"),
@@ -255,11 +266,19 @@ class Rollouts(unittest.TestCase):
         st, resp, _ = s.req("POST", rpath("ro-tgt", rid, "cancel"), token=other["owner_token"])
         self.assertEqual(st, 403)
 
-    def test_newest_release_wins_and_no_downgrade(self):
+    def test_overlap_refused_until_cancelled_then_no_downgrade(self):
         f = Fleet(self.s, "ro-new", 2)
         fx.add_release(self.s, "ro-new", "3.0.0", slots=(0, 1))
         names = sorted(f.devs)
         old = f.create({"release": "2.0.0", "target": {"devices": names}})
+        # the same devices (or the same release again) in a second open rollout: refused, nothing made
+        for rel in ("3.0.0", "2.0.0"):
+            resp = f.create({"release": rel, "target": {"devices": names}}, want=409)
+            self.assertEqual(resp["error"]["code"], "rollout_overlap")
+        st, lst, _ = self.s.req("GET", rpath("ro-new"), token=f.owner)
+        self.assertEqual([r["id"] for r in lst["rollouts"]], [old["id"]])
+        st, _, _ = self.s.req("POST", rpath("ro-new", old["id"], "cancel"), token=f.owner)
+        self.assertEqual(st, 200)
         new = f.create({"release": "3.0.0", "target": {"devices": names}})
         offers = f.check_all()
         self.assertEqual({u["version"] for u in offers.values()}, {"3.0.0"})
@@ -268,8 +287,34 @@ class Rollouts(unittest.TestCase):
             f.devs[n].version = "3.0.0"
         self.assertEqual(set(f.check_all().values()), {None})  # 2.0.0 would be a downgrade
         self.assertEqual(f.get(new["id"])["state"], "finished")
-        ro = f.get(old["id"])
-        self.assertEqual((ro["state"], ro["counts"]["up_to_date"]), ("finished", 2))
+        self.assertEqual(f.get(old["id"])["state"], "cancelled")
+
+
+    def test_devices_registered_later_join_only_when_asked(self):
+        f = Fleet(self.s, "ro-late", 4, groups=["lab"])
+        fixed = f.create({"release": "2.0.0", "target": {"group": "lab"}, "stages": [{"percent": 50}, {"percent": 100}]})
+        f.control(fixed["id"], "cancel")
+        live = f.create({"release": "2.0.0", "target": {"group": "lab"}, "include_new": True,
+                         "stages": [{"percent": 50}, {"percent": 100}]})
+        self.assertEqual((live["devices"], live["target"]), (4, {"group": "lab", "include_new": True}))
+        mk = lambda name, **kw: fx.Device(self.s, f.enroll, name, **kw)  # noqa: E731
+        f.devs["late-lab"] = mk("late-lab", groups=["lab"])
+        mk("late-other", groups=["field"])          # not in the target
+        mk("late-new", version="2.0.0", groups=["lab"])  # already runs the release
+        members = {m["device_id"]: m["stage"] for m in f.members(live["id"])}
+        self.assertEqual(members.get("late-lab"), 1)  # the last stage: staging is not bypassed
+        self.assertNotIn("late-other", members)
+        self.assertNotIn("late-new", members)
+        self.assertEqual(f.get(live["id"])["devices"], 5)
+        self.assertNotIn("late-lab", [m["device_id"] for m in f.members(fixed["id"])])
+        self.assertIsNone(f.devs["late-lab"].offer())  # stage 2 has not started
+        st, resp, _ = self.s.req("GET", "/api/v1/products/ro-late/devices/late-lab", token=f.owner)
+        self.assertIn("rollout_joined", [e["kind"] for e in resp["events"]])
+        # include_new needs a target devices can join
+        resp = f.create({"release": "2.0.0", "target": {"devices": ["late-other"]}, "include_new": True}, want=400)
+        self.assertEqual(resp["error"]["code"], "bad_target")
+        resp = f.create({"release": "2.0.0", "target": {}, "include_new": "yes"}, want=400)
+        self.assertEqual(resp["error"]["code"], "bad_target")
 
 
 class Crash(unittest.TestCase):

@@ -36,6 +36,24 @@ class Https(unittest.TestCase):
                     raise AssertionError("served plain HTTP on the TLS port")
                 raise ConnectionError(resp.status)
 
+    def test_cli_trusts_a_private_ca_with_cacert(self):
+        d = tempfile.mkdtemp(prefix="otakit-tls-")
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        with Server(args=["--tls-cert", cert, "--tls-key", key]) as s:
+            env = dict(os.environ, OTAKIT_SERVER_URL=s.url + "/", OTAKIT_TOKEN=s.admin)
+            env.pop("OTAKIT_CACERT", None)
+            run = lambda *a, **kw: subprocess.run([CLI, "product", "list", *a], capture_output=True,  # noqa: E731
+                                                  text=True, env=dict(env, **kw), timeout=60)
+            r = run()
+            self.assertEqual(r.returncode, 6, r)  # the system's CAs do not know it: a TLS failure
+            r = run("--cacert", cert)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("product_id", r.stdout)
+            self.assertEqual(run(OTAKIT_CACERT=cert).returncode, 0)
+
     def test_missing_key_is_refused(self):
         r = subprocess.run([os.environ.get("OTAKIT_SERVER", "build/server/otakit-server"), "--listen", "127.0.0.1:0",
                             "--data", tempfile.mkdtemp(), "--tls-cert", "/nonexistent.pem"], capture_output=True,
@@ -69,7 +87,7 @@ class CliClient(unittest.TestCase):
         owner = p["owner_token"]
         self.assertIn("cli-prod", self.cli("product", "list", token=self.s.admin).stdout)
         r = self.cli("product", "create", "--id", "cli-prod", "--name", "x", "--key", pub, token=self.s.admin, ok=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 5)  # conflict
         self.assertIn("409 exists", r.stderr)
         # release upload from a file, then list/show
         d = tempfile.mkdtemp()
@@ -101,7 +119,7 @@ class CliClient(unittest.TestCase):
 
     def test_errors(self):
         r = self.cli("product", "list", token="wrong", ok=False)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 3)  # auth
         self.assertIn("401 unauthorized", r.stderr)
         r = self.cli("release", "list", ok=False, token=self.s.admin)
         self.assertEqual(r.returncode, 2)  # --product missing: usage error
@@ -110,7 +128,7 @@ class CliClient(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         env = dict(os.environ, OTAKIT_SERVER_URL="http://127.0.0.1:1", OTAKIT_TOKEN="x")
         r = subprocess.run([CLI, "product", "list"], capture_output=True, text=True, env=env)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 6)  # network
         self.assertIn("Couldn't connect", r.stderr)
         for sub in ("product", "release", "rollout", "device"):
             r = subprocess.run([CLI, sub, "--help"], capture_output=True, text=True)

@@ -44,7 +44,12 @@ long api_call(const api_t *a, const char *method, const char *path, json_t *body
         fprintf(stderr, "otakit: no server: pass --server URL or set OTAKIT_SERVER_URL\n");
         return -1;
     }
-    snprintf(url, sizeof url, "%s%s", a->url, path);
+    { /* "https://host/" and "https://host" are the same server */
+        size_t ul = strlen(a->url);
+        while (ul > 0 && a->url[ul - 1] == '/')
+            ul--;
+        snprintf(url, sizeof url, "%.*s%s", (int)ul, a->url, path);
+    }
     if (!(c = curl_easy_init()))
         return -1;
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -52,6 +57,8 @@ long api_call(const api_t *a, const char *method, const char *path, json_t *body
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    if (a->cacert && *a->cacert) /* a private CA: trusted alone, the system's store is not consulted */
+        curl_easy_setopt(c, CURLOPT_CAINFO, a->cacert);
     if (a->token && *a->token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", a->token);
         h = curl_slist_append(h, auth);
@@ -78,10 +85,13 @@ long api_call(const api_t *a, const char *method, const char *path, json_t *body
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
+    if (rc != CURLE_OK) {
         fprintf(stderr, "otakit: %s: %s\n", url, curl_easy_strerror(rc));
-    else
+        if (a->json) /* curl's messages are plain ASCII without quotes */
+            printf("{\"status\":0,\"error\":{\"code\":\"network\",\"message\":\"%s\"}}\n", curl_easy_strerror(rc));
+    } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    }
     if (b.p && b.n)
         *resp = json_loadb(b.p, b.n, 0, NULL);
     free(b.p);
@@ -93,11 +103,19 @@ long api_call(const api_t *a, const char *method, const char *path, json_t *body
     return status;
 }
 
-int api_fail(const char *cmd, long status, json_t *resp)
+int api_fail(const api_t *a, const char *cmd, long status, json_t *resp)
 {
     json_t *e = json_object_get(resp, "error");
     if (status < 0)
-        return EXIT_FAIL;
+        return EXIT_NETWORK;
+    if (a->json) { /* for scripts: the server's error object and the status, one line on stdout */
+        json_t *o = json_pack("{s:I,s:O}", "status", (json_int_t)status, "error", e ? e : json_null());
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+    }
     if (e) {
         const char *code = json_string_value(json_object_get(e, "code"));
         const char *msg = json_string_value(json_object_get(e, "message"));
@@ -107,5 +125,18 @@ int api_fail(const char *cmd, long status, json_t *resp)
         free(m);
     } else
         fprintf(stderr, "otakit %s: server said %ld\n", cmd, status);
-    return EXIT_FAIL;
+    return status == 401 || status == 403 ? EXIT_AUTH
+           : status == 404               ? EXIT_NOT_FOUND
+           : status == 409               ? EXIT_CONFLICT
+                                         : EXIT_FAIL;
+}
+
+void api_path_append(char *path, size_t n, const char *s)
+{
+    CURL *c = curl_easy_init();
+    char *e = c ? curl_easy_escape(c, s, 0) : NULL;
+    size_t len = strlen(path);
+    snprintf(path + len, n > len ? n - len : 0, "%s", e ? e : "");
+    curl_free(e);
+    curl_easy_cleanup(c);
 }

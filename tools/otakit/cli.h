@@ -13,6 +13,11 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1  /* the operation ran and failed: verification failure, unreadable file... */
 #define EXIT_USAGE 2 /* bad command line */
+/* The server commands (product, release, rollout, device) tell these apart for scripts: */
+#define EXIT_AUTH 3      /* the server refused the token (401) or its scope (403) */
+#define EXIT_NOT_FOUND 4 /* no such product, release, rollout, device... (404) */
+#define EXIT_CONFLICT 5  /* the request conflicts with the state (409): exists, rollout_overlap... */
+#define EXIT_NETWORK 6   /* the server could not be reached (connection, TLS, timeout) */
 
 /* Subcommands: each gets argv starting at its own name and returns an exit code. */
 int cmd_keygen(int argc, char **argv);

@@ -3,6 +3,7 @@
  * Every command takes --server URL (OTAKIT_SERVER_URL), --token TOKEN (OTAKIT_TOKEN) and --json.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "present.h"
 
 /* Named string options of one command; values stay NULL when absent. */
 struct opt {
@@ -22,32 +24,36 @@ struct opt {
  * *first. Returns -1 on a usage error (printed), 1 for --help, 0 otherwise. */
 static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t *a, int *first)
 {
-    struct option lo[24];
+    struct option lo[28];
     int n = 0, c, idx;
     for (; opts[n].name; n++) {
         lo[n].name = opts[n].name;
-        lo[n].has_arg = required_argument;
+        lo[n].has_arg = !strcmp(opts[n].name, "include-new") ? no_argument : required_argument; /* a flag */
         lo[n].flag = NULL;
         lo[n].val = 1000 + n;
     }
     lo[n++] = (struct option){"server", required_argument, NULL, 's'};
     lo[n++] = (struct option){"token", required_argument, NULL, 't'};
     lo[n++] = (struct option){"json", no_argument, NULL, 'j'};
+    lo[n++] = (struct option){"cacert", required_argument, NULL, 'c'};
     lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
     lo[n] = (struct option){NULL, 0, NULL, 0};
     a->url = getenv("OTAKIT_SERVER_URL");
     a->token = getenv("OTAKIT_TOKEN");
+    a->cacert = getenv("OTAKIT_CACERT");
     a->json = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
         if (c >= 1000)
-            opts[c - 1000].val = optarg;
+            opts[c - 1000].val = optarg ? optarg : "1";
         else if (c == 's')
             a->url = optarg;
         else if (c == 't')
             a->token = optarg;
         else if (c == 'j')
             a->json = 1;
+        else if (c == 'c')
+            a->cacert = optarg;
         else if (c == 'h')
             return 1;
         else {
@@ -57,6 +63,24 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
     }
     *first = optind;
     return 0;
+}
+
+/* path = literal, then value (URL-escaped), literal, value...: mkpath(p, n, "/a/", id, "/b", NULL, NULL).
+ * A NULL value ends the path after its literal. */
+static void mkpath(char *path, size_t n, ...)
+{
+    va_list ap;
+    const char *lit, *val;
+    path[0] = 0;
+    va_start(ap, n);
+    while ((lit = va_arg(ap, const char *)) != NULL) {
+        size_t len = strlen(path);
+        snprintf(path + len, n > len ? n - len : 0, "%s", lit);
+        if (!(val = va_arg(ap, const char *)))
+            break;
+        api_path_append(path, n, val);
+    }
+    va_end(ap);
 }
 
 static const char *get(struct opt *o, const char *name)
@@ -101,26 +125,10 @@ static int show(const api_t *a, json_t *resp)
 /* Prints a list as a table of the given fields (or raw JSON with --json). */
 static int table(const api_t *a, json_t *resp, const char *key, const char *const *fields)
 {
-    json_t *arr = json_object_get(resp, key), *it;
-    size_t i;
-    int f;
+    json_t *arr = json_object_get(resp, key);
     if (a->json || !json_is_array(arr))
         return show(a, resp);
-    for (f = 0; fields[f]; f++)
-        printf("%-20s", fields[f]);
-    printf("\n");
-    json_array_foreach(arr, i, it)
-    {
-        for (f = 0; fields[f]; f++) {
-            json_t *v = json_object_get(it, fields[f]);
-            char *s = json_is_string(v) ? strdup(json_string_value(v)) : v ? json_dumps(v, JSON_ENCODE_ANY) : strdup("-");
-            char *safe = s ? term_safe(s, 0) : NULL;
-            printf("%-20s", safe ? safe : "?");
-            free(safe);
-            free(s);
-        }
-        printf("\n");
-    }
+    present_table(stdout, arr, fields);
     return EXIT_OK;
 }
 
@@ -132,8 +140,8 @@ static int call(const char *cmd, const api_t *a, const char *method, const char 
     long st = api_call(a, method, path, body, file, &resp);
     int rc;
     json_decref(body);
-    if (st != want) {
-        rc = api_fail(cmd, st, resp);
+    if (st != want && !(want == 201 && st == 200)) { /* 200: it existed as asked (an identical re-upload) */
+        rc = api_fail(a, cmd, st, resp);
     } else {
         rc = list_key ? table(a, resp, list_key, fields) : show(a, resp);
     }
@@ -146,7 +154,7 @@ static const char product_help[] =
     "       otakit product list | show ID\n"
     "       otakit product set ID [--compat-esp on|off] [--compat-mongoose on|off]\n"
     "                             [--compat-confirm-by-version on|off]\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "create needs the admin token and prints the product's owner and enrollment tokens once.\n"
     "set (owner token) says what the credential-less compat protocols may do in the product.\n";
 
@@ -195,11 +203,11 @@ int cmd_product(int argc, char **argv)
             if (v)
                 json_object_set_new(compat, keys[k][1], json_boolean(!strcmp(v, "on")));
         }
-        snprintf(path, sizeof path, "/api/v1/products/%s", argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "PATCH", path, json_pack("{s:o}", "compat", compat), NULL, 200, NULL, NULL);
     }
     if (!strcmp(sub, "show") && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s", argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("product", "unknown or incomplete subcommand '%s'", sub);
@@ -209,13 +217,13 @@ static const char release_help[] =
     "usage: otakit release upload --product ID [--version V] [--channel official|beta] [--slot 0|1]\n"
     "                             [--notes TEXT] IMAGE\n"
     "       otakit release list --product ID | show --product ID VERSION | delete --product ID VERSION\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n"
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "The server checks the image (signature by the product's key, version, security counter).\n";
 
 int cmd_release(int argc, char **argv)
 {
     struct opt o[] = {{"product", 0}, {"version", 0}, {"channel", 0}, {"slot", 0}, {"notes", 0}, {0, 0}};
-    static const char *const fields[] = {"version", "channel", "security_counter", "created_at", NULL};
+    static const char *const fields[] = {"version", "channel", "security_counter", "notes", "created_at", NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
     api_t a;
@@ -230,18 +238,18 @@ int cmd_release(int argc, char **argv)
     if (!get(o, "product"))
         return usage_error("release", "--product ID is required");
     if (!strcmp(sub, "upload") && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/releases", get(o, "product"));
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases", NULL, NULL);
         query(path, sizeof path,
               (const char *const[]){"version", get(o, "version"), "channel", get(o, "channel"), "slot", get(o, "slot"),
                                     "notes", get(o, "notes"), NULL});
         return call("release", &a, "POST", path, NULL, argv[first], 201, NULL, NULL);
     }
     if (!strcmp(sub, "list")) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/releases", get(o, "product"));
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases", NULL, NULL);
         return call("release", &a, "GET", path, NULL, NULL, 200, "releases", fields);
     }
     if ((!strcmp(sub, "show") || !strcmp(sub, "delete")) && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/releases/%s", get(o, "product"), argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases/", argv[first], NULL, NULL);
         return call("release", &a, !strcmp(sub, "show") ? "GET" : "DELETE", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("release", "unknown or incomplete subcommand '%s'", sub);
@@ -249,16 +257,19 @@ int cmd_release(int argc, char **argv)
 
 static const char rollout_help[] =
     "usage: otakit rollout create --product ID --release VERSION [--devices A,B,.. | --group G]\n"
-    "                             [--stages 10,50,100] [--success 0.9] [--errors 0.2]\n"
-    "       otakit rollout list --product ID | show --product ID ROLLOUT\n"
+    "                             [--stages 10,50,100] [--success 0.9] [--errors 0.2] [--include-new]\n"
+    "       otakit rollout list --product ID | show --product ID ROLLOUT (a summary; --json: all of it)\n"
     "       otakit rollout pause|resume|cancel --product ID ROLLOUT\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n";
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
+    "--include-new: devices registered later that the target (--group, or the whole product) matches\n"
+    "join the last stage. A device is in one open rollout at a time: cancel the earlier one first.\n";
 
 int cmd_rollout(int argc, char **argv)
 {
-    struct opt o[] = {{"product", 0}, {"release", 0}, {"devices", 0}, {"group", 0},
-                      {"stages", 0},  {"success", 0}, {"errors", 0},  {0, 0}};
-    static const char *const fields[] = {"id", "release", "state", "current_stage", NULL};
+    struct opt o[] = {{"product", 0}, {"release", 0}, {"devices", 0}, {"group", 0},     {"stages", 0},
+                      {"success", 0}, {"errors", 0},  {"include-new", 0}, {0, 0}};
+    static const char *const fields[] = {"id", "release", "state", "reason", "current_stage", "devices", "created_at",
+                                         NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
     api_t a;
@@ -272,7 +283,7 @@ int cmd_rollout(int argc, char **argv)
     first++;
     if (!get(o, "product"))
         return usage_error("rollout", "--product ID is required");
-    snprintf(path, sizeof path, "/api/v1/products/%s/rollouts", get(o, "product"));
+    mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/rollouts", NULL, NULL);
     if (!strcmp(sub, "create")) {
         json_t *body, *target = json_object(), *stages = json_array();
         char *list, *tok, *save = NULL;
@@ -308,6 +319,8 @@ int cmd_rollout(int argc, char **argv)
             json_object_set_new(body, "success_threshold", json_real(atof(get(o, "success"))));
         if (get(o, "errors"))
             json_object_set_new(body, "error_threshold", json_real(atof(get(o, "errors"))));
+        if (get(o, "include-new"))
+            json_object_set_new(body, "include_new", json_true());
         return call("rollout", &a, "POST", path, body, NULL, 201, NULL, NULL);
     }
     if (!strcmp(sub, "list"))
@@ -315,22 +328,72 @@ int cmd_rollout(int argc, char **argv)
     if (argc - first == 1 && (!strcmp(sub, "show") || !strcmp(sub, "pause") || !strcmp(sub, "resume") ||
                               !strcmp(sub, "cancel"))) {
         size_t n = strlen(path);
-        snprintf(path + n, sizeof path - n, "/%s%s%s", argv[first], strcmp(sub, "show") ? "/" : "",
-                 strcmp(sub, "show") ? sub : "");
+        snprintf(path + n, sizeof path - n, "/");
+        api_path_append(path, sizeof path, argv[first]);
+        n = strlen(path);
+        snprintf(path + n, sizeof path - n, "%s%s", strcmp(sub, "show") ? "/" : "", strcmp(sub, "show") ? sub : "");
+        if (!strcmp(sub, "show") && !a.json) { /* a summary for people; --json gives the server's JSON */
+            json_t *resp;
+            long st = api_call(&a, "GET", path, NULL, NULL, &resp);
+            int rc = st == 200 ? (present_rollout(stdout, resp), EXIT_OK) : api_fail(&a, "rollout", st, resp);
+            json_decref(resp);
+            return rc;
+        }
         return call("rollout", &a, strcmp(sub, "show") ? "POST" : "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("rollout", "unknown or incomplete subcommand '%s'", sub);
 }
 
+/* otakit device list: every page of the list (the server answers at most 1000 a request). */
+static int device_list(const api_t *a, struct opt *o, const char *const *fields)
+{
+    json_t *all = json_array(), *resp = NULL;
+    long long offset = 0, total = 0;
+    char path[1024], off[24];
+    int rc = EXIT_OK;
+    do {
+        long st;
+        snprintf(off, sizeof off, "%lld", offset);
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices", NULL, NULL);
+        query(path, sizeof path,
+              (const char *const[]){"q", get(o, "search"), "state", get(o, "state"), "version", get(o, "version"),
+                                    "group", get(o, "group"), "hw_rev", get(o, "hw-rev"), "limit", "1000", "offset",
+                                    off, NULL});
+        st = api_call(a, "GET", path, NULL, NULL, &resp);
+        if (st != 200) {
+            rc = api_fail(a, "device", st, resp);
+            break;
+        }
+        total = json_integer_value(json_object_get(resp, "total"));
+        if (!json_array_size(json_object_get(resp, "devices")))
+            break;
+        offset += (long long)json_array_size(json_object_get(resp, "devices"));
+        json_array_extend(all, json_object_get(resp, "devices"));
+        json_decref(resp);
+        resp = NULL;
+    } while (offset < total);
+    json_decref(resp);
+    if (rc == EXIT_OK) {
+        json_t *out = json_pack("{s:O,s:I}", "devices", all, "total", (json_int_t)total);
+        rc = table(a, out, "devices", fields);
+        json_decref(out);
+    }
+    json_decref(all);
+    return rc;
+}
+
 static const char device_help[] =
-    "usage: otakit device list --product ID | show --product ID DEVICE\n"
+    "usage: otakit device list --product ID [--search TEXT] [--state S] [--version V] [--group G]\n"
+    "                          [--hw-rev H]    (every matching device, fetched a page at a time)\n"
+    "       otakit device show --product ID DEVICE\n"
     "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
-    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json\n";
+    "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n";
 
 int cmd_device(int argc, char **argv)
 {
-    struct opt o[] = {{"product", 0}, {"type", 0}, {"release", 0}, {0, 0}};
-    static const char *const fields[] = {"device_id", "version", "slot", "state", "last_seen", NULL};
+    struct opt o[] = {{"product", 0}, {"type", 0}, {"release", 0}, {"search", 0}, {"state", 0},
+                      {"version", 0}, {"group", 0}, {"hw-rev", 0}, {0, 0}};
+    static const char *const fields[] = {"device_id", "version", "slot", "state", "hw_rev", "groups", "last_seen", NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
     api_t a;
@@ -344,19 +407,17 @@ int cmd_device(int argc, char **argv)
     first++;
     if (!get(o, "product"))
         return usage_error("device", "--product ID is required");
-    if (!strcmp(sub, "list")) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/devices", get(o, "product"));
-        return call("device", &a, "GET", path, NULL, NULL, 200, "devices", fields);
-    }
+    if (!strcmp(sub, "list"))
+        return device_list(&a, o, fields);
     if (!strcmp(sub, "show") && argc - first == 1) {
-        snprintf(path, sizeof path, "/api/v1/products/%s/devices/%s", get(o, "product"), argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], NULL, NULL);
         return call("device", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     if (!strcmp(sub, "command") && argc - first == 1) {
         json_t *body;
         if (!get(o, "type") || (strcmp(get(o, "type"), "upgrade") && strcmp(get(o, "type"), "reboot")))
             return usage_error("device", "command needs --type upgrade or --type reboot");
-        snprintf(path, sizeof path, "/api/v1/products/%s/devices/%s/commands", get(o, "product"), argv[first]);
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], "/commands", NULL, NULL);
         body = json_pack("{s:s}", "type", get(o, "type"));
         if (get(o, "release"))
             json_object_set_new(body, "release", json_string(get(o, "release")));

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"release", cmd_release, "server: upload, list and delete releases"},
     {"rollout", cmd_rollout, "server: staged rollouts (create, pause, resume, cancel)"},
     {"device", cmd_device, "server: list devices, send upgrade/reboot commands"},
+    {"publish", cmd_publish, "server: sign, upload and optionally roll out, in one line (for CI)"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,83 @@
+/* Request counters (see metrics.h): a small fixed table under one mutex. */
+#include "metrics.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define MAX_SERIES 512
+
+struct series {
+    const char *route;  /* a route pattern (static) or "unmatched" */
+    char method[8];
+    unsigned status;
+    unsigned long long count;
+    double seconds;
+};
+
+static struct series tab[MAX_SERIES];
+static unsigned nser;
+static unsigned long long dropped; /* past MAX_SERIES: counted under route "other" */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The routes a device checks in on: otakit's own and the compat protocols'. */
+static int is_checkin(const char *route)
+{
+    return !strcmp(route, "/api/v1/device/check") || !strcmp(route, "/api/v1/esp/{product}/update") ||
+           !strcmp(route, "/api/v1/mongoose/{product}/ota.json");
+}
+
+void metrics_request(const char *route, const char *method, unsigned status, double seconds)
+{
+    unsigned i;
+    pthread_mutex_lock(&mu);
+    for (i = 0; i < nser; i++)
+        if (tab[i].route == route && tab[i].status == status && !strncmp(tab[i].method, method, 7))
+            break;
+    if (i == nser) {
+        if (nser == MAX_SERIES) {
+            dropped++;
+            pthread_mutex_unlock(&mu);
+            return;
+        }
+        tab[i].route = route;
+        strncpy(tab[i].method, method, sizeof tab[i].method - 1);
+        tab[i].status = status;
+        nser++;
+    }
+    tab[i].count++;
+    tab[i].seconds += seconds;
+    pthread_mutex_unlock(&mu);
+}
+
+unsigned long long metrics_checkins(void)
+{
+    unsigned long long n = 0;
+    unsigned i;
+    pthread_mutex_lock(&mu);
+    for (i = 0; i < nser; i++)
+        if (tab[i].status < 400 && is_checkin(tab[i].route))
+            n += tab[i].count;
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
+void metrics_write_requests(FILE *out)
+{
+    unsigned i;
+    pthread_mutex_lock(&mu);
+    fputs("# HELP otakit_http_requests_total Requests answered, by route pattern, method and status.\n"
+          "# TYPE otakit_http_requests_total counter\n",
+          out);
+    for (i = 0; i < nser; i++)
+        fprintf(out, "otakit_http_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n", tab[i].route,
+                tab[i].method, tab[i].status, tab[i].count);
+    if (dropped)
+        fprintf(out, "otakit_http_requests_total{route=\"other\",method=\"\",status=\"\"} %llu\n", dropped);
+    fputs("# HELP otakit_http_request_seconds_total Time spent answering, by route pattern, method and status.\n"
+          "# TYPE otakit_http_request_seconds_total counter\n",
+          out);
+    for (i = 0; i < nser; i++)
+        fprintf(out, "otakit_http_request_seconds_total{route=\"%s\",method=\"%s\",status=\"%u\"} %.6f\n",
+                tab[i].route, tab[i].method, tab[i].status, tab[i].seconds);
+    pthread_mutex_unlock(&mu);
+}

@@ -1,0 +1,19 @@
+/*
+ * Request counters for GET /metrics (api_ops.c): requests by route, method and status with their
+ * total time, kept in memory since the start (Prometheus counters). Thread-safe.
+ */
+#ifndef OTAKIT_SERVER_METRICS_H
+#define OTAKIT_SERVER_METRICS_H
+
+#include <stdio.h>
+
+/* Counts one answered request: route is the route's pattern ("unmatched" when none matched). */
+void metrics_request(const char *route, const char *method, unsigned status, double seconds);
+
+/* Writes the request counters in the Prometheus text format (0.0.4), HELP and TYPE lines included. */
+void metrics_write_requests(FILE *out);
+
+/* How many check-ins (device API and compat protocols) were answered 2xx/3xx since the start. */
+unsigned long long metrics_checkins(void);
+
+#endif
