@@ -150,7 +150,11 @@ class DeviceSim(unittest.TestCase):
                 version = "1.5.%d" % len(releases)
                 behaviour = "crash" if len(releases) % 2 else "healthy"
                 self.image(version, behaviour, size=100000)
-                self.rollout(version, [name])
+                if releases:  # a rollback paused the last rollout: the operator cancels it first
+                    st, body, _ = self.s.req("POST", "/api/v1/products/%s/rollouts/%d/cancel" % (PRODUCT, ro["id"]),
+                                             token=self.owner)
+                    self.assertIn(st, (200, 409), body)  # 409: it had completed
+                ro = self.rollout(version, [name])
                 releases.append((version, behaviour))
                 log += "--- release %s %s\n" % releases[-1]
             p = subprocess.Popen(self.args(name, "--once", "--slow"), stdout=subprocess.PIPE,
