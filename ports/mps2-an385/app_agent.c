@@ -3,6 +3,12 @@
  * GET /api/v1/device/check on otakit-server (ota_check_request), then ota_pull_image (Range
  * resume across dropped connections and resets, SHA-256 of the bytes, signature from flash by
  * ota_end), then a reset into the bootloader, which swaps the new image in and boots it on trial.
+ *
+ * Reports (POST /api/v1/device/report) move the server's action forward. The device keeps no
+ * state of its own for them: the server offers the in-flight action until it is final, and the
+ * device tells what became of it from the journal and the slots. Offered the version it runs: the
+ * update was installed and confirmed. Offered the version that lies in slot 1 while the journal
+ * says FAILED: the bootloader rolled it back.
  */
 #include <string.h>
 
@@ -32,6 +38,47 @@ static void http_start(app_t *a)
     cfg.platform = &board_platform;
     (void)ota_http_init(&a->http, &cfg);
     ready = 1;
+}
+
+/* POST /api/v1/device/report {"action_id","status","version"}; the answer is read and dropped. */
+static void report(app_t *a, uint32_t action, const char *status, const char *msg)
+{
+    char body[192], url[96], num[12], out[256], ver[24];
+    ota_http_req_t rq;
+    ota_http_resp_t rs;
+    ota_url_t u;
+    size_t n;
+    int i = 11, rc;
+    num[i] = 0;
+    do {
+        num[--i] = (char)('0' + action % 10u);
+        action /= 10u;
+    } while (action);
+    (void)ota_version_format(&a->running, ver, sizeof ver);
+    body[0] = url[0] = 0;
+    strcat(strcat(strcat(strcat(strcat(body, "{\"action_id\":"), num + i), ",\"status\":\""), status), "\",\"version\":\"");
+    strcat(strcat(strcat(strcat(body, ver), "\",\"message\":\""), msg), "\"}");
+    strcat(strcat(url, a->server), "/api/v1/device/report");
+    memset(&rq, 0, sizeof rq);
+    rq.method = "POST";
+    rq.token = a->token[0] ? a->token : NULL;
+    rq.body = body;
+    rq.body_len = (uint32_t)strlen(body);
+    if ((rc = ota_url_parse(url, &u)) == OTA_OK && (rc = ota_http_request(&a->http, &u, &rq, &rs)) == OTA_OK)
+        rc = ota_http_read_all(&a->http, out, sizeof out, &n);
+    ota_http_close(&a->http);
+    board_log("agent: report ", status, rc == OTA_OK && rs.status == 200 ? "" : " (not accepted)", NULL);
+}
+
+/* The version in the header of the image in slot (0 when empty). */
+static void slot_version(app_t *a, unsigned slot, ota_version_t *v)
+{
+    uint8_t raw[OTA_IMAGE_HEADER_SIZE];
+    ota_image_header_t h;
+    memset(v, 0, sizeof *v);
+    if (ota_flash_read(a->ota->cfg.flash, a->ota->cfg.layout->slot[slot].off, raw, sizeof raw) == OTA_OK &&
+        ota_image_header_decode(raw, &h) == OTA_OK)
+        *v = h.version;
 }
 
 static int check(app_t *a)
@@ -77,7 +124,25 @@ void app_agent_run(app_t *a)
 
     board_idle_hook = app_net_poll;
     for (;;) {
-        if ((rc = check(a)) == OTA_OK && chk.has_update) {
+        ota_version_t offered, failed;
+        if ((rc = check(a)) == OTA_OK && chk.has_update && ota_version_parse(chk.version, &offered) == OTA_OK &&
+            ota_version_cmp(&offered, &a->running) == 0) {
+            /* We are the update the server has in flight: we booted and confirmed ourselves. One
+             * report, from whatever status it had: "installing" or "installed" first would hide the
+             * action from the next check if the power went off between them. */
+            report(a, chk.action_id, "confirmed", "self-test passed");
+            continue;
+        }
+        slot_version(a, 1, &failed);
+        if (rc == OTA_OK && chk.has_update && a->ota->rec.state == OTA_STATE_FAILED &&
+            ota_version_cmp(&offered, &failed) == 0) {
+            board_log("agent: ", chk.version, " was rolled back here; not taking it again", NULL);
+            report(a, chk.action_id, "downloaded", ""); /* if a power cut came before it did */
+            report(a, chk.action_id, "rolled_back", "the bootloader rolled it back");
+            continue;
+        }
+        if (rc == OTA_OK && chk.has_update) {
+            report(a, chk.action_id, "downloading", "");
             board_puts("agent: update ");
             board_puts(chk.version);
             board_puts(" offered, ");
@@ -103,9 +168,12 @@ void app_agent_run(app_t *a)
                     board_put_u32(st.reset_offset);
                 }
                 board_puts("\n");
+                report(a, chk.action_id, "downloaded", "");
                 board_reset("installing the update");
             }
             board_log("agent: pull failed: ", ota_strerror(rc), NULL, NULL);
+            if (rc != OTA_ERR_NET && rc != OTA_ERR_TIMEOUT)
+                report(a, chk.action_id, "failed", ota_strerror(rc));
         } else if (rc == OTA_OK) {
             board_log("agent: up to date", NULL, NULL, NULL);
             if (a->once)

@@ -31,8 +31,7 @@ int main(void)
 {
     const ota_preset_t *p;
     ota_config_t cfg;
-    const uint8_t *hdr;
-    ota_version_t running;
+    ota_image_header_t hdr;
     app_t app;
     char ver[24];
     int rc, testing;
@@ -43,12 +42,9 @@ int main(void)
     if (!(p = board_flash_open(&flash)))
         board_exit(3);
     /* Our own image header, in front of our vector table in slot 0. */
-    hdr = (const uint8_t *)(uintptr_t)(BOARD_FLASH_BASE + p->layout.slot[0].off);
-    running.major = hdr[20];
-    running.minor = hdr[21];
-    running.revision = (uint16_t)(hdr[22] | hdr[23] << 8);
-    running.build = (uint32_t)hdr[24] | (uint32_t)hdr[25] << 8 | (uint32_t)hdr[26] << 16 | (uint32_t)hdr[27] << 24;
-    (void)ota_version_format(&running, ver, sizeof ver);
+    if (ota_image_header_decode((const uint8_t *)(uintptr_t)(BOARD_FLASH_BASE + p->layout.slot[0].off), &hdr) != OTA_OK)
+        board_exit(3);
+    (void)ota_version_format(&hdr.version, ver, sizeof ver);
     board_log("app: otakit firmware ", ver, " (" APP_BEHAVIOUR "), geometry ", p->name);
 
     memset(&cfg, 0, sizeof cfg);
@@ -77,7 +73,7 @@ int main(void)
 
     memset(&app, 0, sizeof app);
     app.ota = &ctx;
-    app.running = running;
+    app.running = hdr.version;
     rc = app_net_start(&app);
     if (testing) {
         /* The self-test: the network came up and the server answers. */
@@ -100,8 +96,5 @@ int main(void)
     if (rc != OTA_OK)
         board_exit(6);
     app_agent_run(&app); /* returns only to end the emulation (once=1) */
-    board_puts("app: stack used ");
-    board_put_u32(board_stack_used());
-    board_puts(" B\n");
     board_exit(0);
 }

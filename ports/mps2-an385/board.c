@@ -137,6 +137,10 @@ int board_watchdog_running(void)
 
 void board_reset(const char *why)
 {
+    board_flash_report();
+    board_puts("stack: ");
+    board_put_u32(board_stack_used());
+    board_puts(" B used\n");
     board_log("reset: ", why, NULL, NULL);
     __asm__ volatile("dsb" ::: "memory");
     REG32(SCB_AIRCR) = 0x05FA0004u; /* VECTKEY | SYSRESETREQ */
@@ -189,6 +193,10 @@ uint32_t board_seed(void)
 void board_exit(int status)
 {
     uint32_t blk[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status};
+    board_flash_report();
+    board_puts("stack: ");
+    board_put_u32(board_stack_used());
+    board_puts(" B used\n");
     (void)sh_call(SYS_EXIT_EXTENDED, blk);
     board_reset("semihosting exit failed");
 }

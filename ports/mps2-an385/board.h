@@ -76,5 +76,8 @@ extern const ota_platform_ops_t board_platform;
  * (a preset of otakit/presets.h; default stm32f4-1m). Fills *f (ops, size, runs, write size,
  * erased value) and returns the preset, or NULL (message printed). */
 const ota_preset_t *board_flash_open(ota_flash_t *f);
+/* Prints what the flash did since power-on: "flash: erased 2x131072, programmed 262848 B" (nothing
+ * when it did nothing). board_reset() and board_exit() call it. */
+void board_flash_report(void);
 
 #endif

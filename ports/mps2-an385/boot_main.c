@@ -49,8 +49,9 @@ int main(void)
     ota_config_t cfg;
     ota_boot_result_t r;
     char ver[24];
-    uint8_t hdr[32];
-    uint32_t base;
+    uint8_t raw[OTA_IMAGE_HEADER_SIZE];
+    ota_image_header_t hdr;
+    uint32_t base, t0;
     int rc;
 
     board_uart_init();
@@ -68,6 +69,10 @@ int main(void)
     cfg.boot_check_signature = 1;
     cfg.platform = &board_platform;
     cfg.commit_window_ms = arg_u32("window", 30000u);
+    /* Three boots to confirm itself: a power cut during a new image's first trial boot is not the
+     * image's failure (an image that crashes or hangs is still rolled back, on its third reset). */
+    cfg.max_test_boots = 3;
+    t0 = board_now_ms();
     if ((rc = ota_init(&ctx, &cfg)) != OTA_OK || (rc = ota_boot(&ctx, &r)) != OTA_OK) {
         board_log("boot: no bootable image: ", ota_strerror(rc), NULL, NULL);
         board_exit(4);
@@ -75,7 +80,13 @@ int main(void)
     (void)ota_version_format(&r.version, ver, sizeof ver);
     board_puts("boot: slot ");
     board_put_u32(r.slot);
-    board_log(" version ", ver, " state ", ota_state_name(r.state));
+    board_puts(" version ");
+    board_puts(ver);
+    board_puts(" state ");
+    board_puts(ota_state_name(r.state));
+    board_puts(" (ota_boot ");
+    board_put_u32(board_now_ms() - t0);
+    board_puts(" ms)\n");
     if (r.swapped)
         board_puts("boot: swapped the slots\n");
     if (r.rolled_back)
@@ -85,9 +96,11 @@ int main(void)
         board_put_u32(cfg.commit_window_ms);
         board_puts("\n");
     }
-    if (ota_flash_read(&flash, p->layout.slot[r.slot].off, hdr, sizeof hdr) != OTA_OK)
+    if (ota_flash_read(&flash, p->layout.slot[r.slot].off, raw, sizeof raw) != OTA_OK ||
+        ota_image_header_decode(raw, &hdr) != OTA_OK)
         board_exit(5);
-    base = BOARD_FLASH_BASE + p->layout.slot[r.slot].off + (uint32_t)(hdr[8] | hdr[9] << 8);
+    base = BOARD_FLASH_BASE + p->layout.slot[r.slot].off + hdr.hdr_size;
+    board_flash_report();
     board_puts("boot: stack used ");
     board_put_u32(board_stack_used());
     board_puts(" B; jumping to ");

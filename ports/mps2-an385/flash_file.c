@@ -17,6 +17,11 @@
 
 static int fd = -1;
 static ota_flash_t *self;
+/* Since power-on: sectors erased by size, bytes programmed (bench/qemu.sh models the part's time). */
+static struct {
+    uint32_t size, count;
+} erased[4];
+static uint32_t programmed;
 
 static int ff_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
 {
@@ -45,17 +50,40 @@ static int ff_write(void *ctx, uint32_t addr, const void *buf, uint32_t len)
         if (dst[i] != 0xff)
             return -1; /* programming twice: refused as a whole */
     memcpy(dst, buf, len);
+    programmed += len;
     return through(addr, len);
 }
 
 static int ff_erase(void *ctx, uint32_t addr)
 {
     uint32_t start, size;
+    unsigned i;
     (void)ctx;
     if (ota_flash_sector(self, addr, &start, &size) != OTA_OK || start != addr)
         return -1;
     memset((void *)(uintptr_t)(BOARD_FLASH_BASE + addr), 0xff, size);
+    for (i = 0; i < 4 && erased[i].size && erased[i].size != size; i++)
+        ;
+    if (i < 4)
+        erased[i].size = size, erased[i].count++;
     return through(addr, size);
+}
+
+void board_flash_report(void)
+{
+    unsigned i;
+    if (!self || (!programmed && !erased[0].count))
+        return;
+    board_puts("flash: erased");
+    for (i = 0; i < 4 && erased[i].size; i++) {
+        board_puts(" ");
+        board_put_u32(erased[i].count);
+        board_puts("x");
+        board_put_u32(erased[i].size);
+    }
+    board_puts(i ? ", programmed " : " nothing, programmed ");
+    board_put_u32(programmed);
+    board_puts(" B\n");
 }
 
 static const ota_flash_ops_t ops = {ff_read, ff_write, ff_erase};
