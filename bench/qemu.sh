@@ -48,26 +48,28 @@ def parts(name):
         m = re.match(r'\s*\d+ (\S+)\s+([0-9a-f]+)', ln)
         if m and i + 1 < len(hdr) and "ALLOC" in hdr[i + 1]:
             kind[m.group(1)] = "code" if "READONLY" in hdr[i + 1] else ("data" if "LOAD" in hdr[i + 1] else "bss")
-    acc, cur, pend = {}, None, None
+    acc, cur, pend, end = {}, None, None, 0
     for ln in open(mp).read().split("Linker script and memory map", 1)[1].splitlines():
         m = re.match(r'^(\.\S+)', ln)
         if m:
-            cur, pend = m.group(1), None
+            cur, pend, end = m.group(1), None, 0
             continue
         if cur not in kind:
             continue
-        m = re.match(r'^ (\S+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s*(.*)$', ln)
+        m = re.match(r'^ (\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s*(.*)$', ln)
         if m and not m.group(1).startswith("0x"):
-            sec, sz, obj = m.group(1), int(m.group(2), 16), m.group(3).strip()
+            sec, at, sz, obj = m.group(1), int(m.group(2), 16), int(m.group(3), 16), m.group(4).strip()
         else:
             m2 = re.match(r'^ (\S+)$', ln)
             if m2:
                 pend = m2.group(1)
                 continue
-            m3 = re.match(r'^\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$', ln)
+            m3 = re.match(r'^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$', ln)
             if not (m3 and pend):
                 continue
-            sec, sz, obj, pend = pend, int(m3.group(1), 16), m3.group(2), None
+            sec, at, sz, obj, pend = pend, int(m3.group(1), 16), int(m3.group(2), 16), m3.group(3), None
+        # Merged strings overlap the previous input section: count each byte once.
+        sz, end = max(0, at + sz - max(at, end)), max(end, at + sz)
         g = group("" if sec == "*fill*" else obj)
         k = kind[cur]
         acc[(g, k)] = acc.get((g, k), 0) + sz

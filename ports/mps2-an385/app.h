@@ -4,7 +4,6 @@
 #define OTAKIT_MPS2_APP_H
 
 #include "board.h"
-#include "keys.h"
 #include "otakit/agent.h"
 #include "otakit/http.h"
 #include "otakit/ota.h"

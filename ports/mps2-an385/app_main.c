@@ -47,13 +47,7 @@ int main(void)
     (void)ota_version_format(&hdr.version, ver, sizeof ver);
     board_log("app: otakit firmware ", ver, " (" APP_BEHAVIOUR "), geometry ", p->name);
 
-    memset(&cfg, 0, sizeof cfg);
-    cfg.flash = &flash;
-    cfg.layout = &p->layout;
-    cfg.keys = board_keys;
-    cfg.n_keys = board_n_keys;
-    cfg.product = BOARD_PRODUCT;
-    cfg.platform = &board_platform;
+    board_ota_config(&cfg, &flash, p);
     if ((rc = ota_init(&ctx, &cfg)) != OTA_OK) {
         board_log("app: ota_init: ", ota_strerror(rc), NULL, NULL);
         board_exit(3);
@@ -91,6 +85,7 @@ int main(void)
         else
             board_log("app: self-test passed, confirmed ", ver, NULL, NULL);
     }
+    app.confirmed = 1; /* from here on the main loop kicks the watchdog (app_net_poll) */
     if (board_watchdog_running())
         board_watchdog_kick();
     if (rc != OTA_OK)

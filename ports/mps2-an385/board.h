@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otakit/ota.h"
 #include "otakit/port.h"
 #include "otakit/presets.h"
 
@@ -76,6 +77,9 @@ extern const ota_platform_ops_t board_platform;
  * (a preset of otakit/presets.h; default stm32f4-1m). Fills *f (ops, size, runs, write size,
  * erased value) and returns the preset, or NULL (message printed). */
 const ota_preset_t *board_flash_open(ota_flash_t *f);
+/* The configuration the bootloader and the application share: this flash, the preset's layout,
+ * the trusted keys and product id (keys.h), the board's platform ops; the rest zero. */
+void board_ota_config(ota_config_t *cfg, const ota_flash_t *f, const ota_preset_t *p);
 /* Prints what the flash did since power-on: "flash: erased 2x131072, programmed 262848 B" (nothing
  * when it did nothing). board_reset() and board_exit() call it. */
 void board_flash_report(void);

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "board.h"
-#include "keys.h"
 #include "mbedtls/memory_buffer_alloc.h"
 #include "otakit/ota.h"
 
@@ -60,14 +59,8 @@ int main(void)
     mbedtls_memory_buffer_alloc_init(crypto_heap, sizeof crypto_heap);
     if (!(p = board_flash_open(&flash)))
         board_exit(3);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.flash = &flash;
-    cfg.layout = &p->layout;
-    cfg.keys = board_keys;
-    cfg.n_keys = board_n_keys;
-    cfg.product = BOARD_PRODUCT;
+    board_ota_config(&cfg, &flash, p);
     cfg.boot_check_signature = 1;
-    cfg.platform = &board_platform;
     cfg.commit_window_ms = arg_u32("window", 30000u);
     /* Three boots to confirm itself: a power cut during a new image's first trial boot is not the
      * image's failure (an image that crashes or hangs is still rolled back, on its third reset). */

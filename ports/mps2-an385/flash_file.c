@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "keys.h"
 
 #define WRITE_SIZE 8u /* program unit (an STM32F4 double word; the library pads the tail) */
 
@@ -111,4 +112,15 @@ const ota_preset_t *board_flash_open(ota_flash_t *f)
     f->runs = p->runs;
     self = f;
     return p;
+}
+
+void board_ota_config(ota_config_t *cfg, const ota_flash_t *f, const ota_preset_t *p)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->flash = f;
+    cfg->layout = &p->layout;
+    cfg->keys = board_keys;
+    cfg->n_keys = board_n_keys;
+    cfg->product = BOARD_PRODUCT;
+    cfg->platform = &board_platform;
 }

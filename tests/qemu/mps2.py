@@ -46,11 +46,12 @@ class Board:
     def __init__(self, flash, server_port, token="", geometry="stm32f4-1m", window_ms=5000, log=None):
         self.flash, self.port, self.token = os.path.abspath(flash), server_port, token
         self.geometry, self.window_ms, self.log = geometry, window_ms, log
+        self.once = True  # the firmware ends the run once a check finds nothing to do
         self.runs = []
 
     def cmd(self):
         args = ["otakit", "flash=" + self.flash, "geometry=" + self.geometry, "window=%d" % self.window_ms,
-                "server=http://" + SERVER_IN_GUEST, "once=1"]
+                "server=http://" + SERVER_IN_GUEST] + (["once=1"] if self.once else [])
         if self.token:
             args.append("token=" + self.token)
         return ["qemu-system-arm", "-M", "mps2-an385", "-display", "none", "-monitor", "none",
@@ -59,9 +60,9 @@ class Board:
                 "-device", "loader,file=%s,addr=0,force-raw=on" % self.flash,
                 "-nic", "user,restrict=on,guestfwd=tcp:%s:80-cmd:nc 127.0.0.1 %d" % (SERVER_IN_GUEST, self.port)]
 
-    def start(self, timeout=60, kill_when=None, kill_after=0.0):
+    def start(self, timeout=60, kill_when=None, kill_after=0.0, kill_nth=1):
         """One power-on until QEMU exits (a reset, or the firmware's semihosting exit). kill_when: a
-        string; kill_after seconds after a line containing it, the power is cut (SIGKILL)."""
+        string; kill_after seconds after the kill_nth line containing it, the power is cut (SIGKILL)."""
         t0 = time.monotonic()
         p = subprocess.Popen(self.cmd(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)
@@ -89,7 +90,9 @@ class Board:
                         self.log.write(s + "\n")
                         self.log.flush()
                     if kill_when and cut_at is None and kill_when in s:
-                        cut_at = time.monotonic() + kill_after
+                        kill_nth -= 1
+                        if kill_nth <= 0:
+                            cut_at = time.monotonic() + kill_after
             elif killed:
                 break
         rc = p.wait()
