@@ -45,6 +45,7 @@ static void fault(const char *name)
     board_put_hex(cfsr);
     board_puts(" HFSR=");
     board_put_hex(hfsr);
+    board_puts("\n");
     board_reset("fault");
 }
 
