@@ -5,7 +5,8 @@
 #   1. code by part (arm-none-eabi-size + the linker map): bootloader with and without mbedTLS,
 #      application: agent, HTTP, lwIP, LAN9118 driver, board port, mbedTLS, libc
 #   2. RAM: static (.data + .bss), heap (no allocator is linked: 0), stack high-water mark of the
-#      painted stack measured in QEMU (bootloader during a swap, application during a pull)
+#      painted stack measured in QEMU (bootloader during a swap, application during a pull), and
+#      the worst path of the -fstack-usage call graphs (bench/qemu_stack.py)
 #   3. update time of a 256 KiB image in QEMU (wall clock: flash is RAM there) against the flash
 #      time of the part modeled (STM32F4, datasheet typical erase and program times)
 #   bench/qemu.sh [BUILD_DIR]        (default build/qemu-bench)
@@ -18,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 if ! { cmake -S "$root" -B "$out/host" -DCMAKE_BUILD_TYPE=Release &&
        cmake --build "$out/host" -j"$jobs" --target otakit otakit-server &&
        cmake -S "$root" -B "$out/m3" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi-cortex-m3.cmake" \
-             -DCMAKE_BUILD_TYPE=MinSizeRel &&
+             -DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_C_FLAGS_MINSIZEREL="-Os -DNDEBUG -fstack-usage -fcallgraph-info=su" &&
        cmake --build "$out/m3" -j"$jobs"; } >"$out/build.log" 2>&1; then
   tail -20 "$out/build.log" >&2
   echo "qemu.sh: the build failed (log: $out/build.log)" >&2
@@ -152,3 +153,6 @@ for what, l in zip(("pull", "install"), [lines[0], lines[1]] if len(lines) >= 2 
 print("  (erase 16/64/128 KB sector 0.25/0.55/1 s, program 16 us per word: STM32F405 datasheet typical values;\n"
       "   on the real part the flash dominates: QEMU's figures are the network and CPU part only)")
 PY
+
+printf '\n== 2b. worst stack, static: the -fstack-usage -fcallgraph-info call graphs (bench/qemu_stack.py)\n'
+python3 "$root/bench/qemu_stack.py" "$out/m3"
