@@ -1,5 +1,5 @@
 # Conveniences over the scripts; the scripts are the source of truth (they need only bash).
-.PHONY: run test build cross powercut wear clean
+.PHONY: run test build cross powercut wear qemu clean
 run:
 	bash scripts/run.sh
 test:
@@ -15,5 +15,8 @@ powercut:
 	build/powercut/tests/power/powercut $(ARGS)
 wear:
 	bash bench/wear.sh
+# The Cortex-M3 port under QEMU: boot 1.0.0, update to 1.1.0 from otakit-server, a crashing 1.3.0 rolled back.
+qemu:
+	bash scripts/qemu-demo.sh
 clean:
 	rm -rf build demo

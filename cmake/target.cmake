@@ -73,3 +73,10 @@ foreach(prog ${link_checks})
                       -Wl,-Map=${CMAKE_CURRENT_BINARY_DIR}/otakit_link_${prog}.map)
   set_target_properties(otakit_link_${prog} PROPERTIES SUFFIX .elf)
 endforeach()
+
+# A board port that runs: the MPS2 AN385 (Cortex-M3) under QEMU, bootloader and application
+# (ports/mps2-an385/; tests/qemu/ runs them).
+option(OTAKIT_TARGET_MPS2 "Build the MPS2 AN385 board port (bootloader and application for QEMU)" ON)
+if(OTAKIT_TARGET_MPS2)
+  add_subdirectory(ports/mps2-an385)
+endif()

@@ -36,6 +36,13 @@ static const ota_preset_t presets[] = {
      1024 * KB, 3, stm32f4_1m,
      {"stm32f4-1m", OTA_STRATEGY_SWAP, {0, 32 * KB}, {{128 * KB, 384 * KB}, {512 * KB, 384 * KB}},
       {32 * KB, 32 * KB}, {896 * KB, 128 * KB}}},
+    {"uniform4k-1m",
+     "1 MB of uniform 4K sectors (a SPI NOR or a small-sector MCU) with stm32f4-1m's slot addresses, so "
+     "one application build runs on both: boot 32K, boot state 8K, scratch 4K, slot 0 (executes) 384K "
+     "@128K, slot 1 384K @512K; swap with scratch",
+     1024 * KB, 1, uniform4k_1m,
+     {"uniform4k-1m", OTA_STRATEGY_SWAP, {0, 32 * KB}, {{128 * KB, 384 * KB}, {512 * KB, 384 * KB}},
+      {32 * KB, 8 * KB}, {40 * KB, 4 * KB}}},
     {"swap-256k",
      "Small single-bank MCU with uniform 4K sectors: boot 16K, slot 0 (executes) 112K, slot 1 112K, "
      "scratch 4K, boot state 8K; swap with scratch",
