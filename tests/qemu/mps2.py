@@ -168,6 +168,9 @@ class Server:
 
     def release(self, product, image, version):
         self.cli("release", "upload", "--product", product, image)
+        for ro in json.loads(self.cli("rollout", "list", "--json", "--product", product))["rollouts"]:
+            if ro["state"] in ("running", "paused"):  # a device is in one open rollout at a time
+                self.cli("rollout", "cancel", "--product", product, str(ro["id"]))
         self.cli("rollout", "create", "--product", product, "--release", version, "--stages", "100")
 
     def device(self, product, device_id):
