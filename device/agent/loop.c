@@ -212,7 +212,7 @@ static int do_check(ota_agent_t *a)
 
 static uint32_t step_register(ota_agent_t *a)
 {
-    char st[11];
+    char st[11], ms[11];
     int status = 0, rc;
     uint32_t d;
     rc = ota_agent_register(a->cfg.http, a->cfg.server_url, a->cfg.enroll_token, a->cfg.device_id, a->cfg.hw_rev,
@@ -227,7 +227,8 @@ static uint32_t step_register(ota_agent_t *a)
     }
     a->token[0] = 0;
     d = backoff(a, rc);
-    say(a, 0, "register failed: ", status ? ota_u32_str(st, (uint32_t)status) : ota_errname(rc), NULL);
+    say(a, 0, "register failed: ", status ? ota_u32_str(st, (uint32_t)status) : ota_errname(rc), ", retry in ",
+        ota_u32_str(ms, d), " ms", NULL);
     {
         ota_agent_event_t ev;
         memset(&ev, 0, sizeof ev);
