@@ -13,10 +13,13 @@ static void put_string(ota_buf_t *b, const char *s)
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         char esc[6];
+        const char *shortform = ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\t' ? "\\t" : NULL;
         if (ch == '"' || ch == '\\') {
             esc[0] = '\\';
             esc[1] = (char)ch;
             ota_buf_put_n(b, esc, 2);
+        } else if (shortform) {
+            ota_buf_put_n(b, shortform, 2);
         } else if (ch < 0x20) {
             esc[0] = '\\';
             esc[1] = 'u';
