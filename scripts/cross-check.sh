@@ -45,5 +45,5 @@ sz() { arm-none-eabi-size "$1" | awk -v what="$2" 'NR==2 {printf "cross-check: %
 arm-none-eabi-size -t "$lib" | tail -1 |
   awk '{printf "cross-check: device library for cortex-m3 -Os: text %d B, data %d B, bss %d B (mbedTLS not included)\n", $1, $2, $3}'
 sz "$out/otakit_link_boot.elf" "linked bootloader (ota_boot, ECDSA-P256, mbedTLS $ver; bss: 4 KB mbedTLS heap)"
-sz "$out/otakit_link_agent.elf" "linked HTTPS agent (check + pull, TLS 1.2 client; bss: 32 KB mbedTLS heap)"
+sz "$out/otakit_link_agent.elf" "linked HTTPS agent (ota_agent_step: the whole protocol, TLS 1.2 client; bss: 32 KB mbedTLS heap)"
 echo "cross-check: OK ($n objects, only mbedTLS and string.h symbols referenced; both programs link with no syscall stubs)"

@@ -387,7 +387,8 @@ static void on_progress(void *arg, uint32_t done, uint32_t total)
 {
     ota_agent_t *a = arg;
     ota_agent_event_t ev;
-    unsigned pct = total ? (unsigned)((uint64_t)done * 100u / total) : 0;
+    /* percent without 64-bit division (no __aeabi_uldivmod on a Cortex-M) */
+    unsigned pct = !total ? 0u : total > 0xffffffffu / 100u ? done / (total / 100u) : done * 100u / total;
     uint32_t t = now(a);
     memset(&ev, 0, sizeof ev);
     ev.type = OTA_AGENT_EV_PROGRESS;

@@ -185,15 +185,15 @@ static void test_backoff(void **state)
     plat.entropy = fixed_entropy;
     plat.ctx = &seed;
     memset(&ac, 0, sizeof ac);
-    ac.server_url = "http://127.0.0.1:1";
-    ac.device_id = "unit";
-    ac.hw_rev = "a";
-    ac.enroll_token = "enroll";
+    ac.platform = &plat; /* a device whose network is down: every register attempt fails */
     ac.ota = &ctx;
     ac.boot = &boot;
-    ac.http = &http;
     ac.settings = &st;
-    ac.platform = &plat;
+    ac.http = &http;
+    ac.server_url = "http://127.0.0.1:1";
+    ac.device_id = "unit";
+    ac.enroll_token = "enroll";
+    ac.hw_rev = "a";
     ac.retry_min_ms = 100;
     ac.retry_max_ms = 1000;
     assert_int_equal(ota_agent_init(NULL, &ac), OTA_ERR_ARG);

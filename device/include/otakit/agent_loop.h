@@ -3,7 +3,7 @@
  * writes no protocol code. A main loop or an RTOS task calls ota_agent_step() and sleeps for as
  * long as it answers:
  *
- *   static ota_agent_t agent;                  ~4 KB: the check answer and its buffers live here
+ *   static ota_agent_t agent;                  3.8 KB (Cortex-M3): the check answer, its buffers
  *   ota_agent_cfg_t ac = {0};
  *   ac.server_url = "https://ota.example.com"; ac.device_id = "dev-42"; ac.hw_rev = "rev-b";
  *   ac.enroll_token = ENROLL;                  used once, to register (POST /api/v1/device/register)
@@ -123,7 +123,9 @@ typedef struct {
     const char *hw_rev;              /* the board's revision, as the server knows it */
     const char *enroll_token;        /* the product's enrollment token (until registered) */
     ota_ctx_t *ota;                  /* initialised and booted (ota_init, ota_boot) */
-    const ota_boot_result_t *boot;   /* what ota_boot() answered */
+    const ota_boot_result_t *boot;   /* what ota_boot() answered; an application started by a separate
+                                        bootloader fills slot (ota_running_slot), state and
+                                        security_counter (ota->rec) and version (its own) */
     ota_http_t *http;                /* the HTTP(S) client for every exchange */
     ota_http_t *report_http;         /* a second client, for progress reports while http pulls;
                                         NULL: only downloading (0%) and downloaded are reported */
