@@ -339,6 +339,7 @@ static uint32_t step_commands(ota_agent_t *a)
     const ota_command_t *c;
     const ota_agent_port_t *p = a->cfg.port;
     ota_agent_event_t ev;
+    const char *ack, *why;
     char id[11];
     int accept, rc, status, reboot, upgrade;
     if (a->cmd_next >= a->chk.n_commands) {
@@ -348,12 +349,17 @@ static uint32_t step_commands(ota_agent_t *a)
     c = &a->chk.commands[a->cmd_next];
     reboot = !strcmp(c->type, "reboot");
     upgrade = !strcmp(c->type, "upgrade");
-    accept = (reboot || upgrade) && (p && p->consent ? p->consent(p->ctx, c) != 0 : !a->cfg.decline_commands);
-    rc = ota_agent_ack(a->cfg.http, a->cfg.server_url, a->token, c->id,
-                       accept ? "done" : (reboot || upgrade) ? "declined" : "failed",
-                       accept ? NULL : (reboot || upgrade) ? "declined on the device" : "unsupported command", a->body,
-                       sizeof a->body, &status);
-    say(a, rc == OTA_OK ? 1 : 0, "command ", c->type, " ", ota_u32_str(id, c->id), accept ? " accepted" : " declined",
+    if (!(reboot || upgrade) || (reboot && !(p && p->reset))) {
+        accept = 0;
+        ack = "failed";
+        why = reboot ? "this device cannot reset itself (no reset hook)" : "unsupported command";
+    } else {
+        accept = p && p->consent ? p->consent(p->ctx, c) != 0 : !a->cfg.decline_commands;
+        ack = accept ? "done" : "declined";
+        why = accept ? NULL : "declined on the device";
+    }
+    rc = ota_agent_ack(a->cfg.http, a->cfg.server_url, a->token, c->id, ack, why, a->body, sizeof a->body, &status);
+    say(a, rc == OTA_OK ? 1 : 0, "command ", c->type, " ", ota_u32_str(id, c->id), ": ", ack,
         rc == OTA_OK ? "" : ", ack failed: ", rc == OTA_OK ? "" : ota_errname(rc), NULL);
     if (rc != OTA_OK && !(status >= 400 && status < 500))
         return backoff(a, rc); /* the ack again, later */
@@ -500,6 +506,15 @@ static uint32_t step_update(ota_agent_t *a)
     a->last_progress_ms = now(a);
     rc = ota_pull_image(a->cfg.ota, a->cfg.http, c->url, &po, &ps);
     ota_http_close(a->cfg.http);
+    if (rc == OTA_ERR_NET || rc == OTA_ERR_TIMEOUT || rc == OTA_ERR_TLS) {
+        /* The link, not the image: the partial download stays resumable, the server keeps offering
+         * the action, and the next check continues it. */
+        uint32_t d = backoff(a, rc);
+        char ms[11];
+        say(a, 0, "download interrupted: ", ota_errname(rc), ", resumes after the next check in ",
+            ota_u32_str(ms, d), " ms", NULL);
+        return d;
+    }
     if (rc != OTA_OK)
         return fail(a, "download failed: ", rc);
     say(a, 1, "downloaded and verified (", ota_u32_str(n1, ps.requests), " requests, ", ota_u32_str(n2, ps.resumes),

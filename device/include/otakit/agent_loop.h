@@ -29,8 +29,10 @@
  *   6. an offered update: pre-check (product, hardware, counter from the image's TLVs), report
  *      downloading, pull (resumable; progress reports every cfg.progress_pct percent when a second
  *      HTTP client is given), report downloaded, then installing + reset() — or, when the offer says
- *      "reboot": "on_command" (seed 004), wait for the server's reboot command. Failures are
- *      reported as failed with the reason.
+ *      "reboot": "on_command" (seed 004), wait for the server's reboot command. Failures of the
+ *      image (refused by the pre-check, hash, signature, product, a changed file, a 4xx) are reported
+ *      as failed with the reason; a download the network broke off (OTA_ERR_NET, _TIMEOUT, _TLS once
+ *      the pull's own retries are spent) is not: it resumes after the next check, with backoff.
  * It answers the milliseconds until it wants to run again: 0 while there is more to do, the server's
  * poll_interval after a check (capped by cfg.poll_max_ms), and after a failure an exponential
  * backoff with jitter (cfg.retry_min_ms doubling up to cfg.retry_max_ms; each wait is drawn in
@@ -108,7 +110,8 @@ typedef struct {
     int (*consent)(void *ctx, const ota_command_t *cmd);
     /* Restarts the chip so the bootloader installs a pending image (NVIC_SystemReset, esp_restart).
      * Should not return; if it does, every later step returns OTA_AGENT_STOPPED. NULL: the agent
-     * stops there and the image installs at the next reset, whatever causes it. */
+     * stops there and the image installs at the next reset, whatever causes it; reboot commands
+     * are then acked "failed". */
     void (*reset)(void *ctx);
     /* One line of text (no newline) for humans: level 0 error, 1 info, 2 debug. */
     void (*log)(void *ctx, int level, const char *line);
