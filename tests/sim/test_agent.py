@@ -240,6 +240,20 @@ class Agent(unittest.TestCase):
         self.assertGreater(len(set(capped)), 1, waits)  # jitter: not one fixed period
 
 
+class SimHasNoProtocolCode(unittest.TestCase):
+    def test_no_protocol_json_or_paths_in_the_simulator(self):
+        """otakit-device is a port of the agent: no request body, answer parsing or API path of its own."""
+        sim = os.path.join(HERE, "..", "..", "tools", "sim")
+        for name in sorted(os.listdir(sim)):
+            if not name.endswith((".c", ".h")):
+                continue
+            with open(os.path.join(sim, name)) as f:
+                src = f.read()
+            for needle in ("/api/v1/", "{\\\"", "device_token", "action_id\\\"", "ota_http_request", "ota_check_request",
+                           "json.h"):
+                self.assertNotIn(needle, src, name)
+
+
 class AgentHttps(unittest.TestCase):
     """The same agent over https: otakit-server --tls-cert, the CA pinned with --ca."""
 
