@@ -430,6 +430,23 @@ static uint32_t fail(ota_agent_t *a, const char *what, int rc)
     return a->poll_ms;
 }
 
+/* An error of the link, not of the image. */
+static int transient(int rc)
+{
+    return rc == OTA_ERR_NET || rc == OTA_ERR_TIMEOUT || rc == OTA_ERR_TLS;
+}
+
+/* The network broke the update off: the partial download stays resumable and the server keeps
+ * offering the action, so the next check continues it. */
+static uint32_t interrupted(ota_agent_t *a, int rc)
+{
+    char ms[11];
+    uint32_t d = backoff(a, rc);
+    say(a, 0, "download interrupted: ", ota_errname(rc), ", resumes after the next check in ", ota_u32_str(ms, d),
+        " ms", NULL);
+    return d;
+}
+
 /* The image of the action in flight is pending: tell the server, then install or wait. */
 static uint32_t pending(ota_agent_t *a)
 {
@@ -489,6 +506,8 @@ static uint32_t step_update(ota_agent_t *a)
         ota_precheck_t pc;
         rc = ota_pull_precheck(a->cfg.ota, a->cfg.http, c->url, a->token, c->size, NULL, &pc);
         ota_http_close(a->cfg.http);
+        if (transient(rc))
+            return interrupted(a, rc);
         if (rc != OTA_OK)
             return fail(a, "refused before download: ", rc);
     }
@@ -506,15 +525,8 @@ static uint32_t step_update(ota_agent_t *a)
     a->last_progress_ms = now(a);
     rc = ota_pull_image(a->cfg.ota, a->cfg.http, c->url, &po, &ps);
     ota_http_close(a->cfg.http);
-    if (rc == OTA_ERR_NET || rc == OTA_ERR_TIMEOUT || rc == OTA_ERR_TLS) {
-        /* The link, not the image: the partial download stays resumable, the server keeps offering
-         * the action, and the next check continues it. */
-        uint32_t d = backoff(a, rc);
-        char ms[11];
-        say(a, 0, "download interrupted: ", ota_errname(rc), ", resumes after the next check in ",
-            ota_u32_str(ms, d), " ms", NULL);
-        return d;
-    }
+    if (transient(rc))
+        return interrupted(a, rc);
     if (rc != OTA_OK)
         return fail(a, "download failed: ", rc);
     say(a, 1, "downloaded and verified (", ota_u32_str(n1, ps.requests), " requests, ", ota_u32_str(n2, ps.resumes),

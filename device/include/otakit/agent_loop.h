@@ -30,9 +30,10 @@
  *      downloading, pull (resumable; progress reports every cfg.progress_pct percent when a second
  *      HTTP client is given), report downloaded, then installing + reset() — or, when the offer says
  *      "reboot": "on_command" (seed 004), wait for the server's reboot command. Failures of the
- *      image (refused by the pre-check, hash, signature, product, a changed file, a 4xx) are reported
- *      as failed with the reason; a download the network broke off (OTA_ERR_NET, _TIMEOUT, _TLS once
- *      the pull's own retries are spent) is not: it resumes after the next check, with backoff.
+ *      image (refused by the pre-check, hash, signature, product, a changed file, a 4xx) are
+ *      reported as failed with the reason; a pre-check or download that the network broke off
+ *      (OTA_ERR_NET, _TIMEOUT, _TLS, once the pull's own retries are spent) is not: it resumes
+ *      after the next check, with backoff.
  * It answers the milliseconds until it wants to run again: 0 while there is more to do, the server's
  * poll_interval after a check (capped by cfg.poll_max_ms), and after a failure an exponential
  * backoff with jitter (cfg.retry_min_ms doubling up to cfg.retry_max_ms; each wait is drawn in
@@ -187,8 +188,9 @@ uint32_t ota_agent_step(ota_agent_t *a);
 /* ---- the protocol's requests, one exchange each (ota_agent_step() is built on these) --------- */
 
 /* POST {server}/api/v1/device/register with the enrollment token; the device token goes to token
- * (cap bytes). buf (buf_cap bytes; OTA_AGENT_BODY_MAX suffices) holds the body, then the answer. Returns OTA_OK, OTA_ERR_HTTP_STATUS (*status: e.g. 409, already registered; 401,
- * bad enrollment token), OTA_ERR_JSON, OTA_ERR_NO_SPACE or the HTTP client's errors. */
+ * (cap bytes). buf (buf_cap bytes; OTA_AGENT_BODY_MAX suffices) holds the body, then the answer.
+ * Returns OTA_OK, OTA_ERR_HTTP_STATUS (*status: e.g. 409, already registered; 401, bad enrollment
+ * token), OTA_ERR_JSON, OTA_ERR_NO_SPACE or the HTTP client's errors. */
 int ota_agent_register(ota_http_t *http, const char *server_url, const char *enroll_token, const char *device_id,
                        const char *hw_rev, const char *version, unsigned slot, uint32_t security_counter,
                        char *token, size_t cap, char *buf, size_t buf_cap, int *status);
