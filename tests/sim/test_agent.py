@@ -240,6 +240,49 @@ class Agent(unittest.TestCase):
         self.assertGreater(len(set(capped)), 1, waits)  # jitter: not one fixed period
 
 
+class AgentOutage(unittest.TestCase):
+    def test_outage_in_the_middle_of_an_update(self):
+        """The server dies (kill -9) in the middle of an update and comes back 9 s later on the same
+        address: the reports the device could not send are not lost nor turned into a failure;
+        once the server is back the update goes on and is confirmed."""
+        tmp = tempfile.mkdtemp(prefix="otakit-agent-outage-")
+        s = Server().start()
+        try:
+            f = Fixture(s, tmp)
+            self.assertEqual(f.run("out")[0], 0)
+            f.image("3.0.0", size=100000)
+            f.rollout("3.0.0", ["out"])
+            p = subprocess.Popen(f.args("out", "--slow", "--retry-min", "300", "--retry-max", "1000"),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                deadline = time.time() + 30
+                while time.time() < deadline and [a["status"] for a in f.device("out")["actions"]] != ["downloading"]:
+                    time.sleep(0.05)
+                time.sleep(0.4)
+                s.kill9()
+                time.sleep(9)
+                s = Server(data=s.data, args=["--listen", "127.0.0.1:%d" % s.port]).start()
+                f.s = s
+                deadline = time.time() + 60
+                while time.time() < deadline and f.last_action("out")["status"] != "confirmed":
+                    time.sleep(0.2)
+            finally:
+                p.kill()
+                out = p.communicate()[0]
+            act = f.last_action("out")
+            self.assertEqual(act["status"], "confirmed", out)
+            self.assertIn("-> OTA_ERR_NET", out)  # reports did go unanswered during the outage
+            self.assertIn("check failed: OTA_ERR_NET", out)
+            seq = [k for k, _ in kinds(f.device("out"), act["id"])]
+            self.assertNotIn("failed", seq, out)
+            for k in ("downloaded", "installing", "installed", "confirmed"):
+                self.assertIn(k, seq, (seq, out))
+        finally:
+            s.stop()
+            shutil.rmtree(s.data, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class SimHasNoProtocolCode(unittest.TestCase):
     def test_no_protocol_json_or_paths_in_the_simulator(self):
         """otakit-device is a port of the agent: no request body, answer parsing or API path of its own."""
