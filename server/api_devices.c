@@ -245,7 +245,7 @@ struct cmd_new {
     http_req_t *r;
     tx_res_t res;
     const char *type, *release;
-    int consent;
+    int consent, downgrade;
 };
 
 static int command_create_tx(sqlite3 *db, void *arg)
@@ -271,12 +271,8 @@ static int command_create_tx(sqlite3 *db, void *arg)
     if (!strcmp(c->type, "upgrade")) {
         int64_t rcounter = 0, rvalue = -1;
         char rversion[80] = "";
-        /* The release by its stored text, else by value under the product's rule ("2.1.0" names
-         * "2.1.0+0"; the newest such release when several share the value). */
-        st = q_prep(db,
-                    "SELECT id, security_counter, version_value, version FROM releases WHERE product = ?1 "
-                    "AND (version = ?2 OR version_value = ?3) ORDER BY version = ?2 DESC, id DESC LIMIT 1",
-                    "isi", product, c->release, offer_version_value(db, product, c->release));
+        st = q_prep(db, "SELECT id, security_counter, version_value, version FROM releases WHERE id = ?", "i",
+                    offer_release_named(db, product, c->release));
         if (st && sqlite3_step(st) == SQLITE_ROW) {
             rel = sqlite3_column_int64(st, 0);
             rcounter = sqlite3_column_int64(st, 1);
@@ -293,8 +289,14 @@ static int command_create_tx(sqlite3 *db, void *arg)
         if ((why = offer_release_not_ota(db, rel)) != NULL)
             return tx_fail(&c->res, ERR_NOT_UPGRADABLE, "release %s cannot be sent over the air: %s",
                               rversion, why);
+        if ((why = offer_device_not_ota(db, product, dversion)) != NULL)
+            return tx_fail(&c->res, ERR_NOT_UPGRADABLE, "%s (%s): nothing is sent over the air", why, dversion);
         if (!strcmp(dversion, rversion) || (dvalue >= 0 && dvalue == rvalue))
             return tx_fail(&c->res, ERR_ALREADY_RUNNING, "the device already runs %s", dversion);
+        if (dvalue >= 0 && rvalue >= 0 && rvalue < dvalue && !c->downgrade)
+            return tx_fail(&c->res, ERR_DOWNGRADE,
+                           "release %s is older than %s, which the device runs: pass \"downgrade\": true", rversion,
+                           dversion);
         if (!offer_artifact_for(db, rel, dslot))
             return tx_fail(&c->res, ERR_NO_ARTIFACT, "release %s has no image for slot %d", c->release,
                               1 - dslot);
@@ -309,8 +311,9 @@ static int command_create_tx(sqlite3 *db, void *arg)
     }
     if (q_exec(db,
                "INSERT INTO commands(device, type, payload, status, created_at, release, consent) "
-               "VALUES (?, ?, '{}', 'queued', ?, NULLIF(?, 0), ?)",
-               "isiis", dev, c->type, now_s(), rel, c->consent ? "pending" : "none") < 0)
+               "VALUES (?, ?, ?, 'queued', ?, NULLIF(?, 0), ?)",
+               "issiis", dev, c->type, c->downgrade ? "{\"downgrade\":true}" : "{}", now_s(), rel,
+               c->consent ? "pending" : "none") < 0)
         return tx_dberr(&c->res, db);
     id = sqlite3_last_insert_rowid(db);
     if (history_event(db, dev, 0, "command_queued",
@@ -335,6 +338,10 @@ static enum MHD_Result command_create(http_req_t *r)
     if (v && !json_is_boolean(v))
         return http_error(r, ERR_BAD_CONSENT, "consent must be true or false");
     c.consent = json_is_true(v);
+    v = json_object_get(r->json, "downgrade");
+    if (v && (!json_is_boolean(v) || strcmp(c.type, "upgrade") != 0))
+        return http_error(r, ERR_BAD_COMMAND, "downgrade is true or false, for an upgrade only");
+    c.downgrade = json_is_true(v);
     if (!strcmp(c.type, "upgrade")) {
         c.release = json_string_value(json_object_get(r->json, "release"));
         if (!input_text_ok(c.release, 64, 0))

@@ -27,8 +27,9 @@ static json_t *product_json(sqlite3_stmt *st)
 {
     compat_policy_t pol;
     compat_policy_from_row(st, 5, &pol);
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:o}", "product_id", (const char *)sqlite3_column_text(st, 0), "name",
-                     (const char *)sqlite3_column_text(st, 1), "key_hash", (const char *)sqlite3_column_text(st, 2),
+    const char *kh = (const char *)sqlite3_column_text(st, 2);
+    return json_pack("{s:s,s:s,s:o,s:s,s:I,s:o}", "product_id", (const char *)sqlite3_column_text(st, 0), "name",
+                     (const char *)sqlite3_column_text(st, 1), "key_hash", kh && *kh ? json_string(kh) : json_null(),
                      "version_rule", (const char *)sqlite3_column_text(st, 3), "created_at",
                      (json_int_t)sqlite3_column_int64(st, 4), "compat", compat_policy_json(&pol));
 }
@@ -59,14 +60,19 @@ static enum MHD_Result create(http_req_t *r)
     if (json_object_get(r->json, "compat") &&
         (why = compat_policy_apply(json_object_get(r->json, "compat"), &pol)) != NULL)
         return http_error(r, ERR_BAD_COMPAT, "%s", why);
-    if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
-        return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
-    rc = ota_key_public_der(key, der);
-    ota_key_free(key);
-    if (rc != OTA_OK || ota_key_hash(der, sizeof der, kh) != OTA_OK)
-        return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
-    for (i = 0; i < 32; i++)
-        sprintf(khex + 2 * i, "%02x", kh[i]);
+    /* Without a key the product takes only ESP images (ESP-IDF, ESP8266): nothing it publishes
+     * is an otakit/MCUboot image, whose signature needs one. */
+    khex[0] = 0;
+    if (json_object_get(r->json, "public_key") && !json_is_null(json_object_get(r->json, "public_key"))) {
+        if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
+            return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
+        rc = ota_key_public_der(key, der);
+        ota_key_free(key);
+        if (rc != OTA_OK || ota_key_hash(der, sizeof der, kh) != OTA_OK)
+            return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
+        for (i = 0; i < 32; i++)
+            sprintf(khex + 2 * i, "%02x", kh[i]);
+    }
     if (http_new_token(owner) || http_new_token(enroll))
         return http_error(r, ERR_INTERNAL, "cannot make tokens");
     http_token_hash(owner, oh);
@@ -79,7 +85,7 @@ static enum MHD_Result create(http_req_t *r)
         return http_error(r, ERR_DATABASE, "%s", db ? sqlite3_errmsg(db) : "no connection");
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, der, sizeof der, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, der, khex[0] ? (int)sizeof der : 0, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, khex, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, oh, -1, SQLITE_STATIC);
@@ -94,9 +100,10 @@ static enum MHD_Result create(http_req_t *r)
         return http_error(r, ERR_EXISTS, "product %s already exists", pid);
     if (rc != SQLITE_DONE)
         return http_error(r, ERR_DATABASE, "%s", sqlite3_errmsg(db));
-    log_msg(LOG_INFO, "product created", "product=%s key_hash=%.16s", pid, khex);
+    log_msg(LOG_INFO, "product created", "product=%s key_hash=%.16s", pid, khex[0] ? khex : "none");
     return http_json(r, 201,
-                     json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "product_id", pid, "name", name, "key_hash", khex,
+                     json_pack("{s:s,s:s,s:o,s:s,s:o,s:s,s:s}", "product_id", pid, "name", name, "key_hash",
+                               khex[0] ? json_string(khex) : json_null(),
                                "version_rule", rule, "compat", compat_policy_json(&pol), "owner_token", owner,
                                "enroll_token", enroll));
 }

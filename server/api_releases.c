@@ -46,10 +46,12 @@ int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         p->id = sqlite3_column_int64(st, 0);
-        p->key_len = sqlite3_column_bytes(st, 1);
+        const void *key = sqlite3_column_blob(st, 1); /* NULL for a product without a key */
+        p->key_len = key ? sqlite3_column_bytes(st, 1) : 0;
         if (p->key_len > (int)sizeof p->key)
             p->key_len = (int)sizeof p->key;
-        memcpy(p->key, sqlite3_column_blob(st, 1), (size_t)p->key_len);
+        if (p->key_len > 0)
+            memcpy(p->key, key, (size_t)p->key_len);
         p->espressif = !strcmp((const char *)sqlite3_column_text(st, 2), "espressif");
         snprintf(p->pid, sizeof p->pid, "%s", pid);
         found = 1;

@@ -249,10 +249,8 @@ static int create_tx(sqlite3 *db, void *arg)
 
     if (!product)
         return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
-    st = q_prep(db,
-                "SELECT id, version, version_value, security_counter FROM releases WHERE product = ?1 "
-                "AND (version = ?2 OR version_value = ?3) ORDER BY version = ?2 DESC, id DESC LIMIT 1",
-                "isi", product, g->release, offer_version_value(db, product, g->release));
+    st = q_prep(db, "SELECT id, version, version_value, security_counter FROM releases WHERE id = ?", "i",
+                offer_release_named(db, product, g->release)); /* exact for labels (offer.h) */
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         rel = sqlite3_column_int64(st, 0);
         snprintf(rversion, sizeof rversion, "%s", q_text(st, 1));

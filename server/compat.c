@@ -13,17 +13,16 @@
  * AutoConnect update server (section 7)
  *   GET /_catalog?op=list&path=/{product}   flat JSON array of {"name","type","date","time","size"}
  *   GET /{product}/{name}                   the binary, with the ESP update headers (else 403)
- * Mongoose pull (section 2)
- *   GET /api/v1/mongoose/{product}/ota.json?version=&id=..  {"version","url","size"}; a different
- *   version triggers the device's update; the url serves the image with Content-Length == size.
- *   GET /api/v1/mongoose/{product}/fw/{sha256}
+ * Mongoose pull (section 2): compat_mongoose.c. What every one of them does first (product, device,
+ * claims): compat_lookup.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#include "compat_policy.h"
+#include "compat_lookup.h"
 #include "db.h"
 #include "device_check.h"
 #include "history.h"
@@ -35,121 +34,6 @@
 #include "sql.h"
 #include "store.h"
 #include "tx.h"
-
-/* ---- shared pieces ---------------------------------------------------------------------------- */
-
-/* products.id of product_id when its owner lets protocol via ("esp" or "mongoose") reach it, else 0
- * (unknown, or switched off: the same 404, so a switched-off product is not revealed). */
-static int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, compat_policy_t *pol)
-{
-    int64_t product = lookup_product_id(db, product_id);
-    if (!product || compat_policy_load(db, product, pol) != 0)
-        return 0;
-    return (!strcmp(via, "esp") ? pol->esp : pol->mongoose) ? product : 0;
-}
-
-struct lookup {
-    const char *product_id;
-    const char *mac;       /* ESP: the STA-MAC, or NULL */
-    const char *device_id; /* in the protocol's namespace: "esp:<MAC>" or "mongoose:<id>" */
-    const char *version;   /* the version the device says it runs, or NULL */
-    const char *via;       /* "esp" or "mongoose" */
-    const char *addr;      /* the client's address (first-contact limit) */
-    compat_policy_t pol;
-    int64_t product;
-    int64_t device;
-    unsigned wait;         /* first contact refused: seconds to wait */
-};
-
-/* Finds (or registers) the device of l in its protocol's namespace, which no token device can
- * take (compat_reserved_id) and which takes nothing of theirs. Returns 0, 3 when a first contact is
- * over the rate limit, -1 on error. */
-static int compat_device(sqlite3 *db, struct lookup *l)
-{
-    char tok[65], hash[65];
-    if ((l->device = q_int(db, 0, "SELECT id FROM devices WHERE product = ? AND via = ? AND device_id = ?", "iss",
-                           l->product, l->via, l->device_id)) != 0)
-        return 0;
-    if ((l->wait = compat_first_contact_wait(l->addr, l->product)) != 0) {
-        log_msg(LOG_WARN, "first contact over the rate limit", "device=%s addr=%s", l->device_id, l->addr);
-        return 3;
-    }
-    /* First contact: a device row whose token nobody knows (these protocols carry none). */
-    if (http_new_token(tok) != 0)
-        return -1;
-    http_token_hash(tok, hash);
-    if (q_exec(db,
-               "INSERT INTO devices(device_id, product, token_hash, mac, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-               "sisssi", l->device_id, l->product, hash, l->mac ? l->mac : "", l->via, now_s()) < 0)
-        return -1;
-    l->device = sqlite3_last_insert_rowid(db);
-    log_msg(LOG_INFO, "device registered on first contact", "device=%s via=%s addr=%s", l->device_id, l->via,
-            l->addr);
-    return 0;
-}
-
-/* These protocols have no reports: a device that says it runs the release of its in-flight action
- * has installed it. Nothing proves it (anyone can send that version), so the action is confirmed,
- * and counts in its rollout, only when the product trusts these reports (confirm_by_version); else
- * it is marked installed, and the rollout waits for the owner. */
-static int settle(sqlite3 *db, struct lookup *l)
-{
-#define SETTLE_SQL                                                                                    \
-    "SELECT a.id FROM actions a JOIN releases r ON r.id = a.release WHERE a.device = ? AND r.product = ? " \
-    "AND r.version = ? AND a.status IN ('offered','downloading','downloaded','installing'"
-    const char *to = l->pol.confirm_by_version ? "confirmed" : "installed";
-    int64_t ids[16];
-    int i, n = q_ids(db, ids, 16, l->pol.confirm_by_version ? SETTLE_SQL ",'installed')" : SETTLE_SQL ")", "iis",
-                     l->device, l->product, l->version);
-    if (n < 0)
-        return -1;
-    for (i = 0; i < n; i++)
-        if (q_exec(db, "UPDATE actions SET status = ?, updated_at = ? WHERE id = ?", "sii", to, now_s(), ids[i]) < 0 ||
-            history_event(db, l->device, ids[i], to,
-                        json_pack("{s:s}", "by", l->pol.confirm_by_version ? "reported version"
-                                                                            : "reported version (unverified)")) != 0)
-            return -1;
-    return n ? rollout_eval_device(db, l->device) : 0;
-}
-
-static int lookup_tx(sqlite3 *db, void *arg)
-{
-    struct lookup *l = arg;
-    int rc;
-    if (!(l->product = compat_product(db, l->product_id, l->via, &l->pol)))
-        return 1;
-    if ((rc = compat_device(db, l)) != 0)
-        return rc;
-    return l->version ? settle(db, l) : 0;
-}
-
-static enum MHD_Result lookup_error(http_req_t *r, int err, unsigned wait)
-{
-    if (err == 1)
-        return http_error(r, ERR_NOT_FOUND, "no such product (or it does not take this protocol)");
-    if (err == 3)
-        return http_too_many(r, wait, "too many new devices from this address or for this product: retry later");
-    return http_error(r, ERR_DATABASE, "device lookup failed");
-}
-
-/* Runs the native check for a compat device; returns the offered update (owned) or NULL. */
-static json_t *offer_for(int64_t device, const char *version, int *err)
-{
-    tx_res_t res;
-    json_t *upd;
-    *err = device_check_run(device, version, -1, -1, &res) != 0;
-    if (*err) {
-        json_decref(res.out);
-        return NULL;
-    }
-    upd = json_incref(json_object_get(res.out, "update"));
-    json_decref(res.out);
-    if (json_is_null(upd)) {
-        json_decref(upd);
-        return NULL;
-    }
-    return upd;
-}
 
 /* Serves an artifact with the headers ESP updaters check. */
 static enum MHD_Result serve_esp(http_req_t *r, const char *sha256, const char *md5, const char *filename,
@@ -163,14 +47,19 @@ static enum MHD_Result serve_esp(http_req_t *r, const char *sha256, const char *
                      (const char *const[]){"Content-Disposition", disp, "x-MD5", md5, "x-version", version, NULL});
 }
 
-/* The ESP update headers with the given prefix ("x-ESP8266-" or "x-ESP32-"): all present? */
+/* The ESP update headers with the given prefix ("x-ESP8266-" or "x-ESP32-"): all present? The
+ * sketch MD5 is required of the ESP8266 only: ESP8266httpUpdate always sends it (and the Arduino
+ * docs' reference server insists on it), ESP32's HTTPUpdate sends it only when the core knows it
+ * (older versions never; they send x-ESP32-sketch-sha256 when they know that). */
 static int esp_headers_ok(http_req_t *r, const char *prefix)
 {
-    static const char *const need[] = {"STA-MAC", "AP-MAC", "free-space", "sketch-size", "sketch-md5", "chip-size",
-                                       "sdk-version", NULL};
+    static const char *const need[] = {"STA-MAC", "AP-MAC", "free-space", "sketch-size", "chip-size",
+                                       "sdk-version", "sketch-md5", NULL};
     char name[64];
-    int i;
+    int i, esp32 = !strcmp(prefix, "x-ESP32-");
     for (i = 0; need[i]; i++) {
+        if (esp32 && !strcmp(need[i], "sketch-md5"))
+            continue;
         snprintf(name, sizeof name, "%s%s", prefix, need[i]);
         if (!http_header(r, name))
             return 0;
@@ -226,28 +115,131 @@ static const char *norm_mac(const char *in, char out[18])
 
 /* ---- ESP8266 / ESP32 HTTP update ------------------------------------------------------------ */
 
+/* The header prefix+name, or NULL. */
+static const char *esp_header(http_req_t *r, const char *prefix, const char *name)
+{
+    char full[64];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return http_header(r, full);
+}
+
+/* A decimal header value, or -1 when absent or not a number. */
+static long long esp_number(const char *v)
+{
+    char *end;
+    long long n;
+    if (!v || *v < '0' || *v > '9')
+        return -1;
+    n = strtoll(v, &end, 10);
+    return *end ? -1 : n;
+}
+
+/* The format of the artifact sha256 ("esp8266", "esp-idf", "otakit"), into fmt ("" if unknown). */
+static void artifact_format(const char *sha256, char fmt[16])
+{
+    sqlite3 *db = db_get();
+    sqlite3_stmt *st = db ? q_prep(db, "SELECT format FROM artifacts WHERE sha256 = ? LIMIT 1", "s", sha256) : NULL;
+    fmt[0] = 0;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(fmt, 16, "%s", q_text(st, 0));
+    db_done(st);
+}
+
+struct nofit {
+    int64_t device, action;
+    char message[160];
+};
+
+/* The offer cannot fit the device's free sketch space: it fails (once) with the reason, so the
+ * rollout counts it and the owner sees why, and the device is not offered it again. */
+static int nofit_tx(sqlite3 *db, void *arg)
+{
+    struct nofit *f = arg;
+    int n = q_exec(db, "UPDATE actions SET status = 'failed', message = ?, updated_at = ? WHERE id = ? AND "
+                       "status = 'offered'",
+                   "sii", f->message, now_s(), f->action);
+    if (n <= 0)
+        return n < 0 ? -1 : 0;
+    if (history_event(db, f->device, f->action, "failed", json_pack("{s:s}", "message", f->message)) != 0 ||
+        history_device_state(db, f->device) != 0)
+        return -1;
+    return rollout_eval_device(db, f->device);
+}
+
+/* Whether the offer upd can go to the updater: an ESP image (otakit images are for the device
+ * API), not the sketch it runs (by its MD5, or the ESP32's SHA-256), and small enough for the free
+ * sketch space it reported (the updater refuses a larger one with HTTP_UE_TOO_LESS_SPACE, on every
+ * poll). */
+static int esp_deliverable(http_req_t *r, const char *prefix, int64_t device, json_t *upd, int *err)
+{
+    const char *md5 = esp_header(r, prefix, "sketch-md5"), *sha = esp_header(r, prefix, "sketch-sha256");
+    long long free_space = esp_number(esp_header(r, prefix, "free-space"));
+    json_int_t size = json_integer_value(json_object_get(upd, "size"));
+    char fmt[16];
+    *err = 0;
+    artifact_format(json_string_value(json_object_get(upd, "sha256")), fmt);
+    if (!fmt[0] || !strcmp(fmt, "otakit"))
+        return 0;
+    if ((md5 && !strcasecmp(md5, json_string_value(json_object_get(upd, "md5")))) ||
+        (sha && !strcasecmp(sha, json_string_value(json_object_get(upd, "sha256")))))
+        return 0;
+    if (free_space >= 0 && size > free_space) {
+        struct nofit f;
+        f.device = device;
+        f.action = json_integer_value(json_object_get(upd, "action_id"));
+        snprintf(f.message, sizeof f.message, "the image (%lld bytes) does not fit the free sketch space (%lld bytes)",
+                 (long long)size, free_space);
+        *err = db_tx(nofit_tx, &f) != 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* x-ESP8266-mode: version (ESP8266httpUpdate::getAvailableVersion): 200 with x-version (and
+ * x-MD5), as the reference server answers: the version it would get, else the one it runs. */
+static enum MHD_Result esp_version(http_req_t *r, int64_t device, const char *version, json_t *upd)
+{
+    char have[80] = "", md5[33] = "";
+    const char *const h[] = {"x-version", have, "x-MD5", md5, NULL};
+    if (upd) {
+        snprintf(have, sizeof have, "%s", json_string_value(json_object_get(upd, "version")));
+        snprintf(md5, sizeof md5, "%s", json_string_value(json_object_get(upd, "md5")));
+    } else if (version) {
+        snprintf(have, sizeof have, "%s", version);
+    } else {
+        sqlite3 *db = db_get();
+        sqlite3_stmt *st = db ? q_prep(db, "SELECT version FROM devices WHERE id = ?", "i", device) : NULL;
+        if (st && sqlite3_step(st) == SQLITE_ROW)
+            snprintf(have, sizeof have, "%s", q_text(st, 0));
+        db_done(st);
+    }
+    if (!have[0])
+        return http_error(r, ERR_NOT_FOUND, "no version is known for this device: send x-ESP8266-version");
+    return http_text(r, 200, "text/plain", "", 0, md5[0] ? h : (const char *const[]){"x-version", have, NULL});
+}
+
 static enum MHD_Result esp_update(http_req_t *r)
 {
-    const char *prefix = esp_updater(r), *version, *md5;
-    char name[64], mac[18], fmt[16] = "", devid[32];
-    struct lookup l;
+    const char *prefix = esp_updater(r), *version, *mode;
+    char mac[18], devid[32];
+    compat_lookup_t l;
     json_t *upd;
-    int err;
+    int err, ok;
 
     if (!prefix)
         return forbidden(r);
-    snprintf(name, sizeof name, "%sSTA-MAC", prefix);
-    if (!norm_mac(http_header(r, name), mac))
+    if (!norm_mac(esp_header(r, prefix, "STA-MAC"), mac))
         return forbidden(r);
-    snprintf(name, sizeof name, "%smode", prefix);
-    if (http_header(r, name) && strcmp(http_header(r, name), "sketch") != 0)
+    mode = esp_header(r, prefix, "mode");
+    if (mode && !strcmp(mode, "spiffs"))
         return not_modified(r); /* filesystem images are not served */
-    snprintf(name, sizeof name, "%sversion", prefix);
-    version = http_header(r, name);
+    if (mode && strcmp(mode, "sketch") != 0 && strcmp(mode, "version") != 0)
+        return http_error(r, ERR_NOT_FOUND, "mode not supported: %s", mode);
+    version = esp_header(r, prefix, "version");
     if (version && *version && !input_text_ok(version, 64, 1))
         return http_error(r, ERR_BAD_VERSION, "the version header must be 1-64 printable ASCII characters");
-    snprintf(name, sizeof name, "%ssketch-md5", prefix);
-    md5 = http_header(r, name);
+    if (version && !*version)
+        version = NULL;
 
     memset(&l, 0, sizeof l);
     snprintf(devid, sizeof devid, COMPAT_ESP_PREFIX "%s", mac);
@@ -256,26 +248,24 @@ static enum MHD_Result esp_update(http_req_t *r)
     l.device_id = devid;
     l.via = "esp";
     l.addr = r->addr;
-    l.version = version && *version ? version : NULL;
-    if ((err = db_tx(lookup_tx, &l)) != 0)
-        return lookup_error(r, err, l.wait);
-    upd = offer_for(l.device, version && *version ? version : NULL, &err);
+    l.version = version;
+    l.boot = COMPAT_BOOT_NONE;
+    if ((err = compat_lookup(&l)) != 0)
+        return compat_lookup_error(r, err, l.wait);
+    upd = compat_offer(l.device, version, &err);
     if (err)
         return http_error(r, ERR_DATABASE, "check failed");
-    if (!upd)
-        return not_modified(r);
-    /* The updater writes what it gets: only ESP images, and not the sketch it already runs. */
-    {
-        sqlite3 *db = db_get();
-        sqlite3_stmt *st = db ? q_prep(db, "SELECT format FROM artifacts WHERE sha256 = ? LIMIT 1", "s",
-                                       json_string_value(json_object_get(upd, "sha256")))
-                              : NULL;
-        if (st && sqlite3_step(st) == SQLITE_ROW)
-            snprintf(fmt, sizeof fmt, "%s", q_text(st, 0));
-        db_done(st);
+    ok = upd && esp_deliverable(r, prefix, l.device, upd, &err);
+    if (err) {
+        json_decref(upd);
+        return http_error(r, ERR_DATABASE, "check failed");
     }
-    if (!fmt[0] || !strcmp(fmt, "otakit") ||
-        (md5 && !strcmp(md5, json_string_value(json_object_get(upd, "md5"))))) {
+    if (mode && !strcmp(mode, "version")) {
+        enum MHD_Result ret = esp_version(r, l.device, version, ok ? upd : NULL);
+        json_decref(upd);
+        return ret;
+    }
+    if (!ok) {
         json_decref(upd);
         return not_modified(r);
     }
@@ -306,7 +296,7 @@ static enum MHD_Result catalog(http_req_t *r)
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
     json_t *arr = json_array();
-    char name[120], date[40], tim[40];
+    char name[120], date[40], tim[40], dir[80];
     compat_policy_t pol;
     int64_t product;
 
@@ -314,10 +304,22 @@ static enum MHD_Result catalog(http_req_t *r)
         json_decref(arr);
         return http_error(r, ERR_BAD_OP, "op must be list");
     }
-    if (!path || !*path)
-        path = "/";
-    while (*path == '/')
-        path++;
+    /* AutoConnect's client sends its uri as given (default "."), which updateserver.py joins to
+     * its catalog root: ".", "/", "./espy", "/espy/" and "espy" name the same places here. */
+    if (!path)
+        path = "";
+    for (;;) {
+        if (*path == '/')
+            path++;
+        else if (path[0] == '.' && (path[1] == '/' || !path[1]))
+            path++;
+        else
+            break;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    while (*dir && dir[strlen(dir) - 1] == '/')
+        dir[strlen(dir) - 1] = 0;
+    path = dir;
     if (!db) {
         json_decref(arr);
         return http_error(r, ERR_DATABASE, "no connection");
@@ -387,69 +389,8 @@ static enum MHD_Result catalog_download(http_req_t *r)
     return serve_esp(r, sha, md5, http_param(r, 1), version);
 }
 
-/* ---- Mongoose pull metadata ----------------------------------------------------------------- */
-
-static enum MHD_Result mongoose_meta(http_req_t *r)
-{
-    const char *id = http_query(r, "id"), *version = http_query(r, "version");
-    struct lookup l;
-    json_t *upd;
-    char url[400], devid[80];
-    int err;
-
-    if (!id || !input_ident_ok(id) || strlen(id) > COMPAT_MONGOOSE_ID_MAX)
-        return http_error(r, ERR_BAD_ID, "id must be 1-%d characters of A-Z a-z 0-9 . _ : -",
-                          (int)COMPAT_MONGOOSE_ID_MAX);
-    if (version && !input_text_ok(version, 64, 0))
-        return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable ASCII characters, no spaces");
-    memset(&l, 0, sizeof l);
-    snprintf(devid, sizeof devid, COMPAT_MONGOOSE_PREFIX "%s", id);
-    l.product_id = http_param(r, 0);
-    l.device_id = devid;
-    l.via = "mongoose";
-    l.addr = r->addr;
-    l.version = version;
-    if ((err = db_tx(lookup_tx, &l)) != 0)
-        return lookup_error(r, err, l.wait);
-    upd = offer_for(l.device, version, &err);
-    if (err)
-        return http_error(r, ERR_DATABASE, "check failed");
-    if (!upd) /* the same version: nothing to do */
-        return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "version", version ? version : "", "url", "", "size", 0));
-    snprintf(url, sizeof url, "%s/api/v1/mongoose/%s/fw/%s", g_server.public_url, http_param(r, 0),
-             json_string_value(json_object_get(upd, "sha256")));
-    {
-        json_t *out = json_pack("{s:O,s:s,s:O}", "version", json_object_get(upd, "version"), "url", url, "size",
-                                json_object_get(upd, "size"));
-        json_decref(upd);
-        return http_json(r, 200, out);
-    }
-}
-
-/* Serves only an artifact of a release this product offered to a Mongoose device: not every file
- * of the product (otakit images published for the token API stay there). */
-static enum MHD_Result mongoose_fw(http_req_t *r)
-{
-    sqlite3 *db = db_get();
-    char path[700];
-    compat_policy_t pol;
-    int64_t product;
-    if (!store_name_valid(http_param(r, 1)))
-        return http_error(r, ERR_BAD_SHA256, "not a sha256");
-    if (!db || !(product = compat_product(db, http_param(r, 0), "mongoose", &pol)) ||
-        !q_int(db, 0,
-               "SELECT EXISTS (SELECT 1 FROM artifacts a JOIN actions x ON x.release = a.release "
-               "JOIN devices d ON d.id = x.device WHERE d.product = ? AND d.via = 'mongoose' AND a.sha256 = ?)",
-               "is", product, http_param(r, 1)) ||
-        store_path(http_param(r, 1), path, sizeof path) != 0)
-        return http_error(r, ERR_NOT_FOUND, "no such firmware");
-    return http_file(r, path, http_param(r, 1), "application/octet-stream", NULL);
-}
-
 const http_route_t compat_routes[] = {
     {"GET", "/api/v1/esp/{product}/update", esp_update, AUTH_NONE, BODY_NONE},
-    {"GET", "/api/v1/mongoose/{product}/ota.json", mongoose_meta, AUTH_NONE, BODY_NONE},
-    {"GET", "/api/v1/mongoose/{product}/fw/{sha256}", mongoose_fw, AUTH_NONE, BODY_NONE},
     {"GET", "/_catalog", catalog, AUTH_NONE, BODY_NONE},
     {"GET", "/{product}/{name}", catalog_download, AUTH_NONE, BODY_NONE},
     {NULL, NULL, NULL, 0, 0},

@@ -27,13 +27,14 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
     struct {
         int64_t id, release, counter, value;
         char type[16], version[80], consent[16];
+        int downgrade;
     } q[32];
     sqlite3_stmt *st;
     json_t *out = json_array();
     int n = 0, i;
     st = q_prep(db,
-                "SELECT c.id, c.type, c.release, c.consent, r.version, r.security_counter, r.version_value "
-                "FROM commands c "
+                "SELECT c.id, c.type, c.release, c.consent, r.version, r.security_counter, r.version_value, "
+                "c.payload LIKE '%\"downgrade\":true%' FROM commands c "
                 "LEFT JOIN releases r ON r.id = c.release WHERE c.device = ? AND c.status = 'queued' ORDER BY c.id "
                 "LIMIT 32",
                 "i", c->d.id);
@@ -49,6 +50,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
         snprintf(q[n].version, sizeof q[n].version, "%s", q_text(st, 4));
         q[n].counter = sqlite3_column_int64(st, 5);
         q[n].value = sqlite3_column_int64(st, 6);
+        q[n].downgrade = sqlite3_column_int(st, 7);
         n++;
     }
     db_done(st);
@@ -64,6 +66,10 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
                 why = "the release's security counter is below the device's";
             else if (!strcmp(q[i].version, c->d.version) || (c->d.value >= 0 && q[i].value == c->d.value))
                 why = "the device already runs this version";
+            else if (c->d.value >= 0 && q[i].value >= 0 && q[i].value < c->d.value && !q[i].downgrade)
+                why = "the release is older than what the device runs";
+            else if (offer_device_not_ota(db, c->product, c->d.version))
+                why = offer_device_not_ota(db, c->product, c->d.version);
             else if (q_int(db, 0, "SELECT 1 FROM actions WHERE device = ? AND status IN ('installing','installed')",
                            "i", dev))
                 why = "another update is being installed";

@@ -73,6 +73,7 @@
     X(ERR_METHOD_NOT_ALLOWED, "method_not_allowed", 405, "the path exists with another method")            \
     X(ERR_ALREADY_ACKED, "already_acked", 409, "the command was already acknowledged")                     \
     X(ERR_ALREADY_RUNNING, "already_running", 409, "the device already runs this release")                 \
+    X(ERR_DOWNGRADE, "downgrade", 409, "the release is older than what the device runs")                   \
     X(ERR_BAD_TRANSITION, "bad_transition", 409, "the action cannot move to that status")                  \
     X(ERR_COMMAND_CANCELLED, "command_cancelled", 409, "the command was cancelled")                        \
     X(ERR_COMMAND_CLOSED, "command_closed", 409, "the command is closed")                                  \

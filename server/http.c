@@ -116,6 +116,10 @@ static enum MHD_Result respond(http_req_t *r, unsigned status, struct MHD_Respon
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Server", "otakit");
+    /* ESP8266httpUpdate (useHTTP10) and other HTTP/1.0 clients get an HTTP/1.0 status line, and
+     * never a chunked body. */
+    if (r->http10)
+        MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
     if (r->close)
         MHD_add_response_header(resp, "Connection", "close");
     ret = mhd_queue(r->conn, status, resp);
@@ -372,6 +376,7 @@ static void req_free(http_req_t *r)
     while (r->nparams > 0)
         free(r->params[--r->nparams]);
     free(r->body);
+    free(r->url_abs);
     json_decref(r->json);
     if (r->upload_fd > 0) {
         close(r->upload_fd);
@@ -443,7 +448,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     http_req_t *r = *con_cls;
     int mismatch;
     (void)cls;
-    (void)version;
 
     if (!r) {
         /* First call: headers only. Route and authenticate before reading any body. */
@@ -455,6 +459,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->url = url;
         r->upload_fd = -1;
         r->is_head = !strcmp(method, "HEAD");
+        r->http10 = version && !strcmp(version, MHD_HTTP_VERSION_1_0);
+        /* AutoConnect's client requests uri + "/" + name with a relative uri ("GET fw/app.bin"), which
+         * its own updateserver.py resolves under its catalog root: so is it resolved here. */
+        if (url[0] != '/' && url[0] != 0) {
+            if (!(r->url_abs = malloc(strlen(url) + 2)))
+                return MHD_NO;
+            r->url_abs[0] = '/';
+            strcpy(r->url_abs + 1, url);
+            r->url = r->url_abs;
+            url = r->url_abs;
+        }
         {
             const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
             const struct conn_ctx *x = ci ? ci->socket_context : NULL;

@@ -64,6 +64,8 @@ struct http_req {
     int write_errno;      /* the upload could not be written (disk full...): answered 507/500 */
     const char *addr;     /* the client's address ("127.0.0.1"), for per-address limits */
     int close;            /* answer with Connection: close */
+    int http10;           /* the request line said HTTP/1.0: so does the status line of the answer */
+    char *url_abs;        /* "/" + a request target given without its leading slash (owned) */
 };
 
 typedef struct {

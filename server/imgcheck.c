@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <mbedtls/sha256.h>
+
 #define ESP_IMAGE_MAGIC 0xE9u
 #define ESP8266_V2_MAGIC 0xEAu
 #define ESP_APP_DESC_MAGIC 0xABCD5432UL
@@ -90,6 +92,9 @@ static int check_otakit(int fd, uint64_t size, const uint8_t *key_der, size_t ke
 
     if (size > UINT32_MAX)
         return fail(o, ERR_BAD_IMAGE, "image is larger than 4 GiB");
+    if (!key_len)
+        return fail(o, ERR_WRONG_KEY, "product %s has no signing key: it takes only ESP images (ESP-IDF, ESP8266)",
+                    product_id);
     rc = ota_image_verify(fd_read, &src, (uint32_t)size, &cfg, &info);
     switch (rc) {
     case OTA_OK:
@@ -162,16 +167,51 @@ static uint64_t esp_segments_end(int fd, uint64_t size, unsigned count, uint64_t
     return off;
 }
 
+/* The SHA-256 an ESP-IDF image appends when its header's hash_appended byte is 1, checked as the
+ * bootloader does (esp-idf components/bootloader_support/src/esp_image_format.c): after the
+ * segments, padding and the checksum byte end on a 16-byte boundary; the 32 bytes after that are
+ * SHA-256 over everything before them. Returns 0, or -1 with o's error set. */
+static int esp_idf_hash_check(int fd, uint64_t size, uint64_t segments_end, imgcheck_t *o)
+{
+    uint64_t len = (segments_end + 1 + 15) & ~(uint64_t)15, off;
+    uint8_t buf[4096], want[32], got[32];
+    struct fd_src src = {fd};
+    mbedtls_sha256_context c;
+    if (len + 32 > size || len > UINT32_MAX || fd_read(&src, (uint32_t)len, want, 32) != 0)
+        return fail(o, ERR_BAD_IMAGE, "ESP-IDF image says its SHA-256 is appended, but it ends before the hash "
+                                      "(%llu bytes, the hash would end at %llu)",
+                    (unsigned long long)size, (unsigned long long)(len + 32));
+    mbedtls_sha256_init(&c);
+    mbedtls_sha256_starts_ret(&c, 0);
+    for (off = 0; off < len; off += sizeof buf) {
+        uint32_t n = len - off < sizeof buf ? (uint32_t)(len - off) : (uint32_t)sizeof buf;
+        if (fd_read(&src, (uint32_t)off, buf, n) != 0) {
+            mbedtls_sha256_free(&c);
+            return fail(o, ERR_INTERNAL, "cannot read the upload");
+        }
+        mbedtls_sha256_update_ret(&c, buf, n);
+    }
+    mbedtls_sha256_finish_ret(&c, got);
+    mbedtls_sha256_free(&c);
+    if (memcmp(got, want, 32) != 0)
+        return fail(o, ERR_BAD_IMAGE, "ESP-IDF image's appended SHA-256 does not match its contents: it is corrupt, "
+                                      "and the device's bootloader would refuse it");
+    return 0;
+}
+
 static int check_esp_idf(int fd, uint64_t size, const uint8_t *head, imgcheck_t *o)
 {
     char version[33], project[33], time_s[17], date_s[17], idf[33], elf[65];
+    uint64_t end;
     const uint8_t *d = head + ESP_APP_DESC_OFF;
 
     if (size < ESP_APP_DESC_END)
         return fail(o, ERR_BAD_IMAGE, "ESP-IDF image is truncated: its app description ends at byte %u", ESP_APP_DESC_END);
-    if (!esp_segments_end(fd, size, head[1], 24))
+    if (!(end = esp_segments_end(fd, size, head[1], 24)))
         return fail(o, ERR_BAD_IMAGE, "ESP-IDF image is truncated or corrupt: its %u segments do not fit in %llu bytes",
                     head[1], (unsigned long long)size);
+    if (head[23] == 1 && esp_idf_hash_check(fd, size, end, o) != 0)
+        return -1;
     field_str(d + 0x10, 32, version);
     field_str(d + 0x30, 32, project);
     field_str(d + 0x50, 16, time_s);
@@ -190,9 +230,23 @@ static int check_esp_idf(int fd, uint64_t size, const uint8_t *head, imgcheck_t 
     return o->meta ? 0 : fail(o, ERR_INTERNAL, "out of memory");
 }
 
+uint32_t esp8266_fota_slot_max(uint32_t flash_size)
+{
+    return flash_size >= 1024u * 1024u ? 492u * 1024u : flash_size == 512u * 1024u ? 236u * 1024u : 0;
+}
+
+/* The flash size code in the high nibble of header byte 3 (EspClass::magicFlashChipSize). */
+static uint32_t esp8266_flash_size(uint8_t b3)
+{
+    static const uint32_t kb[16] = {512, 256, 1024, 2048, 4096, 2048, 4096, 0, 8192, 16384};
+    return kb[b3 >> 4] * 1024u;
+}
+
 static int check_esp8266(int fd, uint64_t size, const uint8_t *head, size_t have, imgcheck_t *o)
 {
     o->format = IMG_ESP8266;
+    if (head[0] != 0x1F && have >= 4)
+        o->esp_flash_size = esp8266_flash_size(head[3]);
     if (head[0] == 0x1F) {
         if (have < 2 || head[1] != 0x8B)
             return fail(o, ERR_BAD_IMAGE, "not a gzip file (0x1f without 0x8b)");
@@ -201,14 +255,15 @@ static int check_esp8266(int fd, uint64_t size, const uint8_t *head, size_t have
         /* boot_v1.2+ image: 0xEA header, one irom segment, then a v1 (0xE9) image. */
         if (size < 16 || !esp_segments_end(fd, size, 1, 8))
             return fail(o, ERR_BAD_IMAGE, "ESP8266 image is truncated: its irom segment does not fit");
-        o->meta = json_pack("{s:s,s:i,s:I}", "format", "esp8266", "image_version", 2, "entry",
-                            (json_int_t)le32(head + 4));
+        o->meta = json_pack("{s:s,s:i,s:I,s:I}", "format", "esp8266", "image_version", 2, "entry",
+                            (json_int_t)le32(head + 4), "flash_size", (json_int_t)o->esp_flash_size);
     } else {
         if (size < 8 || !esp_segments_end(fd, size, head[1], 8))
             return fail(o, ERR_BAD_IMAGE, "ESP8266 image is truncated or corrupt: its %u segments do not fit in %llu bytes",
                         head[1], (unsigned long long)size);
-        o->meta = json_pack("{s:s,s:i,s:i,s:i,s:I}", "format", "esp8266", "image_version", 1, "segments", head[1],
-                            "flash_mode", head[2], "entry", (json_int_t)le32(head + 4));
+        o->meta = json_pack("{s:s,s:i,s:i,s:i,s:I,s:I}", "format", "esp8266", "image_version", 1, "segments",
+                            head[1], "flash_mode", head[2], "entry", (json_int_t)le32(head + 4), "flash_size",
+                            (json_int_t)o->esp_flash_size);
     }
     return o->meta ? 0 : fail(o, ERR_INTERNAL, "out of memory");
 }

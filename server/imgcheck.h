@@ -36,6 +36,7 @@ typedef struct {
     ota_version_t semver;
     uint32_t security_counter; /* otakit SEC_CNT, ESP-IDF secure_version, else 0 */
     json_t *meta;              /* owned: everything read, for releases.meta / artifacts.meta */
+    uint32_t esp_flash_size;   /* ESP8266: the flash size its header declares (bytes); 0: none */
     err_t code;                /* set when imgcheck_file() failed */
     char message[256];
 } imgcheck_t;
@@ -45,6 +46,11 @@ typedef struct {
  * image is acceptable, -1 with out->code/message set otherwise. Free with imgcheck_free(). */
 int imgcheck_file(int fd, uint64_t size, const uint8_t *key_der, size_t key_len, const char *product_id,
                   imgcheck_t *out);
+
+/* The most bytes a user1.bin / user2.bin may have in the FOTA layout of an ESP8266 with
+ * flash_size bytes of flash (seed 004, section 2): 236 KB on 512 KB, 492 KB on 1 MB and larger;
+ * 0 when there is no such layout (256 KB). */
+uint32_t esp8266_fota_slot_max(uint32_t flash_size);
 
 /* Releases out->meta. */
 void imgcheck_free(imgcheck_t *out);

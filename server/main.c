@@ -197,7 +197,7 @@ int main(int argc, char **argv)
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
-                                                 rollouts_routes, compat_routes, NULL};
+                                                 rollouts_routes, mongoose_routes, compat_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;

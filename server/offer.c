@@ -12,16 +12,25 @@
 #include "server.h"
 #include "sql.h"
 
-static int espressif_rule(sqlite3 *db, int64_t product)
+int offer_espressif(sqlite3 *db, int64_t product)
 {
     return (int)q_int(db, 0, "SELECT version_rule = 'espressif' FROM products WHERE id = ?", "i", product);
+}
+
+const char *offer_canonical(sqlite3 *db, int64_t product, const char *version, char *buf, size_t n)
+{
+    esp_label_t l;
+    if (!version || !offer_espressif(db, product) || esp_label_parse(version, &l) != 0)
+        return version;
+    esp_label_format(&l, buf, n);
+    return buf;
 }
 
 int64_t offer_version_value(sqlite3 *db, int64_t product, const char *version)
 {
     if (!version || !*version)
         return -1;
-    if (espressif_rule(db, product)) {
+    if (offer_espressif(db, product)) {
         esp_label_t l;
         return esp_label_parse(version, &l) == 0 ? esp_label_value(&l) : -1;
     } else {
@@ -47,6 +56,43 @@ const char *offer_release_not_ota(sqlite3 *db, int64_t release)
     }
     db_done(st);
     return why;
+}
+
+int64_t offer_release_named(sqlite3 *db, int64_t product, const char *name)
+{
+    char canon[80];
+    return q_int(db, 0,
+                 "SELECT id FROM releases WHERE product = ?1 AND (version = ?2 OR (version_value = ?3 AND ?4)) "
+                 "ORDER BY version = ?2 DESC, id DESC LIMIT 1",
+                 "isii", product, offer_canonical(db, product, name, canon, sizeof canon),
+                 offer_version_value(db, product, name), (int64_t)!offer_espressif(db, product));
+}
+
+int64_t offer_ptype(sqlite3 *db, int64_t product)
+{
+    sqlite3_stmt *st = q_prep(db, "SELECT version FROM releases WHERE product = ? ORDER BY id", "i", product);
+    esp_label_t l;
+    int64_t t = -1;
+    while (t < 0 && st && sqlite3_step(st) == SQLITE_ROW)
+        if (esp_label_parse(q_text(st, 0), &l) == 0)
+            t = l.ptype;
+    db_done(st);
+    return t;
+}
+
+const char *offer_device_not_ota(sqlite3 *db, int64_t product, const char *version)
+{
+    esp_label_t l;
+    int64_t t;
+    if (!version || !offer_espressif(db, product) || esp_label_parse(version, &l) != 0)
+        return NULL;
+    if ((t = offer_ptype(db, product)) >= 0 && t != (int64_t)l.ptype)
+        return "the device runs a firmware of another product type (ptype) than this product's releases";
+    if (l.fota == 'n')
+        return "the device runs a firmware marked (n): no upgrade";
+    if (l.fota == 'l')
+        return "the device runs a firmware marked (l): local upgrade only";
+    return NULL;
 }
 
 int64_t offer_artifact_for(sqlite3 *db, int64_t release, int device_slot)
@@ -105,6 +151,9 @@ json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active)
     json_t *m;
     int again;
 
+    *active = 0;
+    if (offer_device_not_ota(db, q_int(db, 0, "SELECT product FROM devices WHERE id = ?", "i", d->id), d->version))
+        return json_null(); /* its own mode says no online upgrade (seed 004, 6.1) */
     for (again = 0; again < 2; again++) {
         st = q_prep(db,
                     "SELECT a.id, a.release, a.status, r.version, r.security_counter, a.rollout, ro.state, a.command "

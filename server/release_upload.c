@@ -13,6 +13,7 @@
 #include "db.h"
 #include "imgcheck.h"
 #include "log.h"
+#include "offer.h"
 #include "releases.h"
 #include "server.h"
 #include "store.h"
@@ -140,6 +141,12 @@ static int read_query(struct upload *u)
         return reject(u, ERR_BAD_SLOT, "slot must be 0 or 1 (omit it for a universal image)");
     if (slot)
         u->slot = slot[0] - '0';
+    /* A slot-linked ESP8266 image must fit the FOTA layout of the flash its header declares. */
+    if (u->chk.format == IMG_ESP8266 && u->slot >= 0 && u->chk.esp_flash_size &&
+        (!esp8266_fota_slot_max(u->chk.esp_flash_size) || u->r->upload_len > esp8266_fota_slot_max(u->chk.esp_flash_size)))
+        return reject(u, ERR_BAD_IMAGE, "user%d.bin is %llu bytes; the FOTA layout of the %lu KB flash its header declares "
+                      "holds %lu KB (seed 004, section 2)", u->slot + 1, (unsigned long long)u->r->upload_len,
+                      (unsigned long)(u->chk.esp_flash_size / 1024), (unsigned long)(esp8266_fota_slot_max(u->chk.esp_flash_size) / 1024));
     if (fn) {
         if (!*fn || strlen(fn) > 128 || fn[0] == '.' ||
             strspn(fn, VERSION_CHARS) != strlen(fn) || strchr(fn, '~'))
@@ -164,6 +171,11 @@ static int label_rule(sqlite3 *db, struct upload *u)
     esp_label_t e;
     const char *why = NULL;
     char other[64] = "";
+    int64_t ptype = offer_ptype(db, u->p.id);
+    /* One product, one product type: its first label fixes it (seed 004, 6.1: tPTYPE). */
+    if (ptype >= 0 && ptype != (int64_t)u->label.ptype)
+        return reject(u, ERR_WRONG_PRODUCT, "%s is of product type %lu, this product's labels are t%lld", u->version,
+                      (unsigned long)u->label.ptype, (long long)ptype);
     if (sqlite3_prepare_v2(db, "SELECT version FROM releases WHERE product = ? AND version_value = ?", -1, &st,
                            NULL) != SQLITE_OK)
         return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));

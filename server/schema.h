@@ -143,6 +143,9 @@ static const char *const db_migrations[] = {
      "UPDATE devices SET device_id = 'esp:' || device_id WHERE via = 'esp' AND device_id NOT LIKE 'esp:%';"
      "UPDATE devices SET device_id = 'mongoose:' || device_id WHERE via = 'mongoose' "
      "AND device_id NOT LIKE 'mongoose:%';"),
+    /* 5: the boot state a compat device last claimed (Mongoose's boot=0..3; -1 never said), so a
+     * change into "rolled back" is told apart from the state it keeps reporting afterwards. */
+    "ALTER TABLE devices ADD COLUMN boot_state INTEGER NOT NULL DEFAULT -1;",
 };
 
 #endif

@@ -26,5 +26,6 @@ extern const http_route_t device_routes[];
 extern const http_route_t devices_routes[];
 extern const http_route_t rollouts_routes[];
 extern const http_route_t compat_routes[];
+extern const http_route_t mongoose_routes[];
 
 #endif

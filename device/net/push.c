@@ -17,6 +17,8 @@
 #define DEFAULT_TIMEOUT_MS 15000u
 #define DEFAULT_HEAD_MS 10000u
 #define DEFAULT_CONN_MS 600000u
+#define UNAUTH_DRAIN 2048u   /* body bytes read and dropped before a 401... */
+#define UNAUTH_DRAIN_MS 200u /* ...waiting at most this long for each piece */
 
 /* ---- buffered reading from the connection ------------------------------------------------- */
 
@@ -151,6 +153,7 @@ static const char *reason(int status)
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
     default: return "Error";
     }
 }
@@ -184,7 +187,7 @@ static int respond(struct rd *r, ota_push_result_t *res, int status, const char 
 
 struct head {
     char method[8];
-    char path[64];
+    char path[64];      /* without the query */
     uint32_t content_length;
     uint8_t has_length;
     uint8_t authorized;
@@ -224,6 +227,30 @@ static int parse_u32(const char *s, uint32_t *out)
     return 0;
 }
 
+/* Whether the value of "name=" in a list of name=value pairs (a Cookie header, separated by ';'
+ * and spaces, or a query, separated by '&') is the configured token. Mongoose's dashboard keeps its
+ * credentials so: the cookie access_token, or ?access_token= (mg_http_creds, src/http.c). */
+static int var_is_token(const char *list, const char *name, const char *token)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+    if (!token)
+        return 0;
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == list || p[-1] == ' ' || p[-1] == ';' || p[-1] == '&' || p[-1] == '?') && p[n] == '=') {
+            const char *v = p + n + 1;
+            size_t len = strcspn(v, "; ,&");
+            if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+                v++;
+                len -= 2;
+            }
+            return len == strlen(token) && ota_ct_equal(v, token, len);
+        }
+        p += n;
+    }
+    return 0;
+}
+
 static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
 {
     char line[OTA_PUSH_LINE_MAX];
@@ -239,6 +266,14 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
         return OTA_ERR_ARG;
     memcpy(hd->method, line, (size_t)(sp1 - line));
     memcpy(hd->path, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    {
+        char *q = strchr(hd->path, '?');
+        if (q) {
+            if (var_is_token(q + 1, "access_token", cfg->token))
+                hd->authorized = 1;
+            *q = 0;
+        }
+    }
     for (;;) {
         if ((n = rd_line(r, line, sizeof line)) < 0)
             return n;
@@ -255,6 +290,9 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
             if (cfg->token && ota_istarts(v, "bearer ") && ota_ct_streq(v + 7, cfg->token))
                 hd->authorized = 1;
             if (cfg->basic_b64 && ota_istarts(v, "basic ") && ota_ct_streq(v + 6, cfg->basic_b64))
+                hd->authorized = 1;
+        } else if ((v = header_value(line, "Cookie")) != NULL) {
+            if (var_is_token(v, "access_token", cfg->token))
                 hd->authorized = 1;
         } else if ((v = header_value(line, "Content-Type")) != NULL) {
             const char *b = strstr(v, "boundary=");
@@ -274,6 +312,9 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
     }
     return OTA_OK;
 }
+
+/* The CORS headers ESP8266HTTPUpdateServer puts on its /update answers. */
+#define CORS "Access-Control-Allow-Headers: *\r\nAccess-Control-Allow-Origin: *\r\n"
 
 /* ---- handlers -------------------------------------------------------------------------------- */
 
@@ -336,7 +377,7 @@ static void sink_put(struct sink *s, const uint8_t *p, size_t n)
 /* Skips to the "firmware" part of a multipart body and streams it into the writer until the
  * delimiter. The delimiter starts with the only CR it contains, so a mismatch can restart only
  * at a CR. */
-static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim)
+static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim, const char **why)
 {
     char line[OTA_PUSH_LINE_MAX];
     size_t dlen = strlen(delim), m = 0;
@@ -354,13 +395,25 @@ static int multipart_update(ota_ctx_t *ctx, struct rd *r, const char *delim)
             continue;
         if (strstr(line, "name=\"firmware\""))
             found = 1;
-        else if (strstr(line, "name=\"filesystem\""))
-            return OTA_ERR_ARG; /* filesystem images are not supported */
+        else if (strstr(line, "name=\"filesystem\"")) {
+            *why = "filesystem images are not supported"; /* the other form of the real page */
+            return OTA_ERR_ARG;
+        }
     }
     do {
         if ((n = rd_line(r, line, sizeof line)) < 0)
             return n;
     } while (n != 0);
+    /* ESP8266HTTPUpdateServer takes .bin.gz too (the ESP8266 bootloader inflates it); an otakit
+     * image is verified as it is written, so a gzip stream (1f 8b) is refused by name, before the
+     * flash is touched. */
+    if (r->pos == r->len && r->left && (rc = rd_fill(r)) != OTA_OK)
+        return rc;
+    if (r->left >= 2 && r->pos < r->len && r->buf[r->pos] == 0x1f &&
+        (r->pos + 1 == r->len || r->buf[r->pos + 1] == 0x8b)) {
+        *why = "compressed (.bin.gz) images are not supported: upload the .bin";
+        return OTA_ERR_MAGIC;
+    }
     /* What is left of the body is the image and the closing delimiter: an upper bound. */
     if ((rc = ota_begin_max(ctx, r->left)) != OTA_OK)
         return rc;
@@ -425,20 +478,48 @@ static int status_json(ota_ctx_t *ctx, struct rd *r, ota_push_result_t *res)
 }
 
 /* "error: <message>" for a failed operation. */
-static int fail_text(struct rd *r, ota_push_result_t *res, int status, const char *prefix, int err)
+static int fail_text(struct rd *r, ota_push_result_t *res, int status, const char *prefix, int err,
+                     const char *suffix)
 {
     struct out o;
     o.len = 0;
     o.buf[0] = 0;
     put(&o, prefix);
     put(&o, ota_strerror(err));
+    put(&o, suffix);
     return respond(r, res, status, "text/plain", o.buf, NULL);
+}
+
+/* Reads and drops what is left of an authenticated request's body, so that the client, still
+ * sending, gets the answer instead of a reset (bounded by the connection deadline). */
+static void drain(struct rd *r, uint32_t max)
+{
+    uint8_t junk[128];
+    int n;
+    while (max && (n = rd_body(r, junk, max < sizeof junk ? max : sizeof junk)) > 0)
+        max -= (uint32_t)n;
+}
+
+/* ESP8266HTTPUpdateServer's failure page: "Update error: " and the Updater's printError() line,
+ * "ERROR[<n>]: <message>\n" (here n is the otakit error's number, without its sign). */
+static int update_error(struct rd *r, ota_push_result_t *res, int err, const char *why, const char *cors)
+{
+    struct out o;
+    o.len = 0;
+    o.buf[0] = 0;
+    put(&o, "Update error: ERROR[");
+    put_u32(&o, (uint32_t)(err < 0 ? -err : err));
+    put(&o, "]: ");
+    put(&o, why ? why : ota_strerror(err));
+    put(&o, "\n");
+    return respond(r, res, 200, "text/html", o.buf, cors);
 }
 
 int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_cfg_t *cfg, ota_push_result_t *res)
 {
     struct rd r;
     struct head hd;
+    const char *why = NULL;
     int rc, post;
 
     memset(res, 0, sizeof *res);
@@ -455,10 +536,22 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     }
     r.left = hd.content_length;
     r.in_body = 1;
-    /* Authentication before anything else: an unauthorized request changes nothing. */
-    if (!hd.authorized)
+    /* ESP8266HTTPUpdateServer answers a browser's CORS preflight without credentials (a preflight
+     * never carries them), and its POST answers carry the same two headers. */
+    if (!strcmp(hd.path, "/update") && !strcmp(hd.method, "OPTIONS"))
+        return respond(&r, res, 200, "text/html", "y", CORS);
+    /* Authentication before anything else: an unauthorized request changes nothing. A short body
+     * already on its way (a browser's first try) is read and dropped so that the 401 reaches it
+     * instead of a reset; a long or slow one is not waited for. */
+    if (!hd.authorized) {
+        r.timeout = UNAUTH_DRAIN_MS;
+        drain(&r, UNAUTH_DRAIN);
+        r.timeout = cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
         return respond(&r, res, 401, "text/plain", "authentication required",
-                       "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
+                       !strcmp(hd.path, "/update") && !strcmp(hd.method, "POST")
+                           ? CORS "WWW-Authenticate: Basic realm=\"Login Required\"\r\n"
+                           : "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
+    }
     post = !strcmp(hd.method, "POST");
     if (!strcmp(hd.path, "/api/ota/status")) {
         if (strcmp(hd.method, "GET"))
@@ -467,33 +560,43 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     }
     if (!strcmp(hd.path, "/update") && !strcmp(hd.method, "GET"))
         return respond(&r, res, 200, "text/html", form_page, NULL);
-    if (strcmp(hd.path, "/update") && strcmp(hd.path, "/api/ota/update") && strcmp(hd.path, "/api/ota/commit") &&
-        strcmp(hd.path, "/api/ota/rollback"))
-        return respond(&r, res, 404, "text/plain", "not found", NULL);
-    if (!post)
-        return respond(&r, res, 405, "text/plain", "use POST", NULL);
+    /* Mongoose's tutorials match /api/ota/commit and /api/ota/rollback with any method
+     * (mg_match on the uri only) and answer "ok\n". */
     if (!strcmp(hd.path, "/api/ota/commit")) {
         res->result = ota_confirm(ctx);
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
-                                     : fail_text(&r, res, 409, "error: ", res->result);
+        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok\n", NULL)
+                                     : fail_text(&r, res, 409, "error: ", res->result, "");
     }
     if (!strcmp(hd.path, "/api/ota/rollback")) {
         res->result = ota_rollback(ctx);
         res->reboot = res->result == OTA_OK;
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
-                                     : fail_text(&r, res, 409, "error: ", res->result);
+        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok\n", NULL)
+                                     : fail_text(&r, res, 409, "error: ", res->result, "");
     }
+    if (strcmp(hd.path, "/update") && strcmp(hd.path, "/api/ota/update") && strcmp(hd.path, "/api/ota"))
+        return respond(&r, res, 404, "text/plain", "not found", NULL);
+    if (!post)
+        return respond(&r, res, 405, "text/plain", "use POST", NULL);
     if (!hd.has_length)
         return respond(&r, res, 411, "text/plain", "Content-Length required", NULL);
-    if (!strcmp(hd.path, "/api/ota/update")) {
+    if (strcmp(hd.path, "/update") != 0) {
+        /* The raw body, as mg_http_start_ota() takes it: "ok\n", or 500 with the error (the
+         * tutorials' default callback ends it with a newline, the dashboard's does not). */
         res->result = raw_update(ctx, &r);
         res->reboot = res->result == OTA_OK;
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok", NULL)
-                                     : fail_text(&r, res, 400, "error: ", res->result);
+        if (res->result == OTA_OK)
+            return respond(&r, res, 200, "text/plain", "ok\n", NULL);
+        drain(&r, 0xffffffffu);
+        return fail_text(&r, res, 500, "", res->result, strcmp(hd.path, "/api/ota") ? "\n" : "");
     }
-    /* ESP8266HTTPUpdateServer answers 200 either way, with the outcome in the text. */
-    res->result = multipart_update(ctx, &r, hd.boundary);
+    /* ESP8266HTTPUpdateServer answers 200 either way, with the outcome in the text; its success
+     * page sends the browser back to / after 15 s, when the device has rebooted. */
+    res->result = multipart_update(ctx, &r, hd.boundary, &why);
     res->reboot = res->result == OTA_OK;
-    return res->result == OTA_OK ? respond(&r, res, 200, "text/html", "Update Success! Rebooting...", NULL)
-                                 : fail_text(&r, res, 200, "Update error: ", res->result);
+    if (res->result != OTA_OK)
+        drain(&r, 0xffffffffu);
+    return res->result == OTA_OK
+               ? respond(&r, res, 200, "text/html",
+                         "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting...", CORS)
+               : update_error(&r, res, res->result, why, CORS);
 }

@@ -13,6 +13,8 @@
  *                  ota_mongoose_check() (META_URL has the query), then ota_pull_image() of the offer
  *   netpull compat --esp URL --mac M [--version V] [--sketch-md5 H] [--esp32] [--require-md5]
  *                  ota_esp_update(); prints "esp <result> flash_ops=N" (NO_UPDATE for a 304)
+ *   netpull compat --catalog BASE --path P --mac M [--version V] [--esp32] [flash/net options]
+ *                  ota_catalog_check() (AutoConnect catalog), then ota_esp_update() of the pick
  *
  * flash options: --flash FILE (file backed: it survives the process, i.e. a device reset),
  *   --layout NAME (default swap-256k), --ws N (write size, default 8), --key DER, --product P,
@@ -52,7 +54,7 @@
 static struct {
     const char *url, *server, *token, *sha, *version, *flash, *layout, *key, *product, *ca, *servername;
     const char *dump, *if_range, *expect[MAX_EXPECT], *hw_rev, *running;
-    const char *mongoose, *esp, *mac, *sketch_md5;
+    const char *mongoose, *esp, *mac, *sketch_md5, *catalog, *path;
     int esp32, require_md5;
     unsigned n_expect;
     uint32_t size, ws, counter, slot, connect_ms, read_ms, retries, redirects, range_from, deadline_ms, min_progress;
@@ -452,6 +454,26 @@ static int do_esp(void)
     return rc == OTA_OK || rc == OTA_ESP_NO_UPDATE ? 0 : 1;
 }
 
+static int do_catalog(void)
+{
+    static char buf[4096];
+    ota_catalog_t c;
+    int rc = ota_catalog_check(&http, opt.catalog, opt.path ? opt.path : ".", opt.version,
+                               ota_running_slot(&ctx) ? 0u : 1u, buf, sizeof buf, &c);
+    if (rc != OTA_OK) {
+        printf("result %s\n", ota_errname(rc));
+        return 1;
+    }
+    printf("cat_has_update %u\ncat_entries %" PRIu32 "\ncat_name %s\ncat_version %s\ncat_url %s\n", c.has_update,
+           c.entries, c.name[0] ? c.name : "-", c.version[0] ? c.version : "-", c.url[0] ? c.url : "-");
+    if (!c.has_update) {
+        printf("result OTA_OK\n");
+        return 0;
+    }
+    opt.esp = c.url;
+    return do_esp();
+}
+
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -465,6 +487,7 @@ int main(int argc, char **argv)
         {"hw-rev", 1, 0, 'H'},      {"floor", 1, 0, 'F'},       {"running", 1, 0, 'V'},
         {"mongoose", 1, 0, 'M'},    {"esp", 1, 0, 'E'},         {"mac", 1, 0, 'm'},         {"sketch-md5", 1, 0, '5'},
         {"esp32", 0, 0, '3'},       {"require-md5", 0, 0, 'q'}, {"deadline", 1, 0, 'L'},   {"min-progress", 1, 0, 'G'},
+        {"catalog", 1, 0, 'B'},     {"path", 1, 0, 'Q'},
         {0, 0, 0, 0}};
     const char *cmd;
     int ch, rc;
@@ -505,6 +528,8 @@ int main(int argc, char **argv)
         case 'V': opt.running = optarg; break;
         case 'M': opt.mongoose = optarg; break;
         case 'E': opt.esp = optarg; break;
+        case 'B': opt.catalog = optarg; break;
+        case 'Q': opt.path = optarg; break;
         case 'm': opt.mac = optarg; break;
         case '5': opt.sketch_md5 = optarg; break;
         case '3': opt.esp32 = 1; break;
@@ -527,6 +552,8 @@ int main(int argc, char **argv)
         rc = opt.url ? ((rc = flash_setup()) != 0 ? rc : do_pull(opt.url, opt.size, opt.sha)) : 2;
     else if (!strcmp(cmd, "compat") && opt.mongoose)
         rc = opt.version ? ((rc = flash_setup()) != 0 ? rc : do_mongoose()) : 2;
+    else if (!strcmp(cmd, "compat") && opt.catalog)
+        rc = opt.mac ? ((rc = flash_setup()) != 0 ? rc : do_catalog()) : 2;
     else if (!strcmp(cmd, "compat") && opt.esp)
         rc = opt.mac ? ((rc = flash_setup()) != 0 ? rc : do_esp()) : 2;
     else if (!strcmp(cmd, "update"))

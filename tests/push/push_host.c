@@ -2,7 +2,10 @@
  * A simulated device serving the push endpoints (device/net/push.c) on a loopback TCP port:
  * file-backed flash, the bootloader run at start and after every pushed update or rollback.
  *   push_host --flash FILE --factory IMG --key PUB.pem --port P [--token T] [--basic B64]
- * Prints "listening <port>" and one "boot slot=S version=V state=X" line per boot. One request
+ *             [--aota-port U [--aota-password PW]]
+ * Prints "listening <port>" (and "aota <udp port>" with --aota-port: ArduinoOTA invitations,
+ * device/net/arduino_ota.c, 0 for any free port) and one "boot slot=S version=V state=X" line per
+ * boot; "aota result=X" after each ArduinoOTA transfer. One request
  * at a time: a client that sends nothing is dropped after the 3 s head deadline. The accept loop
  * wakes every second (it never blocks for good, like a device's main loop).
  */
@@ -17,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "otakit/arduino_ota.h"
 #include "otakit/fileio.h"
 #include "otakit/flash_sim.h"
 #include "otakit/keys.h"
@@ -45,7 +49,11 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"flash", 1, 0, 'f'}, {"factory", 1, 0, 'F'}, {"key", 1, 0, 'k'},
                                          {"port", 1, 0, 'p'},  {"token", 1, 0, 't'},   {"basic", 1, 0, 'b'},
+                                         {"aota-port", 1, 0, 'u'}, {"aota-password", 1, 0, 'P'},
                                          {0, 0, 0, 0}};
+    const char *aota_password = NULL;
+    int aota_port = -1, ufd = -1;
+    ota_aota_t aota;
     const char *flash_path = NULL, *factory = NULL, *keypath = NULL;
     const ota_preset_t *p = ota_preset_find("swap-256k");
     ota_push_cfg_t pc;
@@ -76,6 +84,8 @@ int main(int argc, char **argv)
         case 'p': port = atoi(optarg); break;
         case 't': pc.token = optarg; break;
         case 'b': pc.basic_b64 = optarg; break;
+        case 'u': aota_port = atoi(optarg); break;
+        case 'P': aota_password = optarg; break;
         default: return 2;
         }
     }
@@ -125,13 +135,55 @@ int main(int argc, char **argv)
         getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0)
         return 1;
     printf("listening %u\n", ntohs(sa.sin_port));
+    if (aota_port >= 0) {
+        struct sockaddr_in ua;
+        socklen_t ul = sizeof ua;
+        ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        memset(&ua, 0, sizeof ua);
+        ua.sin_family = AF_INET;
+        ua.sin_port = htons((uint16_t)aota_port);
+        ua.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (ufd < 0 || bind(ufd, (struct sockaddr *)&ua, sizeof ua) != 0 ||
+            getsockname(ufd, (struct sockaddr *)&ua, &ul) != 0)
+            return 1;
+        ota_aota_init(&aota, aota_password);
+        printf("aota %u\n", ntohs(ua.sin_port));
+    }
     fflush(stdout);
     for (;;) {
         ota_push_result_t res;
-        struct pollfd pfd = {lfd, POLLIN, 0};
+        struct pollfd pfd[2] = {{lfd, POLLIN, 0}, {ufd, POLLIN, 0}};
         int h;
-        if (poll(&pfd, 1, 1000) <= 0)
+        if (poll(pfd, ufd >= 0 ? 2 : 1, 1000) <= 0)
             continue; /* nothing yet: a device would run the rest of its loop here */
+        if (ufd >= 0 && (pfd[1].revents & POLLIN)) {
+            char in[256], reply[OTA_AOTA_REPLY_MAX], host[INET_ADDRSTRLEN];
+            uint8_t nonce[16];
+            struct sockaddr_in from;
+            socklen_t fl = sizeof from;
+            size_t rl;
+            ssize_t n = recvfrom(ufd, in, sizeof in, 0, (struct sockaddr *)&from, &fl);
+            FILE *r = fopen("/dev/urandom", "rb");
+            int go;
+            if (!r || fread(nonce, 1, sizeof nonce, r) != sizeof nonce)
+                return 1;
+            fclose(r);
+            if (n <= 0)
+                continue;
+            go = ota_aota_datagram(&ctx, &aota, in, (size_t)n, nonce, reply, sizeof reply, &rl);
+            if (rl)
+                sendto(ufd, reply, rl, 0, (struct sockaddr *)&from, fl);
+            if (go == OTA_AOTA_START) {
+                int rc;
+                inet_ntop(AF_INET, &from.sin_addr, host, sizeof host);
+                rc = ota_aota_receive(&ctx, &aota, &net, host, 10000);
+                printf("aota result=%s\n", ota_errname(rc));
+                fflush(stdout);
+                if (rc == OTA_OK && boot(&ctx, &cfg) != OTA_OK)
+                    return 1;
+            }
+            continue;
+        }
         if ((h = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
             continue;
         ota_push_serve(&ctx, &net, h, &pc, &res);

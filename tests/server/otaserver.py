@@ -111,6 +111,12 @@ class Server:
 def raw_response(port, data, timeout=10, src="127.0.0.1"):
     """Sends data (bytes, any HTTP or not) on a new connection; returns (status or None, body bytes,
     {lowercase header: value}) of what comes back."""
+    return raw_exchange(port, data, timeout, src)[1:]
+
+
+def raw_exchange(port, data, timeout=10, src="127.0.0.1"):
+    """raw_response() with the status line first: (status line or "", status or None, body,
+    {lowercase header: value})."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(src, 0))
     try:
         sock.sendall(data)
@@ -131,11 +137,11 @@ def raw_response(port, data, timeout=10, src="127.0.0.1"):
     finally:
         sock.close()
     if not got:
-        return None, b"", {}
+        return "", None, b"", {}
     head, _, body = got.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
-    return int(lines[0].split(" ")[1]), body, headers
+    return lines[0], int(lines[0].split(" ")[1]), body, headers
 
 
 def raw(port, data, timeout=10, src="127.0.0.1"):

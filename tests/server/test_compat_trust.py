@@ -192,7 +192,7 @@ class Trust(unittest.TestCase):
         self.assertEqual(self.s.req("GET", "/api/v1/mongoose/mixed/ota.json?id=mx&version=1.0.0")[0], 200)
         self.rollout("mixed", owner, ["mongoose:mx"])
         st, meta, _ = self.s.req("GET", "/api/v1/mongoose/mixed/ota.json?id=mx&version=1.0.0")
-        self.assertEqual(meta["url"].rsplit("/", 1)[1], esp_sha)
+        self.assertEqual(meta["url"].rsplit("/", 1)[1], esp_sha + "?id=mx")
         st, body, _ = self.s.req("GET", re.sub(r"^https?://[^/]+", "", meta["url"]), raw=True)
         self.assertEqual((st, hashlib.sha256(body).hexdigest()), (200, esp_sha))
         self.assertEqual(self.s.req("GET", "/api/v1/mongoose/mixed/fw/" + ota_sha, raw=True)[0], 404)

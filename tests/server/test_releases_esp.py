@@ -114,9 +114,9 @@ class EspReleases(ReleaseHelpers, unittest.TestCase):
         st, r, _ = up("v1.0.2t45772(a)")
         self.assertEqual((st, r["version"], r["version_value"], r["channel"]), (201, "v1.0.2t45772(a)", 1000002, "official"))
         self.assertEqual(r["meta"]["label"], {"type": "official", "ptype": 45772, "fota": "all", "upgradable": True})
-        st, r, _ = up("b1.0.3t23701(l)")
+        st, r, _ = up("b1.0.3t45772(l)")
         self.assertEqual((st, r["version_value"], r["channel"]), (201, 1000003, "beta"))
-        st, body, _ = up("b1.0.5t23701(l)", channel="official")
+        st, body, _ = up("b1.0.5t45772(l)", channel="official")
         self.assertEqual((st, body["error"]["code"]), (400, "channel_mismatch"))
         for bad in ["1.0.2", "v1.0t1(a)", "v1000.0.0t1(a)", "v1.0.2t45772(x)", "v1.0.2t45772", "v01.0.2t1(a)",
                     "x1.0.2t1(a)", "v1.0.2t(a)", "v1.0.2t1(a) ", "v1.0.2t1(ao)"]:
@@ -136,24 +136,64 @@ class EspReleases(ReleaseHelpers, unittest.TestCase):
         # rule 3: next to (n), at most one upgradable label
         self.assertEqual(up("b1.8.3t45772(o)")[0], 201)
         self.assertEqual(up("b1.8.3t45772(a)")[1]["error"]["code"], "version_conflict")
-        # rule 4: another ptype may have the same value
-        self.assertEqual(up("b1.8.3t12335(n)")[0], 201)
-        self.assertEqual(up("v1.8.3t12335(a)")[1]["error"]["code"], "version_conflict")
+        # rule 4 (another ptype may have the same value) is about other products: one product keeps
+        # one ptype, its first label's (test_peer_espressif.py)
+        self.assertEqual(up("b1.8.3t12335(n)")[1]["error"]["code"], "wrong_product")
         # the prototype's "Num3.tPTYPE" form is the same label
         self.assertEqual(up("v1.0.2.t45772(a)")[1]["error"]["code"], "exists")
         st, d, _ = self.s.req("GET", rel_path("rel-esp", "v1.0.2.t45772(a)"), token=tok)
         self.assertEqual((st, d["version"]), (200, "v1.0.2t45772(a)"))
         # otakit images: the label's number must be the header's
-        st, body, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.0"), token=tok, version="v2.0.1t1(a)")
+        st, body, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.0"), token=tok, version="v2.0.1t45772(a)")
         self.assertEqual((st, body["error"]["code"]), (400, "version_mismatch"))
-        st, r, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.1"), token=tok, version="v2.0.1t1(a)")
+        st, r, _ = self.upload("rel-esp", sign(os.urandom(100), "2.0.1"), token=tok, version="v2.0.1t45772(a)")
         self.assertEqual((st, r["version_value"]), (201, 2000001))
         # an ESP-IDF app whose own version is a label needs no query
-        st, r, _ = self.upload("rel-esp", esp_idf_image(version=b"v3.1.4t7(o)"), token=tok)
-        self.assertEqual((st, r["version"], r["version_value"]), (201, "v3.1.4t7(o)", 3001004))
+        st, r, _ = self.upload("rel-esp", esp_idf_image(version=b"v3.1.4t45772(o)"), token=tok)
+        self.assertEqual((st, r["version"], r["version_value"]), (201, "v3.1.4t45772(o)", 3001004))
         st, body, _ = self.s.req("GET", rel_path("rel-esp"), token=tok)
         values = [x["version_value"] for x in body["releases"]]
         self.assertEqual(values, sorted(values, reverse=True))
+
+    def test_esp_idf_appended_sha256(self):
+        """hash_appended (header byte 23) = 1: the SHA-256 after the 16-byte-aligned checksum covers
+        everything before it (esp-idf bootloader_support/src/esp_image_format.c); a wrong one is
+        refused as the bootloader would, a right one accepted."""
+        tok = self.new_product("rel-idfhash")
+        img = bytearray(esp_idf_image(version=b"2.2.0"))
+        img[23] = 1
+        self.assertEqual(len(img) % 16, 0)  # checksum byte ends the last 16-byte block
+        good = bytes(img) + hashlib.sha256(bytes(img)).digest()
+        bad = bytearray(good)
+        bad[200] ^= 1
+        st, body, _ = self.upload("rel-idfhash", bytes(bad), token=tok)
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_image"), body)
+        self.assertIn("appended SHA-256 does not match", body["error"]["message"])
+        st, body, _ = self.upload("rel-idfhash", bytes(img), token=tok)  # says appended, has none
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_image"), body)
+        st, r, _ = self.upload("rel-idfhash", good, token=tok)
+        self.assertEqual((st, r["version"]), (201, "2.2.0"), r)
+
+    def test_product_without_a_signing_key(self):
+        """A product that publishes only ESP binaries needs no signing key; an otakit image is then
+        refused, since nothing could verify it."""
+        st, p, _ = self.s.req("POST", "/api/v1/products", {"product_id": "esp-only", "name": "ESP only",
+                                                           "compat": {"esp": True}}, token=self.s.admin)
+        self.assertEqual((st, p.get("key_hash", "missing")), (201, None), p)
+        tok = p["owner_token"]
+        st, r, _ = self.upload("esp-only", esp8266_image(seed=b"nokey"), token=tok, version="1.0.0")
+        self.assertEqual(st, 201, r)
+        st, r, _ = self.upload("esp-only", esp_idf_image(version=b"1.1.0"), token=tok)
+        self.assertEqual(st, 201, r)
+        st, body, _ = self.upload("esp-only", sign(os.urandom(100), "2.0.0"), token=tok)
+        self.assertEqual((st, body["error"]["code"]), (400, "wrong_key"), body)
+        self.assertIn("no signing key", body["error"]["message"])
+        st, got, _ = self.s.req("GET", "/api/v1/products/esp-only", token=tok)
+        self.assertEqual((st, got["key_hash"]), (200, None))
+        # A key that is there must still be a key.
+        st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "esp-bad", "name": "x",
+                                                              "public_key": "nope"}, token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (400, "bad_public_key"))
 
     def test_identical_content_is_stored_once(self):
         tok = self.new_product("rel-dedupe")

@@ -24,6 +24,8 @@
 #include "otakit/settings.h"
 #include "otakit/tls.h"
 
+#include "listen.h"
+
 #define RESET (-100) /* power_on() result: reset the device */
 
 typedef struct {
@@ -57,6 +59,7 @@ typedef struct {
     int reset;                   /* the agent asked for a reset */
     int tty;
     unsigned last_step;
+    sim_listen_t lis;            /* push server and ArduinoOTA, when asked for */
 } simdev_t;
 
 __attribute__((format(printf, 2, 3))) static void dlog(const simdev_t *d, const char *fmt, ...)
@@ -326,6 +329,45 @@ static void hook_reset(void *ctx)
     ((simdev_t *)ctx)->reset = 1; /* power_on() returns RESET: re-exec or the next loop turn */
 }
 
+static void listen_log(void *arg, const char *line)
+{
+    dlog((const simdev_t *)arg, "%s", line);
+}
+
+/* The firmware's idle time between check-ins: pushed updates and ArduinoOTA are served then.
+ * Returns 1 when one left an image pending (or asked for a rollback): reset. */
+static int idle(simdev_t *d, unsigned ms)
+{
+    if (d->lis.tcp < 0 && d->lis.udp < 0) {
+        snooze(d, ms);
+        return 0;
+    }
+    return sim_listen_wait(&d->lis, &d->ctx, &d->net, ms, listen_log, d);
+}
+
+/* Opens the push server and ArduinoOTA when the options ask for them. Returns 0 or -1. */
+static int listen_open(simdev_t *d)
+{
+    const dev_opts_t *o = d->o;
+    if (o->push_port < 0 && o->aota_port < 0)
+        return 0;
+    memset(&d->lis.push, 0, sizeof d->lis.push);
+    d->lis.push.token = o->push_token;
+    d->lis.push.basic_b64 = o->push_basic;
+    d->lis.push.platform = &d->plat;
+    ota_aota_init(&d->lis.aota, o->aota_password);
+    if (sim_listen_open(&d->lis, o->listen ? o->listen : "127.0.0.1", o->push_port, o->aota_port) != 0) {
+        dlog(d, "cannot listen on %s (push %d, arduino-ota %d): %s", o->listen ? o->listen : "127.0.0.1",
+             o->push_port, o->aota_port, strerror(errno));
+        return -1;
+    }
+    if (o->push_port >= 0)
+        dlog(d, "push endpoints on tcp port %d", o->push_port);
+    if (o->aota_port >= 0)
+        dlog(d, "arduino-ota on udp port %d%s", o->aota_port, o->aota_password ? " (password)" : "");
+    return 0;
+}
+
 /* The firmware's main loop: the agent's steps, sleeping as long as each one says. Returns RESET or
  * (--once) a DEV_* outcome. */
 static int firmware(simdev_t *d)
@@ -334,7 +376,7 @@ static int firmware(simdev_t *d)
     ota_agent_port_t hooks = hooks_tmpl;
     ota_agent_cfg_t ac;
     uint32_t ms;
-    int rc;
+    int rc, listening;
     hooks.ctx = d;
     memset(&ac, 0, sizeof ac);
     ac.server_url = d->o->server;
@@ -360,7 +402,7 @@ static int firmware(simdev_t *d)
     d->outcome = -1;
     d->check_failures = 0;
     d->reset = 0;
-    for (;;) {
+    for (listening = 0;;) {
         ms = ota_agent_step(&d->agent);
         if (ms == OTA_AGENT_STOPPED)
             return d->reset ? RESET : DEV_FAILED;
@@ -368,8 +410,13 @@ static int firmware(simdev_t *d)
             return d->outcome;
         if (d->o->once && d->check_failures >= 5)
             return DEV_FAILED;
-        if (ms)
-            snooze(d, ms);
+        if (!listening && d->ctx.rec.state != OTA_STATE_TESTING) { /* pushes once off trial */
+            if (listen_open(d) != 0)
+                return DEV_FAILED;
+            listening = 1;
+        }
+        if (ms && idle(d, ms)) /* a pushed image is pending (or a rollback was asked for) */
+            return RESET;
     }
 }
 
@@ -419,6 +466,7 @@ int dev_run(const dev_opts_t *o)
     if (!d)
         return DEV_FAILED;
     d->o = o;
+    d->lis.tcp = d->lis.udp = -1;
     d->tty = !o->fleet && isatty(1);
     if (!(d->p = ota_preset_find(o->layout))) {
         dlog(d, "unknown layout %s", o->layout);
@@ -459,6 +507,7 @@ int dev_run(const dev_opts_t *o)
     }
     for (;;) {
         rc = power_on(d);
+        sim_listen_close(&d->lis);
         ota_flash_sim_close(d->sim); /* msync: what a reset keeps */
         ota_flash_sim_close(d->ssim);
         d->sim = d->ssim = NULL;

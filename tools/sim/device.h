@@ -24,6 +24,12 @@ typedef struct {
     unsigned progress_pct;   /* progress report step (0: the agent's default, 10) */
     int fleet;               /* 1: in a fleet thread (no exec, no alarm, no progress bar) */
     char **argv;             /* for re-exec */
+    const char *listen;      /* address the push server and ArduinoOTA bind (default 127.0.0.1) */
+    int push_port;           /* push endpoints on this TCP port (device/net/push.c); -1: off */
+    const char *push_token;  /* their bearer token (and Mongoose access_token) */
+    const char *push_basic;  /* their Basic credentials, base64 of user:password */
+    int aota_port;           /* ArduinoOTA invitations on this UDP port; -1: off */
+    const char *aota_password; /* its MD5-challenge password (NULL: none) */
 } dev_opts_t;
 
 /* What a finished run of one device came to. */

@@ -6,6 +6,8 @@
  *                 [--layout swap-256k] [--factory IMG] [--once] [--poll S] [--commit-window MS]
  *                 [--slow] [--fleet N] [--ca PEM [--servername NAME]] [--consent yes|no]
  *                 [--retry-min MS] [--retry-max MS] [--progress PCT] [--cut-after-report STATUS]
+ *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
+ *                 [--arduino-ota PORT [--arduino-ota-password PW]]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -27,7 +29,9 @@ static const char usage_text[] =
     "                     [--product P] [--layout swap-256k] [--factory IMG] [--once] [--poll S]\n"
     "                     [--commit-window MS] [--slow] [--fleet N] [--ca PEM [--servername NAME]]\n"
     "                     [--consent yes|no] [--retry-min MS] [--retry-max MS] [--progress PCT]\n"
-    "                     [--cut-after-report STATUS]\n";
+    "                     [--cut-after-report STATUS] [--listen ADDR]\n"
+    "                     [--push PORT (--push-token T | --push-basic B64)]\n"
+    "                     [--arduino-ota PORT [--arduino-ota-password PW]]\n";
 
 static int usage(void)
 {
@@ -60,7 +64,12 @@ static int help(void)
           "  --cut-after-report S  cut the power right after the report S was answered (tests)\n"
           "  --commit-window MS    watchdog window for an image on trial (default 5000)\n"
           "  --slow                real flash timings (erase/program delays)\n"
-          "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n\n"
+          "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n"
+          "  --push PORT           between check-ins, serve the push endpoints (Mongoose, ESP8266HTTP-\n"
+          "                        UpdateServer) on this TCP port; needs --push-token or --push-basic\n"
+          "  --arduino-ota PORT    between check-ins, answer ArduinoOTA (espota.py) on this UDP port\n"
+          "  --arduino-ota-password PW   the password espota.py must prove (-a PW)\n"
+          "  --listen ADDR         address those bind (default 127.0.0.1)\n\n"
           "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
           stdout);
     return 0;
@@ -147,7 +156,9 @@ int main(int argc, char **argv)
         {"once", 0, 0, 'o'},   {"poll", 1, 0, 'P'},   {"commit-window", 1, 0, 'w'}, {"slow", 0, 0, 'S'},
         {"fleet", 1, 0, 'F'},  {"ca", 1, 0, 'C'},     {"servername", 1, 0, 'N'}, {"consent", 1, 0, 'c'},
         {"retry-min", 1, 0, 'r'}, {"retry-max", 1, 0, 'R'}, {"progress", 1, 0, 'g'},
-        {"cut-after-report", 1, 0, 'x'}, {0, 0, 0, 0}};
+        {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
+        {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
+        {"listen", 1, 0, 'L'}, {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -160,6 +171,7 @@ int main(int argc, char **argv)
     o.poll = 10;
     o.commit_ms = 5000;
     o.argv = argv;
+    o.push_port = o.aota_port = -1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 's': o.server = optarg; break;
@@ -186,10 +198,23 @@ int main(int argc, char **argv)
         case 'R': o.retry_max_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'g': o.progress_pct = (unsigned)atoi(optarg); break;
         case 'x': o.cut_after = optarg; break;
+        case 'u': o.push_port = atoi(optarg); break;
+        case 't': o.push_token = optarg; break;
+        case 'b': o.push_basic = optarg; break;
+        case 'a': o.aota_port = atoi(optarg); break;
+        case 'A': o.aota_password = optarg; break;
+        case 'L': o.listen = optarg; break;
         default: return usage();
         }
     }
     if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0 || o.progress_pct > 100)
+        return usage();
+    /* Listening devices are one per port: not in a fleet; the push server takes credentials. */
+    if ((o.push_port >= 0 || o.aota_port >= 0) && n > 0)
+        return usage();
+    if (o.push_port >= 0 && !o.push_token && !o.push_basic)
+        return usage();
+    if (o.push_port > 65535 || o.aota_port > 65535)
         return usage();
     if (n > 0)
         return fleet(&o, n);

@@ -222,4 +222,40 @@ typedef struct {
 int ota_esp_update(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_esp_info_t *info,
                    ota_pull_stats_t *stats);
 
+/* AutoConnect update server catalog (Hieromon/AutoConnect AutoConnectUpdate.cpp; its updateserver.py
+ * and otakit-server serve it): GET <base>/_catalog?op=list&path=<path> answers a flat JSON array of
+ * {"name","type","date","time","size"}. The newest binary for
+ * this device is downloaded from <base>/<path>/<name> with the ESP updater's headers:
+ *
+ *   rc = ota_catalog_check(&http, "http://host:8000", "fw", "1.0.0", 1 - ota_running_slot(&ctx),
+ *                          buf, sizeof buf, &cat);
+ *   if (rc == OTA_OK && cat.has_update) rc = ota_esp_update(&ctx, &http, cat.url, &esp, &st);
+ */
+typedef struct {
+    uint8_t has_update;               /* the newest binary is newer than the running version */
+    char name[OTA_CHECK_TEXT_MAX];    /* that entry's name ("" when none qualifies) */
+    char version[OTA_CHECK_TEXT_MAX]; /* the version read from its name */
+    char url[OTA_CHECK_URL_MAX];      /* where to get it: base, path, name */
+    uint32_t size;                    /* the size the catalog lists */
+    uint32_t entries;                 /* binaries in the list */
+} ota_catalog_t;
+
+/* Picks from a catalog answer (len bytes of JSON): among the binaries (type "bin" in any case, or
+ * "file" named *.bin: updateserver.py lists only 0xE9 ESP images as "bin", an otakit image as a file),
+ * skipping slot-linked ones ("-user1.bin", "-user2.bin") for the other slot than inactive_slot
+ * (0 or 1), the one whose name carries the highest version (the first [0-9.+] run that
+ * ota_version_parse() takes, after an optional 'v': "2.1.0.bin", "fw-v1.4.2+7.bin"; names without
+ * one are skipped). has_update when there is no parseable running_version or that version is
+ * older. Returns OTA_OK, OTA_ERR_JSON, OTA_ERR_NO_SPACE (url) or OTA_ERR_ARG (path with spaces, '&',
+ * '#', '?', '%' or "..", or more than 128 characters). */
+int ota_catalog_pick(const char *json, size_t len, const char *base_url, const char *path,
+                     const char *running_version, unsigned inactive_slot, ota_catalog_t *out);
+
+/* GETs the catalog of path ("." or "" for the root; as AutoConnect's uri) from base_url
+ * ("http://host:port", no trailing slash), reads the whole list into buf (cap bytes: about 90 a
+ * entry) and picks as ota_catalog_pick(). Returns its codes, OTA_ERR_HTTP_STATUS (not 200) or the
+ * HTTP client's errors (OTA_ERR_NO_SPACE: the list does not fit buf). */
+int ota_catalog_check(ota_http_t *http, const char *base_url, const char *path, const char *running_version,
+                      unsigned inactive_slot, char *buf, size_t cap, ota_catalog_t *out);
+
 #endif

@@ -2,16 +2,24 @@
  * Push endpoints on the device: a tiny HTTP/1.1 server for one request at a time, on any
  * ota_net_t connection the port has accepted (the accept loop is port code).
  *
- *   POST /api/ota/update     raw image as the body (Mongoose's endpoint; curl --data-binary @fw.img)
+ *   POST /api/ota/update     raw image as the body (Mongoose's tutorials; curl --data-binary @fw.img):
+ *                            200 "ok\n", or 500 "<error>\n"
+ *   POST /api/ota            the same, as Mongoose's device dashboard posts it: 200 "ok\n" or 500 "<error>"
  *   GET  /update             the upload form of ESP8266HTTPUpdateServer
- *   POST /update             multipart/form-data, file field "firmware" (ESP8266HTTPUpdateServer)
- *   POST /api/ota/commit     ota_confirm()
- *   POST /api/ota/rollback   ota_rollback()
+ *   POST /update             multipart/form-data, file field "firmware" (ESP8266HTTPUpdateServer):
+ *                            200 with its success page (meta refresh to / after 15 s) or
+ *                            "Update error: ERROR[n]: ...", and its CORS headers; the "filesystem"
+ *                            field and gzip (.bin.gz) images are refused so
+ *   OPTIONS /update          its CORS preflight answer (no credentials needed: a preflight has none)
+ *   any  /api/ota/commit     ota_confirm(): 200 "ok\n" (any method, as Mongoose's tutorials match it)
+ *   any  /api/ota/rollback   ota_rollback(): 200 "ok\n"
  *   GET  /api/ota/status     {"state","running_slot","version","security_counter"}
  *
- * Every request must carry "Authorization: Bearer <token>" or Basic credentials matching the
- * configuration; anything else gets 401 before a single byte of body is read, so unauthenticated
- * requests change nothing. Images go straight to ota_write() in small pieces and are verified by
+ * Every request must carry credentials matching the configuration: "Authorization: Bearer
+ * <token>", Basic credentials, or the token where Mongoose's dashboard keeps its session (the
+ * Cookie access_token=<token>, or ?access_token=<token>; mg_http_creds in Mongoose's src/http.c);
+ * anything else gets 401 before a single byte of body is read, so unauthenticated requests change
+ * nothing. Images go straight to ota_write() in small pieces and are verified by
  * ota_end() before anything is marked. Portable C99: no heap, no stdio.
  *
  * Slow clients: every wait for bytes is bounded by timeout_ms, the whole request head by
