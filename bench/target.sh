@@ -24,7 +24,7 @@ ver=$(sed -n 's/^#define MBEDTLS_VERSION_STRING *"\(.*\)"/\1/p' \
         "$(sed -n 's/^OTAKIT_MBEDTLS_SOURCE_DIR:PATH=//p' "$out/CMakeCache.txt")/include/mbedtls/version.h")
 printf '\n######## target build: Cortex-M3 -Os, arm-none-eabi-gcc %s, newlib-nano, mbedTLS %s (cmake/mbedtls-config-otakit.h)\n' \
   "$(arm-none-eabi-gcc -dumpversion)" "$ver"
-printf '# $ bash bench/target.sh   (tests/target/link_agent.c: HTTPS check + pull; link_boot.c: ota_boot + ota_image_verify)\n'
+printf '# $ bash bench/target.sh   (tests/target/link_agent.c: ota_agent_step over HTTPS, the whole protocol; link_boot.c: ota_boot + ota_image_verify)\n'
 
 (cd "$root" && python3 - "$out") <<'PY'
 import os, re, subprocess, sys
@@ -41,6 +41,7 @@ def group(obj, sec):
         f = m.group(1)
         d = srcdir[f + ".c"]
         if f == "pull": return "pull"
+        if f in ("loop", "proto", "jsonw") or f == "settings": return "agent loop"
         if d == "agent": return "protocol"
         if d == "net": return "http"
         if d == "ota": return "writer"
@@ -52,7 +53,8 @@ def group(obj, sec):
     if "tests/target/" in obj: return "heap" if sec.endswith(".crypto_heap") else "program"
     if re.search(r'lib(c_nano|gcc|nosys|m)\.a|crt|/lib/gcc/', obj): return "libc"
     return "other"
-ROWS = [("protocol", "otakit protocol: check + JSON, compat, pre-check (agent/)"),
+ROWS = [("agent loop", "otakit agent: ota_agent_step, register/report/ack, JSON writer, settings"),
+        ("protocol", "otakit protocol: check + JSON reader, compat, pre-check (agent/)"),
         ("http", "otakit HTTP client, URL, TLS glue (net/)"),
         ("pull", "otakit pull (agent/pull.c)"),
         ("writer", "otakit writer + control (ota/; boot: ota_slot_verify)"),
@@ -63,7 +65,7 @@ ROWS = [("protocol", "otakit protocol: check + JSON, compat, pre-check (agent/)"
         ("mbedtls tls", "mbedTLS TLS 1.2 client + X.509"),
         ("libc", "newlib-nano + libgcc (mem*, str*, division)"),
         ("program", "the program: main, stub port, vector table"),
-        ("other", "linker fill, other")]
+        ("other", "linker fill, other (less what merging equal strings saved)")]
 res = {}
 for name, base in progs:
     elf, mp = "%s/%s.elf" % (out, base), "%s/%s.map" % (out, base)
@@ -94,7 +96,11 @@ for name, base in progs:
         g = group(obj, sec)
         acc[(g, kind[cur])] = acc.get((g, kind[cur]), 0) + sz
     t, d, b = map(int, subprocess.run(["arm-none-eabi-size", elf], capture_output=True, text=True).stdout.splitlines()[1].split()[:3])
-    assert sum(v for (g, k), v in acc.items() if k == "code") == t, (name, "map code != size text")
+    # The map gives input sections before the linker merges equal strings (.rodata.str*, SHF_MERGE):
+    # what merging saved is taken off "other", so the rows still add up to arm-none-eabi-size.
+    merged = sum(v for (g, k), v in acc.items() if k == "code") - t
+    assert 0 <= merged < 4096, (name, "map code != size text", merged)
+    acc[("other", "code")] = acc.get(("other", "code"), 0) - merged
     assert sum(v for (g, k), v in acc.items() if k == "data") == d and sum(v for (g, k), v in acc.items() if k == "bss") == b
     res[name] = (acc, t, d, b)
 c = lambda n, g, k="code": res[n][0].get((g, k), 0)
@@ -103,10 +109,10 @@ print("  %-66s %7s %7s" % ("", "agent", "boot"))
 for g, label in ROWS:
     print("  %-66s %7d %7d" % (label, c("agent", g), c("boot", g)))
 print("  %-66s %7d %7d" % ("total (arm-none-eabi-size text)", res["agent"][1], res["boot"][1]))
-ag = sum(c("agent", g) for g in ("protocol", "http", "pull", "writer"))
+ag = sum(c("agent", g) for g in ("agent loop", "protocol", "http", "pull", "writer"))
 oc = sum(c("agent", g) for g in ("core", "verifier", "crypto glue"))
 mb = c("agent", "mbedtls crypto") + c("agent", "mbedtls tls")
-print("  agent: otakit protocol + HTTP/TLS glue + pull + writer %d B; + core, verifier, crypto glue %d B;" % (ag, oc))
+print("  agent: otakit agent loop + protocol + HTTP/TLS glue + pull + writer %d B; + core, verifier, crypto glue %d B;" % (ag, oc))
 print("         + mbedTLS %d B (crypto %d, TLS/X.509 %d): otakit + mbedTLS %d B of the %d B linked" % (
       mb, c("agent", "mbedtls crypto"), c("agent", "mbedtls tls"), ag + oc + mb, res["agent"][1]))
 bo = sum(c("boot", g) for g in ("core", "verifier", "crypto glue", "writer"))
@@ -119,14 +125,14 @@ for n in ("agent", "boot"):
     print("  %-6s data %4d + bss %6d = %6d: mbedTLS heap buffer %d, the rest %d (%s)" % (
         n, d, b, d + b, heap, d + b - heap,
         ", ".join("%s %d" % (lab, sum(c(n, g, k) for g in gs for k in ("data", "bss"))) for lab, gs in
-                  (("program's otakit structures", ["program"]), ("otakit", ["protocol", "http", "pull", "writer", "core", "verifier", "crypto glue"]),
+                  (("program's otakit structures", ["program"]), ("otakit", ["agent loop", "protocol", "http", "pull", "writer", "core", "verifier", "crypto glue"]),
                    ("mbedTLS", ["mbedtls crypto", "mbedtls tls"]), ("libc", ["libc"]), ("other", ["other"])))))
 with open(out + "/static.txt", "w") as f:
     for n in ("agent", "boot"): f.write("%s %d %d\n" % (n, res[n][2] + res[n][3], c(n, "heap", "bss")))
 # The program's own static structures, by symbol (their sizes with the target's mbedTLS config).
 for n, base in progs:
     syms = subprocess.run(["arm-none-eabi-nm", "-S", "-t", "d", "--size-sort", "%s/%s.elf" % (out, base)], capture_output=True, text=True).stdout
-    mine = {"ctx", "tls", "http", "chk", "check_buf", "crypto_heap"}
+    mine = {"ctx", "tls", "http", "agent", "settings", "boot", "crypto_heap"}
     print("  %-6s %s" % (n, ", ".join("%s %d" % (l.split()[3], int(l.split()[1])) for l in syms.splitlines()
                                       if len(l.split()) == 4 and l.split()[2] in "bBdD" and l.split()[3] in mine)))
 PY
@@ -151,7 +157,9 @@ CIPHER = {"mbedtls_cipher_setup": ["aes_ctx_alloc", "gcm_ctx_alloc"], "mbedtls_c
           "mbedtls_cipher_update": ["aes_crypt_ecb_wrap"]}
 READERS = ["control.c:ota_area_read", "ota_area_read", "ota_mem_read", "stub_slot_read"]  # ota_read_fn
 FOLLOW = {
-    "ota_http_body": ["pull.c:sink"],                          # the body sink of ota_pull_image
+    "ota_http_body": ["pull.c:sink", "proto.c:discard"],       # the body sinks of ota_pull_image, reports
+    "save": ["settings.c:flash_save"], "ota_agent_init": ["settings.c:flash_load"],  # the agent's settings
+    "report": ["loop.c:on_progress"],                          # the pull's progress callback: a report
     "ota_http_request": ["tls.c:tls_connect", "tls.c:tls_send", "tls.c:tls_recv", "tls.c:tls_close"],  # HTTPS transport
     "send_all": ["tls.c:tls_send"], "fill": ["tls.c:tls_recv"], "ota_http_close": ["tls.c:tls_close"],
     "mbedtls_calloc": ["memory_buffer_alloc.c:buffer_alloc_calloc"], "mbedtls_free": ["memory_buffer_alloc.c:buffer_alloc_free"],
@@ -169,7 +177,8 @@ for f in ("ota_image_verify", "ota_image_hash", "ota_image_read_protected", "ota
     FOLLOW[f] = READERS
 # The port's ops (flash, TCP, clock, sleep, entropy, bank select), called through ota_*_ops_t.
 PORT = {"bio_send", "bio_recv", "tls_close", "ota_flash_read", "ota_flash_write", "ota_flash_erase", "ota_boot",
-        "ota_deadline_wait", "ota_http_set_deadline", "mbedtls_ctr_drbg_reseed_internal", "chip_read"}
+        "ota_deadline_wait", "ota_http_set_deadline", "mbedtls_ctr_drbg_reseed_internal", "chip_read",
+        "do_reset", "emit", "say", "now", "ota_agent_step"}  # + the agent's hooks (log, event, reset, consent, self_test)
 worst = {}
 for prog in ("agent", "boot"):
     frame, edges = {}, {}
@@ -204,7 +213,7 @@ for prog in ("agent", "boot"):
             v = cost(k, seen | {k})
             if v[0] > best[0]: best = v
         return (frame[t] + best[0], ["%s(%d)" % (short(t), frame[t])] + best[1])
-    for r in (["main", "ota_check_request", "ota_pull_image", "ota_tls_init"] if prog == "agent" else ["main", "ota_boot"]):
+    for r in (["main", "ota_agent_step", "ota_check_request", "ota_pull_image", "ota_tls_init"] if prog == "agent" else ["main", "ota_boot"]):
         unres.clear(); port.clear()
         n, path = cost(r, {r})
         print("  %-5s %-18s %5d B  %s" % (prog, r, n, " > ".join(path)))

@@ -45,7 +45,7 @@ sz() { arm-none-eabi-size "$1" | awk -v what="$2" 'NR==2 {printf "cross-check: %
 arm-none-eabi-size -t "$lib" | tail -1 |
   awk '{printf "cross-check: device library for cortex-m3 -Os: text %d B, data %d B, bss %d B (mbedTLS not included)\n", $1, $2, $3}'
 sz "$out/otakit_link_boot.elf" "linked bootloader (ota_boot, ECDSA-P256, mbedTLS $ver; bss: 4 KB mbedTLS heap)"
-sz "$out/otakit_link_agent.elf" "linked HTTPS agent (check + pull, TLS 1.2 client; bss: 32 KB mbedTLS heap)"
+sz "$out/otakit_link_agent.elf" "linked HTTPS agent (ota_agent_step: the whole protocol, TLS 1.2 client; bss: 32 KB mbedTLS heap)"
 sz "$out/ports/mps2-an385/otakit_mps2_boot.elf" "MPS2 AN385 bootloader (ports/mps2-an385, runs under QEMU)"
 sz "$out/ports/mps2-an385/otakit_mps2_app.elf" "MPS2 AN385 application (agent + lwIP + LAN9118 driver)"
 echo "cross-check: OK ($n objects, only mbedTLS and string.h symbols referenced; both programs link with no syscall stubs)"

@@ -6,6 +6,7 @@
 
 #include "otakit/agent.h"
 
+#include "api.h"
 #include "json.h"
 #include "core/buf.h"
 #include "core/text.h"
@@ -212,13 +213,8 @@ int ota_check_request(ota_http_t *http, const char *server_url, const char *toke
     int rc;
     if (!http || !version || !buf || !out || slot > 1)
         return OTA_ERR_ARG;
-    if ((rc = ota_url_parse(server_url, &url)) != OTA_OK)
+    if ((rc = ota_api_url(server_url, &url, &w)) != OTA_OK)
         return rc;
-    ota_buf_text(&w, url.path, sizeof url.path);
-    while (w.n && url.path[w.n - 1] == '/') /* "https://host/" and "https://host/prefix/" */
-        url.path[--w.n] = 0;
-    if (strchr(url.path, '?'))
-        return OTA_ERR_URL;
     ota_buf_put(&w, "/api/v1/device/check?version=");
     add_encoded(&w, version);
     ota_buf_put(&w, "&slot=");

@@ -1,16 +1,18 @@
 /*
  * An application's update agent as the target build links it (cmake/target.cmake, with
- * OTAKIT_TARGET_TLS): ota_init, then an HTTPS check and pull (ota_tls_init, ota_http_init,
- * ota_check_request, ota_pull_image) and ota_confirm, against libotakit_device.a and the target's
- * mbedTLS with its TLS client, no syscall stubs. Not run; scripts/cross-check.sh prints its size.
+ * OTAKIT_TARGET_TLS): ota_init, ota_tls_init, ota_http_init, then the whole protocol through
+ * ota_agent_init + ota_agent_step (register, check, commands, reports, pre-check, pull, confirm)
+ * with the settings in two flash sectors, against libotakit_device.a and the target's mbedTLS with
+ * its TLS client, no syscall stubs. Not run; scripts/cross-check.sh and bench/target.sh print its size.
  */
 #include <string.h>
 
 #include "mbedtls/memory_buffer_alloc.h"
-#include "otakit/agent.h"
+#include "otakit/agent_loop.h"
 #include "otakit/http.h"
 #include "otakit/ota.h"
 #include "otakit/presets.h"
+#include "otakit/settings.h"
 #include "otakit/tls.h"
 #include "port_stub.h"
 
@@ -19,8 +21,12 @@ static const ota_net_t tcp = {&stub_net_ops, NULL};
 static ota_ctx_t ctx;
 static ota_tls_t tls;
 static ota_http_t http;
-static ota_check_t chk;
-static char check_buf[2048];
+static ota_agent_t agent;
+static ota_settings_flash_t settings;
+static ota_boot_result_t boot;
+/* The settings: two 16 KB sectors of a data flash apart from the program flash's layout. */
+static const ota_sector_run_t data_runs[] = {{2, 16384}};
+static const ota_flash_t data_flash = {&stub_flash_ops, NULL, 32768, 8, 0xff, 1, data_runs};
 /* mbedTLS's heap for the handshake and records (16 KB incoming records, 2 KB outgoing). */
 static unsigned char crypto_heap[32 * 1024];
 
@@ -31,8 +37,7 @@ int main(void)
     ota_config_t cfg;
     ota_tls_cfg_t tcfg;
     ota_http_cfg_t hcfg;
-    ota_pull_opts_t o;
-    const char *token = "device-token";
+    ota_agent_cfg_t ac;
 
     if (!p)
         return 1;
@@ -49,8 +54,11 @@ int main(void)
     cfg.platform = &stub_platform;
     if (ota_init(&ctx, &cfg) != OTA_OK)
         return 2;
-    if (ctx.rec.state == OTA_STATE_TESTING)
-        (void)ota_confirm(&ctx); /* after the firmware's self-test */
+    /* What the bootloader booted: this firmware's own version, the slot and state from the journal. */
+    boot.slot = (uint8_t)ota_running_slot(&ctx);
+    boot.state = ctx.rec.state;
+    boot.security_counter = ctx.rec.security_counter;
+    boot.version.major = 1;
 
     memset(&tcfg, 0, sizeof tcfg);
     tcfg.lower = &tcp;
@@ -65,13 +73,24 @@ int main(void)
     hcfg.platform = &stub_platform;
     if (ota_http_init(&http, &hcfg) != OTA_OK)
         return 4;
-    if (ota_check_request(&http, "https://ota.example.com", token, "1.0.0", ota_running_slot(&ctx),
-                          ctx.rec.security_counter, check_buf, sizeof check_buf, &chk) != OTA_OK ||
-        !chk.has_update)
+    if (ota_settings_flash_init(&settings, &data_flash, 0, 32768) != OTA_OK)
         return 5;
-    memset(&o, 0, sizeof o);
-    o.token = token;
-    o.size = chk.size;
-    o.sha256 = chk.sha256;
-    return ota_pull_image(&ctx, &http, chk.url, &o, NULL) == OTA_OK ? 0 : 6; /* OK: reset */
+    memset(&ac, 0, sizeof ac);
+    ac.server_url = "https://ota.example.com";
+    ac.device_id = "dev-1";
+    ac.hw_rev = "rev-a";
+    ac.enroll_token = "enrollment-token";
+    ac.ota = &ctx;
+    ac.boot = &boot;
+    ac.http = &http;
+    ac.settings = &settings.settings;
+    ac.platform = &stub_platform;
+    if (ota_agent_init(&agent, &ac) != OTA_OK)
+        return 6;
+    for (;;) {
+        uint32_t ms = ota_agent_step(&agent);
+        if (ms == OTA_AGENT_STOPPED)
+            return 0; /* no reset hook here: the image installs at the next reset */
+        stub_platform.sleep_ms(stub_platform.ctx, ms);
+    }
 }

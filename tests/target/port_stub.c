@@ -70,7 +70,12 @@ static int entropy(void *ctx, unsigned char *out, size_t len)
     return -1;
 }
 
-const ota_platform_ops_t stub_platform = {.now_ms = now_ms, .entropy = entropy};
+static void sleep_ms(void *ctx, uint32_t ms)
+{
+    (void)ctx, (void)ms; /* WFI until SysTick has counted ms */
+}
+
+const ota_platform_ops_t stub_platform = {.now_ms = now_ms, .sleep_ms = sleep_ms, .entropy = entropy};
 
 static const uint8_t key_der[91] = {0x30, 0x59};
 const ota_pubkey_t stub_keys[1] = {{key_der, sizeof key_der}};

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "device.h"
-#include "otakit/agent.h"
+#include "otakit/agent_loop.h"
 #include "otakit/fileio.h"
 #include "otakit/flash_sim.h"
 #include "otakit/keys.h"
@@ -21,6 +21,8 @@
 #include "otakit/ota.h"
 #include "otakit/platform_posix.h"
 #include "otakit/presets.h"
+#include "otakit/settings.h"
+#include "otakit/tls.h"
 
 #include "listen.h"
 
@@ -31,6 +33,9 @@ typedef struct {
     const ota_preset_t *p;
     ota_flash_sim_t *sim;
     ota_flash_t flash;
+    ota_flash_sim_t *ssim;       /* settings.bin: two 4 KB sectors apart from the chip's map */
+    ota_flash_t sflash;
+    ota_settings_flash_t settings;
     ota_config_t cfg;
     ota_ctx_t ctx;
     ota_boot_result_t boot;
@@ -38,16 +43,20 @@ typedef struct {
     uint8_t der[OTA_P256_SPKI_LEN];
     ota_net_posix_t ns;
     ota_net_t net;
-    ota_platform_ops_t plat;     /* the host platform: clock, sleep, watchdog */
+    ota_platform_ops_t plat;     /* the host platform: clock, sleep, watchdog, entropy */
     int nonet;                   /* the firmware lost its network */
-    ota_http_t http;
+    uint8_t *ca;                 /* --ca: the pinned CA (PEM), NUL-terminated */
+    size_t ca_len;
+    ota_tls_t tls[2];            /* https: one per HTTP client */
+    int tls_up;
+    ota_http_t http;             /* the agent's client */
+    ota_http_t rhttp;            /* its second one: progress reports during the download */
+    ota_agent_t agent;
     char version[OTA_VERSION_STR_MAX];
     char behaviour[16];
-    /* device.json */
-    char token[160];
-    uint32_t action;             /* in-flight action, 0: none */
-    char target[OTA_CHECK_TEXT_MAX];
-    int installing;              /* "downloaded" and "installing" were reported */
+    int outcome;                 /* DEV_* once the agent said how the run ends, else -1 */
+    int check_failures;          /* in a row */
+    int reset;                   /* the agent asked for a reset */
     int tty;
     unsigned last_step;
     sim_listen_t lis;            /* push server and ArduinoOTA, when asked for */
@@ -64,65 +73,9 @@ __attribute__((format(printf, 2, 3))) static void dlog(const simdev_t *d, const 
     fflush(stdout);
 }
 
-/* ---- persisted state ----------------------------------------------------------------------- */
-
 static void path_in(const simdev_t *d, const char *name, char *out, size_t n)
 {
     snprintf(out, n, "%s/%s", d->o->dir, name);
-}
-
-static int state_save(const simdev_t *d)
-{
-    char path[1024], tmp[1100];
-    FILE *f;
-    path_in(d, "device.json", path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (!(f = fopen(tmp, "w")))
-        return -1;
-    fprintf(f, "{\"device_id\":\"%s\",\"token\":\"%s\",\"action_id\":%u,\"target\":\"%s\",\"installing\":%d}\n",
-            d->o->id, d->token, (unsigned)d->action, d->target, d->installing);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    return rename(tmp, path);
-}
-
-/* Copies the string value of "key" in json into out (no escapes: tokens and versions have none). */
-static int json_str(const char *json, const char *key, char *out, size_t n)
-{
-    char pat[64];
-    const char *s, *e;
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    if (!(s = strstr(json, pat)))
-        return -1;
-    s += strlen(pat);
-    if (!(e = strchr(s, '"')) || (size_t)(e - s) >= n)
-        return -1;
-    memcpy(out, s, (size_t)(e - s));
-    out[e - s] = 0;
-    return 0;
-}
-
-static void state_load(simdev_t *d)
-{
-    char path[1024], buf[1024];
-    const char *a;
-    size_t n;
-    FILE *f;
-    path_in(d, "device.json", path, sizeof path);
-    if (!(f = fopen(path, "r")))
-        return;
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    json_str(buf, "token", d->token, sizeof d->token);
-    json_str(buf, "target", d->target, sizeof d->target);
-    if ((a = strstr(buf, "\"action_id\":")))
-        d->action = (uint32_t)strtoul(a + 12, NULL, 10);
-    if ((a = strstr(buf, "\"installing\":")))
-        d->installing = atoi(a + 13);
 }
 
 /* ---- network ------------------------------------------------------------------------------- */
@@ -136,74 +89,50 @@ static int dead_connect(void *c, const char *h, uint16_t p, uint32_t t)
 static const ota_net_ops_t dead_ops = {dead_connect, NULL, NULL, NULL};
 static const ota_net_t dead_net = {&dead_ops, NULL};
 
-static void http_setup(simdev_t *d)
+/* The two HTTP clients of this power-on, over TLS when --ca was given ("nonet": nothing connects). */
+static int http_setup(simdev_t *d)
 {
     ota_http_cfg_t hc;
+    ota_http_t *h[2] = {&d->http, &d->rhttp};
+    int i, rc;
     memset(&hc, 0, sizeof hc);
     hc.tcp = d->nonet ? &dead_net : &d->net;
     hc.connect_timeout_ms = 3000;
     hc.read_timeout_ms = 10000;
     hc.user_agent = "otakit-device";
     hc.platform = &d->plat;
-    ota_http_init(&d->http, &hc);
-}
-
-/* One JSON request; returns the HTTP status or a negative otakit error. */
-static int http_json(simdev_t *d, const char *method, const char *path, const char *token, const char *body,
-                     char *out, size_t cap)
-{
-    char u[512];
-    ota_url_t url;
-    ota_http_req_t rq;
-    ota_http_resp_t rs;
-    size_t len;
-    int rc;
-    snprintf(u, sizeof u, "%s%s", d->o->server, path);
-    if ((rc = ota_url_parse(u, &url)) != OTA_OK)
-        return rc;
-    memset(&rq, 0, sizeof rq);
-    rq.method = method;
-    rq.token = token;
-    rq.body = body;
-    rq.body_len = body ? (uint32_t)strlen(body) : 0;
-    if ((rc = ota_http_request(&d->http, &url, &rq, &rs)) == OTA_OK)
-        rc = ota_http_read_all(&d->http, out, cap, &len);
-    ota_http_close(&d->http);
-    return rc == OTA_OK ? rs.status : rc;
-}
-
-static int dev_register(simdev_t *d)
-{
-    char body[512], out[1024];
-    int st;
-    snprintf(body, sizeof body,
-             "{\"device_id\":\"%s\",\"hw_rev\":\"sim\",\"version\":\"%s\",\"slot\":%u,\"security_counter\":%u}",
-             d->o->id, d->version, d->boot.slot, (unsigned)d->boot.security_counter);
-    st = http_json(d, "POST", "/api/v1/device/register", d->o->enroll, body, out, sizeof out);
-    if (st != 201 || json_str(out, "device_token", d->token, sizeof d->token) != 0) {
-        dlog(d, "register failed: %d %s", st, st < 0 ? ota_strerror(st) : out);
-        return -1;
+    for (i = 0; i < 2; i++) {
+        if (d->ca) {
+            ota_tls_cfg_t tc;
+            memset(&tc, 0, sizeof tc);
+            tc.lower = hc.tcp;
+            tc.ca = d->ca;
+            tc.ca_len = d->ca_len + 1; /* ota_file_read adds a NUL */
+            tc.server_name = d->o->servername;
+            tc.platform = &d->plat;
+            if ((rc = ota_tls_init(&d->tls[i], &tc)) != OTA_OK) {
+                dlog(d, "TLS setup failed: %s", ota_strerror(rc));
+                while (i--)
+                    ota_tls_free(&d->tls[i]);
+                return -1;
+            }
+            hc.tls = &d->tls[i].net;
+        }
+        ota_http_init(h[i], &hc);
     }
-    dlog(d, "registered");
-    return state_save(d);
+    d->tls_up = d->ca != NULL;
+    return 0;
 }
 
-static int report(simdev_t *d, const char *status, const char *msg)
+static void http_teardown(simdev_t *d)
 {
-    char body[512], out[1024];
-    int st;
-    snprintf(body, sizeof body, "{\"action_id\":%u,\"status\":\"%s\",\"version\":\"%s\",\"message\":\"%s\"}",
-             (unsigned)d->action, status, d->version, msg ? msg : "");
-    st = http_json(d, "POST", "/api/v1/device/report", d->token, body, out, sizeof out);
-    dlog(d, "report %s action=%u -> %d", status, (unsigned)d->action, st);
-    return st;
-}
-
-static int check(simdev_t *d, ota_check_t *chk)
-{
-    char buf[4096];
-    return ota_check_request(&d->http, d->o->server, d->token, d->version, d->boot.slot,
-                             d->boot.security_counter, buf, sizeof buf, chk);
+    ota_http_close(&d->http);
+    ota_http_close(&d->rhttp);
+    if (d->tls_up) {
+        ota_tls_free(&d->tls[0]);
+        ota_tls_free(&d->tls[1]);
+        d->tls_up = 0;
+    }
 }
 
 /* ---- boot ---------------------------------------------------------------------------------- */
@@ -276,6 +205,26 @@ static int flash_open(simdev_t *d)
         return -1;
     }
     ota_flash_sim_bind(d->sim, &d->flash);
+    /* The agent's settings (device token, update in flight): two sectors of their own, like the
+     * data flash or a reserved pair of sectors of an MCU. */
+    {
+        static const ota_sector_run_t two4k[] = {{2, 4096}};
+        memset(&sc, 0, sizeof sc);
+        path_in(d, "settings.bin", path, sizeof path);
+        sc.path = path;
+        sc.size = 8192;
+        sc.n_runs = 1;
+        sc.runs = two4k;
+        sc.write_size = 8;
+        sc.erased_val = 0xff;
+        if (ota_flash_sim_open(&sc, &d->ssim) != OTA_OK) {
+            dlog(d, "cannot open %s", path);
+            return -1;
+        }
+        ota_flash_sim_bind(d->ssim, &d->sflash);
+        if (ota_settings_flash_init(&d->settings, &d->sflash, 0, 8192) != OTA_OK)
+            return -1;
+    }
     return 0;
 }
 
@@ -295,11 +244,15 @@ static void read_payload(simdev_t *d)
     snprintf(d->behaviour, sizeof d->behaviour, "%s", b);
 }
 
-/* ---- the firmware -------------------------------------------------------------------------- */
+/* ---- the firmware: the library's agent and the port's hooks -------------------------------- */
 
-static void on_progress(void *arg, uint32_t done, uint32_t total)
+static void snooze(simdev_t *d, unsigned ms)
 {
-    simdev_t *d = arg;
+    d->plat.sleep_ms(d->plat.ctx, ms);
+}
+
+static void progress_bar(simdev_t *d, uint32_t done, uint32_t total)
+{
     unsigned pct = total ? (unsigned)((uint64_t)done * 100 / total) : 0, i;
     if (d->tty) {
         char bar[41];
@@ -319,99 +272,61 @@ static void on_progress(void *arg, uint32_t done, uint32_t total)
     }
 }
 
-/* After a boot with an action in flight: report how it ended. Returns a DEV_SETTLED_* or NONE. */
-static int settle(simdev_t *d)
+static void hook_log(void *ctx, int level, const char *line)
 {
-    ota_version_t tv;
-    int at_target;
-    if (!d->action)
-        return DEV_SETTLED_NONE;
-    at_target = ota_version_parse(d->target, &tv) == OTA_OK && ota_version_cmp(&tv, &d->boot.version) == 0;
-    if (!at_target && !d->boot.rolled_back && d->boot.state != OTA_STATE_FAILED)
-        return DEV_SETTLED_NONE; /* the download never finished: the check offers it again */
-    if (!d->installing) {        /* killed between ota_end() and these reports */
-        report(d, "downloaded", NULL);
-        report(d, "installing", NULL);
-    }
-    if (at_target) {
-        report(d, "installed", NULL);
-        report(d, "confirmed", "self-test passed");
-        d->action = 0;
-        d->installing = 0;
-        state_save(d);
-        return DEV_SETTLED_CONFIRMED;
-    }
-    {
-        char msg[128];
-        snprintf(msg, sizeof msg, "rolled back to %s", d->version);
-        report(d, "rolled_back", msg);
-    }
-    d->action = 0;
-    d->installing = 0;
-    state_save(d);
-    return DEV_SETTLED_ROLLED_BACK;
+    (void)level;
+    dlog(ctx, "%s", line);
 }
 
-/* Ends the update in flight as failed: logs msg, reports it to the server, forgets the action. */
-static int update_failed(simdev_t *d, const char *msg)
+static void hook_event(void *ctx, const ota_agent_event_t *ev)
 {
-    dlog(d, "%s", msg);
-    report(d, "failed", msg);
-    d->action = 0;
-    state_save(d);
-    return DEV_FAILED;
-}
-
-/* Downloads and installs one offered update. Returns RESET to boot it, or a DEV_* outcome. */
-static int update(simdev_t *d, const ota_check_t *chk)
-{
-    ota_pull_opts_t po;
-    ota_pull_stats_t ps;
-    char msg[160];
-    int rc;
-    d->action = chk->action_id;
-    d->installing = 0;
-    snprintf(d->target, sizeof d->target, "%s", chk->version);
-    state_save(d);
-    dlog(d, "update %s -> %s (%u bytes, action %u)", d->version, chk->version, (unsigned)chk->size,
-         (unsigned)chk->action_id);
-    {
-        /* Product, hardware and security counter from the image's TLVs before a byte is written;
-         * ota_end() checks them again, signed, from flash. */
-        ota_precheck_t pc;
-        rc = ota_pull_precheck(&d->ctx, &d->http, chk->url, d->token, chk->size, NULL, &pc);
-        ota_http_close(&d->http);
-        if (rc != OTA_OK) {
-            snprintf(msg, sizeof msg, "refused before download: %s", ota_strerror(rc));
-            return update_failed(d, msg);
+    simdev_t *d = ctx;
+    switch (ev->type) {
+    case OTA_AGENT_EV_PROGRESS:
+        progress_bar(d, ev->done, ev->size);
+        break;
+    case OTA_AGENT_EV_UPDATE:
+        d->last_step = 99;
+        break;
+    case OTA_AGENT_EV_CONFIRMED:
+        if (!d->o->fleet)
+            ota_host_watchdog_stop(); /* the commit window is over (fleet: no watchdog) */
+        break;
+    case OTA_AGENT_EV_REPORT:
+        if (d->o->cut_after && !strcmp(d->o->cut_after, ev->text)) {
+            dlog(d, "power cut after the %s report", ev->text);
+            _exit(9); /* like kill -9: the mmap'ed flash keeps what was written */
         }
+        break;
+    case OTA_AGENT_EV_CHECK_FAILED:
+        d->check_failures++;
+        break;
+    case OTA_AGENT_EV_UP_TO_DATE:
+        d->check_failures = 0;
+        d->outcome = DEV_SETTLED_NONE;
+        break;
+    case OTA_AGENT_EV_SETTLED:
+        d->outcome = !strcmp(ev->text, "confirmed") ? DEV_SETTLED_CONFIRMED : DEV_SETTLED_ROLLED_BACK;
+        break;
+    case OTA_AGENT_EV_FAILED:
+    case OTA_AGENT_EV_REGISTER_FAILED:
+        d->outcome = DEV_FAILED;
+        break;
+    default:
+        break;
     }
-    report(d, "downloading", NULL);
-    memset(&po, 0, sizeof po);
-    po.token = d->token;
-    po.size = chk->size;
-    po.sha256 = chk->sha256;
-    po.progress = on_progress;
-    po.progress_arg = d;
-    d->last_step = 99;
-    rc = ota_pull_image(&d->ctx, &d->http, chk->url, &po, &ps);
-    ota_http_close(&d->http);
-    if (rc != OTA_OK) {
-        snprintf(msg, sizeof msg, "download failed: %s", ota_errname(rc));
-        return update_failed(d, msg);
-    }
-    dlog(d, "downloaded and verified (%u requests, %u resumes)", (unsigned)ps.requests, (unsigned)ps.resumes);
-    report(d, "downloaded", NULL);
-    report(d, "installing", NULL);
-    d->installing = 1;
-    state_save(d);
-    dlog(d, "rebooting into %s", chk->version);
-    return RESET;
 }
 
-static void snooze(simdev_t *d, unsigned ms)
+static int hook_consent(void *ctx, const ota_command_t *cmd)
 {
-    d->plat.sleep_ms(d->plat.ctx, ms);
+    simdev_t *d = ctx;
+    dlog(d, "consent to %s command %u: %s", cmd->type, (unsigned)cmd->id, d->o->decline ? "no" : "yes");
+    return !d->o->decline;
+}
+
+static void hook_reset(void *ctx)
+{
+    ((simdev_t *)ctx)->reset = 1; /* power_on() returns RESET: re-exec or the next loop turn */
 }
 
 static void listen_log(void *arg, const char *line)
@@ -453,11 +368,62 @@ static int listen_open(simdev_t *d)
     return 0;
 }
 
+/* The firmware's main loop: the agent's steps, sleeping as long as each one says. Returns RESET or
+ * (--once) a DEV_* outcome. */
+static int firmware(simdev_t *d)
+{
+    static const ota_agent_port_t hooks_tmpl = {NULL, hook_consent, hook_reset, hook_log, hook_event, NULL};
+    ota_agent_port_t hooks = hooks_tmpl;
+    ota_agent_cfg_t ac;
+    uint32_t ms;
+    int rc, listening;
+    hooks.ctx = d;
+    memset(&ac, 0, sizeof ac);
+    ac.server_url = d->o->server;
+    ac.device_id = d->o->id;
+    ac.hw_rev = "sim";
+    ac.enroll_token = d->o->enroll;
+    ac.ota = &d->ctx;
+    ac.boot = &d->boot;
+    ac.http = &d->http;
+    ac.report_http = &d->rhttp;
+    ac.settings = &d->settings.settings;
+    ac.platform = &d->plat;
+    ac.port = &hooks;
+    ac.poll_max_ms = d->o->once ? 500u : (uint32_t)d->o->poll * 1000u;
+    ac.retry_min_ms = d->o->retry_min_ms ? d->o->retry_min_ms : d->o->once ? 300u : 1000u;
+    ac.retry_max_ms = d->o->retry_max_ms ? d->o->retry_max_ms : 60000u;
+    ac.progress_pct = (uint8_t)d->o->progress_pct;
+    ac.pull_retry_delay_ms = 200;
+    if ((rc = ota_agent_init(&d->agent, &ac)) != OTA_OK) {
+        dlog(d, "agent: %s", ota_strerror(rc));
+        return DEV_FAILED;
+    }
+    d->outcome = -1;
+    d->check_failures = 0;
+    d->reset = 0;
+    for (listening = 0;;) {
+        ms = ota_agent_step(&d->agent);
+        if (ms == OTA_AGENT_STOPPED)
+            return d->reset ? RESET : DEV_FAILED;
+        if (d->o->once && d->outcome >= 0)
+            return d->outcome;
+        if (d->o->once && d->check_failures >= 5)
+            return DEV_FAILED;
+        if (!listening && d->ctx.rec.state != OTA_STATE_TESTING) { /* pushes once off trial */
+            if (listen_open(d) != 0)
+                return DEV_FAILED;
+            listening = 1;
+        }
+        if (ms && idle(d, ms)) /* a pushed image is pending (or a rollback was asked for) */
+            return RESET;
+    }
+}
+
 /* One power-on: bootloader, then the firmware. Returns RESET or a DEV_* outcome (--once). */
 static int power_on(simdev_t *d)
 {
-    ota_check_t chk;
-    int rc, testing, outcome, tries;
+    int rc, testing;
     if (flash_open(d) != 0)
         return DEV_FAILED;
     if ((rc = ota_init(&d->ctx, &d->cfg)) != OTA_OK || (rc = ota_boot(&d->ctx, &d->boot)) != OTA_OK) {
@@ -470,7 +436,6 @@ static int power_on(simdev_t *d)
     dlog(d, "boot slot=%u version=%s state=%s behaviour=%s%s", d->boot.slot, d->version,
          ota_state_name(d->boot.state), d->behaviour, d->boot.rolled_back ? " (rolled back)" : "");
     d->nonet = strcmp(d->behaviour, "nonet") == 0;
-    http_setup(d);
     if (strcmp(d->behaviour, "crash") == 0) {
         dlog(d, "firmware crashed at boot");
         return testing ? RESET : DEV_FAILED;
@@ -486,48 +451,11 @@ static int power_on(simdev_t *d)
         dlog(d, "watchdog: commit window expired, reset");
         return RESET;
     }
-    if (!d->token[0] && dev_register(d) != 0)
+    if (http_setup(d) != 0)
         return DEV_FAILED;
-    if (testing) { /* self-test: can we still reach the server? */
-        for (tries = 0; tries < 3 && (rc = check(d, &chk)) != OTA_OK; tries++)
-            snooze(d, 300);
-        if (rc != OTA_OK) {
-            dlog(d, "self-test failed (%s): rolling back", ota_errname(rc));
-            ota_rollback(&d->ctx);
-            return RESET;
-        }
-        if ((rc = ota_confirm(&d->ctx)) != OTA_OK) {
-            dlog(d, "confirm failed: %s", ota_strerror(rc));
-            return RESET;
-        }
-        if (!d->o->fleet)
-            ota_host_watchdog_stop();
-        dlog(d, "self-test passed: confirmed %s", d->version);
-    }
-    if (d->nonet) {
-        dlog(d, "no network");
-        return DEV_FAILED;
-    }
-    outcome = settle(d);
-    if (outcome != DEV_SETTLED_NONE && d->o->once)
-        return outcome;
-    if (listen_open(d) != 0)
-        return DEV_FAILED;
-    for (tries = 0;;) {
-        if ((rc = check(d, &chk)) != OTA_OK) {
-            dlog(d, "check failed: %s", ota_errname(rc));
-            if (d->o->once && ++tries >= 5)
-                return DEV_FAILED;
-        } else if (chk.has_update) {
-            if ((rc = update(d, &chk)) == RESET || d->o->once)
-                return rc;
-        } else if (d->o->once) {
-            dlog(d, "up to date (%s)", d->version);
-            return DEV_SETTLED_NONE;
-        }
-        if (idle(d, d->o->once ? 500u : (unsigned)d->o->poll * 1000u))
-            return RESET;
-    }
+    rc = firmware(d);
+    http_teardown(d);
+    return rc;
 }
 
 int dev_run(const dev_opts_t *o)
@@ -572,12 +500,17 @@ int dev_run(const dev_opts_t *o)
         d->plat.watchdog_start = fleet_watchdog_start;
     d->cfg.platform = &d->plat;
     ota_net_posix_init(&d->ns, &d->net);
-    state_load(d);
+    if (o->ca && ota_file_read(o->ca, &d->ca, &d->ca_len) != OTA_OK) {
+        dlog(d, "cannot read the CA %s", o->ca);
+        free(d);
+        return DEV_FAILED;
+    }
     for (;;) {
         rc = power_on(d);
         sim_listen_close(&d->lis);
         ota_flash_sim_close(d->sim); /* msync: what a reset keeps */
-        d->sim = NULL;
+        ota_flash_sim_close(d->ssim);
+        d->sim = d->ssim = NULL;
         if (rc != RESET)
             break;
         if (!o->fleet) {
@@ -588,6 +521,7 @@ int dev_run(const dev_opts_t *o)
             break;
         }
     }
+    free(d->ca);
     free(d);
     return rc;
 }

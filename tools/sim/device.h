@@ -4,10 +4,12 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *server;      /* http://host:port */
+    const char *server;      /* http://host:port or https://host:port */
+    const char *ca;          /* https: the pinned CA (PEM file) */
+    const char *servername;  /* https: the name the certificate must carry (NULL: the URL's host) */
     const char *enroll;      /* enrollment token (first start) */
     const char *id;          /* device id */
-    const char *dir;         /* state directory: flash.bin, device.json */
+    const char *dir;         /* state directory: flash.bin, settings.bin */
     const char *key;         /* trusted public key (PEM) */
     const char *product;     /* product id images must name (NULL: any) */
     const char *layout;      /* preset name */
@@ -16,6 +18,10 @@ typedef struct {
     int poll;                /* seconds between checks */
     uint32_t commit_ms;      /* commit window (watchdog) */
     int slow;                /* realistic flash timing (erase/program sleep) */
+    int decline;             /* the user says no to commands (the agent's consent hook) */
+    const char *cut_after;   /* power cut right after this report was answered (tests) */
+    uint32_t retry_min_ms, retry_max_ms; /* backoff after failures (0: defaults) */
+    unsigned progress_pct;   /* progress report step (0: the agent's default, 10) */
     int fleet;               /* 1: in a fleet thread (no exec, no alarm, no progress bar) */
     char **argv;             /* for re-exec */
     const char *listen;      /* address the push server and ArduinoOTA bind (default 127.0.0.1) */

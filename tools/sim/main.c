@@ -4,7 +4,9 @@
  *   otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin
  *   otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem [--product P]
  *                 [--layout swap-256k] [--factory IMG] [--once] [--poll S] [--commit-window MS]
- *                 [--slow] [--fleet N] [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
+ *                 [--slow] [--fleet N] [--ca PEM [--servername NAME]] [--consent yes|no]
+ *                 [--retry-min MS] [--retry-max MS] [--progress PCT] [--cut-after-report STATUS]
+ *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
  *                 [--arduino-ota PORT [--arduino-ota-password PW]]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
@@ -25,7 +27,9 @@ static const char usage_text[] =
     "usage: otakit-device mkfw --version V --behaviour healthy|crash|hang|nonet [--size N] OUT.bin\n"
     "       otakit-device --server URL --enroll TOKEN --id NAME --dir DIR --key PUB.pem\n"
     "                     [--product P] [--layout swap-256k] [--factory IMG] [--once] [--poll S]\n"
-    "                     [--commit-window MS] [--slow] [--fleet N] [--listen ADDR]\n"
+    "                     [--commit-window MS] [--slow] [--fleet N] [--ca PEM [--servername NAME]]\n"
+    "                     [--consent yes|no] [--retry-min MS] [--retry-max MS] [--progress PCT]\n"
+    "                     [--cut-after-report STATUS] [--listen ADDR]\n"
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
     "                     [--arduino-ota PORT [--arduino-ota-password PW]]\n";
 
@@ -39,15 +43,25 @@ static int help(void)
 {
     fputs(usage_text, stdout);
     fputs("\nOne simulated device (or --fleet N of them): the real bootloader over DIR/flash.bin, then\n"
-          "the firmware in the booted slot, which checks in with the otakit server, downloads updates,\n"
-          "reboots into them and confirms them, or gets rolled back (docs/device-sim.md).\n\n"
-          "  --server URL          otakit-server base URL\n"
+          "the firmware in the booted slot: the library's update agent (otakit/agent_loop.h), which\n"
+          "registers, checks in, carries out commands, downloads updates reporting progress, reboots\n"
+          "into them and confirms them, or gets rolled back (docs/device-sim.md).\n\n"
+          "  --server URL          otakit-server base URL (http:// or https://)\n"
+          "  --ca PEM              https: the CA the server's certificate must chain to (pinned)\n"
+          "  --servername NAME     https: the name the certificate must carry (default: the URL's host)\n"
           "  --enroll TOKEN        the product's enrollment token (first start registers the device)\n"
-          "  --id NAME --dir DIR   the device's name and state directory (flash.bin, device.json)\n"
+          "  --id NAME --dir DIR   the device's name and state directory (flash.bin, settings.bin)\n"
           "  --key PUB.pem         the product's signing public key (trusted by the bootloader)\n"
           "  --factory IMG         image programmed into slot 0 on first start\n"
           "  --once                exit when one update has settled (confirmed or rolled back)\n"
-          "  --poll S              seconds between check-ins (default 10)\n"
+          "  --poll S              longest wait between check-ins (default 10; the server's\n"
+          "                        poll_interval when shorter)\n"
+          "  --consent yes|no      what the user answers to upgrade and reboot commands (default yes)\n"
+          "  --retry-min MS        first wait after a failure, doubled per failure (default 1000,\n"
+          "                        300 with --once), with jitter\n"
+          "  --retry-max MS        longest wait after failures (default 60000)\n"
+          "  --progress PCT        a progress report every PCT percent of a download (default 10)\n"
+          "  --cut-after-report S  cut the power right after the report S was answered (tests)\n"
           "  --commit-window MS    watchdog window for an image on trial (default 5000)\n"
           "  --slow                real flash timings (erase/program delays)\n"
           "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n"
@@ -140,9 +154,11 @@ int main(int argc, char **argv)
         {"server", 1, 0, 's'}, {"enroll", 1, 0, 'e'}, {"id", 1, 0, 'i'},   {"dir", 1, 0, 'd'},
         {"key", 1, 0, 'k'},    {"product", 1, 0, 'p'}, {"layout", 1, 0, 'l'}, {"factory", 1, 0, 'f'},
         {"once", 0, 0, 'o'},   {"poll", 1, 0, 'P'},   {"commit-window", 1, 0, 'w'}, {"slow", 0, 0, 'S'},
-        {"fleet", 1, 0, 'F'},  {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'}, {"push-basic", 1, 0, 'b'},
-        {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'}, {"listen", 1, 0, 'L'},
-        {0, 0, 0, 0}};
+        {"fleet", 1, 0, 'F'},  {"ca", 1, 0, 'C'},     {"servername", 1, 0, 'N'}, {"consent", 1, 0, 'c'},
+        {"retry-min", 1, 0, 'r'}, {"retry-max", 1, 0, 'R'}, {"progress", 1, 0, 'g'},
+        {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
+        {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
+        {"listen", 1, 0, 'L'}, {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -171,6 +187,17 @@ int main(int argc, char **argv)
         case 'w': o.commit_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'S': o.slow = 1; break;
         case 'F': n = atoi(optarg); break;
+        case 'C': o.ca = optarg; break;
+        case 'N': o.servername = optarg; break;
+        case 'c':
+            if (strcmp(optarg, "yes") && strcmp(optarg, "no"))
+                return usage();
+            o.decline = !strcmp(optarg, "no");
+            break;
+        case 'r': o.retry_min_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'R': o.retry_max_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'g': o.progress_pct = (unsigned)atoi(optarg); break;
+        case 'x': o.cut_after = optarg; break;
         case 'u': o.push_port = atoi(optarg); break;
         case 't': o.push_token = optarg; break;
         case 'b': o.push_basic = optarg; break;
@@ -180,7 +207,7 @@ int main(int argc, char **argv)
         default: return usage();
         }
     }
-    if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0)
+    if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0 || o.progress_pct > 100)
         return usage();
     /* Listening devices are one per port: not in a fleet; the push server takes credentials. */
     if ((o.push_port >= 0 || o.aota_port >= 0) && n > 0)

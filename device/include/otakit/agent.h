@@ -17,6 +17,9 @@
  * ignored the range or the file changed; 416; another ETag) restarts from byte zero with
  * ota_abort() + ota_begin(). The bytes written are hashed as they go and must match the manifest's
  * SHA-256 before ota_end(), which then checks the signature from flash. Portable C99: no heap.
+ *
+ * These are the pieces; otakit/agent_loop.h puts them together with registration, reports,
+ * commands, settings and retries behind one call, ota_agent_step().
  */
 #ifndef OTAKIT_AGENT_H
 #define OTAKIT_AGENT_H

@@ -1,0 +1,348 @@
+"""The device library's update agent (otakit/agent_loop.h) end to end, through otakit-device (which
+is a port of it and nothing more) against a real otakit-server over loopback: the device token
+survives resets, a power cut between the downloaded and installing reports is settled after the
+boot, progress reports reach the device's history, reboot and upgrade commands are carried out
+with the user's consent and refused without it, a stopped server is retried with a capped,
+jittered exponential backoff, and all of it works over https with a pinned CA.
+
+Environment: OTAKIT_DEVICE, OTAKIT_SERVER, OTAKIT_CLI, OTAKIT_VECTORS (set by CMake).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "server"))
+sys.path.insert(0, os.path.join(HERE, "..", "net"))
+from otaserver import CLI, VECTORS, Server  # noqa: E402
+import netlib as nl  # noqa: E402
+
+DEVICE = os.environ.get("OTAKIT_DEVICE", "build/tools/sim/otakit-device")
+KEY = os.path.join(VECTORS, "ec256-key.pem")
+PUB = os.path.join(VECTORS, "ec256-pub.pem")
+PRODUCT = "agent"
+
+
+class Fixture:
+    """A server with the product, its tokens and a directory for devices and images."""
+
+    def __init__(self, server, tmp, extra=()):
+        self.s, self.tmp, self.extra = server, tmp, list(extra)
+        p = self.s.product(PRODUCT)
+        self.owner, self.enroll = p["owner_token"], p["enroll_token"]
+        self.factory = self.image("1.0.0", upload=False)
+
+    def image(self, version, behaviour="healthy", size=30000, upload=True):
+        raw = os.path.join(self.tmp, "fw-%s.bin" % version)
+        img = os.path.join(self.tmp, "fw-%s.img" % version)
+        if not os.path.exists(img):
+            subprocess.run([DEVICE, "mkfw", "--version", version, "--behaviour", behaviour, "--size", str(size), raw],
+                           check=True)
+            subprocess.run([CLI, "sign", "-k", KEY, "-v", version, "--product", PRODUCT, raw, img], check=True,
+                           capture_output=True)
+        if upload:
+            with open(img, "rb") as f:
+                st, rel, _ = self.s.req("POST", "/api/v1/products/%s/releases" % PRODUCT, f.read(), token=self.owner)
+            assert st == 201, (st, rel)
+        return img
+
+    def args(self, name, *extra):
+        return [DEVICE, "--server", self.s.url, "--enroll", self.enroll, "--id", name, "--dir",
+                os.path.join(self.tmp, name), "--key", PUB, "--product", PRODUCT, "--factory", self.factory,
+                "--commit-window", "3000", *self.extra, *extra]
+
+    def run(self, name, *extra, timeout=120):
+        p = subprocess.run(self.args(name, "--once", *extra), capture_output=True, text=True, timeout=timeout)
+        assert "runtime error" not in p.stderr, p.stderr  # UBSan (SANITIZE=ON) reports and goes on
+        return p.returncode, p.stdout + p.stderr
+
+    def req(self, method, path, body=None):
+        return self.s.req(method, "/api/v1/products/%s/%s" % (PRODUCT, path), body, token=self.owner)[:2]
+
+    def device(self, name):
+        st, d = self.req("GET", "devices/" + name)
+        assert st == 200, d
+        return d
+
+    def last_action(self, name):
+        return max(self.device(name)["actions"], key=lambda a: a["id"])
+
+    def rollout(self, version, devices):
+        st, ro = self.req("POST", "rollouts", {"release": version, "target": {"devices": devices}})
+        assert st == 201, ro
+
+    def command(self, name, body):
+        st, c = self.req("POST", "devices/%s/commands" % name, body)
+        assert st == 201, c
+        return c["command"]
+
+
+def kinds(dev, action=None):
+    """The device's history, oldest first: [(kind, detail)] (of one action when given)."""
+    return [(e["kind"], e["detail"]) for e in reversed(dev["events"]) if action is None or e["action_id"] == action]
+
+
+class Agent(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="otakit-agent-")
+        cls.s = Server().start()
+        cls.f = Fixture(cls.s, cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_token_persists_across_resets(self):
+        f = self.f
+        rc, out = f.run("tok")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("registered", out)
+        self.assertFalse(os.path.exists(os.path.join(f.tmp, "tok", "device.json")))
+        # a reset: the token comes back from the settings sectors, no second registration
+        rc, out = f.run("tok")
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("register", out)
+        self.assertIn("up to date", out)
+        self.assertEqual([k for k, _ in kinds(f.device("tok"))].count("registered"), 1)
+        # the settings live in their own two sectors (settings.bin), not in a file of the sim
+        with open(os.path.join(f.tmp, "tok", "settings.bin"), "rb") as s:
+            self.assertIn(b"OTAS", s.read(8192))  # a record's magic
+
+    def test_power_cut_between_downloaded_and_installing(self):
+        f, name = self.f, "cut"
+        self.assertEqual(f.run(name)[0], 0)
+        f.image("1.1.0")
+        f.rollout("1.1.0", [name])
+        rc, out = f.run(name, "--cut-after-report", "downloaded")
+        self.assertEqual(rc, 9, out)
+        self.assertIn("power cut after the downloaded report", out)
+        act = f.last_action(name)
+        self.assertEqual(act["status"], "downloaded", out)
+        # power back: the bootloader installs the pending image, the agent sends what was missed
+        rc, out = f.run(name)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("self-test passed: confirmed 1.1.0", out)
+        act = f.last_action(name)
+        self.assertEqual(act["status"], "confirmed", out)
+        seq = [k for k, _ in kinds(f.device(name), act["id"]) if k in
+               ("downloading", "downloaded", "installing", "installed", "confirmed")]
+        self.assertEqual(seq[-3:], ["installing", "installed", "confirmed"], seq)
+        self.assertTrue(f.device(name)["version"].startswith("1.1.0"))
+
+    def test_progress_reports_reach_the_history(self):
+        f, name = self.f, "prog"
+        self.assertEqual(f.run(name)[0], 0)
+        f.image("1.2.0", size=60000)
+        f.rollout("1.2.0", [name])
+        rc, out = f.run(name, "--progress", "20")
+        self.assertEqual(rc, 0, out)
+        act = f.last_action(name)
+        self.assertEqual(act["status"], "confirmed")
+        progress = [d.get("progress") for k, d in kinds(f.device(name), act["id"]) if k == "downloading"]
+        self.assertEqual(progress[0], 0, progress)
+        # one report per 20% (the first block past each mark), none at 100%: "downloaded" follows
+        self.assertEqual([p // 20 for p in progress[1:]], [1, 2, 3, 4], progress)
+        self.assertEqual(progress, sorted(progress))
+
+    def test_reboot_command_with_and_without_consent(self):
+        f = self.f
+        for name, answer, status in (("rb-yes", "yes", "done"), ("rb-no", "no", "declined")):
+            self.assertEqual(f.run(name)[0], 0)
+            cmd = f.command(name, {"type": "reboot"})
+            rc, out = f.run(name, "--consent", answer)
+            self.assertEqual(rc, 0, out)
+            self.assertIn("consent to reboot command %d: %s" % (cmd["id"], answer), out)
+            boots = out.count("boot slot=0")
+            self.assertEqual(boots, 2 if answer == "yes" else 1, out)  # the reboot happened, or not
+            st, cmds = f.req("GET", "devices/%s/commands" % name)
+            got = [c for c in cmds["commands"] if c["id"] == cmd["id"]][0]
+            self.assertEqual(got["status"], status, got)
+
+    def test_upgrade_command(self):
+        """Seed 004 without consent: sys_upgrade, download, "downloaded", the server's sys_reboot."""
+        f, name = self.f, "up"
+        self.assertEqual(f.run(name)[0], 0)
+        f.image("1.3.0")
+        cmd = f.command(name, {"type": "upgrade", "release": "1.3.0"})
+        rc, out = f.run(name)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("waiting for the reboot command", out)
+        self.assertIn("command reboot", out)
+        dev = f.device(name)
+        self.assertTrue(dev["version"].startswith("1.3.0"), dev)
+        statuses = {c["type"]: c["status"] for c in dev["commands"]}
+        self.assertEqual(statuses, {"upgrade": "done", "reboot": "done"})
+        self.assertEqual(f.last_action(name)["status"], "confirmed")
+        self.assertEqual(cmd["type"], "upgrade")
+
+    def test_upgrade_command_with_the_owners_consent(self):
+        """Consent required: the device downloads, then waits until the owner consents."""
+        f, name = self.f, "up-cons"
+        self.assertEqual(f.run(name)[0], 0)
+        f.image("1.4.0")
+        cmd = f.command(name, {"type": "upgrade", "release": "1.4.0", "consent": True})
+        p = subprocess.Popen(f.args(name, "--once"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.time() + 60
+            while time.time() < deadline and "awaiting_consent" not in [k for k, _ in kinds(f.device(name))]:
+                time.sleep(0.2)
+            time.sleep(1)  # a few more polls: nothing installs without the consent
+            self.assertEqual(f.last_action(name)["status"], "downloaded")
+            st, resp = f.req("POST", "devices/%s/commands/%d/consent" % (name, cmd["id"]), {"granted": True})
+            self.assertEqual(st, 200, resp)
+            out = p.communicate(timeout=60)[0]
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertEqual(p.returncode, 0, out)
+        self.assertEqual(f.last_action(name)["status"], "confirmed", out)
+        self.assertTrue(f.device(name)["version"].startswith("1.4.0"))
+
+    def test_upgrade_command_declined_on_the_device(self):
+        f, name = self.f, "up-no"
+        self.assertEqual(f.run(name)[0], 0)
+        f.image("1.5.0")
+        f.command(name, {"type": "upgrade", "release": "1.5.0", "consent": True})
+        rc, out = f.run(name, "--consent", "no")
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("update 1.0.0", out)  # nothing downloaded
+        dev = f.device(name)
+        self.assertEqual(dev["commands"][0]["status"], "declined")
+        self.assertEqual(f.last_action(name)["status"], "cancelled")
+        self.assertTrue(dev["version"].startswith("1.0.0"))
+
+    def test_backoff_when_the_server_is_down(self):
+        tmp = tempfile.mkdtemp(prefix="otakit-agent-down-", dir=self.tmp)
+        s = Server().start()
+        try:
+            f = Fixture(s, tmp)
+            self.assertEqual(f.run("down")[0], 0)
+        finally:
+            s.stop()
+        p = subprocess.Popen(f.args("down", "--retry-min", "100", "--retry-max", "800"), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        time.sleep(7)
+        p.kill()
+        out = p.communicate()[0]
+        waits = [int(w) for w in re.findall(r"check failed: OTA_ERR_NET, retry in (\d+) ms", out)]
+        self.assertGreaterEqual(len(waits), 8, out)
+        for k, w in enumerate(waits):  # the k-th wait is drawn in [d/2, d], d = min(800, 100 * 2^k)
+            d = min(800, 100 << k)
+            self.assertTrue(d // 2 <= w <= d, (k, w, waits))
+        capped = waits[3:]
+        self.assertGreater(len(set(capped)), 1, waits)  # jitter: not one fixed period
+
+
+class AgentOutage(unittest.TestCase):
+    def test_outage_in_the_middle_of_an_update(self):
+        """The server dies (kill -9) in the middle of an update and comes back 9 s later on the same
+        address: the reports the device could not send are not lost nor turned into a failure;
+        once the server is back the update goes on and is confirmed."""
+        tmp = tempfile.mkdtemp(prefix="otakit-agent-outage-")
+        s = Server().start()
+        try:
+            f = Fixture(s, tmp)
+            self.assertEqual(f.run("out")[0], 0)
+            f.image("3.0.0", size=100000)
+            f.rollout("3.0.0", ["out"])
+            p = subprocess.Popen(f.args("out", "--slow", "--retry-min", "300", "--retry-max", "1000"),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                deadline = time.time() + 30
+                while time.time() < deadline and [a["status"] for a in f.device("out")["actions"]] != ["downloading"]:
+                    time.sleep(0.05)
+                time.sleep(0.4)
+                s.kill9()
+                time.sleep(9)
+                s = Server(data=s.data, args=["--listen", "127.0.0.1:%d" % s.port]).start()
+                f.s = s
+                deadline = time.time() + 60
+                while time.time() < deadline and f.last_action("out")["status"] != "confirmed":
+                    time.sleep(0.2)
+            finally:
+                p.kill()
+                out = p.communicate()[0]
+            act = f.last_action("out")
+            self.assertEqual(act["status"], "confirmed", out)
+            self.assertIn("-> OTA_ERR_NET", out)  # reports did go unanswered during the outage
+            self.assertIn("check failed: OTA_ERR_NET", out)
+            seq = [k for k, _ in kinds(f.device("out"), act["id"])]
+            self.assertNotIn("failed", seq, out)
+            for k in ("downloaded", "installing", "installed", "confirmed"):
+                self.assertIn(k, seq, (seq, out))
+        finally:
+            s.stop()
+            shutil.rmtree(s.data, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class SimHasNoProtocolCode(unittest.TestCase):
+    def test_no_protocol_json_or_paths_in_the_simulator(self):
+        """otakit-device is a port of the agent: no request body, answer parsing or API path of its own."""
+        sim = os.path.join(HERE, "..", "..", "tools", "sim")
+        for name in sorted(os.listdir(sim)):
+            if not name.endswith((".c", ".h")):
+                continue
+            with open(os.path.join(sim, name)) as f:
+                src = f.read()
+            for needle in ("/api/v1/", "{\\\"", "device_token", "action_id\\\"", "ota_http_request", "ota_check_request",
+                           "json.h"):
+                self.assertNotIn(needle, src, name)
+
+
+class AgentHttps(unittest.TestCase):
+    """The same agent over https: otakit-server --tls-cert, the CA pinned with --ca."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="otakit-agent-tls-")
+        cls.ca = nl.make_ca(cls.tmp, "fleet-ca")
+        cls.other_ca = nl.make_ca(cls.tmp, "other-ca")
+        cert = nl.make_cert(cls.tmp, "server", cls.ca, cn="localhost")
+        cls.s = TlsServer(args=["--tls-cert", cert[0], "--tls-key", cert[1]]).start()
+        assert cls.s.url.startswith("https://"), cls.s.url
+        cls.f = Fixture(cls.s, cls.tmp, extra=["--ca", cls.ca[0], "--servername", "localhost"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_update_over_https(self):
+        f, name = self.f, "tls"
+        rc, out = f.run(name)
+        self.assertEqual(rc, 0, out)
+        f.image("2.0.0")
+        f.rollout("2.0.0", [name])
+        rc, out = f.run(name)
+        self.assertEqual(rc, 0, out)
+        act = f.last_action(name)
+        self.assertEqual(act["status"], "confirmed", out)
+        self.assertIn(20, [d.get("progress") for k, d in kinds(f.device(name), act["id"]) if k == "downloading"])
+
+    def test_wrong_ca_is_refused(self):
+        f = Fixture.__new__(Fixture)
+        f.__dict__.update(self.f.__dict__)
+        f.extra = ["--ca", self.other_ca[0], "--servername", "localhost"]
+        rc, out = f.run("tls-rogue")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("register failed: OTA_ERR_TLS", out)
+
+
+class TlsServer(Server):
+    def conn(self):
+        import http.client
+        import ssl
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=ssl._create_unverified_context(),
+                                           timeout=30)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
