@@ -207,11 +207,36 @@ static void sock_reset(ota_w5500_t *w, unsigned n)
     sw8(w, n, W5500_Sn_IR, 0xff);
 }
 
+/* A free socket of the transport opened for TCP (SOCK_INIT) on port (0: the next local port).
+ * Returns its number or OTA_ERR_NET. */
+static int sock_open(ota_w5500_t *w, uint16_t port)
+{
+    unsigned n;
+    for (n = 0; n < w->cfg.sockets && (w->in_use & (1u << n)); n++)
+        ;
+    if (n == w->cfg.sockets)
+        return OTA_ERR_NET; /* every socket of the transport holds a connection */
+    sock_reset(w, n);
+    sw8(w, n, W5500_Sn_MR, (uint8_t)(W5500_Sn_MR_TCP | (w->cfg.no_delayed_ack ? W5500_Sn_MR_ND : 0u)));
+    if (!port) {
+        port = w->next_port;
+        w->next_port = (uint16_t)(w->next_port == 0xffffu ? (w->cfg.local_port ? w->cfg.local_port : 49152u)
+                                                          : w->next_port + 1u);
+    }
+    sw16(w, n, W5500_Sn_PORT, port);
+    if (command(w, n, W5500_CR_OPEN) != OTA_OK || sr8(w, n, W5500_Sn_SR) != W5500_SOCK_INIT) {
+        sock_reset(w, n);
+        return OTA_ERR_NET;
+    }
+    return (int)n;
+}
+
 static int w_connect(void *ctx, const char *host, uint16_t port, uint32_t timeout_ms)
 {
     ota_w5500_t *w = ctx;
     uint8_t ip[4], dst[6], sr, ir;
     unsigned n;
+    int rc;
     uint32_t t0 = now(w);
     if (!host || !port)
         return OTA_ERR_ARG;
@@ -219,17 +244,9 @@ static int w_connect(void *ctx, const char *host, uint16_t port, uint32_t timeou
         return OTA_ERR_NET; /* name unknown */
     if (!ota_w5500_link_up(w))
         return OTA_ERR_NET; /* no cable: nothing to wait for */
-    for (n = 0; n < w->cfg.sockets && (w->in_use & (1u << n)); n++)
-        ;
-    if (n == w->cfg.sockets)
-        return OTA_ERR_NET; /* every socket of the transport holds a connection */
-    sock_reset(w, n);
-    sw8(w, n, W5500_Sn_MR, (uint8_t)(W5500_Sn_MR_TCP | (w->cfg.no_delayed_ack ? W5500_Sn_MR_ND : 0u)));
-    sw16(w, n, W5500_Sn_PORT, w->next_port);
-    w->next_port = (uint16_t)(w->next_port == 0xffffu ? (w->cfg.local_port ? w->cfg.local_port : 49152u)
-                                                      : w->next_port + 1u);
-    if (command(w, n, W5500_CR_OPEN) != OTA_OK || sr8(w, n, W5500_Sn_SR) != W5500_SOCK_INIT)
-        goto fail;
+    if ((rc = sock_open(w, 0)) < 0)
+        return rc;
+    n = (unsigned)rc;
     memcpy(dst, ip, 4); /* Sn_DIPR and Sn_DPORT are contiguous: one frame */
     dst[4] = (uint8_t)(port >> 8);
     dst[5] = (uint8_t)port;
@@ -354,3 +371,39 @@ static void w_close(void *ctx, int h)
 }
 
 static const ota_net_ops_t w5500_ops = {w_connect, w_send, w_recv, w_close};
+
+int ota_w5500_listen(ota_w5500_t *w, uint16_t port)
+{
+    int n;
+    if (!port)
+        return OTA_ERR_ARG;
+    if ((n = sock_open(w, port)) < 0)
+        return n;
+    if (command(w, (unsigned)n, W5500_CR_LISTEN) != OTA_OK || sr8(w, (unsigned)n, W5500_Sn_SR) != W5500_SOCK_LISTEN) {
+        sock_reset(w, (unsigned)n);
+        return OTA_ERR_NET;
+    }
+    w->in_use |= (uint8_t)(1u << n);
+    return n;
+}
+
+int ota_w5500_accept(ota_w5500_t *w, int h, uint32_t timeout_ms)
+{
+    uint32_t t0 = now(w);
+    uint8_t sr;
+    if (!handle_ok(w, h))
+        return OTA_ERR_ARG;
+    for (;;) {
+        sr = sr8(w, (unsigned)h, W5500_Sn_SR);
+        if (sr == W5500_SOCK_ESTABLISHED || sr == W5500_SOCK_CLOSE_WAIT) {
+            sw8(w, (unsigned)h, W5500_Sn_IR, W5500_IR_CON);
+            w->stats.connects++;
+            return h;
+        }
+        if (sr != W5500_SOCK_LISTEN && sr != W5500_SOCK_SYNRECV)
+            return OTA_ERR_NET;
+        if (expired(w, t0, timeout_ms))
+            return OTA_ERR_TIMEOUT;
+        idle(w);
+    }
+}

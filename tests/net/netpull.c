@@ -24,7 +24,7 @@
  *   its result, the flash program/erase calls it caused and the bytes it received; the pull runs
  *   only when it returns OTA_OK. --hw-rev H (cfg.hw_rev), --floor N (the device's security counter
  *   floor, set in ctx.rec after ota_init), --running V (the running version).
- * W5500: --w5500 SPEC runs the network over the W5500 driver on the emulator (netpull_w5500.h) and
+ * W5500: --w5500 SPEC runs the network over the W5500 driver on the emulator (tests/w5500/w5500_spec.h) and
  *   prints the emulator's verdict ("w5500_violations N", "w5500_stats ...") at the end.
  * net options: --ca PEM, --servername N, --connect-timeout MS, --read-timeout MS, --retries N,
  *   --redirects N, --retry-delay MS (the pull's pause before a retry), --keep-alive, --deadline MS and
@@ -48,7 +48,7 @@
 #include "otakit/ota.h"
 #include "otakit/presets.h"
 #include "otakit/tls.h"
-#include "netpull_w5500.h"
+#include "w5500_spec.h"
 
 #define MAX_EXPECT 4
 

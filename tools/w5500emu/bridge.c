@@ -19,6 +19,10 @@
 
 void bridge_close(emu_sock_t *s, int abortive)
 {
+    if (s->lfd >= 0) {
+        close(s->lfd);
+        s->lfd = -1;
+    }
     if (s->fd < 0)
         return;
     if (abortive) { /* an RST, not a FIN */
@@ -47,6 +51,85 @@ void bridge_connect(w5500_emu_t *e, unsigned n)
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(s->fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS)
         bridge_close(s, 0);
+}
+
+static uint16_t sport(const emu_sock_t *s)
+{
+    return (uint16_t)(s->reg[W5500_Sn_PORT] << 8 | s->reg[W5500_Sn_PORT + 1]);
+}
+
+/* A chip socket other than not in SOCK_LISTEN on port with no host listener of its own, or NULL. */
+static emu_sock_t *other_listener(w5500_emu_t *e, uint16_t port, const emu_sock_t *not)
+{
+    unsigned n;
+    for (n = 0; n < W5500_SOCKETS; n++)
+        if (&e->s[n] != not && e->s[n].reg[W5500_Sn_SR] == W5500_SOCK_LISTEN && sport(&e->s[n]) == port &&
+            e->s[n].lfd < 0)
+            return &e->s[n];
+    return NULL;
+}
+
+/* Several chip sockets may listen on one port, as on the chip: they share one host listener, held
+ * by one of them; each client goes to one listening chip socket, and once none listens the host
+ * listener closes (a SYN to a port nobody listens on is refused). */
+void bridge_listen(w5500_emu_t *e, unsigned n)
+{
+    emu_sock_t *s = &e->s[n];
+    struct sockaddr_in sa;
+    unsigned m;
+    int one = 1;
+    for (m = 0; m < W5500_SOCKETS; m++)
+        if (e->s[m].lfd >= 0 && sport(&e->s[m]) == sport(s)) {
+            s->reg[W5500_Sn_SR] = W5500_SOCK_LISTEN; /* the port's listener exists already */
+            return;
+        }
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(sport(s));
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->lfd >= 0)
+        setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(s->lfd, 8) != 0) {
+        bridge_close(s, 0); /* the port is taken on the host: the socket stays closed */
+        s->reg[W5500_Sn_SR] = W5500_SOCK_CLOSED;
+        return;
+    }
+    s->reg[W5500_Sn_SR] = W5500_SOCK_LISTEN;
+}
+
+void bridge_unlisten(w5500_emu_t *e, unsigned n)
+{
+    emu_sock_t *s = &e->s[n], *o;
+    if (s->lfd >= 0 && (o = other_listener(e, sport(s), s)) != NULL) {
+        o->lfd = s->lfd; /* the port stays open for the others */
+        s->lfd = -1;
+    }
+}
+
+/* Clients on the host listener held by owner: each becomes one listening chip socket's connection. */
+static void take_clients(w5500_emu_t *e, emu_sock_t *owner)
+{
+    while (owner->lfd >= 0) {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof sa;
+        emu_sock_t *t = other_listener(e, sport(owner), owner);
+        int fd = accept4(owner->lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
+        if (fd < 0)
+            return;
+        if (!t) { /* the last listening socket takes it: the port closes */
+            t = owner;
+            close(owner->lfd);
+            owner->lfd = -1;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        t->fd = fd;
+        memcpy(t->reg + W5500_Sn_DIPR, &sa.sin_addr, 4);
+        memcpy(t->reg + W5500_Sn_DPORT, &sa.sin_port, 2);
+        t->reg[W5500_Sn_SR] = W5500_SOCK_ESTABLISHED;
+        t->reg[W5500_Sn_IR] |= W5500_IR_CON;
+        e->st.connects++;
+    }
 }
 
 /* The connection is gone: Sn_SR CLOSED with the given Sn_IR bit (DISCON: reset; TIMEOUT: no answer). */
@@ -183,6 +266,8 @@ void bridge_pump(w5500_emu_t *e)
             finish_connect(e, s, now);
             continue;
         }
+        if (s->lfd >= 0 && now >= e->link_down_until)
+            take_clients(e, s);
         if (s->fd < 0 || now < e->link_down_until)
             continue;
         push_tx(e, s);
@@ -198,6 +283,12 @@ void bridge_wait(w5500_emu_t *e, int ms)
     pthread_mutex_lock(&e->mu);
     for (n = 0; n < W5500_SOCKETS; n++) {
         emu_sock_t *s = &e->s[n];
+        if (s->lfd >= 0) {
+            p[k].fd = s->lfd;
+            p[k].events = POLLIN;
+            p[k++].revents = 0;
+            continue;
+        }
         if (s->fd < 0)
             continue;
         p[k].fd = s->fd;

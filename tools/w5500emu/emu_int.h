@@ -16,6 +16,7 @@ typedef struct {
     uint8_t reg[W5500_SREG_SIZE];
     uint8_t tx[EMU_BUF_MAX], rx[EMU_BUF_MAX];
     int fd;                       /* bridged host socket, -1 */
+    int lfd;                      /* host listening socket while in SOCK_LISTEN, -1 */
     uint16_t tx_rd, tx_sent_wr;   /* next byte to push to the host; Sn_TX_WR at the last SEND */
     uint16_t rx_wr, rx_acked_rd;  /* where the next byte from the host goes; Sn_RX_RD at the last RECV */
     uint8_t cr_pending;           /* command not yet taken (Sn_CR reads it) */
@@ -61,6 +62,8 @@ uint16_t emu_buf_size(const emu_sock_t *s, int rx);
 /* bridge.c */
 void bridge_close(emu_sock_t *s, int abortive);
 void bridge_connect(w5500_emu_t *e, unsigned n);
+void bridge_listen(w5500_emu_t *e, unsigned n);   /* 127.0.0.1:Sn_PORT */
+void bridge_unlisten(w5500_emu_t *e, unsigned n); /* before a listening socket closes */
 void bridge_pump(w5500_emu_t *e);                 /* non-blocking: moves what is ready */
 void bridge_wait(w5500_emu_t *e, int ms);         /* mutex not held: poll()s the bridged sockets */
 

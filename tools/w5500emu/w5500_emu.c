@@ -104,7 +104,7 @@ w5500_emu_t *w5500_emu_new(const w5500_emu_cfg_t *cfg)
         e->cfg.ptr_start = 0xff00;
     e->rng = e->cfg.seed * 2654435761u + 1;
     for (n = 0; n < W5500_SOCKETS; n++)
-        e->s[n].fd = -1;
+        e->s[n].fd = e->s[n].lfd = -1;
     chip_reset(e);
     return e;
 }
@@ -147,6 +147,13 @@ static void cmd_run(w5500_emu_t *e, unsigned n, uint8_t cmd)
         }
         bridge_connect(e, n);
         return;
+    case W5500_CR_LISTEN:
+        if (*sr != W5500_SOCK_INIT) {
+            emu_violation(e, W5500_V_BAD_COMMAND, "socket %u: LISTEN in state 0x%02x", n, *sr);
+            return;
+        }
+        bridge_listen(e, n);
+        return;
     case W5500_CR_SEND: {
         uint16_t wr = get16(s->reg + W5500_Sn_TX_WR), len = (uint16_t)(wr - s->tx_sent_wr);
         if (!connected) {
@@ -178,6 +185,7 @@ static void cmd_run(w5500_emu_t *e, unsigned n, uint8_t cmd)
         s->reg[W5500_Sn_IR] |= W5500_IR_DISCON;
         return;
     case W5500_CR_CLOSE:
+        bridge_unlisten(e, n);
         bridge_close(s, 0);
         s->connecting = s->sending = 0;
         *sr = W5500_SOCK_CLOSED;

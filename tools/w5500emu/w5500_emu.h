@@ -2,7 +2,8 @@
  * A strict W5500 emulator for host tests: speaks the chip's SPI frame protocol byte by byte
  * (otakit/w5500_regs.h), implements the common and socket registers, the TX and RX buffer memories
  * with their 16-bit pointers, the Sn_CR command / Sn_SR status machine, and bridges each TCP socket
- * to a real socket on the host (Sn_DIPR:Sn_DPORT as given, e.g. 127.0.0.1).
+ * to a real socket on the host (CONNECT: to Sn_DIPR:Sn_DPORT as given, e.g. 127.0.0.1; LISTEN: on
+ * 127.0.0.1:Sn_PORT, shared by every chip socket listening on that port).
  *
  * Strict: what a real chip would silently get wrong is counted as a violation (w5500_violation_t)
  * and the first ones are logged with their details, so a test can assert that a driver triggers

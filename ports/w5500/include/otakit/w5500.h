@@ -74,6 +74,17 @@ int ota_w5500_init(ota_w5500_t *w, const ota_w5500_cfg_t *cfg);
 /* The PHY's link bit (PHYCFGR LNK). Returns 1 when the Ethernet link is up, 0 when down. */
 int ota_w5500_link_up(ota_w5500_t *w);
 
+/* A server socket for the push endpoints (otakit/push.h): opens a free socket of the transport
+ * listening on port. Returns its handle (>= 0) or OTA_ERR_NET (no free socket, or the chip refused).
+ * The W5500 serves one client per listening socket: ota_w5500_accept() waits for it, on the same
+ * handle; after ota_push_serve(), close the handle with w->net.ops->close and listen again. */
+int ota_w5500_listen(ota_w5500_t *w, uint16_t port);
+
+/* Waits up to timeout_ms for a client on the listening handle h. Returns h, now connected (serve it,
+ * then close it), OTA_ERR_TIMEOUT (still listening: call again from the main loop) or OTA_ERR_NET
+ * (the socket closed: close h and listen again). */
+int ota_w5500_accept(ota_w5500_t *w, int h, uint32_t timeout_ms);
+
 /* One frame: reads len bytes at offset addr of block bsb (W5500_BSB_*, otakit/w5500_regs.h) into
  * buf, or writes them from buf. For applications that use the chip's other sockets. */
 void ota_w5500_read(ota_w5500_t *w, uint8_t bsb, uint16_t addr, void *buf, size_t len);

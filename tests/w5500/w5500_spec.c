@@ -1,4 +1,4 @@
-/* netpull's W5500 network (netpull_w5500.h). */
+/* The test programs' W5500 network (w5500_spec.h). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "netpull_w5500.h"
+#include "w5500_spec.h"
 #include "otakit/w5500.h"
 #include "otakit/w5500_regs.h"
 #include "w5500_emu.h"
@@ -139,6 +139,19 @@ int w5500_setup(const char *spec, ota_net_t *tcp)
     if (hammering)
         pthread_create(&hammer_thread, NULL, hammer, NULL);
     return 0;
+}
+
+ota_w5500_t *w5500_driver(void)
+{
+    return &drv;
+}
+
+unsigned w5500_check(void)
+{
+    unsigned v = emu ? w5500_emu_violations(emu, NULL) : 0;
+    if (v)
+        w5500_emu_report(emu, stderr);
+    return v;
 }
 
 void w5500_finish(void)
