@@ -220,8 +220,6 @@ class Push(unittest.TestCase):
         self.assertEqual(self.req("POST", "/api/ota/status", b"")[0], 405)
 
 
-
-
 class PushOverW5500(Push):
     """Every push case again with the device's network on the W5500 route (push_host --w5500): the
     driver's listening sockets (ota_w5500_listen/accept) on the strict emulator, RX arriving in random
@@ -244,6 +242,7 @@ class PushOverW5500(Push):
         idle.settimeout(8)
         self.assertEqual(idle.recv(100), b"")  # closed by the device
         idle.close()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -28,6 +28,12 @@ void bridge_close(emu_sock_t *s, int abortive)
     if (abortive) { /* an RST, not a FIN */
         struct linger lg = {1, 0};
         setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    } else { /* the chip closes with a FIN whatever the peer sent that nobody read: the host would
+                answer unread data with an RST, which can destroy the answer the peer has not read yet */
+        char scratch[4096];
+        shutdown(s->fd, SHUT_WR);
+        while (recv(s->fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0)
+            ;
     }
     close(s->fd);
     s->fd = -1;
