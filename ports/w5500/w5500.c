@@ -21,7 +21,7 @@
 #include "otakit/w5500.h"
 #include "otakit/w5500_regs.h"
 
-#define CMD_MS 100u      /* Sn_CR clears within microseconds; this is a dead-chip bound */
+#define CMD_MS 500u      /* Sn_CR clears within microseconds; this is a dead-chip bound */
 #define DISCON_MS 200u   /* how long close() lets the FIN exchange run before CLOSE */
 
 static uint32_t now(const ota_w5500_t *w)
@@ -121,8 +121,8 @@ static int command(ota_w5500_t *w, unsigned n, uint8_t cmd)
     uint32_t t0 = now(w);
     sw8(w, n, W5500_Sn_CR, cmd);
     while (sr8(w, n, W5500_Sn_CR) != 0) {
-        if (expired(w, t0, CMD_MS))
-            return OTA_ERR_NET;
+        if (expired(w, t0, CMD_MS)) /* one more look: the task may have been preempted, not the chip slow */
+            return sr8(w, n, W5500_Sn_CR) == 0 ? OTA_OK : OTA_ERR_NET;
         idle(w);
     }
     return OTA_OK;

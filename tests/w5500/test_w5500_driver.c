@@ -18,7 +18,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -214,7 +213,7 @@ static void *hammer_main(void *arg)
         if (hammer.locked)
             pthread_mutex_lock(&hammer.r->bus);
         w5500_emu_select(hammer.r->emu, 1);
-        sched_yield();
+        usleep(50); /* chip select held low a while: any frame of another task now overlaps */
         w5500_emu_transfer(hammer.r->emu, hdr, NULL, 3);
         w5500_emu_transfer(hammer.r->emu, NULL, &v, 1);
         w5500_emu_select(hammer.r->emu, 0);
@@ -237,6 +236,8 @@ static void run_with_hammer(int locked, long *got, unsigned *violations)
     hammer.locked = locked;
     pthread_create(&t, NULL, hammer_main, NULL);
     *got = rig_fetch(&r, port, 300000, 4096, 0, &err);
+    while (!locked && !w5500_emu_violations(r.emu, NULL) && hammer.frames < 1000000)
+        (void)rig_fetch(&r, port, 300000, 4096, 0, &err); /* until the two tasks have met on the bus */
     hammer.stop = 1;
     pthread_join(t, NULL);
     *violations = w5500_emu_violations(r.emu, NULL);
