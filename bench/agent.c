@@ -7,7 +7,11 @@
  * busy time. No preset holds a 1 MiB image, so the geometry is defined here: 4 MiB of 4 KiB
  * sectors, 64 KiB boot, two 1.5 MiB slots, 16 KiB state (+ 4 KiB scratch for the swap layout).
  *
- *   agent_bench --server URL --token DEVICE_TOKEN --key PUB.der --product P [--version 1.0.0]
+ * With --w5500 KB the network is the W5500 route instead of POSIX sockets: the driver (ports/w5500)
+ * with KB-KB socket buffers on the emulator (tools/w5500emu), which counts every SPI byte; the SPI
+ * time at 20 MHz (8 clocks a byte, no gap between frames) is then added to the model.
+ *
+ *   agent_bench --server URL --token DEVICE_TOKEN --key PUB.der --product P [--version 1.0.0] [--w5500 KB]
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -23,10 +27,13 @@
 #include "otakit/net_posix.h"
 #include "otakit/platform_posix.h"
 #include "otakit/ota.h"
+#include "otakit/w5500.h"
+#include "w5500_emu.h"
 
 #define KB 1024u
 #define ERASE_US_4K 45000u
 #define PROG_US_256 700u
+#define SPI_HZ 20000000.0
 
 static const ota_sector_run_t runs[] = {{1024, 4 * KB}};
 static const ota_layout_t layouts[] = {
@@ -61,13 +68,18 @@ static void line(const char *what, double wall, double flash, double pure)
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {{"server", 1, 0, 's'}, {"token", 1, 0, 't'},   {"key", 1, 0, 'k'},
-                                       {"product", 1, 0, 'p'}, {"version", 1, 0, 'v'}, {0, 0, 0, 0}};
+                                       {"product", 1, 0, 'p'}, {"version", 1, 0, 'v'}, {"w5500", 1, 0, 'w'},
+                                       {0, 0, 0, 0}};
     const char *server = 0, *token = 0, *keypath = 0, *product = 0, *version = "1.0.0";
     static ota_net_posix_t posix_state;
     static ota_platform_ops_t host_platform;
     static ota_net_t tcp;
     static ota_http_t http;
     static char buf[4096];
+    static ota_w5500_t w5500;
+    static ota_w5500_spi_t spi;
+    w5500_emu_t *emu = NULL;
+    unsigned w5500_kb = 0;
     ota_http_cfg_t hc;
     ota_pubkey_t key;
     uint8_t *der;
@@ -82,6 +94,7 @@ int main(int argc, char **argv)
         case 'k': keypath = optarg; break;
         case 'p': product = optarg; break;
         case 'v': version = optarg; break;
+        case 'w': w5500_kb = (unsigned)atoi(optarg); break;
         default: return 2;
         }
     if (!server || !token || !keypath || ota_file_read(keypath, &der, &derlen) != OTA_OK) {
@@ -92,6 +105,28 @@ int main(int argc, char **argv)
     key.len = (uint32_t)derlen;
     ota_net_posix_init(&posix_state, &tcp);
     ota_host_platform_init(&host_platform, NULL);
+    if (w5500_kb) {
+        ota_w5500_cfg_t wc;
+        memset(&wc, 0, sizeof wc);
+        if (!(emu = w5500_emu_new(NULL)))
+            return 1;
+        spi.select = w5500_emu_select;
+        spi.transfer = w5500_emu_transfer;
+        spi.idle = w5500_emu_idle;
+        spi.ctx = emu;
+        wc.spi = &spi;
+        wc.platform = &host_platform;
+        wc.sockets = (uint8_t)(16 / w5500_kb);
+        wc.buf_kb = (uint8_t)w5500_kb;
+        memcpy(wc.ip, (const uint8_t[4]){192, 168, 1, 50}, 4);
+        memcpy(wc.subnet, (const uint8_t[4]){255, 255, 255, 0}, 4);
+        if (ota_w5500_init(&w5500, &wc) != OTA_OK) {
+            fprintf(stderr, "agent_bench: ota_w5500_init failed (--w5500 1, 2, 4, 8 or 16)\n");
+            return 2;
+        }
+        tcp = w5500.net;
+        printf("Network: the W5500 route, %u KiB socket buffers (ports/w5500 on tools/w5500emu)\n", w5500_kb);
+    }
     memset(&hc, 0, sizeof hc);
     hc.tcp = &tcp;
     hc.platform = &host_platform;
@@ -113,6 +148,7 @@ int main(int argc, char **argv)
         ota_pull_opts_t o;
         ota_pull_stats_t st;
         ota_boot_result_t br;
+        ota_w5500_stats_t w0, w1;
         double t0, t1, t2, f0, f1, f2, pure, pure_e, pure_p, t3, f3;
         uint32_t sectors;
         int rc;
@@ -150,6 +186,7 @@ int main(int argc, char **argv)
         }
         t1 = now_s();
         f1 = sim_s(sim);
+        w0 = w5500.stats;
         memset(&o, 0, sizeof o);
         o.token = token;
         o.size = chk.size;
@@ -157,6 +194,7 @@ int main(int argc, char **argv)
         rc = ota_pull_image(&ctx, &http, chk.url, &o, &st);
         t2 = now_s();
         f2 = sim_s(sim);
+        w1 = w5500.stats;
         if (rc != OTA_OK) {
             fprintf(stderr, "agent_bench: pull: %s\n", ota_errname(rc));
             return 1;
@@ -176,6 +214,14 @@ int main(int argc, char **argv)
         line("check (GET /device/check)", t1 - t0, f1 - f0, 0);
         line("pull (download+write+verify)", t2 - t1, f2 - f1, pure);
         line("check + pull (agent, end to end)", t2 - t0, f2 - f0, pure);
+        if (emu) {
+            uint64_t spi_b = w1.spi_bytes - w0.spi_bytes, pay = w1.bytes_received - w0.bytes_received;
+            double spi_s = (double)spi_b * 8 / SPI_HZ;
+            printf("  W5500 pull: %" PRIu64 " SPI bytes for %" PRIu64 " payload bytes = %.4f SPI bytes per payload "
+                   "byte, %" PRIu64 " frames\n", spi_b, pay, (double)spi_b / (double)pay, (uint64_t)(w1.frames - w0.frames));
+            printf("  pull at 20 MHz SPI (modelled)        SPI %7.3f s + flash %7.3f s = %7.3f s   ratio to pure flash "
+                   "%.3f\n", spi_s, f2 - f1, spi_s + f2 - f1, (spi_s + f2 - f1) / pure);
+        }
 
         /* bootloader install step: the next boot tests the new image */
         if ((rc = ota_init(&ctx, &cfg)) != OTA_OK)
@@ -200,6 +246,12 @@ int main(int argc, char **argv)
         ota_flash_sim_close(sim);
     }
     ota_http_close(&http);
+    if (emu) {
+        if (w5500_emu_violations(emu, NULL))
+            w5500_emu_report(emu, stderr);
+        printf("W5500 emulator violations: %u\n", w5500_emu_violations(emu, NULL));
+        w5500_emu_free(emu);
+    }
     free(der);
     return 0;
 }

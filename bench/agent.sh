@@ -2,12 +2,16 @@
 # Device agent benchmark, every figure measured in this run:
 #   1. end-to-end update of a 1 MiB signed image from a real otakit-server on loopback into the
 #      simulated flash with a timing model (bench/agent.c), against the pure flash time
+#   1b. the same update over the W5500 route (ports/w5500 on the emulator tools/w5500emu, 16 and 2
+#      KiB socket buffers): SPI bytes per payload byte, and the pull with its SPI time modelled at
+#      20 MHz against the pure flash time
 #   2-3. code size, static RAM and worst stack path of the linked Cortex-M3 agent and bootloader:
 #      bench/target.sh (the target build of cmake/target.cmake, mbedTLS included)
-#   bench/agent.sh [IMAGE_BYTES]      (default 1048576)
+#   bench/agent.sh [IMAGE_BYTES] [w5500]   (default 1048576; "w5500": sections 1 and 1b only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 size=${1:-1048576}
+only=${2:-}
 command -v arm-none-eabi-gcc >/dev/null || bash "$root/scripts/deps.sh"
 bin=$root/build/release-bench
 cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release -DOTAKIT_TESTS=OFF >/dev/null
@@ -46,7 +50,13 @@ hdr "1. end-to-end update of a $size B payload (signed image $(stat -c %s "$work
   "build/release-bench/bench/agent_bench --server $OTAKIT_SERVER_URL --token DEVTOK --key k.der --product bench"
 "$bin/bench/agent_bench" --server "$OTAKIT_SERVER_URL" --token "$devtok" --key "$work/k.der" --product bench
 echo "(host: $(nproc) cores, $(uname -m); server with 2 threads on the same machine)"
+for kb in 16 2; do
+  hdr "1b. the same over the W5500 route, $kb KiB socket buffers (SPI frames counted by the emulator)" \
+    "build/release-bench/bench/agent_bench --server $OTAKIT_SERVER_URL --token DEVTOK --key k.der --product bench --w5500 $kb"
+  "$bin/bench/agent_bench" --server "$OTAKIT_SERVER_URL" --token "$devtok" --key "$work/k.der" --product bench --w5500 $kb
+done
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; spid=
+[[ $only == w5500 ]] && exit 0
 
 # ---- 2-3. RAM and code size on the target build -----------------------------------------------
 # One place for these figures: bench/target.sh (the linked Cortex-M3 agent and bootloader of

@@ -59,9 +59,13 @@ else()
   target_link_libraries(otakit_device PUBLIC otakit_mbedtls_config)
 endif()
 
-# Link checks (tests/target/): a bootloader, and with the TLS client an HTTPS update agent, linked
-# with newlib-nano, no startup files and no syscall stubs: whatever nobody provides fails the link.
-set(link_checks boot)
+# The W5500 transport (ports/w5500): portable like the device library, built for the target too.
+add_subdirectory(ports/w5500)
+
+# Link checks (tests/target/): a bootloader, an HTTP update agent on a W5500 (no TCP/IP stack), and
+# with the TLS client an HTTPS update agent, linked with newlib-nano, no startup files and no syscall
+# stubs: whatever nobody provides fails the link.
+set(link_checks boot w5500)
 if(OTAKIT_TARGET_TLS)
   list(APPEND link_checks agent)
 endif()
@@ -69,6 +73,9 @@ foreach(prog ${link_checks})
   add_executable(otakit_link_${prog} ${CMAKE_SOURCE_DIR}/tests/target/link_${prog}.c
                  ${CMAKE_SOURCE_DIR}/tests/target/port_stub.c)
   target_link_libraries(otakit_link_${prog} PRIVATE otakit_device)
+  if(prog STREQUAL w5500)
+    target_link_libraries(otakit_link_${prog} PRIVATE otakit_port_w5500)
+  endif()
   target_link_options(otakit_link_${prog} PRIVATE -nostartfiles -Wl,-e,reset_handler -Wl,-u,stub_vectors
                       -Wl,-Map=${CMAKE_CURRENT_BINARY_DIR}/otakit_link_${prog}.map)
   set_target_properties(otakit_link_${prog} PROPERTIES SUFFIX .elf)

@@ -26,9 +26,11 @@
  *   its result, the flash program/erase calls it caused and the bytes it received; the pull runs
  *   only when it returns OTA_OK. --hw-rev H (cfg.hw_rev), --floor N (the device's security counter
  *   floor, set in ctx.rec after ota_init), --running V (the running version).
+ * W5500: --w5500 SPEC runs the network over the W5500 driver on the emulator (tests/w5500/w5500_spec.h) and
+ *   prints the emulator's verdict ("w5500_violations N", "w5500_stats ...") at the end.
  * net options: --ca PEM, --servername N, --connect-timeout MS, --read-timeout MS, --retries N,
- *   --redirects N, --keep-alive, --deadline MS and --min-progress N (the pull's deadline_ms and
- *   min_progress).
+ *   --redirects N, --retry-delay MS (the pull's pause before a retry), --keep-alive, --deadline MS and
+ *   --min-progress N (the pull's deadline_ms and min_progress).
  * Exit status: 0 when the operation returned OTA_OK, 1 when it returned an error, 2 on bad usage.
  */
 #include <getopt.h>
@@ -48,16 +50,17 @@
 #include "otakit/ota.h"
 #include "otakit/presets.h"
 #include "otakit/tls.h"
+#include "w5500_spec.h"
 
 #define MAX_EXPECT 4
 
 static struct {
     const char *url, *server, *token, *sha, *version, *flash, *layout, *key, *product, *ca, *servername;
     const char *dump, *if_range, *expect[MAX_EXPECT], *hw_rev, *running;
-    const char *mongoose, *esp, *mac, *sketch_md5, *catalog, *path;
+    const char *mongoose, *esp, *mac, *sketch_md5, *catalog, *path, *w5500;
     int esp32, require_md5;
     unsigned n_expect;
-    uint32_t size, ws, counter, slot, connect_ms, read_ms, retries, redirects, range_from, deadline_ms, min_progress;
+    uint32_t size, ws, counter, slot, connect_ms, read_ms, retries, retry_delay, redirects, range_from, deadline_ms, min_progress;
     uint64_t cut_op;
     int keep_alive, has_range, precheck, has_floor;
     uint32_t floor;
@@ -150,6 +153,8 @@ static int net_setup(void)
     ota_http_cfg_t hc;
     int rc;
     ota_net_posix_init(&posix_state, &tcp);
+    if (opt.w5500 && w5500_setup(opt.w5500, &tcp) != 0)
+        return 2;
     ota_host_platform_init(&host_platform, NULL);
     memset(&hc, 0, sizeof hc);
     hc.tcp = &tcp;
@@ -295,6 +300,7 @@ static int do_pull(const char *url, uint32_t size, const char *sha)
     o.size = size;
     o.sha256 = sha;
     o.max_retries = (uint8_t)opt.retries;
+    o.retry_delay_ms = opt.retry_delay;
     o.deadline_ms = opt.deadline_ms;
     o.min_progress = opt.min_progress;
     o.progress = on_progress;
@@ -488,6 +494,7 @@ int main(int argc, char **argv)
         {"mongoose", 1, 0, 'M'},    {"esp", 1, 0, 'E'},         {"mac", 1, 0, 'm'},         {"sketch-md5", 1, 0, '5'},
         {"esp32", 0, 0, '3'},       {"require-md5", 0, 0, 'q'}, {"deadline", 1, 0, 'L'},   {"min-progress", 1, 0, 'G'},
         {"catalog", 1, 0, 'B'},     {"path", 1, 0, 'Q'},
+        {"w5500", 1, 0, 'W'},       {"retry-delay", 1, 0, 'Y'},
         {0, 0, 0, 0}};
     const char *cmd;
     int ch, rc;
@@ -535,6 +542,8 @@ int main(int argc, char **argv)
         case '3': opt.esp32 = 1; break;
         case 'q': opt.require_md5 = 1; break;
         case 'L': opt.deadline_ms = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'W': opt.w5500 = optarg; break;
+        case 'Y': opt.retry_delay = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'G': opt.min_progress = (uint32_t)strtoul(optarg, NULL, 0); break;
         default: return 2;
         }
@@ -561,6 +570,7 @@ int main(int argc, char **argv)
     else
         rc = 2;
     ota_http_close(&http);
+    w5500_finish();
     if (opt.ca)
         ota_tls_free(&tls);
     if (sim)

@@ -2,7 +2,10 @@
  * A simulated device serving the push endpoints (device/net/push.c) on a loopback TCP port:
  * file-backed flash, the bootloader run at start and after every pushed update or rollback.
  *   push_host --flash FILE --factory IMG --key PUB.pem --port P [--token T] [--basic B64]
- *             [--aota-port U [--aota-password PW]]
+ *             [--aota-port U [--aota-password PW]] [--w5500 SPEC]
+ * With --w5500 SPEC (tests/w5500/w5500_spec.h; --port needed) the device's network is the W5500
+ * driver on the emulator: two chip sockets listen on the port (ota_w5500_listen), so one takes the
+ * next client while the other serves, and each listens again once its client is closed.
  * Prints "listening <port>" (and "aota <udp port>" with --aota-port: ArduinoOTA invitations,
  * device/net/arduino_ota.c, 0 for any free port) and one "boot slot=S version=V state=X" line per
  * boot; "aota result=X" after each ArduinoOTA transfer. One request
@@ -29,6 +32,7 @@
 #include "otakit/platform_posix.h"
 #include "otakit/presets.h"
 #include "otakit/push.h"
+#include "w5500_spec.h"
 
 static int boot(ota_ctx_t *ctx, const ota_config_t *cfg)
 {
@@ -45,16 +49,47 @@ static int boot(ota_ctx_t *ctx, const ota_config_t *cfg)
     return OTA_OK;
 }
 
+/* The accept loop on the W5500: two listening chip sockets, each served in turn. */
+static int serve_w5500(ota_ctx_t *ctx, const ota_config_t *cfg, const ota_net_t *net, const ota_push_cfg_t *pc,
+                       uint16_t port)
+{
+    ota_w5500_t *w = w5500_driver();
+    int h[2], i, rc;
+    for (i = 0; i < 2; i++)
+        if ((h[i] = ota_w5500_listen(w, port)) < 0) {
+            printf("listen failed: %s\n", ota_errname(h[i]));
+            return 1;
+        }
+    printf("listening %u\n", port);
+    fflush(stdout);
+    for (i = 0;; i ^= 1) {
+        ota_push_result_t res;
+        if ((rc = ota_w5500_accept(w, h[i], 100)) == OTA_ERR_TIMEOUT)
+            continue; /* nothing yet: a device would run the rest of its loop here */
+        if (rc >= 0) {
+            ota_push_serve(ctx, net, h[i], pc, &res);
+            (void)w5500_check(); /* any violation: reported on stderr, which the tests read */
+            printf("served status=%d result=%s\n", res.status, ota_errname(res.result));
+            fflush(stdout);
+        }
+        net->ops->close(net->ctx, h[i]);
+        if ((h[i] = ota_w5500_listen(w, port)) < 0)
+            return 1;
+        if (rc >= 0 && res.reboot && boot(ctx, cfg) != OTA_OK)
+            return 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"flash", 1, 0, 'f'}, {"factory", 1, 0, 'F'}, {"key", 1, 0, 'k'},
                                          {"port", 1, 0, 'p'},  {"token", 1, 0, 't'},   {"basic", 1, 0, 'b'},
                                          {"aota-port", 1, 0, 'u'}, {"aota-password", 1, 0, 'P'},
-                                         {0, 0, 0, 0}};
+                                         {"w5500", 1, 0, 'w'}, {0, 0, 0, 0}};
     const char *aota_password = NULL;
     int aota_port = -1, ufd = -1;
     ota_aota_t aota;
-    const char *flash_path = NULL, *factory = NULL, *keypath = NULL;
+    const char *flash_path = NULL, *factory = NULL, *keypath = NULL, *w5500 = NULL;
     const ota_preset_t *p = ota_preset_find("swap-256k");
     ota_push_cfg_t pc;
     ota_flash_sim_cfg_t sc;
@@ -86,6 +121,7 @@ int main(int argc, char **argv)
         case 'b': pc.basic_b64 = optarg; break;
         case 'u': aota_port = atoi(optarg); break;
         case 'P': aota_password = optarg; break;
+        case 'w': w5500 = optarg; break;
         default: return 2;
         }
     }
@@ -125,6 +161,8 @@ int main(int argc, char **argv)
     ota_net_posix_init(&ns, &net);
     ota_host_platform_init(&plat, NULL);
     pc.platform = &plat;
+    if (w5500)
+        return port > 0 && w5500_setup(w5500, &net) == 0 ? serve_w5500(&ctx, &cfg, &net, &pc, (uint16_t)port) : 2;
     lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     memset(&sa, 0, sizeof sa);
