@@ -61,6 +61,8 @@ static const char usage[] =
     "                         (OTAKIT_FIRST_CONTACTS_PER_IP; default 30; 0: no limit)\n"
     "  --first-contacts-per-product N  the same per product (OTAKIT_FIRST_CONTACTS_PER_PRODUCT;\n"
     "                         default 600; 0: no limit)\n"
+    "  --ddi-poll-sleep S     polling sleep told to hawkBit DDI controllers (OTAKIT_DDI_POLL_SLEEP;\n"
+    "                         default 0: 30 s with an action in flight, else 300 s)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
     "  -h, --help             this text\n";
@@ -192,12 +194,15 @@ int main(int argc, char **argv)
                                          {"max-connections-per-ip", 1, 0, 'P'},
                                          {"first-contacts-per-ip", 1, 0, 'F'},
                                          {"first-contacts-per-product", 1, 0, 'G'},
+                                         {"ddi-poll-sleep", 1, 0, 'S'},
                                          {"print-errors", 0, 0, 'E'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
-               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL;
+               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL,
+               *o_ddi_sleep = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
-                                                 rollouts_routes, mongoose_routes, compat_routes, NULL};
+                                                 rollouts_routes, mongoose_routes, compat_routes, ddi_routes,
+                                                 NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
@@ -224,6 +229,7 @@ int main(int argc, char **argv)
         case 'P': o_conns_ip = optarg; break;
         case 'F': o_fc_ip = optarg; break;
         case 'G': o_fc_product = optarg; break;
+        case 'S': o_ddi_sleep = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'R': http_print_routes(tables, stdout); return fflush(stdout) == 0 ? 0 : 1;
         case 'E': err_print_table(stdout); return fflush(stdout) == 0 ? 0 : 1; /* hidden: for the tests */
@@ -259,7 +265,9 @@ int main(int argc, char **argv)
                  &g_server.first_contacts_per_ip) ||
         uint_opt("first-contacts-per-product",
                  opt_or_env(o_fc_product, "OTAKIT_FIRST_CONTACTS_PER_PRODUCT", "600"), 0, 1000000,
-                 &g_server.first_contacts_per_product))
+                 &g_server.first_contacts_per_product) ||
+        uint_opt("ddi-poll-sleep", opt_or_env(o_ddi_sleep, "OTAKIT_DDI_POLL_SLEEP", "0"), 0, 86400,
+                 &g_server.ddi_sleep))
         return 2;
     if (hc.max_conns > fd_conns) { /* what the open-files limit leaves room for, with a margin */
         if (o_conns || getenv("OTAKIT_MAX_CONNECTIONS"))
