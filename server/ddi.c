@@ -229,6 +229,20 @@ static enum MHD_Result ddi_artifact(http_req_t *r)
         int len = snprintf(body, sizeof body, "%s  %s\n", md5, name);
         return http_text(r, 200, "text/plain", body, (size_t)len, NULL);
     }
+    /* Zephyr's client sends no feedback before it downloads: the fetch itself starts the action. */
+    if (!r->is_head) {
+        device_report_t rep;
+        memset(&rep, 0, sizeof rep);
+        rep.device = device;
+        rep.status = "downloading";
+        rep.progress = -1;
+        rep.action = db ? q_int(db, 0, "SELECT id FROM actions WHERE device = ? AND release = ? AND status = 'offered' "
+                                       "ORDER BY id DESC LIMIT 1", "ii", device, release)
+                        : 0;
+        if (rep.action && db_tx(device_report_tx, &rep) != 0)
+            return tx_reply(r, -1, &rep.res, 200);
+        json_decref(rep.res.out);
+    }
     return http_file(r, path, sha, "application/octet-stream", NULL);
 }
 

@@ -11,7 +11,8 @@
 #include "http.h"
 
 /* Authenticates a DDI request for the controller {controller} of the product {tenant} (path
- * parameters 0 and 1): a TargetToken must be that device's token, a GatewayToken the product's.
+ * parameters 0 and 1; a tenant matches a product id in any case, and the parameter becomes the
+ * product's own spelling): a TargetToken must be that device's token, a GatewayToken the product's.
  * With may_register, a GatewayToken request from an unknown controller registers it when the
  * product allows it. Returns 1 with *device set, or 0 after queuing the refusal (401, 404). */
 int ddi_auth(http_req_t *r, int may_register, int64_t *device);

@@ -60,6 +60,31 @@ static int refuse(http_req_t *r, err_t e, const char *msg)
     return 0;
 }
 
+/* The product the tenant names: its product id, else the one product whose id matches it in
+ * another case (hawkBit's tenants are case-insensitive: Zephyr polls /default/... and requires
+ * /DEFAULT/... in its download link). The tenant parameter becomes the product's own spelling,
+ * which the links the server gives use. Returns products.id or 0. */
+static int64_t ddi_tenant(sqlite3 *db, http_req_t *r)
+{
+    int64_t ids[2];
+    char *canon;
+    sqlite3_stmt *st;
+    int64_t product = lookup_product_id(db, http_param(r, 0));
+    if (product)
+        return product;
+    if (q_ids(db, ids, 2, "SELECT id FROM products WHERE product_id = ? COLLATE NOCASE LIMIT 2", "s",
+              http_param(r, 0)) != 1)
+        return 0;
+    st = q_prep(db, "SELECT product_id FROM products WHERE id = ?", "i", ids[0]);
+    canon = st && sqlite3_step(st) == SQLITE_ROW ? strdup(q_text(st, 0)) : NULL;
+    db_done(st);
+    if (!canon)
+        return 0;
+    free(r->params[0]);
+    r->params[0] = canon;
+    return ids[0];
+}
+
 int ddi_auth(http_req_t *r, int may_register, int64_t *device)
 {
     sqlite3 *db = db_get();
@@ -69,7 +94,7 @@ int ddi_auth(http_req_t *r, int may_register, int64_t *device)
     *device = 0;
     if (!db)
         return refuse(r, ERR_DATABASE, "no database");
-    if (!(product = lookup_product_id(db, http_param(r, 0))))
+    if (!(product = ddi_tenant(db, r)))
         return refuse(r, ERR_NOT_FOUND, "no such tenant");
     if (h && !strncasecmp(h, "TargetToken ", 12) && h[12]) {
         http_token_hash(h + 12, hash);
