@@ -10,7 +10,10 @@
  *  - the swap type MCUboot's boot_swap_type_multi() derives through boot_swap_tables[]: test,
  *    permanent, revert after a test boot, none once confirmed (boot_set_confirmed_multi());
  *  - a power cut before or during any flash write of a request leaves either no request or the
- *    complete one, never a test request where a permanent one was asked or a half one.
+ *    complete one, never a test request where a permanent one was asked or a half one;
+ *  - the device core in trailer mode (ota_config_t.mcuboot_request): ota_begin/write/end of the
+ *    imgtool image into the secondary slot requests the test upgrade, and after MCUboot's swap
+ *    ota_confirm() writes image_ok as boot_set_confirmed() does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +28,8 @@
 #include "otakit/err.h"
 #include "otakit/flash_sim.h"
 #include "otakit/mcuboot.h"
+#include "otakit/ota.h"
+#include "otakit/presets.h"
 
 #define SLOT 0x20000u
 #define SECTOR 0x1000u
@@ -224,6 +229,71 @@ static void test_power_cut_at_every_write(void **state)
         }
 }
 
+/* The device core in MCUboot trailer mode, on the swap-256k layout (slot 0 primary, 1 secondary). */
+static void test_device_core_trailer_mode(void **state)
+{
+    const ota_preset_t *pr = ota_preset_find("swap-256k");
+    ota_flash_sim_cfg_t c;
+    ota_flash_sim_t *sim;
+    ota_flash_t f;
+    ota_config_t cfg;
+    ota_pubkey_t key;
+    ota_ctx_t ctx;
+    size_t n, kn;
+    uint8_t *vec = read_file("fw-4096.padded-confirmed.bin", &n), *der = read_file("ec256-pub.der", &kn), *d;
+    const ota_area_t *s0, *s1;
+    const uint32_t image_end = 4760;
+    (void)state;
+    assert_non_null(pr);
+    memset(&c, 0, sizeof c);
+    c.size = pr->flash_size;
+    c.n_runs = pr->n_runs;
+    c.runs = pr->runs;
+    c.write_size = 4;
+    c.erased_val = 0xff;
+    assert_int_equal(ota_flash_sim_open(&c, &sim), OTA_OK);
+    ota_flash_sim_bind(sim, &f);
+    s0 = &pr->layout.slot[0];
+    s1 = &pr->layout.slot[1];
+    d = ota_flash_sim_data(sim);
+    memset(d + s1->off + s1->size - 4096, 0x00, 4096); /* an old trailer: ota_end must clear it */
+    key.der = der;
+    key.len = (uint32_t)kn;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.flash = &f;
+    cfg.layout = &pr->layout;
+    cfg.keys = &key;
+    cfg.n_keys = 1;
+    cfg.mcuboot_request = OTA_MCUBOOT_TEST;
+    assert_int_equal(ota_init(&ctx, &cfg), OTA_OK);
+    assert_int_equal(ota_begin(&ctx, image_end), OTA_OK);
+    assert_int_equal(ota_write(&ctx, vec, 1000), OTA_OK);
+    assert_int_equal(ota_write(&ctx, vec + 1000, image_end - 1000), OTA_OK);
+    assert_int_equal(ota_end(&ctx), OTA_OK);
+    {
+        ota_mcuboot_state_t p, s;
+        assert_int_equal(ota_mcuboot_read(&f, s0, &p), OTA_OK);
+        assert_int_equal(ota_mcuboot_read(&f, s1, &s), OTA_OK);
+        assert_int_equal(ota_mcuboot_swap_type(&p, &s), OTA_MCUBOOT_TEST);
+        assert_int_equal(d[s1->off + s1->size - 40], OTA_MCUBOOT_TEST);
+        assert_memory_equal(d + s1->off + s1->size - 16, vec + SLOT - 16, 16); /* imgtool's magic */
+    }
+    /* MCUboot's test swap: the image and the trailer (magic, swap_info, copy_done) in primary. */
+    memcpy(d + s0->off, vec, image_end);
+    memcpy(d + s0->off + s0->size - 16, vec + SLOT - 16, 16);
+    d[s0->off + s0->size - 40] = OTA_MCUBOOT_TEST;
+    d[s0->off + s0->size - 32] = 0x01;
+    memset(d + s1->off, 0xff, s1->size);
+    assert_int_equal(ota_init(&ctx, &cfg), OTA_OK); /* the new firmware starts */
+    assert_int_equal(ota_mcuboot_on_trial(&f, s0), 1);
+    assert_int_equal(ota_confirm(&ctx), OTA_OK);
+    assert_int_equal(ota_mcuboot_on_trial(&f, s0), 0);
+    assert_int_equal(d[s0->off + s0->size - 24], 0x01);
+    free(vec);
+    free(der);
+    ota_flash_sim_close(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_offsets_for_each_write_size),
         cmocka_unit_test(test_test_boot_then_confirm),
         cmocka_unit_test(test_power_cut_at_every_write),
+        cmocka_unit_test(test_device_core_trailer_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
