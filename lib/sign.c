@@ -10,13 +10,8 @@
 #include <string.h>
 
 #include "otakit/err.h"
+#include "otakit/mcuboot.h"
 
-/* The swap trailer's 16-byte magic when max_align is 8; with a larger alignment the first two
- * bytes hold max_align and the rest is MCUboot's alternate magic. */
-static const uint8_t boot_magic8[16] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
-                                        0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
-static const uint8_t boot_magic_alt[14] = {0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
-                                           0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a};
 
 void ota_sign_opts_init(ota_sign_opts_t *o)
 {
@@ -38,7 +33,7 @@ static int align_valid(unsigned a)
 
 static uint32_t max_align(const ota_sign_opts_t *o)
 {
-    return opt_align(o) > 8 ? opt_align(o) : 8;
+    return ota_mcuboot_max_align(opt_align(o));
 }
 
 static uint32_t align_up(uint32_t v, uint32_t a)
@@ -48,9 +43,8 @@ static uint32_t align_up(uint32_t v, uint32_t a)
 
 uint32_t ota_trailer_size(const ota_sign_opts_t *o)
 {
-    uint32_t sectors = o->max_sectors ? o->max_sectors : 128;
-    /* swap status (3 entries a sector) + image_ok, copy_done, swap_info, swap_size + magic */
-    return sectors * 3 * opt_align(o) + max_align(o) * 4 + align_up(16, max_align(o));
+    /* imgtool's formula: the swap-scratch trailer (otakit/mcuboot.h) */
+    return ota_mcuboot_trailer_size(OTA_MCUBOOT_SWAP_SCRATCH, opt_align(o), o->max_sectors ? o->max_sectors : 128);
 }
 
 /* Checks the options that are not TLVs. */
@@ -210,13 +204,7 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
             img = np;
             total = o->slot_size;
             memset(img + image_len, o->erased_val, total - image_len);
-            if (ma == 8) {
-                memcpy(img + total - 16, boot_magic8, 16);
-            } else {
-                img[total - 16] = (uint8_t)ma;
-                img[total - 15] = (uint8_t)(ma >> 8);
-                memcpy(img + total - 14, boot_magic_alt, sizeof boot_magic_alt);
-            }
+            ota_mcuboot_magic(ma, img + total - 16);
             if (o->confirm)
                 img[total - align_up(16, ma) - ma] = 0x01; /* image_ok */
         }

@@ -179,13 +179,6 @@ static int rank_of(const char *s)
     return -1;
 }
 
-struct rep {
-    http_req_t *r;
-    tx_res_t res;
-    int64_t action;
-    const char *status, *message, *version;
-    int64_t progress; /* -1: absent */
-};
 
 /* NULL when the move is allowed, else why not. */
 static const char *transition_error(const char *from, const char *to)
@@ -207,9 +200,9 @@ static const char *transition_error(const char *from, const char *to)
     return t >= f ? NULL : "status cannot go backwards";
 }
 
-static int report_tx(sqlite3 *db, void *arg)
+int device_report_tx(sqlite3 *db, void *arg)
 {
-    struct rep *p = arg;
+    device_report_t *p = arg;
     sqlite3_stmt *st;
     int64_t dev, release, rollout, command, rcounter;
     char cur[16], rversion[80];
@@ -234,7 +227,7 @@ static int report_tx(sqlite3 *db, void *arg)
     rcounter = sqlite3_column_int64(st, 6);
     db_done(st);
     (void)release;
-    if (dev != p->r->auth_device)
+    if (dev != p->device)
         return tx_fail(&p->res, ERR_FORBIDDEN, "action %lld belongs to another device", (long long)p->action);
 
     final = !strcmp(p->status, "confirmed") || !strcmp(p->status, "failed") || !strcmp(p->status, "rolled_back");
@@ -304,10 +297,10 @@ static int report_tx(sqlite3 *db, void *arg)
 
 static enum MHD_Result device_report(http_req_t *r)
 {
-    struct rep p;
+    device_report_t p;
     json_t *v;
     memset(&p, 0, sizeof p);
-    p.r = r;
+    p.device = r->auth_device;
     v = json_object_get(r->json, "action_id");
     if (!json_is_integer(v) || json_integer_value(v) <= 0)
         return http_error(r, ERR_BAD_ACTION_ID, "action_id must be the positive integer from the offer");
@@ -329,7 +322,7 @@ static enum MHD_Result device_report(http_req_t *r)
     if (v && !input_text_ok(json_string_value(v), 64, 0))
         return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
     p.version = json_string_value(v);
-    return tx_reply(r, db_tx(report_tx, &p), &p.res, 200);
+    return tx_reply(r, db_tx(device_report_tx, &p), &p.res, 200);
 }
 
 /* ---- POST /api/v1/device/commands/{id} ----------------------------------------------------------- */

@@ -79,16 +79,19 @@ static json_t *groups_json(const char *g)
 
 #define DEVICE_COLS                                                                                           \
     "d.device_id, d.hw_rev, d.version, d.slot, d.security_counter, d.mac, d.groups, d.state, d.last_seen, " \
-    "d.created_at, d.via"
+    "d.created_at, d.via, d.attributes"
 
 static json_t *device_json(sqlite3_stmt *st)
 {
-    return json_pack("{s:s,s:s,s:s,s:i,s:I,s:s,s:o,s:s,s:I,s:I,s:s}", "device_id", q_text(st, 0), "hw_rev",
+    /* attributes: what a DDI controller stored with configData (ddi_device.c), else {} */
+    json_t *attrs = *q_text(st, 11) ? json_loads(q_text(st, 11), 0, NULL) : NULL;
+    return json_pack("{s:s,s:s,s:s,s:i,s:I,s:s,s:o,s:s,s:I,s:I,s:s,s:o}", "device_id", q_text(st, 0), "hw_rev",
                      q_text(st, 1), "version", q_text(st, 2), "slot", sqlite3_column_int(st, 3),
                      "security_counter", (json_int_t)sqlite3_column_int64(st, 4), "mac", q_text(st, 5), "groups",
                      groups_json(q_text(st, 6)), "state", q_text(st, 7), "last_seen",
                      (json_int_t)sqlite3_column_int64(st, 8), "created_at", (json_int_t)sqlite3_column_int64(st, 9),
-                     "via", q_text(st, 10)); /* token | esp | mongoose: how it joined */
+                     "via", q_text(st, 10), /* token | esp | mongoose | ddi: how it joined */
+                     "attributes", json_is_object(attrs) ? attrs : (json_decref(attrs), json_object()));
 }
 
 #define ACTION_COLS                                                                                           \

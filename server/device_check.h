@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "tx.h"
 
 /* Poll interval advice (seconds): nothing in flight / an update or a command is in flight. */
@@ -18,5 +20,19 @@
  * commands and finds the offer. On success res->out holds {"update","commands","poll_interval"}
  * (caller owns it). Returns 0, or nonzero with the error recorded in res (see tx_reply). */
 int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res);
+
+/* A device's report on one of its actions (POST /api/v1/device/report, and the DDI feedback). */
+typedef struct {
+    int64_t device;   /* devices.id of the reporting device (the action must be its own) */
+    int64_t action;
+    const char *status, *message, *version; /* message, version: NULL when absent */
+    int64_t progress; /* 0..100, -1: absent */
+    tx_res_t res;     /* the answer: {"action_id","status",...} or the error */
+} device_report_t;
+
+/* Moves the action as the report says (the transitions api_device.c describes), with its event,
+ * the device's version once confirmed, and the rollout thresholds. db_tx() work function (arg: a
+ * device_report_t); returns 0 or -1 with the error in res. */
+int device_report_tx(sqlite3 *db, void *arg);
 
 #endif

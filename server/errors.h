@@ -23,7 +23,10 @@
     X(ERR_BAD_COMMAND, "bad_command", 400, "a reboot takes no release and no consent")                     \
     X(ERR_BAD_COMPAT, "bad_compat", 400, "compat must be an object of booleans")                           \
     X(ERR_BAD_CONSENT, "bad_consent", 400, "consent must be true or false")                                \
+    X(ERR_BAD_CONFIG_DATA, "bad_config_data", 400, "configData is {\"mode\"?,\"data\":{name:string}}")  \
+    X(ERR_BAD_DDI, "bad_ddi", 400, "DDI settings are {\"register\"?:bool,\"gateway_token\"?:\"new\"|\"none\"}") \
     X(ERR_BAD_DEVICE_ID, "bad_device_id", 400, "device_id must be 1-64 characters of A-Z a-z 0-9 . _ : -") \
+    X(ERR_BAD_FEEDBACK, "bad_feedback", 400, "feedback needs status.execution")                          \
     X(ERR_BAD_FIELD, "bad_field", 400, "this field cannot be changed")                                     \
     X(ERR_BAD_FILENAME, "bad_filename", 400, "filename must be 1-128 characters of A-Z a-z 0-9 . _ + - ( )") \
     X(ERR_BAD_GRANTED, "bad_granted", 400, "granted must be true or false")                                \
@@ -32,6 +35,7 @@
     X(ERR_BAD_HW_REV, "bad_hw_rev", 400, "hw_rev must be 1-64 printable characters")                      \
     X(ERR_BAD_ID, "bad_id", 400, "the device id is malformed")                                             \
     X(ERR_BAD_IMAGE, "bad_image", 400, "the upload is not a firmware image the server accepts")            \
+    X(ERR_BAD_KIND, "bad_kind", 400, "kind must be image, swu or file")                                    \
     X(ERR_BAD_LIMIT, "bad_limit", 400, "limit must be 1..10000")                                           \
     X(ERR_BAD_MAC, "bad_mac", 400, "mac must be up to 32 hex digits, ':' or '-'")                          \
     X(ERR_BAD_MESSAGE, "bad_message", 400, "message must be a string of at most 512 bytes")                \
@@ -90,6 +94,7 @@
     X(ERR_SECURITY_COUNTER, "security_counter", 409, "the release's security counter is below the device's") \
     X(ERR_UPDATE_IN_PROGRESS, "update_in_progress", 409, "the device is installing another update")        \
     X(ERR_VERSION_CONFLICT, "version_conflict", 409, "the version label conflicts with another release")   \
+    X(ERR_ACTION_GONE, "action_gone", 410, "the action is no longer active")                               \
     X(ERR_TOO_LARGE, "too_large", 413, "the request body is too large")                                    \
     X(ERR_BODY_NOT_ALLOWED, "body_not_allowed", 413, "this route takes no request body")                   \
     X(ERR_URI_TOO_LONG, "uri_too_long", 414, "the request line is too long")                               \

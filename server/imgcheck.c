@@ -294,6 +294,29 @@ int imgcheck_file(int fd, uint64_t size, const uint8_t *key_der, size_t key_len,
                 head[0]);
 }
 
+int imgcheck_other(int fd, uint64_t size, const char *kind, imgcheck_t *o)
+{
+    uint8_t head[110 + 15];
+    struct fd_src src = {fd};
+    int swu = !strcmp(kind, "swu");
+    memset(o, 0, sizeof *o);
+    o->format = swu ? IMG_SWU : IMG_FILE;
+    if (size == 0)
+        return fail(o, ERR_EMPTY, "the request body is empty: send the file's bytes");
+    if (swu) {
+        /* cpio newc header: "070701" (or "070702" with CRC), 13 fields of 8 hex digits, then the
+         * name; SWUpdate reads sw-description first and refuses a bundle that does not start so. */
+        if (size < sizeof head || fd_read(&src, 0, head, sizeof head) != 0)
+            return fail(o, ERR_BAD_IMAGE, "not an SWUpdate bundle: shorter than a cpio header");
+        if (memcmp(head, "070701", 6) != 0 && memcmp(head, "070702", 6) != 0)
+            return fail(o, ERR_BAD_IMAGE, "not an SWUpdate bundle: a .swu is a cpio archive in newc format");
+        if (memcmp(head + 110, "sw-description", 15) != 0)
+            return fail(o, ERR_BAD_IMAGE, "not an SWUpdate bundle: its first member must be sw-description");
+    }
+    o->meta = json_pack("{s:s}", "format", imgcheck_format_name(o->format));
+    return o->meta ? 0 : fail(o, ERR_INTERNAL, "out of memory");
+}
+
 void imgcheck_free(imgcheck_t *o)
 {
     json_decref(o->meta);
@@ -302,7 +325,8 @@ void imgcheck_free(imgcheck_t *o)
 
 const char *imgcheck_format_name(img_format_t f)
 {
-    return f == IMG_OTAKIT ? "otakit" : f == IMG_ESP_IDF ? "esp-idf" : "esp8266";
+    return f == IMG_OTAKIT ? "otakit" : f == IMG_ESP_IDF ? "esp-idf" : f == IMG_ESP8266 ? "esp8266"
+           : f == IMG_SWU ? "swu" : "file";
 }
 
 /* ---- versions ----------------------------------------------------------------------------- */

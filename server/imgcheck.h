@@ -25,7 +25,9 @@
 #include "errors.h"
 #include "otakit/image.h"
 
-typedef enum { IMG_OTAKIT = 0, IMG_ESP_IDF = 1, IMG_ESP8266 = 2 } img_format_t;
+/* IMG_SWU and IMG_FILE are artifacts for Linux targets (DDI clients such as SWUpdate): stored and
+ * hashed, never parsed as MCU images; the uploader names them with ?kind= and gives the version. */
+typedef enum { IMG_OTAKIT = 0, IMG_ESP_IDF = 1, IMG_ESP8266 = 2, IMG_SWU = 3, IMG_FILE = 4 } img_format_t;
 
 /* What imgcheck_file() found. On failure code/message say why (code is an API error: ERR_EMPTY,
  * ERR_BAD_IMAGE, ERR_UNSIGNED, ERR_WRONG_KEY, ERR_BAD_SIGNATURE, ERR_WRONG_PRODUCT or ERR_INTERNAL). */
@@ -47,6 +49,12 @@ typedef struct {
 int imgcheck_file(int fd, uint64_t size, const uint8_t *key_der, size_t key_len, const char *product_id,
                   imgcheck_t *out);
 
+/* Checks an upload of kind "swu" (an SWUpdate bundle: a cpio "newc"/"crc" archive whose first
+ * member is sw-description, as SWUpdate requires; its CMS signature is the device's to verify) or
+ * "file" (any non-empty file). Fills out like imgcheck_file() (no version: the uploader gives it).
+ * Returns 0, or -1 with out->code/message set (ERR_EMPTY, ERR_BAD_IMAGE, ERR_INTERNAL). */
+int imgcheck_other(int fd, uint64_t size, const char *kind, imgcheck_t *out);
+
 /* The most bytes a user1.bin / user2.bin may have in the FOTA layout of an ESP8266 with
  * flash_size bytes of flash (seed 004, section 2): 236 KB on 512 KB, 492 KB on 1 MB and larger;
  * 0 when there is no such layout (256 KB). */
@@ -55,7 +63,7 @@ uint32_t esp8266_fota_slot_max(uint32_t flash_size);
 /* Releases out->meta. */
 void imgcheck_free(imgcheck_t *out);
 
-/* "otakit", "esp-idf" or "esp8266" (the artifacts.format values). */
+/* "otakit", "esp-idf", "esp8266", "swu" or "file" (the artifacts.format values). */
 const char *imgcheck_format_name(img_format_t f);
 
 /* ---- semver-like versions (version_rule = semver) --------------------------------------- */

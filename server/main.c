@@ -63,6 +63,8 @@ static const char usage[] =
     "                         (OTAKIT_FIRST_CONTACTS_PER_IP; default 30; 0: no limit)\n"
     "  --first-contacts-per-product N  the same per product (OTAKIT_FIRST_CONTACTS_PER_PRODUCT;\n"
     "                         default 600; 0: no limit)\n"
+    "  --ddi-poll-sleep S     polling sleep told to hawkBit DDI controllers (OTAKIT_DDI_POLL_SLEEP;\n"
+    "                         default 0: 30 s with an action in flight, else 300 s)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --access-log on|off    one logfmt line per request, no tokens (OTAKIT_ACCESS_LOG; default on)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
@@ -202,13 +204,14 @@ int main(int argc, char **argv)
                                          {"first-contacts-per-ip", 1, 0, 'F'},
                                          {"first-contacts-per-product", 1, 0, 'G'},
                                          {"print-errors", 0, 0, 'E'}, {"version", 0, 0, 'V'},
-                                         {"access-log", 1, 0, 'S'}, {0, 0, 0, 0}};
+                                         {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
-               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL, *o_access = NULL;
+               *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL,
+               *o_access = NULL, *o_ddi_sleep = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
-                                                 mongoose_routes, compat_routes, NULL};
+                                                 mongoose_routes, compat_routes, ddi_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
@@ -235,6 +238,7 @@ int main(int argc, char **argv)
         case 'P': o_conns_ip = optarg; break;
         case 'F': o_fc_ip = optarg; break;
         case 'G': o_fc_product = optarg; break;
+        case 'D': o_ddi_sleep = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("otakit-server %s\n", OTAKIT_VERSION); return 0;
         case 'S': o_access = optarg; break;
@@ -282,7 +286,9 @@ int main(int argc, char **argv)
                  &g_server.first_contacts_per_ip) ||
         uint_opt("first-contacts-per-product",
                  opt_or_env(o_fc_product, "OTAKIT_FIRST_CONTACTS_PER_PRODUCT", "600"), 0, 1000000,
-                 &g_server.first_contacts_per_product))
+                 &g_server.first_contacts_per_product) ||
+        uint_opt("ddi-poll-sleep", opt_or_env(o_ddi_sleep, "OTAKIT_DDI_POLL_SLEEP", "0"), 0, 86400,
+                 &g_server.ddi_sleep))
         return 2;
     if (hc.max_conns > fd_conns) { /* what the open-files limit leaves room for, with a margin */
         if (o_conns || getenv("OTAKIT_MAX_CONNECTIONS"))

@@ -101,7 +101,8 @@ static int resolve_version(struct upload *u, const char *qv)
         u->semver = c->semver;
     } else {
         if (!qv)
-            return reject(u, ERR_VERSION_REQUIRED, "ESP8266 images carry no version: pass ?version=");
+            return reject(u, ERR_VERSION_REQUIRED, "%s carry no version: pass ?version=",
+                          c->format == IMG_ESP8266 ? "ESP8266 images" : "files of this kind");
         if (c->has_semver && ota_version_cmp(&q, &c->semver) != 0)
             return reject(u, ERR_VERSION_MISMATCH, "the image says version %s, the request says %s", c->version, qv);
         snprintf(u->version, sizeof u->version, "%s", qv);
@@ -312,7 +313,7 @@ enum MHD_Result rel_upload(http_req_t *r, const char *add_to)
 {
     struct upload *u = calloc(1, sizeof *u);
     sqlite3 *db = db_get();
-    const char *qv = http_query(r, "version");
+    const char *qv = http_query(r, "version"), *kind;
     enum MHD_Result ret;
     json_t *rel;
     int rc;
@@ -332,7 +333,12 @@ enum MHD_Result rel_upload(http_req_t *r, const char *add_to)
         free(u);
         return ret;
     }
-    if (imgcheck_file(r->upload_fd, r->upload_len, u->p.key, (size_t)u->p.key_len, u->p.pid, &u->chk) != 0)
+    kind = http_query(r, "kind");
+    if (kind && strcmp(kind, "image") && strcmp(kind, "swu") && strcmp(kind, "file"))
+        reject(u, ERR_BAD_KIND, "kind must be image, swu or file");
+    else if (kind && strcmp(kind, "image") ? imgcheck_other(r->upload_fd, r->upload_len, kind, &u->chk) != 0
+                                       : imgcheck_file(r->upload_fd, r->upload_len, u->p.key, (size_t)u->p.key_len,
+                                                       u->p.pid, &u->chk) != 0)
         reject(u, u->chk.code, "%s", u->chk.message);
     else if (resolve_version(u, qv ? qv : add_to) == 0 && read_query(u) == 0) {
         if (u->p.espressif)

@@ -146,6 +146,15 @@ static const char *const db_migrations[] = {
     /* 5: the boot state a compat device last claimed (Mongoose's boot=0..3; -1 never said), so a
      * change into "rolled back" is told apart from the state it keeps reporting afterwards. */
     "ALTER TABLE devices ADD COLUMN boot_state INTEGER NOT NULL DEFAULT -1;",
+    /* 6: hawkBit DDI (ddi.c). products.ddi_gateway_token_hash: the product's GatewayToken (NULL:
+     * none); products.ddi_register: a GatewayToken poll from an unknown controller registers it;
+     * devices.attributes: the DDI configData a device stored (JSON object text, '' never sent);
+     * actions.cancel_acked: when the device acknowledged the cancel of a cancelled action. */
+    ("ALTER TABLE products ADD COLUMN ddi_gateway_token_hash TEXT;"
+     "ALTER TABLE products ADD COLUMN ddi_register INTEGER NOT NULL DEFAULT 0;"
+     "CREATE UNIQUE INDEX products_ddi_gateway ON products(ddi_gateway_token_hash);"
+     "ALTER TABLE devices ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE actions ADD COLUMN cancel_acked INTEGER;"),
 };
 
 #endif

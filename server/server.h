@@ -13,6 +13,7 @@ struct server_config {
     char public_url[256];    /* base URL devices are given for downloads */
     unsigned first_contacts_per_ip;      /* compat devices registered a minute per address (0: any) */
     unsigned first_contacts_per_product; /* ... per product */
+    unsigned ddi_sleep;                  /* DDI polling sleep given to controllers (s); 0: the check's advice */
 };
 extern struct server_config g_server;
 
@@ -30,5 +31,6 @@ extern const http_route_t mongoose_routes[];
 extern const http_route_t web_routes[];
 extern const http_route_t ops_routes[];
 extern const http_route_t stats_routes[];
+extern const http_route_t ddi_routes[];
 
 #endif

@@ -1,6 +1,7 @@
 /* ota_init, slot verification, confirm and rollback (see otakit/ota.h). */
 #include <string.h>
 
+#include "otakit/mcuboot.h"
 #include "otakit/ota.h"
 
 #include "core/journal.h"
@@ -58,6 +59,12 @@ int ota_confirm(ota_ctx_t *ctx)
     ota_image_info_t info;
     unsigned slot = ota_running_slot(ctx);
     int rc;
+    if (ctx->cfg.mcuboot_request) {
+        /* MCUboot ran the image: its trailer, not the journal, says whether it is on trial. */
+        if ((rc = ota_mcuboot_confirm(ctx->cfg.flash, &ctx->cfg.layout->slot[0])) != OTA_OK ||
+            r.state != OTA_STATE_TESTING)
+            return rc;
+    }
     if (r.state != OTA_STATE_TESTING)
         return r.state == OTA_STATE_CONFIRMED || r.state == OTA_STATE_NONE ? OTA_OK : OTA_ERR_STATE;
     if ((rc = ota_slot_verify(ctx, slot, 0, &info)) != OTA_OK)

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "otakit/mcuboot.h"
 #include "otakit/ota.h"
 
 #include "core/journal.h"
@@ -138,6 +139,27 @@ int ota_write(ota_ctx_t *ctx, const void *buf, uint32_t len)
     return OTA_OK;
 }
 
+/* MCUboot trailer mode: requests the upgrade in the slot's trailer. A trailer left over from an
+ * earlier image (its fields not erased) is cleared by erasing the slot's last sector, unless the
+ * image reaches into it (imgtool's trailer size keeps it clear). */
+static int mcuboot_request(ota_ctx_t *ctx, uint32_t image_end)
+{
+    const ota_flash_t *f = ctx->cfg.flash;
+    const ota_area_t *a = &ctx->cfg.layout->slot[ctx->w_slot];
+    int permanent = ctx->cfg.mcuboot_request == OTA_MCUBOOT_PERM;
+    uint32_t start, size;
+    int rc = ota_mcuboot_request_upgrade(f, a, permanent);
+    if (rc != OTA_ERR_STATE)
+        return rc;
+    if ((rc = ota_flash_sector(f, a->off + a->size - 1, &start, &size)) != OTA_OK)
+        return rc;
+    if (start < a->off + image_end)
+        return OTA_ERR_SLOT_SIZE;
+    if ((rc = ota_flash_erase(f, start)) != OTA_OK)
+        return rc;
+    return ota_mcuboot_request_upgrade(f, a, permanent);
+}
+
 int ota_end(ota_ctx_t *ctx)
 {
     const ota_flash_t *f = ctx->cfg.flash;
@@ -173,7 +195,9 @@ int ota_end(ota_ctx_t *ctx)
     r.state = OTA_STATE_NEW;
     r.target = ctx->w_slot;
     r.progress = ctx->w_size;
-    return ota_journal_save(ctx, &r);
+    if ((rc = ota_journal_save(ctx, &r)) != OTA_OK || !ctx->cfg.mcuboot_request)
+        return rc;
+    return mcuboot_request(ctx, info.layout.image_end);
 }
 
 int ota_abort(ota_ctx_t *ctx)

@@ -225,6 +225,10 @@ class Document(unittest.TestCase):
                     self.assertEqual(resolve(self.doc, resp["401"])["x-error-codes"], ["unauthorized"])
                     self.assertIn("WWW-Authenticate", resolve(self.doc, resp["401"])["headers"])
                     self.assertIn("forbidden", resolve(self.doc, resp["403"])["x-error-codes"])
+                elif any(p["in"] == "header" and p["name"] == "Authorization" for p in params):
+                    # hawkBit DDI: its own schemes (TargetToken/GatewayToken), refused with 401
+                    self.assertEqual(resolve(self.doc, resp["401"])["x-error-codes"], ["unauthorized"])
+                    self.assertNotIn("403", resp)
                 else:
                     self.assertNotIn("401", resp)
                 for code, r in resp.items():

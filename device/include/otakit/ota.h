@@ -51,6 +51,11 @@ typedef struct {
      * with the slot to run. NULL: neither. */
     const ota_platform_ops_t *platform;
     uint32_t commit_window_ms; /* 0 means 60000 */
+    /* MCUboot trailer mode (otakit/mcuboot.h): the bootloader is MCUboot, the layout's slot 0 and
+     * slot 1 are its primary and secondary slots. OTA_MCUBOOT_TEST or OTA_MCUBOOT_PERM: ota_end()
+     * also requests MCUboot's upgrade of that type, ota_confirm() also writes MCUboot's image_ok
+     * (boot_set_confirmed()). 0: otakit's own bootloader (ota_boot) only. */
+    uint8_t mcuboot_request;
 } ota_config_t;
 
 /* The persisted boot state (one journal entry). */
@@ -144,7 +149,9 @@ int ota_abort(ota_ctx_t *ctx);
 int ota_resume(ota_ctx_t *ctx, uint32_t *offset, uint32_t *size_out);
 
 /* The running new image declares itself good: ends the commit window, makes it the image and
- * raises the anti-rollback floor to its security counter. Returns OTA_OK or OTA_ERR_STATE. */
+ * raises the anti-rollback floor to its security counter. In MCUboot trailer mode it confirms the
+ * image in MCUboot's trailer (whatever the journal says: MCUboot, not ota_boot, ran it).
+ * Returns OTA_OK or OTA_ERR_STATE. */
 int ota_confirm(ota_ctx_t *ctx);
 
 /* The running new image declares itself bad: the next boot restores the previous image.
