@@ -82,7 +82,8 @@ def group(obj):
     m = re.search(r'libotakit_device\.a\((\w+)\.c\.obj\)', obj)
     if m:
         f = m.group(1)
-        if f in ("check", "compat", "json", "precheck", "pull"): return "agent"
+        if f in ("check", "compat", "json", "jsonw", "precheck", "pull", "loop", "proto", "catalog"): return "agent"
+        if f == "settings": return "settings"
         if f in ("http", "url", "push"): return "http"
         if f == "tls": return "tls glue"
         return "otakit core"  # writer, control, journal, boot, swap, flash, presets, image, crypto glue
@@ -96,7 +97,8 @@ def group(obj):
 
 boot, app = parts("otakit_mps2_boot"), parts("otakit_mps2_app")
 c = lambda r, g, k="code": r[0].get((g, k), 0)
-rows = [("agent", "otakit agent: check, pull, pre-check, JSON (device/agent)"),
+rows = [("agent", "otakit agent: loop, register, reports, check, pull, pre-check, JSON (device/agent)"),
+        ("settings", "otakit settings: token and update in flight, 2 sectors (device/flash)"),
         ("http", "otakit HTTP client + URL (device/net)"), ("tls glue", "otakit TLS glue (not linked: plain HTTP here)"),
         ("otakit core", "otakit core: writer, journal, boot, swap, flash, verifier, crypto glue"),
         ("mbedtls", "mbedTLS crypto (SHA-256, ECDSA-P256 verify)"), ("lwip", "lwIP 2.1 (IPv4, ARP, DHCP, TCP)"),

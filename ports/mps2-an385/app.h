@@ -1,10 +1,12 @@
 /* The MPS2 AN385 application's parts: app_main.c (start, self-test, confirm), app_net.c (LAN9118 +
- * lwIP, and the library's transport ops on lwIP's TCP) and app_agent.c (the update protocol). */
+ * lwIP, the library's transport ops on lwIP's TCP, a weak entropy source) and app_agent.c (the
+ * library's update agent, otakit/agent_loop.h, with the board's settings region and hooks). */
 #ifndef OTAKIT_MPS2_APP_H
 #define OTAKIT_MPS2_APP_H
 
 #include "board.h"
 #include "otakit/agent.h"
+#include "otakit/agent_loop.h"
 #include "otakit/http.h"
 #include "otakit/ota.h"
 
@@ -14,7 +16,8 @@ typedef struct {
     ota_net_t tcp;          /* lwIP TCP (app_net_start) */
     ota_http_t http;
     char server[64];        /* "server=" argument (default http://10.0.2.100) */
-    char token[96];         /* "token=": the device token */
+    char enroll[96];        /* "enroll=": the product's enrollment token (the agent registers) */
+    char device_id[40];     /* "device=": the id it registers under (default mps2-an385) */
     uint8_t once;           /* "once=1": end the emulation after one check finds nothing to do */
     uint8_t confirmed;      /* the image is confirmed: the main loop kicks the watchdog */
 } app_t;
@@ -26,11 +29,17 @@ int app_net_start(app_t *a);
 /* Runs lwIP: received frames, timers; kicks the watchdog once the image is confirmed. */
 void app_net_poll(void);
 
-/* The self-test of a new image: the server answers a check. Returns OTA_OK or the error. */
-int app_agent_selftest(app_t *a);
+/* Fills out with len bytes from a weak seed: the host clock and SysTick's phase at the call (board_seed)
+ * mixed with the MAC address, stretched by xorshift. NOT cryptographic (QEMU's AN385 has no RNG):
+ * good only to keep a fleet's retry jitter apart; TLS is not used on this board. Returns 0. */
+int app_entropy(void *ctx, unsigned char *out, size_t len);
 
-/* The agent: check, pull, reset into the new image; polls every few seconds. Returns only when
- * a->once and a check found nothing to do. */
-void app_agent_run(app_t *a);
+/* The port's part of a new image's self-test (the agent then checks in with the server): 0 passes;
+ * the "nonet" build fails it, as if its network never came up. */
+int app_self_test_fails(void);
+
+/* The agent (otakit/agent_loop.h): registers, settles, checks, pulls, resets into the new image,
+ * polling every 2 s. Never returns: board_exit(0) when a->once and a check found nothing to do. */
+void app_agent_run(app_t *a, const ota_boot_result_t *boot) __attribute__((noreturn));
 
 #endif

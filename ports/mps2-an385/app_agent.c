@@ -1,184 +1,160 @@
 /*
- * The application's update protocol, in one file so that another agent loop can replace it:
- * GET /api/v1/device/check on otakit-server (ota_check_request), then ota_pull_image (Range
- * resume across dropped connections and resets, SHA-256 of the bytes, signature from flash by
- * ota_end), then a reset into the bootloader, which swaps the new image in and boots it on trial.
+ * The application's update agent: the library's ota_agent_init() + ota_agent_step()
+ * (otakit/agent_loop.h), which speaks the whole otakit protocol (registration with the enrollment
+ * token, check, pull with progress reports, the reports a reset or a power cut kept from being sent,
+ * the self-test of a new image, confirm or rollback). This file supplies only what the board has:
+ * the settings region, the hooks (self-test, reset = system reset, log to the UART) and the main
+ * loop that sleeps while lwIP runs.
  *
- * Reports (POST /api/v1/device/report) move the server's action forward. The device keeps no
- * state of its own for them: the server offers the in-flight action until it is final, and the
- * device tells what became of it from the journal and the slots. Offered the version it runs: the
- * update was installed and confirmed. Offered the version that lies in slot 1 while the journal
- * says FAILED: the bootloader rolled it back.
+ * Settings (the device token and the update in flight; otakit/settings.h): two sectors that hold
+ * neither the bootloader, the journal, a slot nor the scratch area:
+ *   uniform4k-1m: the 4 KB sectors at 64 KB and 68 KB of the chip's map (44 KB..128 KB is free);
+ *   stm32f4-1m:   its map has one free sector only (sector 4, the 64 KB one at 64 KB), and the
+ *                 settings need two; they take two 4 KB sectors at 1 MB instead, past the part's
+ *                 1 MB, in the board's SSRAM1 (4 MB, the emulated flash): like a small external
+ *                 NOR next to the MCU. The flash file then holds 1 MB + 8 KB (tests/qemu/mps2.py).
  */
 #include <string.h>
 
 #include "app.h"
 
-#define POLL_MS 2000u
+#define KB 1024u
 
-static char check_buf[2048];
-static ota_check_t chk;
+static ota_agent_t agent;
+static ota_http_t report_http; /* progress reports while a->http pulls (lwIP has two connections) */
+static ota_settings_flash_t settings;
+static ota_flash_t settings_flash;
+static const ota_sector_run_t f4_plus_settings[] = {{4, 16 * KB}, {1, 64 * KB}, {7, 128 * KB}, {2, 4 * KB}};
+static const char *reset_why = "installing the update";
+static uint32_t pull_t0, pull_size; /* the update's start and size, for the console's figures */
 
-static void http_start(app_t *a)
+static int settings_open(app_t *a)
 {
-    static uint8_t ready;
-    ota_http_cfg_t cfg;
-    if (ready)
-        return;
-    if (board_arg("server", a->server, sizeof a->server) != 0)
-        strcpy(a->server, "http://10.0.2.100");
-    if (board_arg("token", a->token, sizeof a->token) != 0)
-        a->token[0] = 0;
-    {
-        char once[4];
-        a->once = board_arg("once", once, sizeof once) == 0 && once[0] == '1';
+    settings_flash = *a->ota->cfg.flash;
+    settings_flash.ctx = &settings_flash; /* flash_file.c: the map that bounds the ops */
+    if (strcmp(a->ota->cfg.layout->name, "stm32f4-1m") == 0) {
+        settings_flash.runs = f4_plus_settings;
+        settings_flash.n_runs = sizeof f4_plus_settings / sizeof f4_plus_settings[0];
+        settings_flash.size += 8 * KB;
+        return ota_settings_flash_init(&settings, &settings_flash, 1024 * KB, 8 * KB);
     }
-    memset(&cfg, 0, sizeof cfg);
-    cfg.tcp = &a->tcp;
-    cfg.platform = &board_platform;
-    (void)ota_http_init(&a->http, &cfg);
-    ready = 1;
+    return ota_settings_flash_init(&settings, &settings_flash, 64 * KB, 8 * KB);
 }
 
-/* POST /api/v1/device/report {"action_id","status","version"}; the answer is read and dropped. */
-static void report(app_t *a, uint32_t action, const char *status, const char *msg)
+static int hook_self_test(void *ctx)
 {
-    char body[192], url[96], num[12], out[256], ver[24];
-    ota_http_req_t rq;
-    ota_http_resp_t rs;
-    ota_url_t u;
-    size_t n;
-    int i = 11, rc;
-    num[i] = 0;
-    do {
-        num[--i] = (char)('0' + action % 10u);
-        action /= 10u;
-    } while (action);
-    (void)ota_version_format(&a->running, ver, sizeof ver);
-    body[0] = url[0] = 0;
-    strcat(strcat(strcat(strcat(strcat(body, "{\"action_id\":"), num + i), ",\"status\":\""), status), "\",\"version\":\"");
-    strcat(strcat(strcat(strcat(body, ver), "\",\"message\":\""), msg), "\"}");
-    strcat(strcat(url, a->server), "/api/v1/device/report");
-    memset(&rq, 0, sizeof rq);
-    rq.method = "POST";
-    rq.token = a->token[0] ? a->token : NULL;
-    rq.body = body;
-    rq.body_len = (uint32_t)strlen(body);
-    if ((rc = ota_url_parse(url, &u)) == OTA_OK && (rc = ota_http_request(&a->http, &u, &rq, &rs)) == OTA_OK)
-        rc = ota_http_read_all(&a->http, out, sizeof out, &n);
-    ota_http_close(&a->http);
-    board_log("agent: report ", status, rc == OTA_OK && rs.status == 200 ? "" : " (not accepted)", NULL);
+    (void)ctx;
+    return app_self_test_fails(); /* the "nonet" build fails it; then reaching the server is the test */
 }
 
-/* The version in the header of the image in slot (0 when empty). */
-static void slot_version(app_t *a, unsigned slot, ota_version_t *v)
+static void hook_reset(void *ctx)
 {
-    uint8_t raw[OTA_IMAGE_HEADER_SIZE];
-    ota_image_header_t h;
-    memset(v, 0, sizeof *v);
-    if (ota_flash_read(a->ota->cfg.flash, a->ota->cfg.layout->slot[slot].off, raw, sizeof raw) == OTA_OK &&
-        ota_image_header_decode(raw, &h) == OTA_OK)
-        *v = h.version;
+    (void)ctx;
+    board_reset(reset_why);
 }
 
-static int check(app_t *a)
+static void hook_log(void *ctx, int level, const char *line)
 {
+    (void)ctx;
+    board_log(level == 0 ? "agent: error: " : "agent: ", line, NULL, NULL);
+}
+
+static void hook_event(void *ctx, const ota_agent_event_t *ev)
+{
+    app_t *a = ctx;
     char ver[24];
-    int rc;
-    http_start(a);
-    (void)ota_version_format(&a->running, ver, sizeof ver);
-    rc = ota_check_request(&a->http, a->server, a->token[0] ? a->token : NULL, ver, ota_running_slot(a->ota),
-                           a->ota->rec.security_counter, check_buf, sizeof check_buf, &chk);
-    if (rc != OTA_OK)
-        board_log("agent: check failed: ", ota_strerror(rc), NULL, NULL);
-    return rc;
-}
-
-int app_agent_selftest(app_t *a)
-{
-    return check(a);
-}
-
-static void progress(void *arg, uint32_t done, uint32_t total)
-{
-    uint32_t *next = arg;
-    if (done == 0)
-        *next = 0;
-    if (total && done * 4u >= *next * total) { /* every quarter */
-        board_puts("agent: downloaded ");
-        board_put_u32(done);
-        board_puts(" of ");
-        board_put_u32(total);
-        board_puts("\n");
-        while (*next * total <= done * 4u)
-            (*next)++;
+    switch (ev->type) {
+    case OTA_AGENT_EV_REGISTERED:
+        board_log("agent: registered ", a->device_id, " with the enrollment token", NULL);
+        break;
+    case OTA_AGENT_EV_CONFIRMED:
+        (void)ota_version_format(&a->running, ver, sizeof ver);
+        board_log("app: self-test passed, confirmed ", ver, NULL, NULL);
+        a->confirmed = 1; /* the commit window is over: the main loop kicks the watchdog */
+        break;
+    case OTA_AGENT_EV_SELF_TEST_FAILED:
+        board_log("app: self-test failed: ", ota_strerror(ev->rc), "; asking for a rollback", NULL);
+        reset_why = "self-test failed";
+        break;
+    case OTA_AGENT_EV_UPDATE:
+        board_puts("agent: update ");
+        board_puts(ev->version);
+        board_puts(" offered, ");
+        board_put_u32(ev->size);
+        board_puts(" bytes\n");
+        pull_t0 = board_now_ms();
+        pull_size = ev->size;
+        break;
+    case OTA_AGENT_EV_DOWNLOADED: /* bench/qemu.sh reads this line */
+        board_puts("agent: image verified and pending: ");
+        board_put_u32(pull_size);
+        board_puts(" bytes in ");
+        board_put_u32(board_now_ms() - pull_t0);
+        board_puts(" ms\n");
+        break;
+    case OTA_AGENT_EV_FAILED:
+        board_log("agent: pull failed: ", ev->text, NULL, NULL);
+        break;
+    case OTA_AGENT_EV_CHECK_FAILED:
+        board_log("agent: check failed: ", ota_strerror(ev->rc), NULL, NULL);
+        break;
+    case OTA_AGENT_EV_UP_TO_DATE:
+        board_log("agent: up to date", NULL, NULL, NULL);
+        if (a->once)
+            board_exit(0);
+        break;
+    default:
+        break;
     }
 }
 
-void app_agent_run(app_t *a)
+void app_agent_run(app_t *a, const ota_boot_result_t *boot)
 {
-    ota_pull_opts_t o;
-    ota_pull_stats_t st;
-    uint32_t next = 0, t0;
+    static ota_agent_port_t hooks = {hook_self_test, NULL, hook_reset, hook_log, hook_event, NULL};
+    static ota_platform_ops_t plat;
+    ota_agent_cfg_t ac;
+    ota_http_cfg_t hc;
+    uint32_t ms;
     int rc;
 
     board_idle_hook = app_net_poll;
+    plat = board_platform;
+    plat.entropy = app_entropy; /* weak, not cryptographic (app.h): only the backoff jitter uses it */
+    memset(&hc, 0, sizeof hc);
+    hc.tcp = &a->tcp;
+    hc.platform = &board_platform;
+    if ((rc = ota_http_init(&a->http, &hc)) != OTA_OK || (rc = ota_http_init(&report_http, &hc)) != OTA_OK ||
+        (rc = settings_open(a)) != OTA_OK) {
+        board_log("agent: ", ota_strerror(rc), NULL, NULL);
+        board_exit(6);
+    }
+    hooks.ctx = a;
+    memset(&ac, 0, sizeof ac);
+    ac.server_url = a->server;
+    ac.device_id = a->device_id;
+    ac.hw_rev = "an385";
+    ac.enroll_token = a->enroll;
+    ac.ota = a->ota;
+    ac.boot = boot;
+    ac.http = &a->http;
+    ac.report_http = &report_http;
+    ac.settings = &settings.settings;
+    ac.platform = &plat;
+    ac.port = &hooks;
+    ac.poll_max_ms = 2000;   /* the tests' pace: a new release is seen within 2 s */
+    ac.retry_min_ms = 500;
+    ac.retry_max_ms = 8000;
+    ac.progress_pct = 25;
+    ac.pull_retry_delay_ms = 500;
+    if ((rc = ota_agent_init(&agent, &ac)) != OTA_OK) {
+        board_log("agent: ota_agent_init: ", ota_strerror(rc), NULL, NULL);
+        board_exit(6);
+    }
     for (;;) {
-        ota_version_t offered, failed;
-        if ((rc = check(a)) == OTA_OK && chk.has_update && ota_version_parse(chk.version, &offered) == OTA_OK &&
-            ota_version_cmp(&offered, &a->running) == 0) {
-            /* We are the update the server has in flight: we booted and confirmed ourselves. One
-             * report, from whatever status it had: "installing" or "installed" first would hide the
-             * action from the next check if the power went off between them. */
-            report(a, chk.action_id, "confirmed", "self-test passed");
-            continue;
-        }
-        slot_version(a, 1, &failed);
-        if (rc == OTA_OK && chk.has_update && a->ota->rec.state == OTA_STATE_FAILED &&
-            ota_version_cmp(&offered, &failed) == 0) {
-            board_log("agent: ", chk.version, " was rolled back here; not taking it again", NULL);
-            report(a, chk.action_id, "downloaded", ""); /* if a power cut came before it did */
-            report(a, chk.action_id, "rolled_back", "the bootloader rolled it back");
-            continue;
-        }
-        if (rc == OTA_OK && chk.has_update) {
-            report(a, chk.action_id, "downloading", "");
-            board_puts("agent: update ");
-            board_puts(chk.version);
-            board_puts(" offered, ");
-            board_put_u32(chk.size);
-            board_log(" bytes from ", chk.url, NULL, NULL);
-            memset(&o, 0, sizeof o);
-            o.token = a->token[0] ? a->token : NULL;
-            o.size = chk.size;
-            o.sha256 = chk.sha256;
-            o.retry_delay_ms = 500;
-            o.progress = progress;
-            o.progress_arg = &next;
-            t0 = board_now_ms();
-            rc = ota_pull_image(a->ota, &a->http, chk.url, &o, &st);
-            if (rc == OTA_OK) {
-                board_puts("agent: image verified and pending: ");
-                board_put_u32(st.bytes);
-                board_puts(" bytes in ");
-                board_put_u32(board_now_ms() - t0);
-                board_puts(" ms");
-                if (st.reset_offset) {
-                    board_puts(", resumed at ");
-                    board_put_u32(st.reset_offset);
-                }
-                board_puts("\n");
-                report(a, chk.action_id, "downloaded", "");
-                board_reset("installing the update");
-            }
-            board_log("agent: pull failed: ", ota_strerror(rc), NULL, NULL);
-            if (rc != OTA_ERR_NET && rc != OTA_ERR_TIMEOUT)
-                report(a, chk.action_id, "failed", ota_strerror(rc));
-        } else if (rc == OTA_OK) {
-            board_log("agent: up to date", NULL, NULL, NULL);
-            if (a->once)
-                return;
-        }
-        board_sleep_ms(POLL_MS);
+        ms = ota_agent_step(&agent);
+        if (ms == OTA_AGENT_STOPPED)
+            board_exit(6);
+        if (ms)
+            board_sleep_ms(ms);
     }
 }

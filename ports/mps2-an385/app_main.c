@@ -1,8 +1,9 @@
 /*
  * The application of the MPS2 AN385 port: firmware that runs from slot 0, reads its version from
- * its own image header, and, on trial after an update (the journal says TESTING), runs its
- * self-test and confirms itself (ota_confirm) or asks to be rolled back. Then it keeps the agent
- * going (app_agent.c): check, pull, reset into the new image.
+ * its own image header, brings the network up and hands over to the library's update agent
+ * (app_agent.c): on trial after an update (the journal says TESTING) the agent runs the self-test
+ * and confirms the image (ota_confirm) or asks for a rollback; then it checks, pulls and resets
+ * into each new image.
  *
  * Built in several behaviours from this one file (APP_BEHAVIOUR), like the host simulator's
  * firmware: healthy; crash (a real fault, once running: the HardFault handler resets, the
@@ -27,12 +28,18 @@ static int is(const char *b)
     return strcmp(APP_BEHAVIOUR, b) == 0;
 }
 
+int app_self_test_fails(void)
+{
+    return is("nonet");
+}
+
 int main(void)
 {
     const ota_preset_t *p;
     ota_config_t cfg;
     ota_image_header_t hdr;
     app_t app;
+    ota_boot_result_t boot;
     char ver[24];
     int rc, testing;
 
@@ -68,28 +75,32 @@ int main(void)
     memset(&app, 0, sizeof app);
     app.ota = &ctx;
     app.running = hdr.version;
-    rc = app_net_start(&app);
-    if (testing) {
-        /* The self-test: the network came up and the server answers. */
-        if (rc == OTA_OK && !is("nonet"))
-            rc = app_agent_selftest(&app);
-        else if (rc == OTA_OK)
-            rc = OTA_ERR_NET;
-        if (rc != OTA_OK) {
+    if (board_arg("server", app.server, sizeof app.server) != 0)
+        strcpy(app.server, "http://10.0.2.100");
+    if (board_arg("enroll", app.enroll, sizeof app.enroll) != 0)
+        app.enroll[0] = 0;
+    if (board_arg("device", app.device_id, sizeof app.device_id) != 0)
+        strcpy(app.device_id, "mps2-an385");
+    {
+        char once[4];
+        app.once = board_arg("once", once, sizeof once) == 0 && once[0] == '1';
+    }
+    if ((rc = app_net_start(&app)) != OTA_OK) {
+        if (testing) { /* the network is part of the self-test */
             board_log("app: self-test failed: ", ota_strerror(rc), "; asking for a rollback", NULL);
             (void)ota_rollback(&ctx);
             board_reset("self-test failed");
         }
-        if ((rc = ota_confirm(&ctx)) != OTA_OK)
-            board_log("app: ota_confirm: ", ota_strerror(rc), NULL, NULL);
-        else
-            board_log("app: self-test passed, confirmed ", ver, NULL, NULL);
-    }
-    app.confirmed = 1; /* from here on the main loop kicks the watchdog (app_net_poll) */
-    if (board_watchdog_running())
-        board_watchdog_kick();
-    if (rc != OTA_OK)
         board_exit(6);
-    app_agent_run(&app); /* returns only to end the emulation (once=1) */
-    board_exit(0);
+    }
+    app.confirmed = !testing; /* once confirmed, the main loop kicks the watchdog (app_net_poll) */
+    if (app.confirmed && board_watchdog_running())
+        board_watchdog_kick();
+    /* What the bootloader decided, as the agent needs it: slot 0 runs, in the journal's state. */
+    memset(&boot, 0, sizeof boot);
+    boot.slot = (uint8_t)ota_running_slot(&ctx);
+    boot.state = ctx.rec.state;
+    boot.version = hdr.version;
+    boot.security_counter = ctx.rec.security_counter;
+    app_agent_run(&app, &boot);
 }

@@ -8,6 +8,10 @@
  * NOR rules, as ports/host/flash_sim.c enforces them: erase sets a whole sector of the preset's
  * geometry to 0xff; program needs aligned offsets and lengths and only erased bytes (programming a
  * byte twice is refused before anything changes).
+ *
+ * Each ota_flash_t's ctx is the ota_flash_t itself: its size and sector map bound the ops, so a
+ * copy with a wider map (the application's settings past the part's 1 MB, app_agent.c) can reach
+ * more of SSRAM1 than the one the bootloader and the slots use.
  */
 #include <string.h>
 
@@ -43,9 +47,9 @@ static int through(uint32_t addr, uint32_t len)
 static int ff_write(void *ctx, uint32_t addr, const void *buf, uint32_t len)
 {
     uint8_t *dst = (uint8_t *)(uintptr_t)(BOARD_FLASH_BASE + addr);
+    const ota_flash_t *f = ctx;
     uint32_t i;
-    (void)ctx;
-    if (addr % WRITE_SIZE || len % WRITE_SIZE || addr > self->size || len > self->size - addr)
+    if (addr % WRITE_SIZE || len % WRITE_SIZE || addr > f->size || len > f->size - addr)
         return -1;
     for (i = 0; i < len; i++)
         if (dst[i] != 0xff)
@@ -59,8 +63,7 @@ static int ff_erase(void *ctx, uint32_t addr)
 {
     uint32_t start, size;
     unsigned i;
-    (void)ctx;
-    if (ota_flash_sector(self, addr, &start, &size) != OTA_OK || start != addr)
+    if (ota_flash_sector(ctx, addr, &start, &size) != OTA_OK || start != addr)
         return -1;
     memset((void *)(uintptr_t)(BOARD_FLASH_BASE + addr), 0xff, size);
     for (i = 0; i < 4 && erased[i].size && erased[i].size != size; i++)
@@ -105,6 +108,7 @@ const ota_preset_t *board_flash_open(ota_flash_t *f)
     }
     memset(f, 0, sizeof *f);
     f->ops = &ops;
+    f->ctx = f;
     f->size = p->flash_size;
     f->write_size = WRITE_SIZE;
     f->erased_val = 0xff;

@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.request
 
-FLASH_SIZE = 1024 * 1024
+FLASH_SIZE = 1024 * 1024 + 8 * 1024  # the part's 1 MB, then the agent's settings (app_agent.c)
 SLOT0 = 0x20000
 SERVER_IN_GUEST = "10.0.2.100"
 
@@ -43,17 +43,18 @@ class Run:
 
 
 class Board:
-    def __init__(self, flash, server_port, token="", geometry="stm32f4-1m", window_ms=5000, log=None):
-        self.flash, self.port, self.token = os.path.abspath(flash), server_port, token
+    def __init__(self, flash, server_port, enroll="", device_id="qemu-1", geometry="stm32f4-1m", window_ms=5000,
+                 log=None):
+        self.flash, self.port, self.enroll, self.device_id = os.path.abspath(flash), server_port, enroll, device_id
         self.geometry, self.window_ms, self.log = geometry, window_ms, log
         self.once = True  # the firmware ends the run once a check finds nothing to do
         self.runs = []
 
     def cmd(self):
         args = ["otakit", "flash=" + self.flash, "geometry=" + self.geometry, "window=%d" % self.window_ms,
-                "server=http://" + SERVER_IN_GUEST] + (["once=1"] if self.once else [])
-        if self.token:
-            args.append("token=" + self.token)
+                "server=http://" + SERVER_IN_GUEST, "device=" + self.device_id] + (["once=1"] if self.once else [])
+        if self.enroll:  # the board registers itself with the product's enrollment token
+            args.append("enroll=" + self.enroll)
         return ["qemu-system-arm", "-M", "mps2-an385", "-display", "none", "-monitor", "none",
                 "-serial", "stdio", "-no-reboot",
                 "-semihosting-config", "enable=on,target=native," + ",".join("arg=" + a for a in args),
@@ -158,14 +159,6 @@ class Server:
         self.owner = d["owner_token"]
         return d
 
-    def register(self, enroll, device_id, version):
-        body = json.dumps({"device_id": device_id, "hw_rev": "an385", "version": version, "slot": 0,
-                           "security_counter": 1}).encode()
-        rq = urllib.request.Request(self.url + "/api/v1/device/register", data=body, method="POST",
-                                    headers={"Authorization": "Bearer " + enroll,
-                                             "Content-Type": "application/json"})
-        return json.load(urllib.request.urlopen(rq, timeout=10))["device_token"]
-
     def release(self, product, image, version):
         self.cli("release", "upload", "--product", product, image)
         for ro in json.loads(self.cli("rollout", "list", "--json", "--product", product))["rollouts"]:
@@ -175,6 +168,9 @@ class Server:
 
     def device(self, product, device_id):
         return json.loads(self.cli("device", "show", "--json", "--product", product, device_id))
+
+    def history(self, product, device_id):
+        return json.loads(self.cli("device", "history", "--json", "--product", product, device_id))
 
     def stop(self):
         self.proc.terminate()

@@ -6,8 +6,10 @@ qemu-system-arm (mps2-an385), updating from a real otakit-server over QEMU's use
                [--work DIR] [--cuts N] [--seed S] [--geometry NAME]
 
 One board (one flash file), one server, in order:
-  1. boot      the factory 1.0.0 boots: bootloader checks the signature, jumps, DHCP, check
-  2. update    1.1.0 (256 KiB): pull, reset, swap, self-test, confirm; the server sees it
+  1. boot      the factory 1.0.0 boots: bootloader checks the signature, jumps, DHCP; the agent
+               registers the board with the product's enrollment token, then checks
+  2. update    1.1.0 (256 KiB): pull, reset, swap, self-test, confirm; the server sees it, and its
+               history holds the agent's reports (downloading with progress ... confirmed)
   3. cuts      1.2.x: the power is cut (SIGKILL) at N seeded random moments during downloads,
                installs (swap) and confirms; every start boots a valid image, and each update
                completes
@@ -20,6 +22,7 @@ One board (one flash file), one server, in order:
 import argparse
 import os
 import random
+import re
 import shutil
 import sys
 
@@ -59,9 +62,9 @@ def main():
     srv = mps2.Server(o.server, o.otakit, w("server-data"))
     try:
         prod = srv.product(PRODUCT, o.pub)
-        token = srv.register(prod["enroll_token"], "qemu-1", "1.0.0")
         mps2.make_flash(w("flash.bin"), os.path.join(port, "otakit_mps2_boot.bin"), imgs["1.0.0"])
-        board = mps2.Board(w("flash.bin"), srv.port, token, geometry=o.geometry, window_ms=6000, log=log)
+        board = mps2.Board(w("flash.bin"), srv.port, prod["enroll_token"], "qemu-1", geometry=o.geometry,
+                           window_ms=6000, log=log)
         steps = [("boot", step_boot), ("update", step_update), ("cuts", step_cuts), ("crash", step_crash),
                  ("hang", step_hang), ("nonet", step_nonet), ("bad", step_bad), ("cycle", step_cycle)]
         only = set(o.only.split(",")) if o.only else None
@@ -125,11 +128,19 @@ def last_version(board):
 
 
 def step_boot(board, srv, imgs, o):
-    """The factory image 1.0.0 boots: signature checked, jump, DHCP, a check finds nothing."""
+    """The factory image 1.0.0 boots: signature checked, jump, DHCP, registers itself, a check finds nothing."""
     runs = board.settle(max_starts=1)
     r = runs[0]
     check(r.has("boot: slot 0 version 1.0.0+0 state none") and r.has("app: otakit firmware 1.0.0+0") and
           r.has("net: DHCP lease 10.0.2.15"), "factory boot", runs)
+    check(r.has("agent: registered qemu-1 with the enrollment token"), "the board registered itself", runs)
+    d = srv.device(PRODUCT, "qemu-1")
+    reg = [e for e in d["events"] if e["kind"] == "registered"]
+    check(len(reg) == 1 and reg[0]["detail"].get("version") == "1.0.0+0" and reg[0]["detail"].get("hw_rev") == "an385"
+          and d.get("via") == "token", "the server has the board's own registration: %s" % d, runs)
+    # A second start keeps the device token in the settings sectors: no second registration.
+    runs = board.settle(max_starts=1)
+    check(not runs[0].has("agent: registered"), "the device token survived a power cycle", runs)
 
 
 def step_update(board, srv, imgs, o):
@@ -148,17 +159,28 @@ def step_update(board, srv, imgs, o):
     runs += board.settle()
     t = "\n".join(r.text for r in runs)
     for s in ("agent: update 1.1.0+0 offered", "agent: image verified and pending", "boot: swapped the slots",
-              "state testing", "app: self-test passed, confirmed 1.1.0", "agent: report confirmed\n"):
+              "state testing", "app: self-test passed, confirmed 1.1.0", "agent: report confirmed action="):
         check(s in t, "update 1.0.0 -> 1.1.0: missing %r" % s, runs)
     check(last_version(board) == "1.1.0+0", "runs 1.1.0 at the end", runs)
     d = srv.device(PRODUCT, "qemu-1")
     check(str(d.get("version", "")).startswith("1.1.0"), "the server sees 1.1.0: %s" % d, runs)
+    # The server's history of that update holds the agent's reports, in order, downloading with progress.
+    act = [a for a in d["actions"] if a["release"].startswith("1.1.0")]
+    check(len(act) == 1 and act[0]["status"] == "confirmed", "the 1.1.0 action is confirmed: %s" % act, runs)
+    ev = [e for e in reversed(d["events"]) if e["action_id"] == act[0]["id"]]  # oldest first
+    kinds = [e["kind"] for e in ev]
+    order = [k for k in ("downloading", "downloaded", "installing", "installed", "confirmed") if k in kinds]
+    check(order == ["downloading", "downloaded", "installing", "installed", "confirmed"] and
+          [kinds.index(k) for k in order] == sorted(kinds.index(k) for k in order),
+          "the 1.1.0 history has every report in order: %s" % kinds, runs)
+    pct = [e["detail"].get("progress") for e in ev if e["kind"] == "downloading"]
+    check(any(p and 0 < p < 100 for p in pct), "progress reports while downloading: %s" % pct, runs)
 
 
 def step_cuts(board, srv, imgs, o):
-    """Power cuts at seeded random moments of updates: during the download (within 0.35 s of the
-    offer), then, once the image is pending, alternately during the install (within 0.5 s of the
-    bootloader starting: the swap) and the new image's self-test, confirm and report (within
+    """Power cuts at seeded random moments of updates: during the pre-check and download (within
+    0.9 s of the offer), then, once the image is pending, alternately during the install (within
+    0.5 s of the bootloader starting: the swap) and the new image's self-test, confirm and report (within
     0.15 s of its network coming up). Updates to 1.2.0, 1.2.1, ... follow one another until o.cuts
     cuts are spent; each must complete (a download resumes from the last sector it had entered)."""
     rnd = random.Random(o.seed)
@@ -173,8 +195,8 @@ def step_cuts(board, srv, imgs, o):
         for i in range(40):
             if n >= o.cuts:
                 break
-            if not pending:  # the download (256 KiB take about 0.3 s) and its reports
-                marker, span = "agent: update %s+0 offered" % ver, 0.35
+            if not pending:  # the pre-check, the download (256 KiB: about 0.6 s) and its reports
+                marker, span = "agent: update %s+0 offered" % ver, 0.9
             elif n % 2 == 0:  # the swap, in ota_boot
                 marker, span = "boot: otakit bootloader", 0.5
             else:  # the new image's self-test, confirm and report
@@ -209,7 +231,9 @@ def step_cuts(board, srv, imgs, o):
         check(not any(r.has("boot: rolled back") for r in starts), "a power cut rolled an update back", starts)
         o.healthy = ver + "+0"
         minor += 1
-    resumed = sum(1 for r in starts if r.has("resumed at"))
+    # A download that resumed after a cut programs less than the image in the start that completes it.
+    resumed = sum(1 for r in starts if r.has("image verified and pending") and
+                  any(int(m) < 256 * 1024 for m in re.findall(r"flash: erased .*, programmed (\d+) B", r.text)))
     print("   cuts: %d power cuts in %d starts over %d updates (where: %s); "
           "downloads resumed after a cut: %d" % (n, len(starts), minor, ", ".join("%s %d" % kv for kv in
                                                                                   sorted(where.items())), resumed))
