@@ -62,14 +62,8 @@ static void hook_log(void *ctx, int level, const char *line)
 static void hook_event(void *ctx, const ota_agent_event_t *ev)
 {
     app_t *a = ctx;
-    char ver[24];
     switch (ev->type) {
-    case OTA_AGENT_EV_REGISTERED:
-        board_log("agent: registered ", a->device_id, " with the enrollment token", NULL);
-        break;
     case OTA_AGENT_EV_CONFIRMED:
-        (void)ota_version_format(&a->running, ver, sizeof ver);
-        board_log("app: self-test passed, confirmed ", ver, NULL, NULL);
         a->confirmed = 1; /* the commit window is over: the main loop kicks the watchdog */
         break;
     case OTA_AGENT_EV_SELF_TEST_FAILED:
@@ -77,11 +71,6 @@ static void hook_event(void *ctx, const ota_agent_event_t *ev)
         reset_why = "self-test failed";
         break;
     case OTA_AGENT_EV_UPDATE:
-        board_puts("agent: update ");
-        board_puts(ev->version);
-        board_puts(" offered, ");
-        board_put_u32(ev->size);
-        board_puts(" bytes\n");
         pull_t0 = board_now_ms();
         pull_size = ev->size;
         break;
@@ -98,8 +87,7 @@ static void hook_event(void *ctx, const ota_agent_event_t *ev)
     case OTA_AGENT_EV_CHECK_FAILED:
         board_log("agent: check failed: ", ota_strerror(ev->rc), NULL, NULL);
         break;
-    case OTA_AGENT_EV_UP_TO_DATE:
-        board_log("agent: up to date", NULL, NULL, NULL);
+    case OTA_AGENT_EV_UP_TO_DATE: /* the agent logged it */
         if (a->once)
             board_exit(0);
         break;
