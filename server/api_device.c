@@ -287,7 +287,7 @@ int device_report_tx(sqlite3 *db, void *arg)
         return tx_dberr(&p->res, db);
     /* Final statuses (and installs) move the rollout thresholds. */
     if (final || !strcmp(p->status, "installed")) {
-        if ((rollout && rollout_eval(db, rollout) != 0) || rollout_eval_device(db, dev) != 0)
+        if (rollout_eval_event(db, dev, rollout) != 0)
             return tx_dberr(&p->res, db);
     }
     p->res.out = json_pack("{s:I,s:s,s:i}", "action_id", (json_int_t)p->action, "status", p->status, "poll_interval",

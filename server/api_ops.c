@@ -79,6 +79,7 @@ static enum MHD_Result metrics(http_req_t *r)
     fprintf(out, "# HELP otakit_build_info The server's version.\n# TYPE otakit_build_info gauge\n"
                  "otakit_build_info{version=\"%s\"} 1\n", OTAKIT_VERSION);
     metrics_write_requests(out);
+    metrics_write_checks(out);
     fprintf(out, "# HELP otakit_checkins_total Device check-ins answered (device API and compat protocols).\n"
                  "# TYPE otakit_checkins_total counter\notakit_checkins_total %llu\n", metrics_checkins());
     t0 = mono_s();

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "device_actions.h"
 #include "history.h"
+#include "metrics.h"
 #include "offer.h"
 #include "rollout_eval.h"
 #include "server.h"
@@ -19,6 +20,7 @@ struct chk {
     int64_t counter;     /* reported, or -1 */
     int64_t product;
     offer_device_t d;    /* the device (devices.id) as recorded after this check's update */
+    long long rows;      /* database rows this check wrote (triggers included) */
 };
 
 /* Delivers queued commands (at most once); returns the array for the device or NULL. */
@@ -117,9 +119,8 @@ fail:
     return NULL;
 }
 
-static int check_tx(sqlite3 *db, void *arg)
+static int check_body(sqlite3 *db, struct chk *c)
 {
-    struct chk *c = arg;
     sqlite3_stmt *st;
     json_t *cmds, *upd;
     int64_t dev = c->d.id;
@@ -146,10 +147,14 @@ static int check_tx(sqlite3 *db, void *arg)
         c->d.counter = c->counter;
     c->d.value = c->version ? offer_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
     db_done(st);
+    /* A check that changes nothing writes nothing: last_seen moves only when it is CHECK_SEEN_STEP
+     * seconds old, the rest only when it differs. */
     if (q_exec(db,
-               "UPDATE devices SET last_seen = ?, version = ?, version_value = ?, slot = ?, security_counter = ? "
-               "WHERE id = ?",
-               "isiiii", now_s(), c->d.version, c->d.value, (int64_t)c->d.slot, c->d.counter, dev) < 0)
+               "UPDATE devices SET last_seen = ?1, version = ?2, version_value = ?3, slot = ?4, security_counter = ?5 "
+               "WHERE id = ?6 AND (last_seen <= ?1 - ?7 OR version IS NOT ?2 OR version_value IS NOT ?3 "
+               "OR slot IS NOT ?4 OR security_counter IS NOT ?5)",
+               "isiiiii", now_s(), c->d.version, c->d.value, (int64_t)c->d.slot, c->d.counter, dev,
+               (int64_t)CHECK_SEEN_STEP) < 0)
         return tx_dberr(&c->res, db);
 
     /* A device that now runs a rollout's release (or newer) counts as up to date there. */
@@ -172,6 +177,14 @@ static int check_tx(sqlite3 *db, void *arg)
     return 0;
 }
 
+static int check_tx(sqlite3 *db, void *arg)
+{
+    struct chk *c = arg;
+    int changes0 = sqlite3_total_changes(db), rc = check_body(db, c);
+    c->rows = sqlite3_total_changes(db) - changes0;
+    return rc;
+}
+
 int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res)
 {
     struct chk c;
@@ -182,6 +195,7 @@ int device_check_run(int64_t device, const char *version, int slot, int64_t coun
     c.slot = slot;
     c.counter = counter;
     rc = db_tx(check_tx, &c);
+    metrics_check_rows(c.rows);
     *res = c.res;
     return rc;
 }

@@ -14,6 +14,9 @@
 /* Poll interval advice (seconds): nothing in flight / an update or a command is in flight. */
 #define CHECK_POLL_IDLE 300
 #define CHECK_POLL_ACTIVE 30
+/* A check writes devices.last_seen only when the recorded one is at least this old (seconds), so
+ * a check that changes nothing writes nothing (GET /metrics: otakit_checks_writing_total). */
+#define CHECK_SEEN_STEP 30
 
 /* Runs a device check-in in one transaction, exactly as GET /api/v1/device/check does: records the
  * reported version (NULL: unchanged), slot and security counter (-1: unchanged), delivers queued

@@ -515,8 +515,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             r->addr = x ? x->addr : "?";
             if (x && !x->admitted) {
                 r->close = 1;
-                return http_error(r, ERR_OVERLOADED,
-                                  "too many connections (from %s or in all): retry later", r->addr);
+                /* a device told when to come back spreads its retry instead of hammering a full server */
+                return http_error_headers(r, ERR_OVERLOADED, (const char *const[]){"Retry-After", "5", NULL},
+                                          "too many connections (from %s or in all): retry later", r->addr);
             }
         }
         if (strstr(url, "/../") || strstr(url, "/./") || (strlen(url) >= 3 && !strcmp(url + strlen(url) - 3, "/..")))

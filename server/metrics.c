@@ -18,6 +18,7 @@ static struct series tab[MAX_SERIES];
 static unsigned nser;
 static unsigned long long dropped; /* past MAX_SERIES: counted under route "other" */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long checks, checks_writing, check_rows; /* under mu */
 
 /* The routes a device checks in on: otakit's own and the compat protocols'. */
 static int is_checkin(const char *route)
@@ -80,4 +81,33 @@ void metrics_write_requests(FILE *out)
         fprintf(out, "otakit_http_request_seconds_total{route=\"%s\",method=\"%s\",status=\"%u\"} %.6f\n",
                 tab[i].route, tab[i].method, tab[i].status, tab[i].seconds);
     pthread_mutex_unlock(&mu);
+}
+
+void metrics_check_rows(long long rows)
+{
+    pthread_mutex_lock(&mu);
+    checks++;
+    if (rows > 0) {
+        checks_writing++;
+        check_rows += (unsigned long long)rows;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+void metrics_write_checks(FILE *out)
+{
+    unsigned long long n, w, r;
+    pthread_mutex_lock(&mu);
+    n = checks;
+    w = checks_writing;
+    r = check_rows;
+    pthread_mutex_unlock(&mu);
+    fprintf(out,
+            "# HELP otakit_checks_total Device API check-ins run against the database.\n"
+            "# TYPE otakit_checks_total counter\notakit_checks_total %llu\n"
+            "# HELP otakit_checks_writing_total Of those, the ones that wrote at least one row.\n"
+            "# TYPE otakit_checks_writing_total counter\notakit_checks_writing_total %llu\n"
+            "# HELP otakit_check_rows_written_total Database rows the check-ins wrote (triggers included).\n"
+            "# TYPE otakit_check_rows_written_total counter\notakit_check_rows_written_total %llu\n",
+            n, w, r);
 }

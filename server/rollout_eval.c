@@ -14,17 +14,11 @@ const char *const rollout_count_names[RO_N] = {"pending",    "offered",   "downl
                                               "installing", "installed", "confirmed",   "up_to_date",
                                               "failed",     "rolled_back", "cancelled"};
 
-/* Columns: device, stage, device_id, action id (or NULL), status. Bind ?1 = rollout. The version a
- * compat device reports proves nothing, so it makes the device up_to_date only in a product that
- * trusts those reports (compat_policy.h). */
+/* Columns: device, stage, device_id, action id (or NULL), status. Bind ?1 = rollout. The status is
+ * the one the triggers of migration 7 keep (schema.h). */
 #define TARGETS_SQL                                                                                           \
-    "SELECT t.device, t.stage, d.device_id, a.id, "                                                           \
-    "  CASE WHEN a.status IS NOT NULL AND a.status <> 'cancelled' THEN a.status "                             \
-    "       WHEN (d.version = rel.version OR d.version_value >= rel.version_value) AND (d.via = 'token' "     \
-    "         OR (SELECT compat_confirm_by_version FROM products WHERE id = ro.product)) THEN 'up_to_date' "  \
-    "       ELSE COALESCE(a.status, 'pending') END "                                                          \
-    "FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout JOIN releases rel ON rel.id = ro.release " \
-    "JOIN devices d ON d.id = t.device "                                                                      \
+    "SELECT t.device, t.stage, d.device_id, a.id, t.status "                                                  \
+    "FROM rollout_targets t JOIN devices d ON d.id = t.device "                                               \
     "LEFT JOIN actions a ON a.id = (SELECT MAX(x.id) FROM actions x WHERE x.rollout = t.rollout "             \
     "  AND x.device = t.device) "                                                                             \
     "WHERE t.rollout = ?1"
@@ -42,17 +36,19 @@ static int count_index(const char *s)
 
 int rollout_counts(sqlite3 *db, int64_t rollout, rollout_counts_t *per_stage, int nstages)
 {
-    sqlite3_stmt *st = q_prep(db, TARGETS_SQL, "i", rollout);
+    /* The counters, not the targets: constant in the number of devices. */
+    sqlite3_stmt *st = q_prep(db, "SELECT stage, status, n FROM rollout_counts WHERE rollout = ?1", "i", rollout);
     int rc;
     memset(per_stage, 0, sizeof *per_stage * (size_t)nstages);
     if (!st)
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int s = sqlite3_column_int(st, 1);
+        int s = sqlite3_column_int(st, 0);
+        int64_t n = sqlite3_column_int64(st, 2);
         if (s < 0 || s >= nstages)
             continue;
-        per_stage[s].total++;
-        per_stage[s].n[count_index(q_text(st, 4))]++;
+        per_stage[s].total += n;
+        per_stage[s].n[count_index(q_text(st, 1))] += n;
     }
     db_done(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -192,15 +188,20 @@ int rollout_eval(sqlite3 *db, int64_t rollout)
 
 int rollout_eval_device(sqlite3 *db, int64_t device)
 {
+    return rollout_eval_event(db, device, 0);
+}
+
+int rollout_eval_event(sqlite3 *db, int64_t device, int64_t rollout)
+{
     int64_t ids[64];
     int i, n = q_ids(db, ids, 64,
                      "SELECT ro.id FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
                      "WHERE t.device = ? AND ro.state = 'running' ORDER BY ro.id",
                      "i", device);
-    if (n < 0)
+    if (n < 0 || (rollout && rollout_eval(db, rollout) != 0))
         return -1;
     for (i = 0; i < n; i++)
-        if (rollout_eval(db, ids[i]) != 0)
+        if (ids[i] != rollout && rollout_eval(db, ids[i]) != 0)
             return -1;
     return 0;
 }

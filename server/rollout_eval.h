@@ -24,8 +24,9 @@ typedef struct {
     int64_t n[RO_N];
 } rollout_counts_t;
 
-/* Counts the devices of each stage of a rollout by status (nstages entries, zeroed first).
- * A device's status is its latest action's for this rollout, or up_to_date when it already runs
+/* Counts the devices of each stage of a rollout by status (nstages entries, zeroed first), from
+ * the counters the triggers of migration 7 keep (schema.h), in time independent of the number of
+ * devices. A device's status is its latest action's for this rollout, or up_to_date when it already runs
  * the release (or a newer one), or pending. Returns 0 or -1. */
 int rollout_counts(sqlite3 *db, int64_t rollout, rollout_counts_t *per_stage, int nstages);
 /* SQL of the targets of rollout ?1 with their status (columns: device, stage, device_id, action id
@@ -39,5 +40,8 @@ extern const char rollout_target_status_sql[];
 int rollout_eval(sqlite3 *db, int64_t rollout);
 /* Evaluates every running rollout that targets device. Returns 0 or -1. */
 int rollout_eval_device(sqlite3 *db, int64_t device);
+/* One device event: evaluates rollout (when not 0) and every other running rollout that targets
+ * device, each once. Returns 0 or -1. */
+int rollout_eval_event(sqlite3 *db, int64_t device, int64_t rollout);
 
 #endif

@@ -2,6 +2,21 @@
 #ifndef OTAKIT_SERVER_SCHEMA_H
 #define OTAKIT_SERVER_SCHEMA_H
 
+/* A rollout target's status, for the row of rollout_targets being written (migration 7 and its
+ * triggers): its latest action's for this rollout unless cancelled; else up_to_date when the device
+ * already runs the release or a newer one (a compat device's report proves that only in a product
+ * that trusts those reports, compat_policy.h); else the cancelled action's status or pending. */
+#define ROLLOUT_TARGET_STATUS_EXPR                                                                            \
+    "COALESCE((SELECT CASE WHEN a.status IS NOT NULL AND a.status <> 'cancelled' THEN a.status "             \
+    "  WHEN (d.version = rel.version OR d.version_value >= rel.version_value) "                               \
+    "    AND (d.via = 'token' OR p.compat_confirm_by_version) THEN 'up_to_date' "                             \
+    "  ELSE COALESCE(a.status, 'pending') END "                                                               \
+    "FROM rollouts ro JOIN releases rel ON rel.id = ro.release JOIN products p ON p.id = ro.product "         \
+    "JOIN devices d ON d.id = rollout_targets.device "                                                        \
+    "LEFT JOIN actions a ON a.id = (SELECT MAX(x.id) FROM actions x WHERE x.rollout = rollout_targets.rollout " \
+    "  AND x.device = rollout_targets.device) "                                                               \
+    "WHERE ro.id = rollout_targets.rollout), 'pending')"
+
 static const char *const db_migrations[] = {
     /* 1: fleet, releases, artifacts, deployments */
     "CREATE TABLE products ("
@@ -155,6 +170,53 @@ static const char *const db_migrations[] = {
      "CREATE UNIQUE INDEX products_ddi_gateway ON products(ddi_gateway_token_hash);"
      "ALTER TABLE devices ADD COLUMN attributes TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE actions ADD COLUMN cancel_acked INTEGER;"),
+    /* 7: rollout counters kept in the same transaction as every change they depend on, so a report
+     * evaluates its rollout in constant time (rollout_eval.c). rollout_targets.status: the target's
+     * status as rollout_target_status_sql defines it (rollout_eval.h), kept by the triggers below;
+     * rollout_counts: how many targets of each stage have each status. */
+    ("ALTER TABLE rollout_targets ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';"
+     "CREATE TABLE rollout_counts ("
+     "  rollout INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+     "  stage INTEGER NOT NULL,"
+     "  status TEXT NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  PRIMARY KEY (rollout, stage, status)) WITHOUT ROWID;"
+     "UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR ";"
+     "INSERT INTO rollout_counts SELECT rollout, stage, status, COUNT(*) FROM rollout_targets GROUP BY 1, 2, 3;"
+     "CREATE TRIGGER rollout_targets_ins AFTER INSERT ON rollout_targets BEGIN"
+     "  INSERT INTO rollout_counts VALUES (NEW.rollout, NEW.stage, NEW.status, 1)"
+     "    ON CONFLICT (rollout, stage, status) DO UPDATE SET n = n + 1;"
+     "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR
+     "    WHERE rollout = NEW.rollout AND device = NEW.device; END;"
+     "CREATE TRIGGER rollout_targets_upd AFTER UPDATE OF status, stage ON rollout_targets"
+     "  WHEN OLD.status IS NOT NEW.status OR OLD.stage IS NOT NEW.stage BEGIN"
+     "  UPDATE rollout_counts SET n = n - 1 WHERE rollout = OLD.rollout AND stage = OLD.stage AND status = OLD.status;"
+     "  INSERT INTO rollout_counts VALUES (NEW.rollout, NEW.stage, NEW.status, 1)"
+     "    ON CONFLICT (rollout, stage, status) DO UPDATE SET n = n + 1; END;"
+     "CREATE TRIGGER rollout_targets_del AFTER DELETE ON rollout_targets BEGIN"
+     "  UPDATE rollout_counts SET n = n - 1 WHERE rollout = OLD.rollout AND stage = OLD.stage AND status = OLD.status;"
+     "  END;"
+     "CREATE TRIGGER rollout_actions_ins AFTER INSERT ON actions WHEN NEW.rollout IS NOT NULL BEGIN"
+     "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR
+     "    WHERE rollout = NEW.rollout AND device = NEW.device; END;"
+     "CREATE TRIGGER rollout_actions_upd AFTER UPDATE OF status, rollout ON actions"
+     "  WHEN OLD.status IS NOT NEW.status OR OLD.rollout IS NOT NEW.rollout BEGIN"
+     "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR
+     "    WHERE (rollout = NEW.rollout OR rollout = OLD.rollout) AND device = NEW.device; END;"
+     "CREATE TRIGGER rollout_actions_del AFTER DELETE ON actions WHEN OLD.rollout IS NOT NULL BEGIN"
+     "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR
+     "    WHERE rollout = OLD.rollout AND device = OLD.device; END;"
+     "CREATE TRIGGER rollout_devices_upd AFTER UPDATE OF version, version_value, via ON devices"
+     "  WHEN OLD.version IS NOT NEW.version OR OLD.version_value IS NOT NEW.version_value"
+     "    OR OLD.via IS NOT NEW.via BEGIN"
+     "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR " WHERE device = NEW.id; END;"
+     "CREATE TRIGGER rollout_products_upd AFTER UPDATE OF compat_confirm_by_version ON products"
+     "  WHEN OLD.compat_confirm_by_version IS NOT NEW.compat_confirm_by_version BEGIN"
+     "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR
+     "    WHERE rollout IN (SELECT id FROM rollouts WHERE product = NEW.id); END;"
+     "CREATE TRIGGER rollout_releases_upd AFTER UPDATE OF version, version_value ON releases BEGIN"
+     "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR
+     "    WHERE rollout IN (SELECT id FROM rollouts WHERE release = NEW.id); END;"),
 };
 
 #endif

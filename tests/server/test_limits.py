@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import Server, raw, sign  # noqa: E402
+from otaserver import Server, raw, raw_response, sign  # noqa: E402
 
 
 def code_of(body):
@@ -93,8 +93,9 @@ class Connections(unittest.TestCase):
         with Server(args=["--max-connections", "5", "--max-connections-per-ip", "100"]) as s:
             idle = [socket.create_connection(("127.0.0.1", s.port), timeout=10) for _ in range(5)]
             time.sleep(0.2)
-            st, body = raw(s.port, b"GET /_catalog?op=list&path=/ HTTP/1.1\r\nHost: x\r\n\r\n", src="127.0.0.3")
-            self.assertEqual((st, code_of(body)), (503, "overloaded"))
+            st, body, h = raw_response(s.port, b"GET /_catalog?op=list&path=/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                                       src="127.0.0.3")
+            self.assertEqual((st, code_of(body), h.get("retry-after")), (503, "overloaded", "5"))
             for c in idle:
                 c.close()
 

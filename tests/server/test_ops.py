@@ -67,6 +67,33 @@ class Ops(unittest.TestCase):
             if not line.startswith("#"):
                 self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+$')
 
+    def check_metrics(self):
+        st, text, _ = self.s.req("GET", "/metrics", token=self.s.admin)
+        self.assertEqual(st, 200)
+        return {k: int(re.search(r"(?m)^%s (\d+)$" % k, text.decode()).group(1))
+                for k in ("otakit_checks_total", "otakit_checks_writing_total", "otakit_check_rows_written_total")}
+
+    def test_a_check_that_changes_nothing_writes_nothing(self):
+        tok = self.register("w-1")["device_token"]
+        check = lambda v: self.s.req("GET", "/api/v1/device/check?version=%s&slot=0" % v, token=tok)  # noqa: E731
+        self.assertEqual(check("1.0.0")[0], 200)  # the first one records last_seen
+        before = self.check_metrics()
+        for _ in range(5):
+            self.assertEqual(check("1.0.0")[0], 200)
+        after = self.check_metrics()
+        self.assertEqual(after["otakit_checks_total"] - before["otakit_checks_total"], 5)
+        self.assertEqual(after["otakit_checks_writing_total"], before["otakit_checks_writing_total"])
+        self.assertEqual(after["otakit_check_rows_written_total"], before["otakit_check_rows_written_total"])
+        st, body, _ = self.s.req("GET", "/api/v1/products/ops-1/devices/w-1", token=self.p["owner_token"])
+        self.assertEqual(body["version"], "1.0.0")
+        # a new version is a change: written at once, with its history event
+        self.assertEqual(check("1.0.1")[0], 200)
+        last = self.check_metrics()
+        self.assertEqual(last["otakit_checks_writing_total"], after["otakit_checks_writing_total"] + 1)
+        self.assertGreaterEqual(last["otakit_check_rows_written_total"] - after["otakit_check_rows_written_total"], 2)
+        st, body, _ = self.s.req("GET", "/api/v1/products/ops-1/devices/w-1", token=self.p["owner_token"])
+        self.assertEqual(body["version"], "1.0.1")
+
     def test_access_log_has_one_line_per_request_and_no_token(self):
         marker = "/api/v1/products/ops-1/devices"
         self.s.req("GET", marker + "?q=zz", token=self.p["owner_token"])
