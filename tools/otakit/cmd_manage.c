@@ -28,7 +28,10 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
     int n = 0, c, idx;
     for (; opts[n].name; n++) {
         lo[n].name = opts[n].name;
-        lo[n].has_arg = !strcmp(opts[n].name, "include-new") ? no_argument : required_argument; /* a flag */
+        lo[n].has_arg = !strcmp(opts[n].name, "include-new") || !strcmp(opts[n].name, "owner") ||
+                                !strcmp(opts[n].name, "enroll")
+                            ? no_argument /* a flag */
+                            : required_argument;
         lo[n].flag = NULL;
         lo[n].val = 1000 + n;
     }
@@ -154,14 +157,17 @@ static const char product_help[] =
     "       otakit product list | show ID\n"
     "       otakit product set ID [--compat-esp on|off] [--compat-mongoose on|off]\n"
     "                             [--compat-confirm-by-version on|off]\n"
+    "       otakit product rotate-token ID --owner|--enroll\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "create needs the admin token and prints the product's owner and enrollment tokens once.\n"
-    "set (owner token) says what the credential-less compat protocols may do in the product.\n";
+    "set (owner token) says what the credential-less compat protocols may do in the product.\n"
+    "rotate-token prints a new token once; the old one stops working at once. --owner needs the admin\n"
+    "token, --enroll the owner token; registered devices keep their device tokens.\n";
 
 int cmd_product(int argc, char **argv)
 {
     struct opt o[] = {{"id", 0},         {"name", 0},           {"key", 0}, {"version-rule", 0}, {"compat-esp", 0},
-                      {"compat-mongoose", 0}, {"compat-confirm-by-version", 0}, {0, 0}};
+                      {"compat-mongoose", 0}, {"compat-confirm-by-version", 0}, {"owner", 0}, {"enroll", 0}, {0, 0}};
     static const char *const fields[] = {"product_id", "name", "version_rule", "key_hash", NULL};
     char path[512], pem[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -205,6 +211,13 @@ int cmd_product(int argc, char **argv)
         }
         mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "PATCH", path, json_pack("{s:o}", "compat", compat), NULL, 200, NULL, NULL);
+    }
+    if (!strcmp(sub, "rotate-token") && argc - first == 1) {
+        if (!get(o, "owner") == !get(o, "enroll"))
+            return usage_error("product", "rotate-token takes one of --owner and --enroll");
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first], get(o, "owner") ? "/owner-token" : "/enroll-token",
+               NULL);
+        return call("product", &a, "POST", path, NULL, NULL, 200, NULL, NULL);
     }
     if (!strcmp(sub, "show") && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
