@@ -51,6 +51,22 @@ class People(unittest.TestCase):
         self.assertEqual(cli(self.s, owner, "product", "show", "cli-rot").returncode, 0)
         self.assertNotEqual(cli(self.s, p["owner_token"], "product", "show", "cli-rot").returncode, 0)
 
+    def test_device_set_groups_is_the_operators_labels(self):
+        fx.Device(self.s, self.enroll, "cli-grp-1", groups=["factory"])
+        r = cli(self.s, self.owner, "device", "set", "--product", "cli-p", "--groups", "lab,customer:acme",
+                "cli-grp-1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["groups"], ["lab", "customer:acme"])
+        r = cli(self.s, self.owner, "device", "list", "--product", "cli-p", "--group", "customer:acme", "--json")
+        self.assertEqual([d["device_id"] for d in json.loads(r.stdout)["devices"]], ["cli-grp-1"])
+        r = cli(self.s, self.owner, "device", "list", "--product", "cli-p", "--group", "factory", "--json")
+        self.assertNotIn("cli-grp-1", [d["device_id"] for d in json.loads(r.stdout)["devices"]])
+        r = cli(self.s, self.owner, "device", "set", "--product", "cli-p", "--groups", "no spaces", "cli-grp-1")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("bad_groups", r.stderr)
+        r = cli(self.s, self.owner, "device", "set", "--product", "cli-p", "--groups", "", "cli-grp-1", "--json")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["groups"]), (0, []), r.stderr)
+
     def test_device_list_pages_past_1000_with_relative_times(self):
         db = sqlite3.connect(os.path.join(self.s.data, "otakit.db"), timeout=30)
         with db:

@@ -400,12 +400,13 @@ static const char device_help[] =
     "                          [--hw-rev H]    (every matching device, fetched a page at a time)\n"
     "       otakit device show --product ID DEVICE\n"
     "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
+    "       otakit device set --product ID --groups G1,G2,.. DEVICE   (replaces its groups; \"\" clears)\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n";
 
 int cmd_device(int argc, char **argv)
 {
     struct opt o[] = {{"product", 0}, {"type", 0}, {"release", 0}, {"search", 0}, {"state", 0},
-                      {"version", 0}, {"group", 0}, {"hw-rev", 0}, {0, 0}};
+                      {"version", 0}, {"group", 0}, {"hw-rev", 0}, {"groups", 0}, {0, 0}};
     static const char *const fields[] = {"device_id", "version", "slot", "state", "hw_rev", "groups", "last_seen", NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -435,6 +436,19 @@ int cmd_device(int argc, char **argv)
         if (get(o, "release"))
             json_object_set_new(body, "release", json_string(get(o, "release")));
         return call("device", &a, "POST", path, body, NULL, 201, NULL, NULL);
+    }
+    if (!strcmp(sub, "set") && argc - first == 1) {
+        json_t *groups = json_array();
+        char buf[32 * 66 + 2], *tok, *save = NULL;
+        if (!get(o, "groups") || strlen(get(o, "groups")) >= sizeof buf) {
+            json_decref(groups);
+            return usage_error("device", "set needs --groups G1,G2,.. (\"\" to clear)");
+        }
+        strcpy(buf, get(o, "groups"));
+        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            json_array_append_new(groups, json_string(tok));
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], NULL, NULL);
+        return call("device", &a, "PATCH", path, json_pack("{s:o}", "groups", groups), NULL, 200, NULL, NULL);
     }
     return usage_error("device", "unknown or incomplete subcommand '%s'", sub);
 }
