@@ -226,6 +226,9 @@ int cmd_product(int argc, char **argv)
     return usage_error("product", "unknown or incomplete subcommand '%s'", sub);
 }
 
+static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
+                    const char *const *fields);
+
 static const char release_help[] =
     "usage: otakit release upload --product ID [--version V] [--channel official|beta] [--slot 0|1]\n"
     "                             [--notes TEXT] IMAGE\n"
@@ -259,7 +262,7 @@ int cmd_release(int argc, char **argv)
     }
     if (!strcmp(sub, "list")) {
         mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases", NULL, NULL);
-        return call("release", &a, "GET", path, NULL, NULL, 200, "releases", fields);
+        return list_all(&a, "release", path, (const char *const[]){NULL}, "releases", fields);
     }
     if ((!strcmp(sub, "show") || !strcmp(sub, "delete")) && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases/", argv[first], NULL, NULL);
@@ -358,41 +361,61 @@ int cmd_rollout(int argc, char **argv)
 }
 
 /* otakit device list: every page of the list (the server answers at most 1000 a request). */
-static int device_list(const api_t *a, struct opt *o, const char *const *fields)
+/* GET path?filters&limit&offset a page at a time until "total" rows came (the server's paged
+ * lists: devices, releases), then prints them as one table. kv: filter name/value pairs, NULL ended. */
+static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
+                    const char *const *fields)
 {
     json_t *all = json_array(), *resp = NULL;
     long long offset = 0, total = 0;
     char path[1024], off[24];
-    int rc = EXIT_OK;
+    const char *q[24];
+    int rc = EXIT_OK, n = 0;
+    for (; kv[n] && n < 18; n += 2) {
+        q[n] = kv[n];
+        q[n + 1] = kv[n + 1];
+    }
+    q[n] = "limit";
+    q[n + 1] = "1000";
+    q[n + 2] = "offset";
+    q[n + 3] = off;
+    q[n + 4] = NULL;
     do {
         long st;
         snprintf(off, sizeof off, "%lld", offset);
-        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices", NULL, NULL);
-        query(path, sizeof path,
-              (const char *const[]){"q", get(o, "search"), "state", get(o, "state"), "version", get(o, "version"),
-                                    "group", get(o, "group"), "hw_rev", get(o, "hw-rev"), "limit", "1000", "offset",
-                                    off, NULL});
+        snprintf(path, sizeof path, "%s", base);
+        query(path, sizeof path, q);
         st = api_call(a, "GET", path, NULL, NULL, &resp);
         if (st != 200) {
-            rc = api_fail(a, "device", st, resp);
+            rc = api_fail(a, cmd, st, resp);
             break;
         }
         total = json_integer_value(json_object_get(resp, "total"));
-        if (!json_array_size(json_object_get(resp, "devices")))
+        if (!json_array_size(json_object_get(resp, key)))
             break;
-        offset += (long long)json_array_size(json_object_get(resp, "devices"));
-        json_array_extend(all, json_object_get(resp, "devices"));
+        offset += (long long)json_array_size(json_object_get(resp, key));
+        json_array_extend(all, json_object_get(resp, key));
         json_decref(resp);
         resp = NULL;
     } while (offset < total);
     json_decref(resp);
     if (rc == EXIT_OK) {
-        json_t *out = json_pack("{s:O,s:I}", "devices", all, "total", (json_int_t)total);
-        rc = table(a, out, "devices", fields);
+        json_t *out = json_pack("{s:O,s:I}", key, all, "total", (json_int_t)total);
+        rc = table(a, out, key, fields);
         json_decref(out);
     }
     json_decref(all);
     return rc;
+}
+
+static int device_list(const api_t *a, struct opt *o, const char *const *fields)
+{
+    char base[512];
+    mkpath(base, sizeof base, "/api/v1/products/", get(o, "product"), "/devices", NULL, NULL);
+    return list_all(a, "device", base,
+                    (const char *const[]){"q", get(o, "search"), "state", get(o, "state"), "version", get(o, "version"),
+                                          "group", get(o, "group"), "hw_rev", get(o, "hw-rev"), NULL},
+                    "devices", fields);
 }
 
 static const char device_help[] =
