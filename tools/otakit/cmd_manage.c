@@ -340,7 +340,7 @@ int cmd_rollout(int argc, char **argv)
         return call("rollout", &a, "POST", path, body, NULL, 201, NULL, NULL);
     }
     if (!strcmp(sub, "list"))
-        return call("rollout", &a, "GET", path, NULL, NULL, 200, "rollouts", fields);
+        return list_all(&a, "rollout", path, (const char *const[]){NULL}, "rollouts", fields);
     if (argc - first == 1 && (!strcmp(sub, "show") || !strcmp(sub, "pause") || !strcmp(sub, "resume") ||
                               !strcmp(sub, "cancel"))) {
         size_t n = strlen(path);
@@ -360,9 +360,8 @@ int cmd_rollout(int argc, char **argv)
     return usage_error("rollout", "unknown or incomplete subcommand '%s'", sub);
 }
 
-/* otakit device list: every page of the list (the server answers at most 1000 a request). */
 /* GET path?filters&limit&offset a page at a time until "total" rows came (the server's paged
- * lists: devices, releases), then prints them as one table. kv: filter name/value pairs, NULL ended. */
+ * lists: devices, releases, rollouts), then prints them as one table. kv: filter name/value pairs, NULL ended. */
 static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
                     const char *const *fields)
 {
