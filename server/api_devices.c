@@ -136,9 +136,9 @@ static enum MHD_Result devices_list(http_req_t *r)
     sqlite3_stmt *st;
     json_t *arr;
     const char *state = http_query(r, "state"), *group = http_query(r, "group"), *version = http_query(r, "version"),
-               *hw = http_query(r, "hw_rev"), *ls = http_query(r, "limit"), *os = http_query(r, "offset"),
-               *q = http_query(r, "q");
-    int64_t product, limit = 1000, offset = 0, total;
+               *hw = http_query(r, "hw_rev"), *q = http_query(r, "q");
+    int64_t product, limit, offset, total;
+    enum MHD_Result ret;
     char gpat[80];
     if (!db)
         return http_error(r, ERR_DATABASE, "no connection");
@@ -146,10 +146,8 @@ static enum MHD_Result devices_list(http_req_t *r)
         return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
     if (group && !input_ident_ok(group))
         return http_error(r, ERR_BAD_GROUP, "group names are 1-64 characters of A-Z a-z 0-9 . _ : -");
-    if (ls && ((limit = input_parse_id(ls)) <= 0 || limit > 10000))
-        return http_error(r, ERR_BAD_LIMIT, "limit must be 1..10000");
-    if (os && strcmp(os, "0") && (offset = input_parse_id(os)) <= 0)
-        return http_error(r, ERR_BAD_OFFSET, "offset must be a non-negative integer");
+    if (http_page(r, &limit, &offset, &ret) != 0)
+        return ret;
     if (q && !*q)
         q = NULL;
     snprintf(gpat, sizeof gpat, ",%s,", group ? group : "");

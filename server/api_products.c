@@ -8,6 +8,12 @@
  *   GET   /api/v1/products/{product}
  *   PATCH /api/v1/products/{product}  {"compat":{"esp"?,"mongoose"?,"confirm_by_version"?}} (owner)
  *
+ *   POST  /api/v1/products/{product}/owner-token   (admin) a new owner token, shown once
+ *   POST  /api/v1/products/{product}/enroll-token  (owner) a new enrollment token, shown once
+ *
+ * A rotation replaces the stored hash, so the old token stops working with the next request (no
+ * grace period); devices already registered keep their own device tokens.
+ *
  * "compat" says what the credential-less compat protocols may do in the product (all off unless
  * set; compat_policy.h, docs/server.md "Trust model").
  */
@@ -185,10 +191,43 @@ static enum MHD_Result update(http_req_t *r)
     return http_json(r, 200, p);
 }
 
+/* Replaces one of the product's tokens (column owner_token_hash or enroll_token_hash) and
+ * answers the new token once, under the name `field`. */
+static enum MHD_Result rotate(http_req_t *r, const char *column, const char *field)
+{
+    sqlite3 *db = db_get();
+    char tok[65], hash[65], sql[96];
+    int64_t product;
+    if (!db)
+        return http_error(r, ERR_DATABASE, "no connection");
+    if (!(product = lookup_product_id(db, http_param(r, 0))))
+        return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
+    if (http_new_token(tok))
+        return http_error(r, ERR_INTERNAL, "cannot make tokens");
+    http_token_hash(tok, hash);
+    snprintf(sql, sizeof sql, "UPDATE products SET %s = ? WHERE id = ?", column);
+    if (q_exec(db, sql, "si", hash, product) < 0)
+        return http_error(r, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+    log_msg(LOG_INFO, "product token rotated", "product=%s token=%s", http_param(r, 0), field);
+    return http_json(r, 200, json_pack("{s:s,s:s}", "product_id", http_param(r, 0), field, tok));
+}
+
+static enum MHD_Result rotate_owner(http_req_t *r)
+{
+    return rotate(r, "owner_token_hash", "owner_token");
+}
+
+static enum MHD_Result rotate_enroll(http_req_t *r)
+{
+    return rotate(r, "enroll_token_hash", "enroll_token");
+}
+
 const http_route_t products_routes[] = {
     {"POST", "/api/v1/products", create, AUTH_ADMIN, BODY_JSON},
     {"GET", "/api/v1/products", list, AUTH_OWNER, BODY_NONE},
     {"GET", "/api/v1/products/{product}", get, AUTH_OWNER, BODY_NONE},
     {"PATCH", "/api/v1/products/{product}", update, AUTH_OWNER, BODY_JSON},
+    {"POST", "/api/v1/products/{product}/owner-token", rotate_owner, AUTH_ADMIN, BODY_NONE},
+    {"POST", "/api/v1/products/{product}/enroll-token", rotate_enroll, AUTH_OWNER, BODY_NONE},
     {NULL, NULL, NULL, 0, 0},
 };

@@ -5,7 +5,7 @@
  *          channel, notes, slot, filename. The image is checked (imgcheck.h) and committed to the
  *          store (store.h). With slot=0|1 on an existing slot-linked release, adds that slot's image.
  *   POST   /api/v1/products/{product}/releases/{version}/artifacts   the other slot's image (slot=0|1)
- *   GET    /api/v1/products/{product}/releases                       newest first (?channel= filters)
+ *   GET    /api/v1/products/{product}/releases                       newest first (?channel=, ?limit=, ?offset=; "total")
  *   GET    /api/v1/products/{product}/releases/{version}             one release with its artifacts
  *   DELETE /api/v1/products/{product}/releases/{version}             rows, then unreferenced files
  *   GET    /api/v1/artifacts/{sha256}                                download (Range, ETag, HEAD)
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "releases.h"
 #include "server.h"
+#include "sql.h"
 #include "store.h"
 
 const char *rel_printable(const char *s, char *buf, size_t n)
@@ -178,22 +179,25 @@ static enum MHD_Result list(http_req_t *r)
     sqlite3_stmt *st;
     enum MHD_Result ret;
     const char *ch = http_query(r, "channel");
+    int64_t limit, offset, total;
     json_t *arr;
-    if (lookup(r, db, &p, NULL, &ret) != 0)
+    if (lookup(r, db, &p, NULL, &ret) != 0 || http_page(r, &limit, &offset, &ret) != 0)
         return ret;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id FROM releases WHERE product = ?1 AND (?2 IS NULL OR channel = ?2) "
-                           "ORDER BY version_value DESC, id DESC",
-                           -1, &st, NULL) != SQLITE_OK)
+    total = q_int(db, -1, "SELECT COUNT(*) FROM releases WHERE product = ?1 AND (?2 IS NULL OR channel = ?2)", "is",
+                  p.id, ch);
+    st = q_prep(db,
+                "SELECT id FROM releases WHERE product = ?1 AND (?2 IS NULL OR channel = ?2) "
+                "ORDER BY version_value DESC, id DESC LIMIT ?3 OFFSET ?4",
+                "isii", p.id, ch, limit, offset);
+    if (!st || total < 0) {
+        db_done(st);
         return http_error(r, ERR_DATABASE, "cannot list releases");
-    sqlite3_bind_int64(st, 1, p.id);
-    if (ch)
-        sqlite3_bind_text(st, 2, ch, -1, SQLITE_STATIC);
+    }
     arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, rel_json(db, p.pid, sqlite3_column_int64(st, 0)));
     db_done(st);
-    return http_json(r, 200, json_pack("{s:o}", "releases", arr));
+    return http_json(r, 200, json_pack("{s:o,s:I}", "releases", arr, "total", (json_int_t)total));
 }
 
 static enum MHD_Result get(http_req_t *r)

@@ -9,7 +9,7 @@
  *         "stages"?: [{"percent":10},{"percent":50},{"percent":100}] | [{"devices":[..]},..],
  *         "success_threshold"?: 0.9, "error_threshold"?: 0.2, "include_new"?: false}
  *                                                                     -> 201 rollout + "excluded"
- *   GET  /api/v1/products/{product}/rollouts?state=
+ *   GET  /api/v1/products/{product}/rollouts?state=&limit=&offset=  (newest first; "total" for paging)
  *   GET  /api/v1/products/{product}/rollouts/{id}                       (per-stage counts)
  *   GET  /api/v1/products/{product}/rollouts/{id}/devices?stage=        (membership and status)
  *   POST /api/v1/products/{product}/rollouts/{id}/pause | resume | cancel
@@ -141,6 +141,7 @@ struct ro_req {
     tx_res_t res;
     int64_t product, id;
     const char *op;
+    int64_t limit, offset; /* the page of a list (http_page) */
 };
 
 static int lookup(sqlite3 *db, struct ro_req *q)
@@ -161,14 +162,19 @@ static int list_tx(sqlite3 *db, void *arg)
     const char *state = http_query(q->r, "state");
     sqlite3_stmt *st;
     json_t *arr;
-    int64_t ids[1000];
+    int64_t *ids, total;
     int n = 0, i;
     if (lookup(db, q) != 0)
         return -1;
+    total = q_int(db, -1, "SELECT COUNT(*) FROM rollouts WHERE product = ? AND (?2 IS NULL OR state = ?2)", "is",
+                  q->product, state);
+    if (total < 0 || !(ids = calloc((size_t)q->limit, sizeof *ids)))
+        return tx_dberr(&q->res, db);
     st = q_prep(db,
-                "SELECT id FROM rollouts WHERE product = ? AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT 1000",
-                "is", q->product, state);
-    while (st && n < 1000 && sqlite3_step(st) == SQLITE_ROW)
+                "SELECT id FROM rollouts WHERE product = ? AND (?2 IS NULL OR state = ?2) ORDER BY id DESC "
+                "LIMIT ?3 OFFSET ?4",
+                "isii", q->product, state, q->limit, q->offset);
+    while (st && n < q->limit && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);
     db_done(st);
     arr = json_array();
@@ -177,7 +183,8 @@ static int list_tx(sqlite3 *db, void *arg)
         if (o)
             json_array_append_new(arr, o);
     }
-    q->res.out = json_pack("{s:o}", "rollouts", arr);
+    free(ids);
+    q->res.out = json_pack("{s:o,s:I}", "rollouts", arr, "total", (json_int_t)total);
     return 0;
 }
 
@@ -221,6 +228,9 @@ static int devices_tx(sqlite3 *db, void *arg)
 static enum MHD_Result rollout_list(http_req_t *r)
 {
     struct ro_req q = {.r = r};
+    enum MHD_Result ret;
+    if (http_page(r, &q.limit, &q.offset, &ret) != 0)
+        return ret;
     return tx_reply(r, tx_read(list_tx, &q), &q.res, 200);
 }
 

@@ -1,6 +1,7 @@
 /* libmicrohttpd glue: routing, the auth hook, bodies, responses (see http.h). */
 #define _GNU_SOURCE
 #include "http.h"
+#include "input.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -103,6 +104,22 @@ const char *http_param(http_req_t *r, int i)
 const char *http_query(http_req_t *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int http_page(http_req_t *r, int64_t *limit, int64_t *offset, enum MHD_Result *ret)
+{
+    const char *ls = http_query(r, "limit"), *os = http_query(r, "offset");
+    *limit = 1000;
+    *offset = 0;
+    if (ls && ((*limit = input_parse_id(ls)) <= 0 || *limit > 10000)) {
+        *ret = http_error(r, ERR_BAD_LIMIT, "limit must be 1..10000");
+        return -1;
+    }
+    if (os && strcmp(os, "0") && (*offset = input_parse_id(os)) <= 0) {
+        *ret = http_error(r, ERR_BAD_OFFSET, "offset must be a non-negative integer");
+        return -1;
+    }
+    return 0;
 }
 
 const char *http_header(http_req_t *r, const char *name)

@@ -107,6 +107,10 @@ unsigned http_port(struct MHD_Daemon *d);
 /* Path parameter i (decoded), query argument or request header; NULL when absent. */
 const char *http_param(http_req_t *r, int i);
 const char *http_query(http_req_t *r, const char *name);
+/* The page a list asks for: ?limit= (1..10000, default 1000) and ?offset= (>= 0, default 0).
+ * Every paged list reads them here and answers "total" (the matching count) with its page. On
+ * bad input the error (bad_limit, bad_offset) is answered into *ret and -1 returned. */
+int http_page(http_req_t *r, int64_t *limit, int64_t *offset, enum MHD_Result *ret);
 const char *http_header(http_req_t *r, const char *name);
 
 /* Sends obj as JSON with status (takes ownership of obj). */

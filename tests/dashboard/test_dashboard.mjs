@@ -229,3 +229,15 @@ test('devices: search, filters, paging total, one device\'s history and groups, 
   await page.getByTestId('devices-total').filter({ hasText: '1–1 of 1' }).waitFor();
   assert.equal(await page.getByTestId('device-row').count(), 1);
 });
+
+test('the products page rotates the enrollment token: shown once, the old one refused', async () => {
+  await page.goto(`${url}/ui/#/products`);
+  const row = page.getByTestId('product-row').filter({ hasText: PRODUCT });
+  page.once('dialog', (d) => d.accept());
+  await row.getByTestId('rotate-enroll').click();
+  const fresh = (await page.getByTestId('new-token').innerText()).trim();
+  assert.match(fresh, /^[0-9a-f]{64}$/);
+  const reg = { device_id: 'dash-late', hw_rev: 'rev-a', version: '1.0.0', slot: 0 };
+  assert.equal((await api('POST', '/device/register', reg, enroll)).status, 401);
+  assert.equal((await api('POST', '/device/register', reg, fresh)).status, 201);
+});

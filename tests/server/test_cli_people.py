@@ -32,6 +32,41 @@ class People(unittest.TestCase):
     def tearDownClass(cls):
         cls.s.__exit__(None, None, None)
 
+    def test_rotate_token(self):
+        p = self.s.product("cli-rot")
+        r = cli(self.s, p["owner_token"], "product", "rotate-token", "cli-rot")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("one of --owner and --enroll", r.stderr)
+        r = cli(self.s, p["owner_token"], "product", "rotate-token", "cli-rot", "--enroll", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        enroll = json.loads(r.stdout)["enroll_token"]
+        reg = {"device_id": "cli-rot-1", "hw_rev": "rev-a", "version": "1.0.0", "slot": 0}
+        self.assertEqual(self.s.req("POST", "/api/v1/device/register", reg, token=p["enroll_token"])[0], 401)
+        self.assertEqual(self.s.req("POST", "/api/v1/device/register", reg, token=enroll)[0], 201)
+        r = cli(self.s, p["owner_token"], "product", "rotate-token", "cli-rot", "--owner")
+        self.assertNotEqual(r.returncode, 0)
+        r = cli(self.s, self.s.admin, "product", "rotate-token", "cli-rot", "--owner")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        owner = re.search(r"\b[0-9a-f]{64}\b", r.stdout).group(0)
+        self.assertEqual(cli(self.s, owner, "product", "show", "cli-rot").returncode, 0)
+        self.assertNotEqual(cli(self.s, p["owner_token"], "product", "show", "cli-rot").returncode, 0)
+
+    def test_device_set_groups_is_the_operators_labels(self):
+        fx.Device(self.s, self.enroll, "cli-grp-1", groups=["factory"])
+        r = cli(self.s, self.owner, "device", "set", "--product", "cli-p", "--groups", "lab,customer:acme",
+                "cli-grp-1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["groups"], ["lab", "customer:acme"])
+        r = cli(self.s, self.owner, "device", "list", "--product", "cli-p", "--group", "customer:acme", "--json")
+        self.assertEqual([d["device_id"] for d in json.loads(r.stdout)["devices"]], ["cli-grp-1"])
+        r = cli(self.s, self.owner, "device", "list", "--product", "cli-p", "--group", "factory", "--json")
+        self.assertNotIn("cli-grp-1", [d["device_id"] for d in json.loads(r.stdout)["devices"]])
+        r = cli(self.s, self.owner, "device", "set", "--product", "cli-p", "--groups", "no spaces", "cli-grp-1")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("bad_groups", r.stderr)
+        r = cli(self.s, self.owner, "device", "set", "--product", "cli-p", "--groups", "", "cli-grp-1", "--json")
+        self.assertEqual((r.returncode, json.loads(r.stdout)["groups"]), (0, []), r.stderr)
+
     def test_device_list_pages_past_1000_with_relative_times(self):
         db = sqlite3.connect(os.path.join(self.s.data, "otakit.db"), timeout=30)
         with db:

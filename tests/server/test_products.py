@@ -32,6 +32,35 @@ class Products(unittest.TestCase):
         st, body, _ = self.s.req("GET", "/api/v1/products", token=p["owner_token"])
         self.assertEqual([x["product_id"] for x in body["products"]], ["prod-a"])
 
+    def test_token_rotation(self):
+        """The admin rotates the owner token, the owner the enrollment token: the new one is shown
+        once and works, the old one is refused at once, a registered device keeps its token."""
+        from test_devices import Device
+        p = self.s.product("prod-rot")
+        dev = Device(self.s, p["enroll_token"], "rot-1")
+        # an owner cannot rotate its own owner token (a leaked one must not lock out the operators)
+        st, body, _ = self.s.req("POST", "/api/v1/products/prod-rot/owner-token", token=p["owner_token"])
+        self.assertEqual((st, body["error"]["code"]), (403, "forbidden"))
+        st, body, _ = self.s.req("POST", "/api/v1/products/prod-rot/owner-token", token=self.s.admin)
+        self.assertEqual(st, 200, body)
+        owner = body["owner_token"]
+        self.assertEqual((len(owner), body["product_id"]), (64, "prod-rot"))
+        self.assertNotEqual(owner, p["owner_token"])
+        self.assertEqual(self.s.req("GET", "/api/v1/products/prod-rot", token=p["owner_token"])[0], 401)
+        self.assertEqual(self.s.req("GET", "/api/v1/products/prod-rot", token=owner)[0], 200)
+        st, body, _ = self.s.req("POST", "/api/v1/products/prod-rot/enroll-token", token=p["owner_token"])
+        self.assertEqual(st, 401, body)
+        st, body, _ = self.s.req("POST", "/api/v1/products/prod-rot/enroll-token", token=owner)
+        self.assertEqual(st, 200, body)
+        enroll = body["enroll_token"]
+        self.assertNotEqual(enroll, p["enroll_token"])
+        reg = {"device_id": "rot-2", "hw_rev": "rev-a", "version": "1.0.0", "slot": 0}
+        self.assertEqual(self.s.req("POST", "/api/v1/device/register", reg, token=p["enroll_token"])[0], 401)
+        self.assertEqual(self.s.req("POST", "/api/v1/device/register", reg, token=enroll)[0], 201)
+        self.assertEqual(dev.check()[0], 200)  # registered before: its device token still works
+        st, body, _ = self.s.req("POST", "/api/v1/products/no-such/owner-token", token=self.s.admin)
+        self.assertEqual((st, body["error"]["code"]), (404, "not_found"))
+
     def test_duplicate_is_409(self):
         self.s.product("prod-dup")
         st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "prod-dup", "name": "x",

@@ -3,6 +3,7 @@ security counter, product), the content-addressed store, downloads (Range/If-Ran
 may download, and crash safety. Espressif firmware is in test_releases_esp.py, which uses the
 helpers defined here."""
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -278,6 +279,22 @@ class Releases(ReleaseHelpers, unittest.TestCase):
                          ["200.0.0+4294967295", "2.0.0+0", "1.10.0+0", "1.2.0+40", "1.2.0+5", "1.0.0+0"])
         st, body, _ = self.s.req("GET", rel_path("rel-list", channel="beta"), token=tok)
         self.assertEqual([r["version"] for r in body["releases"]], ["2.0.0+0"])
+        # pages: limit/offset as the device list, "total" counts every matching release
+        st, body, _ = self.s.req("GET", rel_path("rel-list", limit="2", offset="1"), token=tok)
+        self.assertEqual(([r["version"] for r in body["releases"]], body["total"]),
+                         (["2.0.0+0", "1.10.0+0"], 6))
+        st, body, _ = self.s.req("GET", rel_path("rel-list", channel="beta", offset="5"), token=tok)
+        self.assertEqual((body["releases"], body["total"]), ([], 1))
+        for q, code in ((dict(limit="0"), "bad_limit"), (dict(limit="10001"), "bad_limit"),
+                        (dict(offset="-1"), "bad_offset"), (dict(offset="x"), "bad_offset")):
+            st, body, _ = self.s.req("GET", rel_path("rel-list", **q), token=tok)
+            self.assertEqual((st, body["error"]["code"]), (400, code))
+        # the CLI prints them all, a page at a time
+        env = dict(os.environ, OTAKIT_SERVER_URL=self.s.url, OTAKIT_TOKEN=tok)
+        r = subprocess.run([CLI, "release", "list", "--product", "rel-list", "--json"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, json.loads(r.stdout)["total"], len(json.loads(r.stdout)["releases"])),
+                         (0, 6, 6), r.stderr)
         sha = [r for r in self.s.req("GET", rel_path("rel-list"), token=tok)[1]["releases"]
                if r["version"] == "1.0.0+0"][0]["artifacts"][0]["sha256"]
         st, body, _ = self.s.req("DELETE", rel_path("rel-list", "1.0.0"), token=tok)

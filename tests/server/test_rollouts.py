@@ -1,6 +1,8 @@
 """Rollouts: targets, fixed stage membership, thresholds that advance or pause on their own,
 pause / resume / cancel, no downgrades, and a kill -9 in the middle of a rollout."""
+import json
 import os
+import subprocess
 import sqlite3
 import sys
 import threading
@@ -8,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import Server, sign  # noqa: E402
+from otaserver import CLI, Server, sign  # noqa: E402
 import test_devices as fx  # noqa: E402  (fixtures; imported as a module so its tests do not run here)
 
 
@@ -288,6 +290,18 @@ class Rollouts(unittest.TestCase):
         self.assertEqual(set(f.check_all().values()), {None})  # 2.0.0 would be a downgrade
         self.assertEqual(f.get(new["id"])["state"], "finished")
         self.assertEqual(f.get(old["id"])["state"], "cancelled")
+        # the list pages like the device list: newest first, "total" over every page
+        st, lst, _ = self.s.req("GET", rpath("ro-new") + "?limit=1&offset=1", token=f.owner)
+        self.assertEqual(([r["id"] for r in lst["rollouts"]], lst["total"]), ([old["id"]], 2))
+        st, lst, _ = self.s.req("GET", rpath("ro-new") + "?state=cancelled&limit=1", token=f.owner)
+        self.assertEqual(([r["id"] for r in lst["rollouts"]], lst["total"]), ([old["id"]], 1))
+        st, lst, _ = self.s.req("GET", rpath("ro-new") + "?limit=0", token=f.owner)
+        self.assertEqual((st, lst["error"]["code"]), (400, "bad_limit"))
+        env = dict(os.environ, OTAKIT_SERVER_URL=self.s.url, OTAKIT_TOKEN=f.owner)
+        r = subprocess.run([CLI, "rollout", "list", "--product", "ro-new", "--json"], env=env, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual((r.returncode, [x["id"] for x in json.loads(r.stdout)["rollouts"]]),
+                         (0, [new["id"], old["id"]]), r.stderr)
 
 
     def test_devices_registered_later_join_only_when_asked(self):

@@ -28,7 +28,10 @@ static int parse(const char *cmd, int argc, char **argv, struct opt *opts, api_t
     int n = 0, c, idx;
     for (; opts[n].name; n++) {
         lo[n].name = opts[n].name;
-        lo[n].has_arg = !strcmp(opts[n].name, "include-new") ? no_argument : required_argument; /* a flag */
+        lo[n].has_arg = !strcmp(opts[n].name, "include-new") || !strcmp(opts[n].name, "owner") ||
+                                !strcmp(opts[n].name, "enroll")
+                            ? no_argument /* a flag */
+                            : required_argument;
         lo[n].flag = NULL;
         lo[n].val = 1000 + n;
     }
@@ -154,14 +157,17 @@ static const char product_help[] =
     "       otakit product list | show ID\n"
     "       otakit product set ID [--compat-esp on|off] [--compat-mongoose on|off]\n"
     "                             [--compat-confirm-by-version on|off]\n"
+    "       otakit product rotate-token ID --owner|--enroll\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "create needs the admin token and prints the product's owner and enrollment tokens once.\n"
-    "set (owner token) says what the credential-less compat protocols may do in the product.\n";
+    "set (owner token) says what the credential-less compat protocols may do in the product.\n"
+    "rotate-token prints a new token once; the old one stops working at once. --owner needs the admin\n"
+    "token, --enroll the owner token; registered devices keep their device tokens.\n";
 
 int cmd_product(int argc, char **argv)
 {
     struct opt o[] = {{"id", 0},         {"name", 0},           {"key", 0}, {"version-rule", 0}, {"compat-esp", 0},
-                      {"compat-mongoose", 0}, {"compat-confirm-by-version", 0}, {0, 0}};
+                      {"compat-mongoose", 0}, {"compat-confirm-by-version", 0}, {"owner", 0}, {"enroll", 0}, {0, 0}};
     static const char *const fields[] = {"product_id", "name", "version_rule", "key_hash", NULL};
     char path[512], pem[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -206,12 +212,22 @@ int cmd_product(int argc, char **argv)
         mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "PATCH", path, json_pack("{s:o}", "compat", compat), NULL, 200, NULL, NULL);
     }
+    if (!strcmp(sub, "rotate-token") && argc - first == 1) {
+        if (!get(o, "owner") == !get(o, "enroll"))
+            return usage_error("product", "rotate-token takes one of --owner and --enroll");
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first], get(o, "owner") ? "/owner-token" : "/enroll-token",
+               NULL);
+        return call("product", &a, "POST", path, NULL, NULL, 200, NULL, NULL);
+    }
     if (!strcmp(sub, "show") && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("product", "unknown or incomplete subcommand '%s'", sub);
 }
+
+static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
+                    const char *const *fields);
 
 static const char release_help[] =
     "usage: otakit release upload --product ID [--version V] [--channel official|beta] [--slot 0|1]\n"
@@ -246,7 +262,7 @@ int cmd_release(int argc, char **argv)
     }
     if (!strcmp(sub, "list")) {
         mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases", NULL, NULL);
-        return call("release", &a, "GET", path, NULL, NULL, 200, "releases", fields);
+        return list_all(&a, "release", path, (const char *const[]){NULL}, "releases", fields);
     }
     if ((!strcmp(sub, "show") || !strcmp(sub, "delete")) && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/releases/", argv[first], NULL, NULL);
@@ -324,7 +340,7 @@ int cmd_rollout(int argc, char **argv)
         return call("rollout", &a, "POST", path, body, NULL, 201, NULL, NULL);
     }
     if (!strcmp(sub, "list"))
-        return call("rollout", &a, "GET", path, NULL, NULL, 200, "rollouts", fields);
+        return list_all(&a, "rollout", path, (const char *const[]){NULL}, "rollouts", fields);
     if (argc - first == 1 && (!strcmp(sub, "show") || !strcmp(sub, "pause") || !strcmp(sub, "resume") ||
                               !strcmp(sub, "cancel"))) {
         size_t n = strlen(path);
@@ -344,42 +360,61 @@ int cmd_rollout(int argc, char **argv)
     return usage_error("rollout", "unknown or incomplete subcommand '%s'", sub);
 }
 
-/* otakit device list: every page of the list (the server answers at most 1000 a request). */
-static int device_list(const api_t *a, struct opt *o, const char *const *fields)
+/* GET path?filters&limit&offset a page at a time until "total" rows came (the server's paged
+ * lists: devices, releases, rollouts), then prints them as one table. kv: filter name/value pairs, NULL ended. */
+static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
+                    const char *const *fields)
 {
     json_t *all = json_array(), *resp = NULL;
     long long offset = 0, total = 0;
     char path[1024], off[24];
-    int rc = EXIT_OK;
+    const char *q[24];
+    int rc = EXIT_OK, n = 0;
+    for (; kv[n] && n < 18; n += 2) {
+        q[n] = kv[n];
+        q[n + 1] = kv[n + 1];
+    }
+    q[n] = "limit";
+    q[n + 1] = "1000";
+    q[n + 2] = "offset";
+    q[n + 3] = off;
+    q[n + 4] = NULL;
     do {
         long st;
         snprintf(off, sizeof off, "%lld", offset);
-        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices", NULL, NULL);
-        query(path, sizeof path,
-              (const char *const[]){"q", get(o, "search"), "state", get(o, "state"), "version", get(o, "version"),
-                                    "group", get(o, "group"), "hw_rev", get(o, "hw-rev"), "limit", "1000", "offset",
-                                    off, NULL});
+        snprintf(path, sizeof path, "%s", base);
+        query(path, sizeof path, q);
         st = api_call(a, "GET", path, NULL, NULL, &resp);
         if (st != 200) {
-            rc = api_fail(a, "device", st, resp);
+            rc = api_fail(a, cmd, st, resp);
             break;
         }
         total = json_integer_value(json_object_get(resp, "total"));
-        if (!json_array_size(json_object_get(resp, "devices")))
+        if (!json_array_size(json_object_get(resp, key)))
             break;
-        offset += (long long)json_array_size(json_object_get(resp, "devices"));
-        json_array_extend(all, json_object_get(resp, "devices"));
+        offset += (long long)json_array_size(json_object_get(resp, key));
+        json_array_extend(all, json_object_get(resp, key));
         json_decref(resp);
         resp = NULL;
     } while (offset < total);
     json_decref(resp);
     if (rc == EXIT_OK) {
-        json_t *out = json_pack("{s:O,s:I}", "devices", all, "total", (json_int_t)total);
-        rc = table(a, out, "devices", fields);
+        json_t *out = json_pack("{s:O,s:I}", key, all, "total", (json_int_t)total);
+        rc = table(a, out, key, fields);
         json_decref(out);
     }
     json_decref(all);
     return rc;
+}
+
+static int device_list(const api_t *a, struct opt *o, const char *const *fields)
+{
+    char base[512];
+    mkpath(base, sizeof base, "/api/v1/products/", get(o, "product"), "/devices", NULL, NULL);
+    return list_all(a, "device", base,
+                    (const char *const[]){"q", get(o, "search"), "state", get(o, "state"), "version", get(o, "version"),
+                                          "group", get(o, "group"), "hw_rev", get(o, "hw-rev"), NULL},
+                    "devices", fields);
 }
 
 static const char device_help[] =
@@ -387,12 +422,13 @@ static const char device_help[] =
     "                          [--hw-rev H]    (every matching device, fetched a page at a time)\n"
     "       otakit device show --product ID DEVICE\n"
     "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
+    "       otakit device set --product ID --groups G1,G2,.. DEVICE   (replaces its groups; \"\" clears)\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n";
 
 int cmd_device(int argc, char **argv)
 {
     struct opt o[] = {{"product", 0}, {"type", 0}, {"release", 0}, {"search", 0}, {"state", 0},
-                      {"version", 0}, {"group", 0}, {"hw-rev", 0}, {0, 0}};
+                      {"version", 0}, {"group", 0}, {"hw-rev", 0}, {"groups", 0}, {0, 0}};
     static const char *const fields[] = {"device_id", "version", "slot", "state", "hw_rev", "groups", "last_seen", NULL};
     char path[1024];
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -422,6 +458,19 @@ int cmd_device(int argc, char **argv)
         if (get(o, "release"))
             json_object_set_new(body, "release", json_string(get(o, "release")));
         return call("device", &a, "POST", path, body, NULL, 201, NULL, NULL);
+    }
+    if (!strcmp(sub, "set") && argc - first == 1) {
+        json_t *groups = json_array();
+        char buf[32 * 66 + 2], *tok, *save = NULL;
+        if (!get(o, "groups") || strlen(get(o, "groups")) >= sizeof buf) {
+            json_decref(groups);
+            return usage_error("device", "set needs --groups G1,G2,.. (\"\" to clear)");
+        }
+        strcpy(buf, get(o, "groups"));
+        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            json_array_append_new(groups, json_string(tok));
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], NULL, NULL);
+        return call("device", &a, "PATCH", path, json_pack("{s:o}", "groups", groups), NULL, 200, NULL, NULL);
     }
     return usage_error("device", "unknown or incomplete subcommand '%s'", sub);
 }
