@@ -53,4 +53,5 @@ arm-none-eabi-size "$w5500" | awk 'NR>1 {t+=$1; d+=$2; b+=$3} END {printf "cross
 sz "$out/otakit_link_w5500.elf" "linked HTTP agent on a W5500 over SPI1 (check + pull, no TCP/IP stack, no TLS)"
 sz "$out/ports/mps2-an385/otakit_mps2_boot.elf" "MPS2 AN385 bootloader (ports/mps2-an385, runs under QEMU)"
 sz "$out/ports/mps2-an385/otakit_mps2_app.elf" "MPS2 AN385 application (agent + lwIP + LAN9118 driver)"
+sz "$out/ports/mps2-an385/otakit_mps2_app_w5500.elf" "MPS2 AN385 application, W5500 build (agent + W5500 driver, no lwIP)"
 echo "cross-check: OK ($n objects, only mbedTLS and string.h symbols referenced; every program links with no syscall stubs)"

@@ -1,6 +1,8 @@
-/* The MPS2 AN385 application's parts: app_main.c (start, self-test, confirm), app_net.c (LAN9118 +
- * lwIP, the library's transport ops on lwIP's TCP, a weak entropy source) and app_agent.c (the
- * library's update agent, otakit/agent_loop.h, with the board's settings region and hooks). */
+/* The MPS2 AN385 application's parts: app_main.c (start, self-test, confirm), the network with a
+ * weak entropy source: app_net.c (LAN9118 + lwIP, the library's transport ops on lwIP's TCP) or, in
+ * the W5500 build, app_w5500.c (the W5500 driver, its SPI over UART1; no TCP/IP stack), and
+ * app_agent.c (the library's update agent, otakit/agent_loop.h, with the board's settings region
+ * and hooks). */
 #ifndef OTAKIT_MPS2_APP_H
 #define OTAKIT_MPS2_APP_H
 
@@ -13,7 +15,7 @@
 typedef struct {
     ota_ctx_t *ota;
     ota_version_t running;  /* our version, from our image header */
-    ota_net_t tcp;          /* lwIP TCP (app_net_start) */
+    ota_net_t tcp;          /* lwIP TCP or the W5500 (app_net_start) */
     ota_http_t http;
     char server[64];        /* "server=" argument (default http://10.0.2.100) */
     char enroll[96];        /* "enroll=": the product's enrollment token (the agent registers) */
@@ -23,10 +25,12 @@ typedef struct {
 } app_t;
 
 /* Brings the network up: LAN9118, lwIP, DHCP (static 10.0.2.15/24 via 10.0.2.2 if no lease in
- * 10 s), and fills a->tcp with the transport ops. Returns OTA_OK or OTA_ERR_NET. */
+ * 10 s); or the W5500 (static 10.0.2.15/24, link up); and fills a->tcp with the transport ops.
+ * Returns OTA_OK or OTA_ERR_NET. */
 int app_net_start(app_t *a);
 
-/* Runs lwIP: received frames, timers; kicks the watchdog once the image is confirmed. */
+/* Runs lwIP (received frames, timers; the W5500 needs nothing); kicks the watchdog once the image
+ * is confirmed. */
 void app_net_poll(void);
 
 /* Fills out with len bytes from a weak seed: the host clock and SysTick's phase at the call (board_seed)

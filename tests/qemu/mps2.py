@@ -6,6 +6,10 @@ A start of the board is one run of qemu-system-arm on that file: QEMU loads it a
 reset ends the run (-no-reboot): the next start is a power cycle on the same file. The network is
 QEMU's user-mode stack with restrict=on (the guest reaches nothing) and one guestfwd rule that maps
 10.0.2.100:80 to the server's loopback port (one `nc` per guest connection).
+
+The W5500 build (otakit_mps2_app_w5500) has no network card: its SPI bus to the W5500 goes over the
+board's second UART, a Unix socket served by w5500-uart-bridge (the W5500 emulator), whose sockets
+reach the server on the host's loopback directly (Board(bridge=...), Server(public_url=...)).
 """
 import json
 import os
@@ -44,22 +48,25 @@ class Run:
 
 class Board:
     def __init__(self, flash, server_port, enroll="", device_id="qemu-1", geometry="stm32f4-1m", window_ms=5000,
-                 log=None):
+                 log=None, bridge=None):
         self.flash, self.port, self.enroll, self.device_id = os.path.abspath(flash), server_port, enroll, device_id
+        self.bridge = bridge  # the W5500 build: w5500-uart-bridge's socket (UART1)
         self.geometry, self.window_ms, self.log = geometry, window_ms, log
         self.once = True  # the firmware ends the run once a check finds nothing to do
         self.runs = []
 
     def cmd(self):
+        server = "http://127.0.0.1:%d" % self.port if self.bridge else "http://" + SERVER_IN_GUEST
         args = ["otakit", "flash=" + self.flash, "geometry=" + self.geometry, "window=%d" % self.window_ms,
-                "server=http://" + SERVER_IN_GUEST, "device=" + self.device_id] + (["once=1"] if self.once else [])
+                "server=" + server, "device=" + self.device_id] + (["once=1"] if self.once else [])
         if self.enroll:  # the board registers itself with the product's enrollment token
             args.append("enroll=" + self.enroll)
         return ["qemu-system-arm", "-M", "mps2-an385", "-display", "none", "-monitor", "none",
                 "-serial", "stdio", "-no-reboot",
                 "-semihosting-config", "enable=on,target=native," + ",".join("arg=" + a for a in args),
-                "-device", "loader,file=%s,addr=0,force-raw=on" % self.flash,
-                "-nic", "user,restrict=on,guestfwd=tcp:%s:80-cmd:nc 127.0.0.1 %d" % (SERVER_IN_GUEST, self.port)]
+                "-device", "loader,file=%s,addr=0,force-raw=on" % self.flash] + (
+                    ["-serial", "unix:" + self.bridge, "-nic", "none"] if self.bridge else
+                    ["-nic", "user,restrict=on,guestfwd=tcp:%s:80-cmd:nc 127.0.0.1 %d" % (SERVER_IN_GUEST, self.port)])
 
     def start(self, timeout=60, kill_when=None, kill_after=0.0, kill_nth=1):
         """One power-on until QEMU exits (a reset, or the firmware's semihosting exit). kill_when: a
@@ -120,9 +127,9 @@ class Board:
 
 class Server:
     """otakit-server on a loopback port, its data in a directory; download URLs point at the
-    guest's view of it (http://10.0.2.100)."""
+    guest's view of it (http://10.0.2.100; public_url=True: its loopback address, the W5500 build's)."""
 
-    def __init__(self, server_bin, otakit_bin, data):
+    def __init__(self, server_bin, otakit_bin, data, public_url=False):
         self.otakit, self.data = otakit_bin, data
         s = __import__("socket").socket()
         s.bind(("127.0.0.1", 0))
@@ -131,7 +138,8 @@ class Server:
         self.url = "http://127.0.0.1:%d" % self.port
         self.log = open(os.path.join(os.path.dirname(data), "server.log"), "w")
         self.proc = subprocess.Popen([server_bin, "--listen", "127.0.0.1:%d" % self.port, "--data", data,
-                                      "--public-url", "http://" + SERVER_IN_GUEST], stderr=self.log)
+                                      "--public-url", self.url if public_url else "http://" + SERVER_IN_GUEST],
+                                     stderr=self.log)
         for _ in range(100):
             if os.path.exists(os.path.join(data, "admin.token")) and self._up():
                 break

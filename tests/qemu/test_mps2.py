@@ -18,12 +18,17 @@ One board (one flash file), one server, in order:
   6. nonet     1.6.0's self-test cannot reach the network: it asks for a rollback
   7. bad       1.5.0's stored artifact is corrupted on the server: the device refuses it
   8. cycle     power cycles keep the flash file: the last 1.2.x boots again, the file unchanged
+
+With --w5500-bridge BIN the board is the W5500 build (otakit_mps2_app_w5500: no lwIP linked), its SPI
+bus carried over UART1 to BIN (w5500-uart-bridge, the W5500 emulator) whose sockets reach the server
+on loopback; steps boot and update, and the emulator must have seen no frame or pointer rule broken.
 """
 import argparse
 import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +51,7 @@ def main():
     ap.add_argument("--geometry", default="stm32f4-1m")
     ap.add_argument("--only", default="", help="comma-separated steps (default: all)")
     ap.add_argument("--echo", action="store_true", help="print the board's console as it runs (the demo)")
+    ap.add_argument("--w5500-bridge", default="", help="w5500-uart-bridge: run the W5500 build (steps boot, update)")
     o = ap.parse_args()
     if not shutil.which("qemu-system-arm") or not shutil.which("nc"):
         print("test_mps2: SKIPPED: qemu-system-arm or nc missing (scripts/deps.sh installs them)", file=sys.stderr)
@@ -59,15 +65,20 @@ def main():
 
     imgs = Images(o, port)
     o.healthy = "1.1.0+0"
-    srv = mps2.Server(o.server, o.otakit, w("server-data"))
+    o.net_up = "net: W5500 static 10.0.2.15" if o.w5500_bridge else "net: DHCP lease 10.0.2.15"
+    steps = [("boot", step_boot), ("update", step_update), ("cuts", step_cuts), ("crash", step_crash),
+             ("hang", step_hang), ("nonet", step_nonet), ("bad", step_bad), ("cycle", step_cycle)]
+    only = set(o.only.split(",")) if o.only else None
+    bridge = None
+    if o.w5500_bridge:  # the W5500 build: one application variant, the healthy one
+        only = (only or {"boot", "update"}) & {"boot", "update"}
+        bridge = Bridge(o.w5500_bridge, w("w5500.sock"), w("w5500-bridge.log"))
+    srv = mps2.Server(o.server, o.otakit, w("server-data"), public_url=bool(bridge))
     try:
         prod = srv.product(PRODUCT, o.pub)
         mps2.make_flash(w("flash.bin"), os.path.join(port, "otakit_mps2_boot.bin"), imgs["1.0.0"])
         board = mps2.Board(w("flash.bin"), srv.port, prod["enroll_token"], "qemu-1", geometry=o.geometry,
-                           window_ms=6000, log=log)
-        steps = [("boot", step_boot), ("update", step_update), ("cuts", step_cuts), ("crash", step_crash),
-                 ("hang", step_hang), ("nonet", step_nonet), ("bad", step_bad), ("cycle", step_cycle)]
-        only = set(o.only.split(",")) if o.only else None
+                           window_ms=6000, log=log, bridge=bridge and bridge.sock)
         for name, fn in steps:
             if only and name not in only:
                 continue
@@ -76,9 +87,46 @@ def main():
             fn(board, srv, imgs, o)
             runs = board.runs[n0:]
             print("ok %-7s %2d start(s) of the board, %.1f s" % (name, len(runs), sum(r.seconds for r in runs)))
+        if bridge:
+            print("ok w5500   %s" % bridge.verdict(len(board.runs)))
     finally:
         srv.stop()
+        if bridge:
+            bridge.stop()
     return 0
+
+
+class Bridge:
+    """w5500-uart-bridge on a Unix socket (the board's UART1); its log holds the emulator's verdict
+    after every power-on of the board."""
+
+    def __init__(self, binary, sock, log):
+        self.sock, self.log = sock, log
+        self.proc = subprocess.Popen([binary, sock], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        for _ in range(100):
+            if "ready" in open(log).read():
+                return
+            mps2.time.sleep(0.05)
+        raise AssertionError("w5500-uart-bridge did not start: " + open(log).read())
+
+    def verdict(self, starts):
+        """Every start of the board was a power-on of the chip, and none broke a rule of the chip."""
+        text = ""
+        for _ in range(100):  # the last power-on's report follows QEMU's exit
+            text = open(self.log).read()
+            if text.count("w5500 frames=") >= starts:
+                break
+            mps2.time.sleep(0.05)
+        v = re.findall(r"^w5500 violations=(\d+)", text, re.M)
+        frames = re.findall(r"^w5500 frames=(\d+) spi_bytes=(\d+) rx_bytes=(\d+)", text, re.M)
+        if len(v) != starts or any(x != "0" for x in v) or "framing error" in text:
+            raise AssertionError("the W5500 emulator's verdict (%d starts):\n%s" % (starts, text))
+        return "%d power-ons of the chip, no rule broken; %d frames, %d SPI bytes, %d payload bytes received" % (
+            starts, sum(int(f[0]) for f in frames), sum(int(f[1]) for f in frames), sum(int(f[2]) for f in frames))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
 
 
 class Images(dict):
@@ -92,6 +140,8 @@ class Images(dict):
 
     def __missing__(self, ver):
         variant, pad = self.BUILDS.get(ver, ("", 256 * 1024))
+        if self.o.w5500_bridge:
+            variant = "_w5500"
         self[ver] = mps2.sign(self.o.otakit, self.o.key, os.path.join(self.port, "otakit_mps2_app%s.bin" % variant),
                               ver, os.path.join(self.o.work, "app-%s.img" % ver), pad_to=pad)
         return self[ver]
@@ -132,7 +182,7 @@ def step_boot(board, srv, imgs, o):
     runs = board.settle(max_starts=1)
     r = runs[0]
     check(r.has("boot: slot 0 version 1.0.0+0 state none") and r.has("app: otakit firmware 1.0.0+0") and
-          r.has("net: DHCP lease 10.0.2.15"), "factory boot", runs)
+          r.has(o.net_up), "factory boot", runs)
     check(r.has("agent: registered"), "the board registered itself", runs)
     d = srv.device(PRODUCT, "qemu-1")
     reg = [e for e in d["events"] if e["kind"] == "registered"]
