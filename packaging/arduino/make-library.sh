@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Assembles the Arduino library (1.5 format: library.properties and src/) from device/, since an
+# Assembles the Arduino library (1.5 format: library.properties and src/) from device/ and ports/w5500/
+# (the W5500 transport: its headers in src/otakit/, its source in src/ports/w5500/), since an
 # Arduino library compiles everything under its src/ and cannot point elsewhere:
 #   packaging/arduino/make-library.sh <out dir>     then zip <out dir> or copy it to ~/Arduino/libraries/otakit
 # src/otakit/ gets the public headers; the sources and the internal headers keep their paths under
@@ -13,7 +14,9 @@ out=${1:?usage: make-library.sh <out dir>}
 rm -rf "$out"
 mkdir -p "$out/src/otakit"
 cp "$here/library.properties" "$out/"
-cp "$dev"/include/otakit/*.h "$out/src/otakit/"
+cp "$dev"/include/otakit/*.h "$here"/../../ports/w5500/include/otakit/*.h "$out/src/otakit/"
+mkdir -p "$out/src/ports/w5500"
+cp "$here"/../../ports/w5500/*.c "$out/src/ports/w5500/"
 # Every source and internal header of the library, wherever it sits under device/ (no list to keep).
 (cd "$dev" && find . -path ./include -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print) |
   while read -r f; do

@@ -33,6 +33,9 @@ int app_net_start(app_t *a);
  * is confirmed. */
 void app_net_poll(void);
 
+/* The network's 6-byte MAC address (the LAN9118's, or the one the W5500 build gives its chip). */
+const uint8_t *app_net_mac(void);
+
 /* Fills out with len bytes from a weak seed: the host clock and SysTick's phase at the call (board_seed)
  * mixed with the MAC address, stretched by xorshift. NOT cryptographic (QEMU's AN385 has no RNG):
  * good only to keep a fleet's retry jitter apart; TLS is not used on this board. Returns 0. */

@@ -3,8 +3,8 @@
  * (otakit/agent_loop.h), which speaks the whole otakit protocol (registration with the enrollment
  * token, check, pull with progress reports, the reports a reset or a power cut kept from being sent,
  * the self-test of a new image, confirm or rollback). This file supplies only what the board has:
- * the settings region, the hooks (self-test, reset = system reset, log to the UART) and the main
- * loop that sleeps while lwIP runs.
+ * the settings region, the hooks (self-test, reset = system reset, log to the UART), the main
+ * loop that sleeps while the network (lwIP, or the W5500) runs, and a weak entropy source.
  *
  * Settings (the device token and the update in flight; otakit/settings.h): two sectors that hold
  * neither the bootloader, the journal, a slot nor the scratch area:
@@ -21,7 +21,7 @@
 #define KB 1024u
 
 static ota_agent_t agent;
-static ota_http_t report_http; /* progress reports while a->http pulls (lwIP has two connections) */
+static ota_http_t report_http; /* progress reports while a->http pulls (both networks give two connections) */
 static ota_settings_flash_t settings;
 static ota_flash_t settings_flash;
 static const ota_sector_run_t f4_plus_settings[] = {{4, 16 * KB}, {1, 64 * KB}, {7, 128 * KB}, {2, 4 * KB}};
@@ -94,6 +94,23 @@ static void hook_event(void *ctx, const ota_agent_event_t *ev)
     default:
         break;
     }
+}
+
+int app_entropy(void *ctx, unsigned char *out, size_t len)
+{
+    const uint8_t *mac = app_net_mac();
+    uint32_t x = board_seed(), i;
+    (void)ctx;
+    for (i = 0; i < 6; i++)
+        x = (x ^ mac[i]) * 16777619u;
+    x = x ? x : 1u;
+    for (i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out[i] = (unsigned char)(x >> 24);
+    }
+    return 0;
 }
 
 void app_agent_run(app_t *a, const ota_boot_result_t *boot)

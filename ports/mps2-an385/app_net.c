@@ -33,20 +33,9 @@ uint32_t app_rand(void)
     return rng;
 }
 
-int app_entropy(void *ctx, unsigned char *out, size_t len)
+const uint8_t *app_net_mac(void)
 {
-    uint32_t x = board_seed(), i;
-    (void)ctx;
-    for (i = 0; i < NETIF_MAX_HWADDR_LEN && i < nif.hwaddr_len; i++)
-        x = (x ^ nif.hwaddr[i]) * 16777619u;
-    x = x ? x : 1u;
-    for (i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out[i] = (unsigned char)(x >> 24);
-    }
-    return 0;
+    return nif.hwaddr;
 }
 
 void app_lwip_assert(const char *msg)

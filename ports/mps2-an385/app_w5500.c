@@ -105,20 +105,9 @@ static void spi_idle(void *ctx)
 
 static const ota_w5500_spi_t spi = {spi_select, spi_transfer, NULL, NULL, spi_idle, NULL};
 
-int app_entropy(void *ctx, unsigned char *out, size_t len)
+const uint8_t *app_net_mac(void)
 {
-    uint32_t x = board_seed(), i;
-    (void)ctx;
-    for (i = 0; i < sizeof chip.cfg.mac; i++)
-        x = (x ^ chip.cfg.mac[i]) * 16777619u;
-    x = x ? x : 1u;
-    for (i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out[i] = (unsigned char)(x >> 24);
-    }
-    return 0;
+    return chip.cfg.mac;
 }
 
 void app_net_poll(void)

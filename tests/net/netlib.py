@@ -1,11 +1,15 @@
 """Helpers of the network tests: run netpull (the simulated device, tests/net/netpull.c), sign
-images, make a CA and certificates with openssl, and FakeServer: a loopback HTTP(S) server whose
-every answer a test scripts (cut the connection after N bytes, ignore Range, change the file, stall,
-redirect, send oversized headers...). Standard library only.
+images, make a CA and certificates with openssl, ReleaseCase (a real otakit-server with one signed
+release, the fixture of the tests against it), the W5500 emulator's verdict as netpull and
+otakit-device print it, and FakeServer: a loopback HTTP(S) server whose every answer a test scripts
+(cut the connection after N bytes, ignore Range, change the file, stall, redirect, send oversized
+headers...). Standard library only.
 """
 import hashlib
 import os
 import random
+import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -13,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 from otaserver import CLI, VECTORS, Server, sign  # noqa: E402,F401
@@ -77,6 +82,53 @@ def write_tmp(d, name, data):
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+class ReleaseCase(unittest.TestCase):
+    """A real otakit-server (tests/server/otaserver.py) with PRODUCT and one uploaded release of
+    make_image(VERSION, SIZE, SEED): cls.s, cls.owner, cls.enroll, cls.img, cls.sha, cls.img_path
+    (in the scratch directory cls.d), cls.art_url (its artifact's URL)."""
+    VERSION, SIZE, SEED = "2.0.0", 90000, 11
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = tmpdir()
+        cls.s = Server().start()
+        p = cls.s.product(PRODUCT)
+        cls.owner, cls.enroll = p["owner_token"], p["enroll_token"]
+        cls.img = make_image(cls.VERSION, size=cls.SIZE, seed=cls.SEED)
+        cls.sha = hashlib.sha256(cls.img).hexdigest()
+        cls.img_path = write_tmp(cls.d, "fw.img", cls.img)
+        st, rel, _ = cls.s.req("POST", "/api/v1/products/%s/releases" % PRODUCT, cls.img, token=cls.owner)
+        assert st == 201, (st, rel)
+        cls.art_url = cls.s.url + "/api/v1/artifacts/" + cls.sha
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+        shutil.rmtree(cls.d, ignore_errors=True)
+
+    def device(self, name):
+        """Registers the device with the enrollment token (version 1.0.0 in slot 0): its token."""
+        st, body, _ = self.s.req("POST", "/api/v1/device/register", {"device_id": name, "hw_rev": "a", "version": "1.0.0",
+                                                                     "slot": 0}, token=self.enroll)
+        self.assertEqual(st, 201, body)
+        return body["device_token"]
+
+    def offer(self, name):
+        """Queues an upgrade to the release for the device: its next check delivers the manifest."""
+        st, body, _ = self.s.req("POST", "/api/v1/products/%s/devices/%s/commands" % (PRODUCT, name),
+                                 {"type": "upgrade", "release": self.VERSION}, token=self.owner)
+        self.assertEqual(st, 201, body)
+        return body["command"]
+
+
+def w5500_verdicts(out):
+    """The W5500 emulator's verdicts in a program's output (one per power-on of the chip): a list of
+    (violations, {stat: value}) from the "w5500_violations N" and "w5500_stats k=v ..." lines."""
+    v = [int(x) for x in re.findall(r"^w5500_violations (\d+)$", out, re.M)]
+    st = [dict(kv.split("=") for kv in line.split()) for line in re.findall(r"^w5500_stats (.*)$", out, re.M)]
+    return list(zip(v, st))
 
 
 def openssl(*args):

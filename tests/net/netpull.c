@@ -26,7 +26,7 @@
  *   its result, the flash program/erase calls it caused and the bytes it received; the pull runs
  *   only when it returns OTA_OK. --hw-rev H (cfg.hw_rev), --floor N (the device's security counter
  *   floor, set in ctx.rec after ota_init), --running V (the running version).
- * W5500: --w5500 SPEC runs the network over the W5500 driver on the emulator (tests/w5500/w5500_spec.h) and
+ * W5500: --w5500 SPEC runs the network over the W5500 driver on the emulator (tools/w5500emu/w5500_spec.h) and
  *   prints the emulator's verdict ("w5500_violations N", "w5500_stats ...") at the end.
  * net options: --ca PEM, --servername N, --connect-timeout MS, --read-timeout MS, --retries N,
  *   --redirects N, --retry-delay MS (the pull's pause before a retry), --keep-alive, --deadline MS and

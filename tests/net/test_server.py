@@ -2,10 +2,8 @@
 image into a simulated flash (swap-256k) through the HTTP client, and ota_end() accepts it. Then the
 same download with the connection cut at 50 random offsets (a proxy in front of the server), and
 across simulated power cuts (the device process dies; the next one resumes from the journal)."""
-import hashlib
 import os
 import random
-import shutil
 import sys
 import unittest
 
@@ -15,38 +13,7 @@ import netlib as nl  # noqa: E402
 DEV = "/api/v1/device"
 
 
-class AgentAndServer(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = nl.tmpdir()
-        cls.s = nl.Server().start()
-        p = cls.s.product(nl.PRODUCT)
-        cls.owner, cls.enroll = p["owner_token"], p["enroll_token"]
-        cls.img = nl.make_image("2.0.0", size=90000, seed=11)
-        cls.sha = hashlib.sha256(cls.img).hexdigest()
-        cls.img_path = nl.write_tmp(cls.d, "fw.img", cls.img)
-        st, rel, _ = cls.s.req("POST", "/api/v1/products/%s/releases" % nl.PRODUCT, cls.img, token=cls.owner)
-        assert st == 201, (st, rel)
-        cls.art_url = cls.s.url + "/api/v1/artifacts/" + cls.sha
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.__exit__(None, None, None)
-        shutil.rmtree(cls.d, ignore_errors=True)
-
-    def device(self, name):
-        st, body, _ = self.s.req("POST", DEV + "/register", {"device_id": name, "hw_rev": "a", "version": "1.0.0",
-                                                             "slot": 0}, token=self.enroll)
-        self.assertEqual(st, 201, body)
-        return body["device_token"]
-
-    def offer(self, name):
-        """Queues an upgrade to 2.0.0 for the device: its next check delivers the manifest."""
-        st, body, _ = self.s.req("POST", "/api/v1/products/%s/devices/%s/commands" % (nl.PRODUCT, name),
-                                 {"type": "upgrade", "release": "2.0.0"}, token=self.owner)
-        self.assertEqual(st, 201, body)
-        return body["command"]
-
+class AgentAndServer(nl.ReleaseCase):
     def assert_installed(self, r, dump):
         self.assertEqual((r.rc, r.result), (0, "OTA_OK"), r)
         self.assertEqual(r.v["state_after"], "new", r)  # verified by ota_end(): pending, tested on next boot

@@ -3,52 +3,35 @@ W5500 driver (ports/w5500), whose SPI frames go to the strict W5500 emulator (to
 sockets are real loopback TCP to a real otakit-server. Each case checks what a user relies on (the
 image is the offered one, byte for byte, and ota_end() verified it; nothing else is ever accepted)
 and what the emulator saw (no frame or pointer rule broken, or, for a bus shared without a lock, that
-it was caught)."""
-import hashlib
+it was caught). The whole update, to the confirmed report, runs in otakit-device --w5500: the
+library's agent registers, checks, downloads, reboots into the new image and confirms it."""
 import os
-import shutil
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "sim"))
 import netlib as nl  # noqa: E402
+from test_agent import Fixture, kinds  # noqa: E402  (otakit-device against the server)
 
-DEV = "/api/v1/device"
+SWAP_256K_SLOT0 = 16 * 1024  # device/flash/presets.c: swap-256k's slot 0
 
 
-class W5500Route(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = nl.tmpdir()
-        cls.s = nl.Server().start()
-        p = cls.s.product(nl.PRODUCT)
-        cls.owner, cls.enroll = p["owner_token"], p["enroll_token"]
-        cls.img = nl.make_image("4.0.0", size=90000, seed=41)
-        cls.sha = hashlib.sha256(cls.img).hexdigest()
-        cls.img_path = nl.write_tmp(cls.d, "fw.img", cls.img)
-        st, rel, _ = cls.s.req("POST", "/api/v1/products/%s/releases" % nl.PRODUCT, cls.img, token=cls.owner)
-        assert st == 201, (st, rel)
-        cls.url = cls.s.url + "/api/v1/artifacts/" + cls.sha
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.__exit__(None, None, None)
-        shutil.rmtree(cls.d, ignore_errors=True)
-
-    def device(self, name):
-        st, body, _ = self.s.req("POST", DEV + "/register", {"device_id": name, "hw_rev": "a", "version": "1.0.0",
-                                                             "slot": 0}, token=self.enroll)
-        self.assertEqual(st, 201, body)
-        return body["device_token"]
+class W5500Route(nl.ReleaseCase):
+    VERSION, SIZE, SEED = "4.0.0", 90000, 41
 
     def pull(self, name, spec, extra=()):
         dump = os.path.join(self.d, name + ".bin")
         if os.path.exists(dump):
             os.unlink(dump)
-        r = nl.netpull("pull", *nl.pull_args(self.url, self.img, extra=[
+        r = nl.netpull("pull", *nl.pull_args(self.art_url, self.img, extra=[
             "--token", self.device(name), "--dump", dump, "--expect", self.img_path, "--w5500", spec, *extra]))
-        r.image = open(dump, "rb").read() if os.path.exists(dump) else None
-        r.w = dict(kv.split("=") for kv in r.v.get("w5500_stats", "").split())
+        r.image = None
+        if os.path.exists(dump):
+            with open(dump, "rb") as f:
+                r.image = f.read()
+        (r.violations, r.w), = nl.w5500_verdicts(r.out)
         return r
 
     def assert_installed(self, r):
@@ -57,15 +40,13 @@ class W5500Route(unittest.TestCase):
         self.assertNotIn("X", r.v["gens"], r)  # no byte of anything else ever programmed
 
     def assert_clean(self, r):
-        self.assertEqual(r.v.get("w5500_violations"), "0", r)
+        self.assertEqual(r.violations, 0, r)
 
     def test_check_and_update(self):
         """ota_check_request + ota_pull_image against otakit-server, the whole way over the W5500, with
         RX data arriving in random sizes and torn Sn_RX_RSR reads."""
         tok = self.device("w-upd")
-        st, body, _ = self.s.req("POST", "/api/v1/products/%s/devices/w-upd/commands" % nl.PRODUCT,
-                                 {"type": "upgrade", "release": "4.0.0"}, token=self.owner)
-        self.assertEqual(st, 201, body)
+        self.offer("w-upd")
         dump = os.path.join(self.d, "upd.bin")
         r = nl.netpull("update", "--server", self.s.url, "--token", tok, "--version", "1.0.0", "--slot", "0",
                        "--key", nl.KEY_DER, "--product", nl.PRODUCT, "--dump", dump, "--expect", self.img_path,
@@ -74,10 +55,41 @@ class W5500Route(unittest.TestCase):
         self.assertEqual((r.v["version"], r.v["sha256"]), ("4.0.0+0", self.sha), r)
         with open(dump, "rb") as f:
             self.assertEqual(f.read(), self.img)
-        self.assert_clean(r)
-        w = dict(kv.split("=") for kv in r.v["w5500_stats"].split())
+        (violations, w), = nl.w5500_verdicts(r.out)
+        self.assertEqual(violations, 0, r)
         self.assertEqual(int(w["payload"]), int(w["rx_bytes"]))  # the driver took every byte the chip got
         self.assertGreaterEqual(int(w["close_wait_with_data"]), 1, r)  # FIN with data buffered: read first
+
+    def test_agent_updates_and_confirms(self):
+        """The library's agent (otakit-device --w5500, every connection through the driver on the
+        emulator, a fresh chip at each power-on): registers with the enrollment token, checks, pulls
+        the release, verifies it, reboots into it, confirms it and reports; the server's history holds
+        every report up to "confirmed", and slot 0 holds the release byte for byte."""
+        f = Fixture(self.s, self.d, extra=["--w5500", "torn,chunk=1500,seed=7"])
+        name = "w-agent"
+        rc, out = f.run(name)  # the factory image: registers, up to date
+        self.assertEqual(rc, 0, out)
+        self.assertTrue(nl.w5500_verdicts(out), out)
+        img = f.image("1.1.0", size=70000)
+        f.rollout("1.1.0", [name])
+        rc, out = f.run(name)
+        self.assertEqual(rc, 0, out)
+        dev = f.device(name)
+        self.assertTrue(dev["version"].startswith("1.1.0"), dev)
+        act = f.last_action(name)
+        self.assertEqual(act["status"], "confirmed", act)
+        got = [k for k, _ in kinds(dev, act["id"])]
+        steps = ["downloading", "downloaded", "installing", "installed", "confirmed"]
+        self.assertTrue(set(steps) <= set(got), got)
+        self.assertEqual(sorted(steps, key=got.index), steps, got)  # first of each, in this order
+        with open(img, "rb") as fi, open(os.path.join(self.d, name, "flash.bin"), "rb") as fl:
+            want = fi.read()
+            fl.seek(SWAP_256K_SLOT0)
+            self.assertEqual(fl.read(len(want)), want)  # the swap put the release in slot 0, exact
+        verdicts = nl.w5500_verdicts(out)
+        self.assertGreaterEqual(len(verdicts), 2, out)  # the download's power-on, then the trial boot's
+        self.assertEqual([v for v, _ in verdicts], [0] * len(verdicts), out)
+        self.assertGreaterEqual(sum(int(st["payload"]) for _, st in verdicts), len(want), out)
 
     def test_dropped_connections_resume(self):
         """The emulator kills the connection twice mid-transfer (a reset, then a retransmission
@@ -118,7 +130,7 @@ class W5500Route(unittest.TestCase):
         self.assertGreater(int(h["frames"]), 100, r)
         r = self.pull("w-nolock", "hammer,nolock", ["--retries", "2", "--read-timeout", "1000",
                                                     "--connect-timeout", "1000"])
-        self.assertNotEqual(r.v.get("w5500_violations", "0"), "0", r)
+        self.assertNotEqual(r.violations, 0, r)
         if r.rc == 0:
             self.assertEqual(r.image, self.img)
         else:

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The MCU build-system manifests against the tree, so they cannot rot.
 
-device/CMakeLists.txt's add_library(otakit_device ...) is the one source list. Each manifest must
-list exactly those sources (adding a .c to the library without updating the manifests fails here),
-every path it names must exist, its include dirs must be device/include (public) and device/
-(private, the internal headers of device/core/README.md), and its version must be the project's:
-  library.json                         PlatformIO: build.srcDir, build.srcFilter, includeDir, flags
+device/CMakeLists.txt's add_library(otakit_device ...) and ports/w5500/CMakeLists.txt's
+add_library(otakit_port_w5500 ...) (the W5500 transport, shipped beside the library) are the one
+source list. Each manifest must list exactly those sources (adding a .c to either without updating
+the manifests fails here), every path it names must exist, its include dirs must be device/include
+and ports/w5500/include (public) and device/ (private, the internal headers of
+device/core/README.md), and its version must be the project's:
+  library.json                         PlatformIO: build.srcDir (the root), build.srcFilter,
+                                       includeDir (device/include), flags (-I the other two)
   packaging/esp-idf/otakit/            ESP-IDF: idf_component_register(SRCS/INCLUDE_DIRS/PRIV_INCLUDE_DIRS),
                                        idf_component.yml
   packaging/arduino/                   Arduino: make-library.sh is run and the src/ it assembles is
@@ -55,9 +58,9 @@ def compare(what, listed, want):
         fail("%s: listed twice: %s" % (what, " ".join(dups)))
     missing, extra = sorted(set(want) - set(listed)), sorted(set(listed) - set(want))
     if missing:
-        fail("%s: missing device/CMakeLists.txt sources: %s" % (what, " ".join(missing)))
+        fail("%s: missing sources of device/ or ports/w5500/CMakeLists.txt: %s" % (what, " ".join(missing)))
     if extra:
-        fail("%s: sources not in device/CMakeLists.txt: %s" % (what, " ".join(extra)))
+        fail("%s: sources not in device/ or ports/w5500/CMakeLists.txt: %s" % (what, " ".join(extra)))
     for f in listed:
         if not os.path.isfile(os.path.join(ROOT, f)):
             fail("%s: no such file: %s" % (what, f))
@@ -73,6 +76,12 @@ args = cmake_call(read("device/CMakeLists.txt"), "add_library")
 if not args or args[:2] != ["otakit_device", "STATIC"]:
     sys.exit("check_manifests: no add_library(otakit_device STATIC ...) in device/CMakeLists.txt")
 SOURCES = ["device/" + s for s in args[2:]]
+# The W5500 transport: portable like the library, in every manifest beside it.
+w = cmake_call(read("ports/w5500/CMakeLists.txt"), "add_library")
+if not w or w[:2] != ["otakit_port_w5500", "STATIC"]:
+    sys.exit("check_manifests: no add_library(otakit_port_w5500 STATIC ...) in ports/w5500/CMakeLists.txt")
+W5500 = ["ports/w5500/" + s for s in w[2:]]
+PUBLIC_INC = ["device/include", "ports/w5500/include"]
 # Sources added on a condition (net/tls.c: the HTTPS client, left out of a target build without TLS)
 # are part of the library the manifests ship.
 extra = cmake_call(read("device/CMakeLists.txt"), "target_sources")
@@ -83,19 +92,21 @@ VERSION = project[project.index("VERSION") + 1]
 for f in SOURCES:
     if not os.path.isfile(os.path.join(ROOT, f)):
         fail("device/CMakeLists.txt: no such file: %s" % f)
+SOURCES += W5500
 
 # PlatformIO: library.json at the root of the library (the repository).
 lj = json.loads(read("library.json"))
 b = lj.get("build", {})
 expect("library.json version", lj.get("version"), VERSION)
-expect("library.json build.srcDir", b.get("srcDir"), "device")
+expect("library.json build.srcDir", b.get("srcDir"), ".")
 expect("library.json build.includeDir", b.get("includeDir"), "device/include")
-if "-I device" not in b.get("flags", []):
-    fail("library.json build.flags: no '-I device' (the internal headers)")
+for flag in ("-I device", "-I ports/w5500/include"):
+    if flag not in b.get("flags", []):
+        fail("library.json build.flags: no '%s'" % flag)
 filt = b.get("srcFilter", [])
 if filt[:1] != ["-<*>"] or not all(re.fullmatch(r"\+<[^*?<>]+>", f) for f in filt[1:]):
     fail("library.json build.srcFilter: must be '-<*>' then one '+<file>' per source, got %r" % filt[:3])
-compare("library.json srcFilter", ["device/" + f[2:-1] for f in filt[1:]], SOURCES)
+compare("library.json srcFilter", [f[2:-1] for f in filt[1:]], SOURCES)
 
 # ESP-IDF: the component directory packaging/esp-idf/otakit/.
 comp = "packaging/esp-idf/otakit"
@@ -109,7 +120,7 @@ for w in words:
         groups[key].append(w)
 resolve = lambda p: rel(os.path.join(ROOT, comp, p))
 compare(comp + "/CMakeLists.txt SRCS", [resolve(p) for p in groups.get("SRCS", [])], SOURCES)
-expect(comp + " INCLUDE_DIRS", [resolve(p) for p in groups.get("INCLUDE_DIRS", [])], ["device/include"])
+expect(comp + " INCLUDE_DIRS", [resolve(p) for p in groups.get("INCLUDE_DIRS", [])], PUBLIC_INC)
 expect(comp + " PRIV_INCLUDE_DIRS", [resolve(p) for p in groups.get("PRIV_INCLUDE_DIRS", [])], ["device"])
 expect(comp + " REQUIRES", groups.get("REQUIRES"), ["mbedtls"])
 idf = yaml.safe_load(read(comp + "/idf_component.yml"))
@@ -129,7 +140,7 @@ else:
     compare("zephyr zephyr_library_sources", [zfix(p) for p in cmake_call(zc, "zephyr_library_sources") or []],
             SOURCES)
     expect("zephyr zephyr_include_directories", [zfix(p) for p in cmake_call(zc, "zephyr_include_directories") or []],
-           ["device/include"])
+           PUBLIC_INC)
     expect("zephyr zephyr_library_include_directories",
            [zfix(p) for p in cmake_call(zc, "zephyr_library_include_directories") or []], ["device"])
 if not kconfig or not os.path.isfile(os.path.join(ROOT, kconfig)) or "config OTAKIT" not in read(kconfig):
@@ -144,8 +155,9 @@ with tempfile.TemporaryDirectory() as tmp:
     subprocess.run(["bash", os.path.join(ROOT, "packaging/arduino/make-library.sh"), out], check=True)
     src = os.path.join(out, "src")
     files = [os.path.relpath(os.path.join(d, f), src) for d, _, fs in os.walk(src) for f in fs]
-    compare("arduino src/*.c", ["device/" + f for f in files if f.endswith(".c")], SOURCES)
-    public = sorted(os.listdir(os.path.join(ROOT, "device/include/otakit")))
+    compare("arduino src/*.c", [f if f.startswith("ports/") else "device/" + f for f in files if f.endswith(".c")],
+            SOURCES)
+    public = sorted(h for d in PUBLIC_INC for h in os.listdir(os.path.join(ROOT, d, "otakit")))
     expect("arduino src/otakit/", sorted(os.listdir(os.path.join(src, "otakit"))), public)
     for inc in props.get("includes", "").split(","):
         if not os.path.isfile(os.path.join(src, inc)):
@@ -158,4 +170,4 @@ with tempfile.TemporaryDirectory() as tmp:
 if failures:
     print("\n".join("FAIL: " + f for f in failures))
     sys.exit(1)
-print("ok: library.json, ESP-IDF, Zephyr and Arduino manifests list the %d device sources" % len(SOURCES))
+print("ok: library.json, ESP-IDF, Zephyr and Arduino manifests list the %d device and W5500 sources" % len(SOURCES))

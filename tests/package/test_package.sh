@@ -13,8 +13,9 @@ mkdir -p "$work"
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for f in include/otakit/image.h include/otakit/sign.h include/otakit/flash_sim.h \
-         lib/libotakit_device.a lib/libotakit_host.a lib/libotakit_port_host.a \
+for f in include/otakit/image.h include/otakit/sign.h include/otakit/flash_sim.h include/otakit/w5500.h \
+         include/otakit/w5500_regs.h lib/libotakit_device.a lib/libotakit_host.a lib/libotakit_port_host.a \
+         lib/libotakit_port_w5500.a lib/pkgconfig/otakit-w5500.pc \
          lib/cmake/otakit/otakitConfig.cmake lib/cmake/otakit/otakitConfigVersion.cmake \
          lib/cmake/otakit/otakitTargets.cmake lib/pkgconfig/otakit.pc lib/pkgconfig/otakit-device.pc; do
   [[ -f $prefix/$f ]] || { echo "FAIL: not installed: $f" >&2; exit 1; }
@@ -42,8 +43,8 @@ check find_package "$work/cmake-build/consumer"
 # 2. pkg-config, moved prefix and all: the .pc files locate the prefix from where they are.
 mv "$prefix" "$work/moved"
 export PKG_CONFIG_PATH=$work/moved/lib/pkgconfig
-pkg-config --exists --print-errors "otakit >= 0.1" otakit-device
+pkg-config --exists --print-errors "otakit >= 0.1" otakit-device otakit-w5500
 # shellcheck disable=SC2046,SC2086
 "$cc" -std=gnu11 -Wall -Wextra -Werror $cflags -o "$work/consumer-pc" "$here/consumer/main.c" \
-      $(pkg-config --cflags --libs otakit)
+      $(pkg-config --cflags --libs otakit otakit-w5500)
 check pkg-config "$work/consumer-pc"

@@ -3,7 +3,7 @@
  * file-backed flash, the bootloader run at start and after every pushed update or rollback.
  *   push_host --flash FILE --factory IMG --key PUB.pem --port P [--token T] [--basic B64]
  *             [--aota-port U [--aota-password PW]] [--w5500 SPEC]
- * With --w5500 SPEC (tests/w5500/w5500_spec.h; --port needed) the device's network is the W5500
+ * With --w5500 SPEC (tools/w5500emu/w5500_spec.h; --port needed) the device's network is the W5500
  * driver on the emulator: two chip sockets listen on the port (ota_w5500_listen), so one takes the
  * next client while the other serves, and each listens again once its client is closed.
  * Prints "listening <port>" (and "aota <udp port>" with --aota-port: ArduinoOTA invitations,

@@ -18,6 +18,7 @@
 #include "otakit/flash_sim.h"
 #include "otakit/keys.h"
 #include "otakit/net_posix.h"
+#include "w5500_spec.h"
 #include "otakit/ota.h"
 #include "otakit/platform_posix.h"
 #include "otakit/presets.h"
@@ -499,7 +500,14 @@ int dev_run(const dev_opts_t *o)
     if (o->fleet)
         d->plat.watchdog_start = fleet_watchdog_start;
     d->cfg.platform = &d->plat;
-    ota_net_posix_init(&d->ns, &d->net);
+    if (o->w5500) { /* every connection of the agent through the W5500 */
+        if (w5500_setup(o->w5500, &d->net) != 0) {
+            free(d);
+            return DEV_FAILED;
+        }
+    } else {
+        ota_net_posix_init(&d->ns, &d->net);
+    }
     if (o->ca && ota_file_read(o->ca, &d->ca, &d->ca_len) != OTA_OK) {
         dlog(d, "cannot read the CA %s", o->ca);
         free(d);
@@ -511,6 +519,8 @@ int dev_run(const dev_opts_t *o)
         ota_flash_sim_close(d->sim); /* msync: what a reset keeps */
         ota_flash_sim_close(d->ssim);
         d->sim = d->ssim = NULL;
+        if (o->w5500) /* the chip loses power too: its verdict, before the next power-on */
+            w5500_finish();
         if (rc != RESET)
             break;
         if (!o->fleet) {

@@ -30,6 +30,7 @@ typedef struct {
     const char *push_basic;  /* their Basic credentials, base64 of user:password */
     int aota_port;           /* ArduinoOTA invitations on this UDP port; -1: off */
     const char *aota_password; /* its MD5-challenge password (NULL: none) */
+    const char *w5500;       /* the agent's network on the W5500 driver + emulator (w5500_spec.h) */
 } dev_opts_t;
 
 /* What a finished run of one device came to. */

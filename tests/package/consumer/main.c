@@ -1,7 +1,8 @@
 /*
  * A firmware project's host tool as a user would write it against an installed otakit: loads a
  * public key and a signed image with otakit::host, verifies the image with otakit::device, and
- * touches the host port (otakit::port_host) so all three libraries must link.
+ * touches the host port (otakit::port_host) and the W5500 transport (otakit::port_w5500) so all
+ * four libraries must link.
  *   consumer <pubkey.pem> <image.bin>   prints "verified <version> signature=1 port=linked", exits 0
  */
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "otakit/image.h"
 #include "otakit/keys.h"
 #include "otakit/platform_posix.h"
+#include "otakit/w5500.h"
 
 int main(int argc, char **argv)
 {
@@ -31,6 +33,10 @@ int main(int argc, char **argv)
         return 1;
     }
     (void)ota_host_clock_ms(); /* from otakit::port_host */
+    if (ota_w5500_init(NULL, NULL) != OTA_ERR_ARG) { /* from otakit::port_w5500: no configuration */
+        fprintf(stderr, "consumer: ota_w5500_init accepted no configuration\n");
+        return 1;
+    }
     ota_pubkey_t pub = {der, sizeof der};
     ota_verify_cfg_t cfg = {&pub, 1, 0};
     rc = ota_image_verify_buf(img, (uint32_t)len, &cfg, &info);

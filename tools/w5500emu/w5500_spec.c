@@ -1,4 +1,4 @@
-/* The test programs' W5500 network (w5500_spec.h). */
+/* The --w5500 SPEC network of netpull, push_host and otakit-device (w5500_spec.h). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -106,7 +106,7 @@ int w5500_setup(const char *spec, ota_net_t *tcp)
         else if (nf < 8 && sscanf(tok, "linkdown@%llu:%u", &at, &v) == 2)
             f[nf].kind = W5500_FAULT_LINK_DOWN, f[nf].at = at, f[nf++].ms = v;
         else {
-            fprintf(stderr, "netpull: bad --w5500 item %s\n", tok);
+            fprintf(stderr, "w5500: bad --w5500 item %s\n", tok);
             return 2;
         }
     }
@@ -132,7 +132,7 @@ int w5500_setup(const char *spec, ota_net_t *tcp)
     memcpy(c.gateway, (const uint8_t[4]){192, 168, 1, 1}, 4);
     c.sockets = (uint8_t)sockets;
     if (ota_w5500_init(&drv, &c) != OTA_OK) {
-        fprintf(stderr, "netpull: ota_w5500_init failed\n");
+        fprintf(stderr, "w5500: ota_w5500_init failed\n");
         return 2;
     }
     *tcp = drv.net;

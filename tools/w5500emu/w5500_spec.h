@@ -1,4 +1,4 @@
-/* The W5500 network of the test programs' --w5500 SPEC option (netpull, push_host): the W5500 driver
+/* The W5500 network of the --w5500 SPEC option (netpull, push_host, otakit-device): the W5500 driver
  * (ports/w5500) on the strict emulator (tools/w5500emu) instead of POSIX sockets. SPEC is a comma
  * list (may be "on"):
  *   torn, chunk=N (random RX arrivals of 1..N bytes), seed=N, latency=N (Sn_CR frames),
