@@ -1,9 +1,10 @@
 """Worst stack path of the MPS2 AN385 bootloader and application (bench/qemu.sh), from the
 -fstack-usage -fcallgraph-info=su call graphs of every object linked into each: the board port,
-the program, the device library, mbedTLS, and lwIP for the application.
+the program, the device library, mbedTLS, and lwIP for the application (the W5500 driver for its
+W5500 build).
 
 Indirect calls are followed to every function this port installs behind a pointer (flash and
-network ops, lwIP's netif and TCP callbacks, mbedTLS's allocator, the idle hook, the pull's sinks
+network ops, lwIP's netif and TCP callbacks, the W5500 driver's SPI ops, mbedTLS's allocator, the idle hook, the pull's sinks
 and readers), whoever calls them. Recursion is cut and each function's deepest path is computed
 once (in sorted order, so the figure is the same every run): the deepest path the graph shows, an
 estimate to hold the measured high-water mark against, not a proof. Then the deepest exception
@@ -24,7 +25,8 @@ INDIRECT = {"ff_read", "ff_write", "ff_erase", "net_connect", "net_send", "net_r
             "etharp_output", "linkoutput", "ethernet_input", "on_recv", "on_connected", "on_err",
             "buffer_alloc_calloc", "buffer_alloc_free", "ota_area_read", "app_net_poll", "progress",
             "sink", "plat_now", "plat_sleep", "plat_wdog_start", "plat_wdog_kick", "lan9118_netif_init",
-            "dhcp_recv", "tcp_recv_null"}
+            "dhcp_recv", "tcp_recv_null",
+            "w_connect", "w_send", "w_recv", "w_close", "spi_select", "spi_transfer", "spi_idle"}
 HANDLERS = ["board_systick_handler", "nmi_handler", "hardfault_handler", "busfault_handler"]
 short = lambda t: t.split(":")[-1]
 
@@ -91,9 +93,10 @@ def worst(prog, dirs):
 common = [os.path.join(build, "device"), os.path.join(build, "CMakeFiles", "otakit_mbedcrypto.dir"),
           os.path.join(port, "CMakeFiles", "otakit_mps2_board.dir")]
 for name, prog, extra in (("boot", "otakit_mps2_boot", []),
-                          ("app", "otakit_mps2_app", [os.path.join(port, "CMakeFiles", "otakit_lwip.dir")])):
+                          ("app", "otakit_mps2_app", [os.path.join(port, "CMakeFiles", "otakit_lwip.dir")]),
+                          ("app_w5500", "otakit_mps2_app_w5500", [os.path.join(build, "ports", "w5500")])):
     (m, mp), (i, ip) = worst(prog, common + [os.path.join(port, "CMakeFiles", prog + ".dir")] + extra)
-    print("  %-4s worst stack %5d B = from reset %d + deepest handler %d + 32 exception frame" % (
+    print("  %-9s worst stack %5d B = from reset %d + deepest handler %d + 32 exception frame" % (
           name, m + i + 32, m, i))
     print("       %s" % " > ".join(mp[:14]) + (" > ..." if len(mp) > 14 else ""))
     print("       handler: %s" % " > ".join(ip[:8]))

@@ -111,6 +111,22 @@ void rig_server_stop(void)
     lfd = -1;
 }
 
+uint16_t rig_port;
+
+int rig_group_setup(void **state)
+{
+    (void)state;
+    rig_port = rig_server_start();
+    return 0;
+}
+
+int rig_group_teardown(void **state)
+{
+    (void)state;
+    rig_server_stop();
+    return 0;
+}
+
 /* ---- the driver on the emulator ---------------------------------------------------------------- */
 
 static void bus_lock(void *ctx)

@@ -29,6 +29,11 @@ uint8_t rig_pattern(uint32_t i);
 uint16_t rig_server_start(void);
 void rig_server_stop(void);
 
+/* cmocka group setup and teardown: the pattern server for the whole group, on port rig_port. */
+extern uint16_t rig_port;
+int rig_group_setup(void **state);
+int rig_group_teardown(void **state);
+
 /* A new emulator with cfg (NULL: defaults) and the driver initialised on it (sockets, locked: the
  * driver gets lock/unlock on r->bus). Returns the driver's ota_w5500_init() result. */
 int rig_open(rig_t *r, const w5500_emu_cfg_t *cfg, uint8_t sockets, int locked);

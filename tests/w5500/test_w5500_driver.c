@@ -26,21 +26,6 @@
 #include "otakit/w5500_regs.h"
 #include "rig.h"
 
-static uint16_t port;
-
-static int setup(void **state)
-{
-    (void)state;
-    port = rig_server_start();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rig_server_stop();
-    return 0;
-}
 
 static void assert_clean(rig_t *r)
 {
@@ -58,7 +43,7 @@ static void download_is_exact_and_clean(void **state)
     (void)state;
     assert_int_equal(rig_open(&r, NULL, 2, 0), OTA_OK);
     assert_int_equal(ota_w5500_link_up(&r.w), 1);
-    assert_int_equal(rig_fetch(&r, port, 200000, 4096, 0, &err), 200000);
+    assert_int_equal(rig_fetch(&r, rig_port, 200000, 4096, 0, &err), 200000);
     assert_int_equal(err, 0); /* recv returned 0: the peer closed, every byte read */
     assert_clean(&r);
     w5500_emu_stats(r.emu, &st);
@@ -82,7 +67,7 @@ static void random_chunking_property(void **state)
         rig_t r;
         int err;
         assert_int_equal(rig_open(&r, &cfg, (uint8_t)(1u << (seed % 4)), 0), OTA_OK);
-        assert_int_equal(rig_fetch(&r, port, n, 1 + seed * 331 % 5000, seed, &err), (long)n);
+        assert_int_equal(rig_fetch(&r, rig_port, n, 1 + seed * 331 % 5000, seed, &err), (long)n);
         assert_int_equal(err, 0);
         assert_clean(&r);
         rig_close(&r);
@@ -103,7 +88,7 @@ static void echo_is_exact(void **state)
         out[i] = rig_pattern((uint32_t)i * 7u);
     assert_int_equal(rig_open(&r, &cfg, 8, 0), OTA_OK); /* 2 KB buffers */
     ops = r.w.net.ops;
-    assert_true((h = ops->connect(r.w.net.ctx, "127.0.0.1", port, 2000)) >= 0);
+    assert_true((h = ops->connect(r.w.net.ctx, "127.0.0.1", rig_port, 2000)) >= 0);
     assert_int_equal(ops->send(r.w.net.ctx, h, "echo\n", 5, 2000), 5);
     for (k = 0; k < sizeof out; k += (size_t)s) {
         s = ops->send(r.w.net.ctx, h, out + k, sizeof out - k, 2000);
@@ -148,20 +133,20 @@ static void connect_faults(void **state)
     assert_int_equal(rig_open(&r, NULL, 2, 0), OTA_OK);
     ops = r.w.net.ops;
     assert_int_equal(ops->connect(r.w.net.ctx, "127.0.0.1", closed_port(), 2000), OTA_ERR_NET); /* refused */
-    assert_int_equal(ops->connect(r.w.net.ctx, "ota.example.com", port, 2000), OTA_ERR_NET); /* no resolver */
+    assert_int_equal(ops->connect(r.w.net.ctx, "ota.example.com", rig_port, 2000), OTA_ERR_NET); /* no resolver */
     w5500_emu_late_connect(r.emu, 600);
     t0 = ms();
-    assert_int_equal(ops->connect(r.w.net.ctx, "127.0.0.1", port, 200), OTA_ERR_TIMEOUT);
+    assert_int_equal(ops->connect(r.w.net.ctx, "127.0.0.1", rig_port, 200), OTA_ERR_TIMEOUT);
     assert_true(ms() - t0 < 500);
-    assert_true((h = ops->connect(r.w.net.ctx, "127.0.0.1", port, 3000)) >= 0); /* late but in time */
+    assert_true((h = ops->connect(r.w.net.ctx, "127.0.0.1", rig_port, 3000)) >= 0); /* late but in time */
     ops->close(r.w.net.ctx, h);
     w5500_emu_late_connect(r.emu, 0);
     assert_int_equal(w5500_emu_fault(r.emu, W5500_FAULT_LINK_DOWN, 0, 300), 0);
     w5500_emu_idle(r.emu);
     assert_int_equal(ota_w5500_link_up(&r.w), 0);
-    assert_int_equal(ops->connect(r.w.net.ctx, "127.0.0.1", port, 2000), OTA_ERR_NET);
+    assert_int_equal(ops->connect(r.w.net.ctx, "127.0.0.1", rig_port, 2000), OTA_ERR_NET);
     usleep(350 * 1000);
-    assert_int_equal(rig_fetch(&r, port, 5000, 4096, 0, &err), 5000); /* the link is back */
+    assert_int_equal(rig_fetch(&r, rig_port, 5000, 4096, 0, &err), 5000); /* the link is back */
     assert_clean(&r);
     rig_close(&r);
 }
@@ -178,7 +163,7 @@ static void transfer_faults(void **state)
     for (i = 0; i < 2; i++) { /* the connection dies mid-transfer: a clean error, no wrong byte */
         assert_int_equal(rig_open(&r, NULL, 2, 0), OTA_OK);
         assert_int_equal(w5500_emu_fault(r.emu, lost[i], 30000, 0), 0);
-        got = rig_fetch(&r, port, 100000, 4096, 0, &err);
+        got = rig_fetch(&r, rig_port, 100000, 4096, 0, &err);
         assert_int_equal(err, OTA_ERR_NET);
         assert_true(got >= 30000 && got < 100000);
         assert_clean(&r);
@@ -188,7 +173,7 @@ static void transfer_faults(void **state)
     assert_int_equal(rig_open(&r, NULL, 2, 0), OTA_OK);
     assert_int_equal(w5500_emu_fault(r.emu, W5500_FAULT_HOLD, 10000, 1200), 0);
     t0 = ms();
-    assert_int_equal(rig_fetch(&r, port, 60000, 4096, 0, &err), 60000);
+    assert_int_equal(rig_fetch(&r, rig_port, 60000, 4096, 0, &err), 60000);
     assert_int_equal(err, 0);
     assert_true(ms() - t0 >= 1100);
     assert_clean(&r);
@@ -235,9 +220,9 @@ static void run_with_hammer(int locked, long *got, unsigned *violations)
     hammer.r = &r;
     hammer.locked = locked;
     pthread_create(&t, NULL, hammer_main, NULL);
-    *got = rig_fetch(&r, port, 300000, 4096, 0, &err);
+    *got = rig_fetch(&r, rig_port, 300000, 4096, 0, &err);
     while (!locked && !w5500_emu_violations(r.emu, NULL) && hammer.frames < 1000000)
-        (void)rig_fetch(&r, port, 300000, 4096, 0, &err); /* until the two tasks have met on the bus */
+        (void)rig_fetch(&r, rig_port, 300000, 4096, 0, &err); /* until the two tasks have met on the bus */
     hammer.stop = 1;
     pthread_join(t, NULL);
     *violations = w5500_emu_violations(r.emu, NULL);
@@ -278,5 +263,5 @@ int main(void)
         cmocka_unit_test(shared_bus_with_lock_is_safe),
         cmocka_unit_test(shared_bus_without_lock_is_caught),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rig_group_setup, rig_group_teardown);
 }

@@ -16,21 +16,6 @@
 #include "otakit/w5500_regs.h"
 #include "rig.h"
 
-static uint16_t port;
-
-static int setup(void **state)
-{
-    (void)state;
-    port = rig_server_start();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rig_server_stop();
-    return 0;
-}
 
 static unsigned count(rig_t *r, w5500_violation_t v)
 {
@@ -67,7 +52,7 @@ static int ask(rig_t *r, uint32_t n)
 {
     const ota_net_ops_t *ops = r->w.net.ops;
     char req[16];
-    int h = ops->connect(r->w.net.ctx, "127.0.0.1", port, 2000), len = snprintf(req, sizeof req, "%u\n", (unsigned)n);
+    int h = ops->connect(r->w.net.ctx, "127.0.0.1", rig_port, 2000), len = snprintf(req, sizeof req, "%u\n", (unsigned)n);
     assert_true(h >= 0);
     assert_int_equal(ops->send(r->w.net.ctx, h, req, (size_t)len, 2000), len);
     while (rd16(r, (unsigned)h, W5500_Sn_RX_RSR) == 0)
@@ -153,7 +138,7 @@ static void tx_mistakes(void **state)
     uint16_t fsr, wr;
     (void)state;
     assert_int_equal(rig_open(&r, NULL, 2, 0), OTA_OK);
-    h = r.w.net.ops->connect(r.w.net.ctx, "127.0.0.1", port, 2000);
+    h = r.w.net.ops->connect(r.w.net.ctx, "127.0.0.1", rig_port, 2000);
     assert_true(h >= 0);
     fsr = rd16(&r, (unsigned)h, W5500_Sn_TX_FSR);
     assert_int_equal(fsr, 8192);
@@ -227,5 +212,5 @@ int main(void)
         cmocka_unit_test(omitted_recv_stalls),
         cmocka_unit_test(single_rsr_read_overreads),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, rig_group_setup, rig_group_teardown);
 }
