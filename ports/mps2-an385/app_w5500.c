@@ -4,7 +4,7 @@
  * carried over the board's second CMSDK UART (UART1, QEMU's second -serial) to the W5500 emulator
  * on the host (tools/w5500emu, w5500-uart-bridge), which bridges the chip's sockets to real TCP on
  * the host's loopback. On a real board the same driver gets a real SPI peripheral instead
- * (docs/porting.md, "W5500 over SPI"); nothing else here changes.
+ * (docs/porting.md, "The W5500 route"); nothing else here changes.
  *
  * The UART framing (w5500-uart-bridge.c has the other side), every length big-endian 16 bits:
  *   'S'             chip select asserted (SCSn low)         'U'   chip select released

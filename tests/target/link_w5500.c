@@ -3,7 +3,7 @@
  * links it (cmake/target.cmake): the W5500 transport (ports/w5500) with register-level SPI1 ops
  * (polled, chip select on PA4), then ota_check_request and ota_pull_image over plain HTTP, against
  * libotakit_device.a and libotakit_port_w5500.a, no syscall stubs. Not run; scripts/cross-check.sh
- * prints its size beside the HTTPS agent's. docs/porting.md, "W5500 over SPI", explains the ops.
+ * prints its size beside the HTTPS agent's. docs/porting.md, "The W5500 route", explains the ops.
  */
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * W5500 transport: otakit/net.h on a WIZnet W5500 hardware TCP/IP chip, driven register by register
  * over SPI. The MCU runs no TCP/IP stack: the chip does TCP; this driver opens a socket, CONNECTs,
  * copies requests into the socket's TX buffer and SENDs, copies responses out of its RX buffer,
- * advances Sn_RX_RD and issues RECV. Portable C99, no heap; docs/porting.md, "W5500 over SPI".
+ * advances Sn_RX_RD and issues RECV. Portable C99, no heap; docs/porting.md, "The W5500 route".
  *
  * The port provides the SPI bus (ota_w5500_spi_t): chip select, a full-duplex transfer and, when
  * several tasks share the bus, a lock. Every frame (chip select low, header, data, chip select
