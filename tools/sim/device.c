@@ -25,6 +25,7 @@
 #include "otakit/tls.h"
 
 #include "listen.h"
+#include "mqtt_link.h"
 
 #define RESET (-100) /* power_on() result: reset the device */
 
@@ -60,6 +61,8 @@ typedef struct {
     int tty;
     unsigned last_step;
     sim_listen_t lis;            /* push server and ArduinoOTA, when asked for */
+    sim_mqtt_t mq;               /* the broker connection (--mqtt) */
+    int mq_on;
 } simdev_t;
 
 __attribute__((format(printf, 2, 3))) static void dlog(const simdev_t *d, const char *fmt, ...)
@@ -338,7 +341,23 @@ static void listen_log(void *arg, const char *line)
  * Returns 1 when one left an image pending (or asked for a rollback): reset. */
 static int idle(simdev_t *d, unsigned ms)
 {
-    if (d->lis.tcp < 0 && d->lis.udp < 0) {
+    int listening = d->lis.tcp >= 0 || d->lis.udp >= 0;
+    if (d->mq_on) { /* the broker connection, and the listeners in between */
+        uint32_t end = d->plat.now_ms(d->plat.ctx) + ms;
+        int32_t left;
+        while ((left = (int32_t)(end - d->plat.now_ms(d->plat.ctx))) > 0) {
+            unsigned slice = listening && left > 50 ? 50u : (unsigned)left;
+            int rc = sim_mqtt_serve(&d->mq, slice, listen_log, d);
+            if (rc == SIM_MQTT_RESET)
+                return 1;
+            if (rc == SIM_MQTT_NOTICE)
+                return 0; /* the agent's next step checks at once */
+            if (listening && sim_listen_wait(&d->lis, &d->ctx, &d->net, 10, listen_log, d))
+                return 1;
+        }
+        return 0;
+    }
+    if (!listening) {
         snooze(d, ms);
         return 0;
     }
@@ -349,6 +368,23 @@ static int idle(simdev_t *d, unsigned ms)
 static int listen_open(simdev_t *d)
 {
     const dev_opts_t *o = d->o;
+    if (o->mqtt) {
+        char prefix[160], notice[160];
+        snprintf(prefix, sizeof prefix, "%s", o->mqtt_topic ? o->mqtt_topic : "");
+        if (!o->mqtt_topic)
+            snprintf(prefix, sizeof prefix, "mg/%s", o->id);
+        snprintf(notice, sizeof notice, "%s", o->mqtt_notice ? o->mqtt_notice : "");
+        if (!o->mqtt_notice && o->product)
+            snprintf(notice, sizeof notice, "otakit/%s/update", o->product);
+        if (sim_mqtt_init(&d->mq, o->mqtt, prefix, notice[0] ? notice : NULL, o->id, &d->net, &d->plat,
+                          &d->ctx) != 0) {
+            dlog(d, "bad --mqtt broker %s (host:port)", o->mqtt);
+            return -1;
+        }
+        d->mq_on = 1;
+        dlog(d, "mqtt: broker %s:%u, OTA requests on %s, answers on %s", d->mq.host, (unsigned)d->mq.port, d->mq.rx,
+             d->mq.tx);
+    }
     if (o->push_port < 0 && o->aota_port < 0)
         return 0;
     memset(&d->lis.push, 0, sizeof d->lis.push);
@@ -508,6 +544,9 @@ int dev_run(const dev_opts_t *o)
     for (;;) {
         rc = power_on(d);
         sim_listen_close(&d->lis);
+        if (d->mq_on)
+            sim_mqtt_close(&d->mq);
+        d->mq_on = 0;
         ota_flash_sim_close(d->sim); /* msync: what a reset keeps */
         ota_flash_sim_close(d->ssim);
         d->sim = d->ssim = NULL;

@@ -30,6 +30,9 @@ typedef struct {
     const char *push_basic;  /* their Basic credentials, base64 of user:password */
     int aota_port;           /* ArduinoOTA invitations on this UDP port; -1: off */
     const char *aota_password; /* its MD5-challenge password (NULL: none) */
+    const char *mqtt;        /* broker host:port: OTA over MQTT and rollout notices; NULL: off */
+    const char *mqtt_topic;  /* request/response topic prefix (default mg/<id>: <prefix>/rx, /tx) */
+    const char *mqtt_notice; /* rollout notice topic (default otakit/<product>/update) */
 } dev_opts_t;
 
 /* What a finished run of one device came to. */

@@ -8,6 +8,7 @@
  *                 [--retry-min MS] [--retry-max MS] [--progress PCT] [--cut-after-report STATUS]
  *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
  *                 [--arduino-ota PORT [--arduino-ota-password PW]]
+ *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -31,7 +32,8 @@ static const char usage_text[] =
     "                     [--consent yes|no] [--retry-min MS] [--retry-max MS] [--progress PCT]\n"
     "                     [--cut-after-report STATUS] [--listen ADDR]\n"
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
-    "                     [--arduino-ota PORT [--arduino-ota-password PW]]\n";
+    "                     [--arduino-ota PORT [--arduino-ota-password PW]]\n"
+    "                     [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]\n";
 
 static int usage(void)
 {
@@ -69,7 +71,12 @@ static int help(void)
           "                        UpdateServer) on this TCP port; needs --push-token or --push-basic\n"
           "  --arduino-ota PORT    between check-ins, answer ArduinoOTA (espota.py) on this UDP port\n"
           "  --arduino-ota-password PW   the password espota.py must prove (-a PW)\n"
-          "  --listen ADDR         address those bind (default 127.0.0.1)\n\n"
+          "  --listen ADDR         address those bind (default 127.0.0.1)\n"
+          "  --mqtt HOST:PORT      between check-ins, keep a broker connection: Mongoose's OTA over MQTT\n"
+          "                        (ota.update on PREFIX/rx, answers on PREFIX/tx) and rollout notices\n"
+          "                        (check at once)\n"
+          "  --mqtt-topic PREFIX   request/response topic prefix (default mg/NAME)\n"
+          "  --mqtt-notice TOPIC   rollout notices (default otakit/PRODUCT/update with --product)\n\n"
           "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
           stdout);
     return 0;
@@ -158,7 +165,8 @@ int main(int argc, char **argv)
         {"retry-min", 1, 0, 'r'}, {"retry-max", 1, 0, 'R'}, {"progress", 1, 0, 'g'},
         {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
         {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
-        {"listen", 1, 0, 'L'}, {0, 0, 0, 0}};
+        {"listen", 1, 0, 'L'}, {"mqtt", 1, 0, 'M'}, {"mqtt-topic", 1, 0, 'T'}, {"mqtt-notice", 1, 0, 'n'},
+        {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -204,13 +212,16 @@ int main(int argc, char **argv)
         case 'a': o.aota_port = atoi(optarg); break;
         case 'A': o.aota_password = optarg; break;
         case 'L': o.listen = optarg; break;
+        case 'M': o.mqtt = optarg; break;
+        case 'T': o.mqtt_topic = optarg; break;
+        case 'n': o.mqtt_notice = optarg; break;
         default: return usage();
         }
     }
     if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0 || o.progress_pct > 100)
         return usage();
     /* Listening devices are one per port: not in a fleet; the push server takes credentials. */
-    if ((o.push_port >= 0 || o.aota_port >= 0) && n > 0)
+    if ((o.push_port >= 0 || o.aota_port >= 0 || o.mqtt) && n > 0)
         return usage();
     if (o.push_port >= 0 && !o.push_token && !o.push_basic)
         return usage();
