@@ -20,8 +20,40 @@
 #include "otakit/presets.h"
 #include "otakit/push.h"
 
+/* The update page's hooks (otakit/update_page.h): a fixed catalog, a start that takes any name the
+ * page decoded (which must be one printable path segment), a progress with text to escape. */
+static int page_catalog(void *ctx, char *buf, size_t cap)
+{
+    static const char list[] = "[{\"name\":\"fw-2.0.0.bin\",\"type\":\"file\"}]";
+    (void)ctx;
+    FZ_CHECK(cap > sizeof list);
+    memcpy(buf, list, sizeof list);
+    return (int)sizeof list - 1;
+}
+
+static int page_start(void *ctx, const char *name)
+{
+    const char *p;
+    (void)ctx;
+    FZ_CHECK(*name);
+    for (p = name; *p; p++)
+        FZ_CHECK((unsigned char)*p > 0x20 && *p != 0x7f && *p != '/' && *p != '\\' && *p != '"');
+    return name[0] == 'x' ? OTA_ERR_STATE : OTA_OK;
+}
+
+static void page_progress(void *ctx, ota_page_progress_t *p)
+{
+    (void)ctx;
+    p->state = OTA_PAGE_FAILED;
+    p->error = OTA_ERR_HASH;
+    p->running = "1.0.0+0";
+    p->name = "a \"quoted\\ name";
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static char page_buf[256];
+    static const ota_push_page_t page = {page_catalog, page_start, page_progress, NULL, page_buf, sizeof page_buf};
     static ota_ctx_t ctx;
     ota_flash_t flash;
     ota_pubkey_t pk;
@@ -40,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pc.platform = &f.plat;
     pc.token = "t0k3n";
     pc.basic_b64 = "YWRtaW46czNjcmV0";
+    pc.page = &page;
     f.open = 1; /* the connection the port accepted */
     rc = ota_push_serve(&ctx, &net, FZ_HANDLE, &pc, &res);
     FZ_CHECK(f.open && f.connects == 0); /* the caller's connection: not closed, none opened */

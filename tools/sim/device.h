@@ -33,6 +33,7 @@ typedef struct {
     const char *mqtt;        /* broker host:port: OTA over MQTT and rollout notices; NULL: off */
     const char *mqtt_topic;  /* request/response topic prefix (default mg/<id>: <prefix>/rx, /tx) */
     const char *mqtt_notice; /* rollout notice topic (default otakit/<product>/update) */
+    const char *catalog;     /* the update page's catalog: http://host:port/path (with --push) */
 } dev_opts_t;
 
 /* What a finished run of one device came to. */

@@ -8,7 +8,7 @@
  *                 [--retry-min MS] [--retry-max MS] [--progress PCT] [--cut-after-report STATUS]
  *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
  *                 [--arduino-ota PORT [--arduino-ota-password PW]]
- *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]
+ *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]] [--catalog URL]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -33,7 +33,8 @@ static const char usage_text[] =
     "                     [--cut-after-report STATUS] [--listen ADDR]\n"
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
     "                     [--arduino-ota PORT [--arduino-ota-password PW]]\n"
-    "                     [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]\n";
+    "                     [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]\n"
+    "                     [--catalog URL]\n";
 
 static int usage(void)
 {
@@ -76,7 +77,9 @@ static int help(void)
           "                        (ota.update on PREFIX/rx, answers on PREFIX/tx) and rollout notices\n"
           "                        (check at once)\n"
           "  --mqtt-topic PREFIX   request/response topic prefix (default mg/NAME)\n"
-          "  --mqtt-notice TOPIC   rollout notices (default otakit/PRODUCT/update with --product)\n\n"
+          "  --mqtt-notice TOPIC   rollout notices (default otakit/PRODUCT/update with --product)\n"
+          "  --catalog URL         with --push: the update page /_ac/update lists this AutoConnect\n"
+          "                        catalog (http://host:port/path) and pulls the chosen binary\n\n"
           "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
           stdout);
     return 0;
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
         {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
         {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
         {"listen", 1, 0, 'L'}, {"mqtt", 1, 0, 'M'}, {"mqtt-topic", 1, 0, 'T'}, {"mqtt-notice", 1, 0, 'n'},
+        {"catalog", 1, 0, 'K'},
         {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
         case 'M': o.mqtt = optarg; break;
         case 'T': o.mqtt_topic = optarg; break;
         case 'n': o.mqtt_notice = optarg; break;
+        case 'K': o.catalog = optarg; break;
         default: return usage();
         }
     }
@@ -224,6 +229,8 @@ int main(int argc, char **argv)
     if ((o.push_port >= 0 || o.aota_port >= 0 || o.mqtt) && n > 0)
         return usage();
     if (o.push_port >= 0 && !o.push_token && !o.push_basic)
+        return usage();
+    if (o.catalog && (o.push_port < 0 || strncmp(o.catalog, "http", 4)))
         return usage();
     if (o.push_port > 65535 || o.aota_port > 65535)
         return usage();
