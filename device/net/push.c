@@ -555,7 +555,7 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
                            : "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
     }
     post = !strcmp(hd.method, "POST");
-    if (cfg->page && !strncmp(hd.path, "/_ac/update", 11)) { /* the device's update page */
+    if (cfg->page && !memcmp(hd.path, "/_ac/update", 11)) { /* the update page (hd.path: 64 bytes, zeroed) */
         char body[128];
         const char *ctype, *text;
         int n = 0, status;
