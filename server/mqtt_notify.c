@@ -54,16 +54,17 @@ int mqtt_notify_start(const char *url)
     }
     mosquitto_connect_callback_set(g_mosq, on_connect);
     mosquitto_reconnect_delay_set(g_mosq, 1, 10, false);
-    /* connect_async + loop_start: a broker that is down now is retried in the background. */
-    if ((rc = mosquitto_connect_async(g_mosq, host, (int)port, 30)) != MOSQ_ERR_SUCCESS)
-        log_msg(LOG_WARN, "mqtt: broker not reachable yet, retrying", "broker=%s:%lu error=\"%s\"", host, port,
-                mosquitto_strerror(rc));
+    /* The client thread first, then connect_async: a broker that is down now is retried in the
+     * background (libmosquitto's loop_forever reconnects once a connection was requested). */
     if ((rc = mosquitto_loop_start(g_mosq)) != MOSQ_ERR_SUCCESS) {
         log_msg(LOG_ERROR, "mqtt: cannot start the client thread", "error=\"%s\"", mosquitto_strerror(rc));
         mosquitto_destroy(g_mosq);
         g_mosq = NULL;
         return -1;
     }
+    if ((rc = mosquitto_connect_async(g_mosq, host, (int)port, 30)) != MOSQ_ERR_SUCCESS)
+        log_msg(LOG_WARN, "mqtt: broker not reachable yet, retrying", "broker=%s:%lu error=\"%s\"", host, port,
+                mosquitto_strerror(rc));
     log_msg(LOG_INFO, "mqtt: rollout notices on", "broker=%s:%lu topic=otakit/<product>/update", host, port);
     return 0;
 }
