@@ -9,7 +9,8 @@ rollout notices.
 - a gap, a replayed chunk, a chunk with another total, a wrong total at the end and an image
   signed by an untrusted key each get Mongoose's JSON-RPC error answer and change nothing (the
   transfer continues from where it stood; nothing is marked, the device keeps running 1.0.0);
-- a rollout notice reaches an MQTT-connected device within a second (its poll is 60 s).
+- a rollout notice reaches an MQTT-connected device within a second (its poll is 60 s);
+- otakit-server --mqtt started before its broker connects once the broker is up.
 """
 import base64
 import json
@@ -258,6 +259,24 @@ class MqttDevice(sim.DeviceSim):
         while self.last_action("mq-notice")["status"] != "confirmed" and time.time() < deadline:
             time.sleep(0.2)
         self.assertEqual(self.last_action("mq-notice")["status"], "confirmed")
+
+    def test_6_server_waits_for_a_broker_that_starts_later(self):
+        late = Broker()
+        s = Server(args=["--mqtt", "mqtt://" + late.url]).start()
+        try:
+            time.sleep(1)
+            late.start()
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                with open(s.log_path) as f:
+                    if "mqtt: connected to the broker" in f.read():
+                        break
+                time.sleep(0.1)
+            else:
+                self.fail("the server never connected:\n" + open(s.log_path).read())
+        finally:
+            s.__exit__(None, None, None)
+            late.close()
 
 
 if __name__ == "__main__":
