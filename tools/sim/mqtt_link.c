@@ -61,7 +61,7 @@ static int link_up(sim_mqtt_t *l, void (*log)(void *, const char *), void *arg)
     c.client_id = l->client_id;
     c.keepalive_s = 5; /* as Mongoose's tutorial */
     c.will_topic = l->tx;
-    c.will_msg = "{\"method\":\"bye\"}";
+    c.will_msg = OTA_MQTT_OTA_WILL;
     c.will_qos = 1;
     c.timeout_ms = 3000;
     c.platform = l->plat;

@@ -26,6 +26,10 @@
 
 #include "otakit/ota.h"
 
+/* The will to give ota_mqtt_connect() on the response topic, as Mongoose's tutorial does: the
+ * updater sees it when the device drops off the broker. */
+#define OTA_MQTT_OTA_WILL "{\"method\":\"bye\"}"
+
 #ifndef OTA_MQTT_ANSWER_MAX
 #define OTA_MQTT_ANSWER_MAX 320u /* an answer: id (up to 32 bytes as written), code, message */
 #endif
