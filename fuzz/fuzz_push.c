@@ -14,58 +14,47 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_flash.h"
 #include "fuzz_net.h"
 #include "otakit/ota.h"
 #include "otakit/presets.h"
 #include "otakit/push.h"
 
-#define SECTOR 4096u
-#define FLASH_SIZE (256u * 1024u)
-
-static uint8_t mem[FLASH_SIZE];
-static uint8_t dirty[FLASH_SIZE / SECTOR]; /* sectors changed by this input */
-static unsigned changes;
-
-static int f_read(void *ctx, uint32_t addr, void *buf, uint32_t len)
+/* The update page's hooks (otakit/update_page.h): a fixed catalog, a start that takes any name the
+ * page decoded (which must be one printable path segment), a progress with text to escape. */
+static int page_catalog(void *ctx, char *buf, size_t cap)
 {
+    static const char list[] = "[{\"name\":\"fw-2.0.0.bin\",\"type\":\"file\"}]";
     (void)ctx;
-    FZ_CHECK(addr <= FLASH_SIZE && len <= FLASH_SIZE - addr);
-    memcpy(buf, mem + addr, len);
-    return 0;
+    FZ_CHECK(cap > sizeof list);
+    memcpy(buf, list, sizeof list);
+    return (int)sizeof list - 1;
 }
 
-static int f_write(void *ctx, uint32_t addr, const void *buf, uint32_t len)
+static int page_start(void *ctx, const char *name)
 {
-    const uint8_t *b = buf;
-    uint32_t i;
+    const char *p;
     (void)ctx;
-    FZ_CHECK(addr <= FLASH_SIZE && len <= FLASH_SIZE - addr);
-    for (i = 0; i < len; i++) {
-        mem[addr + i] &= b[i]; /* NOR: programming only clears bits */
-        dirty[(addr + i) / SECTOR] = 1;
-    }
-    changes++;
-    return 0;
+    FZ_CHECK(*name);
+    for (p = name; *p; p++)
+        FZ_CHECK((unsigned char)*p > 0x20 && *p != 0x7f && *p != '/' && *p != '\\' && *p != '"');
+    return name[0] == 'x' ? OTA_ERR_STATE : OTA_OK;
 }
 
-static int f_erase(void *ctx, uint32_t addr)
+static void page_progress(void *ctx, ota_page_progress_t *p)
 {
     (void)ctx;
-    FZ_CHECK(addr % SECTOR == 0 && addr < FLASH_SIZE);
-    memset(mem + addr, 0xff, SECTOR);
-    dirty[addr / SECTOR] = 1;
-    changes++;
-    return 0;
+    p->state = OTA_PAGE_FAILED;
+    p->error = OTA_ERR_HASH;
+    p->running = "1.0.0+0";
+    p->name = "a \"quoted\\ name";
 }
-
-static const ota_flash_ops_t flash_ops = {f_read, f_write, f_erase};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint8_t key_der[OTA_P256_SPKI_LEN] = {0x30}; /* trusts nothing: no image verifies */
+    static char page_buf[256];
+    static const ota_push_page_t page = {page_catalog, page_start, page_progress, NULL, page_buf, sizeof page_buf};
     static ota_ctx_t ctx;
-    static int ready;
-    const ota_preset_t *p = ota_preset_find("swap-256k");
     ota_flash_t flash;
     ota_pubkey_t pk;
     ota_config_t cfg;
@@ -73,43 +62,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ota_push_result_t res;
     fz_net_t f;
     ota_net_t net;
-    unsigned i;
     int rc;
 
     if (fz_net_init(&f, &net, data, size) < 0)
         return 0;
-    if (!ready) {
-        memset(mem, 0xff, sizeof mem);
-        ready = 1;
-    }
-    for (i = 0; i < sizeof dirty; i++)
-        if (dirty[i]) {
-            memset(mem + i * SECTOR, 0xff, SECTOR); /* a blank device for every input */
-            dirty[i] = 0;
-        }
-    FZ_CHECK(p && p->flash_size == FLASH_SIZE);
-    flash.ops = &flash_ops;
-    flash.ctx = NULL;
-    flash.size = p->flash_size;
-    flash.write_size = 8;
-    flash.erased_val = 0xff;
-    flash.n_runs = p->n_runs;
-    flash.runs = p->runs;
-    pk.der = key_der;
-    pk.len = sizeof key_der;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.flash = &flash;
-    cfg.layout = &p->layout;
-    cfg.keys = &pk;
-    cfg.n_keys = 1;
-    cfg.product = "acme";
-    FZ_CHECK(ota_init(&ctx, &cfg) == OTA_OK);
-    changes = 0;
+    fz_flash_setup(&ctx, &flash, &cfg, &pk);
 
     memset(&pc, 0, sizeof pc);
     pc.platform = &f.plat;
     pc.token = "t0k3n";
     pc.basic_b64 = "YWRtaW46czNjcmV0";
+    pc.page = &page;
     f.open = 1; /* the connection the port accepted */
     rc = ota_push_serve(&ctx, &net, FZ_HANDLE, &pc, &res);
     FZ_CHECK(f.open && f.connects == 0); /* the caller's connection: not closed, none opened */
@@ -117,6 +80,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == OTA_OK)
         FZ_CHECK(res.status >= 200 && res.status <= 599);
     if (res.status == 401)
-        FZ_CHECK(changes == 0 && !res.reboot); /* unauthenticated: nothing changed */
+        FZ_CHECK(fz_changes == 0 && !res.reboot); /* unauthenticated: nothing changed */
     return 0;
 }

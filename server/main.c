@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mqtt_notify.h"
 #include "auth.h"
 #include "backup.h"
 #include "db.h"
@@ -65,6 +66,8 @@ static const char usage[] =
     "                         default 600; 0: no limit)\n"
     "  --ddi-poll-sleep S     polling sleep told to hawkBit DDI controllers (OTAKIT_DDI_POLL_SLEEP;\n"
     "                         default 0: 30 s with an action in flight, else 300 s)\n"
+    "  --mqtt URL             publish rollout notices on otakit/<product>/update at this broker\n"
+    "                         (mqtt://host[:port]; OTAKIT_MQTT; default off)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --access-log on|off    one logfmt line per request, no tokens (OTAKIT_ACCESS_LOG; default on)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
@@ -204,11 +207,12 @@ int main(int argc, char **argv)
                                          {"first-contacts-per-ip", 1, 0, 'F'},
                                          {"first-contacts-per-product", 1, 0, 'G'},
                                          {"print-errors", 0, 0, 'E'}, {"version", 0, 0, 'V'},
-                                         {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'}, {0, 0, 0, 0}};
+                                         {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'},
+                                         {"mqtt", 1, 0, 'Q'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL,
-               *o_access = NULL, *o_ddi_sleep = NULL;
+               *o_access = NULL, *o_ddi_sleep = NULL, *o_mqtt = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
                                                  mongoose_routes, compat_routes, ddi_routes, NULL};
@@ -239,6 +243,7 @@ int main(int argc, char **argv)
         case 'F': o_fc_ip = optarg; break;
         case 'G': o_fc_product = optarg; break;
         case 'D': o_ddi_sleep = optarg; break;
+        case 'Q': o_mqtt = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("otakit-server %s\n", OTAKIT_VERSION); return 0;
         case 'S': o_access = optarg; break;
@@ -366,6 +371,11 @@ int main(int argc, char **argv)
         snprintf(g_server.public_url, sizeof g_server.public_url, "%s://%s:%u", hc.tls_cert ? "https" : "http",
                  (!host[0] || !strcmp(host, "0.0.0.0")) ? "127.0.0.1" : host, http_port(d));
     }
+    o_mqtt = opt_or_env(o_mqtt, "OTAKIT_MQTT", NULL);
+    if (o_mqtt && *o_mqtt && mqtt_notify_start(o_mqtt) != 0) {
+        MHD_stop_daemon(d);
+        return 2;
+    }
     log_msg(LOG_INFO, "otakit-server started",
             "url=%s port=%u data=%s threads=%u admin_token=%s max_connections=%u per_ip=%u", g_server.public_url,
             http_port(d), g_server.data_dir, hc.threads,
@@ -375,6 +385,7 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     log_msg(LOG_INFO, "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     MHD_stop_daemon(d);
+    mqtt_notify_stop();
     db_close_thread();
     log_msg(LOG_INFO, "stopped", NULL);
     return 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mqtt_notify.h"
 #include "db.h"
 #include "history.h"
 #include "idmap.h"
@@ -43,6 +44,7 @@ struct ro_new {
     cand_t *cand;
     size_t n, cap;
     idmap_t index; /* devices.id -> position in cand + 1 */
+    json_t *notice; /* the MQTT rollout notice, sent once committed (mqtt_notify.h) */
 };
 
 /* Adds a candidate once (a device named twice, or by two stages, is one candidate): O(1), so a
@@ -358,6 +360,8 @@ static int create_tx(sqlite3 *db, void *arg)
         return tx_dberr(&g->res, db);
     }
     json_object_set_new(g->res.out, "excluded", excluded);
+    json_decref(g->notice);
+    g->notice = mqtt_notice_build(db, http_param(g->r, 0), id, rel);
     log_msg(LOG_INFO, "rollout created", "product=%s rollout=%lld release=%s devices=%zu stages=%zu",
             http_param(g->r, 0), (long long)id, g->release, ne, nstages);
     return 0;
@@ -387,7 +391,7 @@ enum MHD_Result rollout_create(http_req_t *r)
     json_t *v, *t;
     size_t i;
     enum MHD_Result ret;
-    int last = 0;
+    int last = 0, rc;
     memset(&g, 0, sizeof g);
     g.r = r;
     g.succ = 0.9;
@@ -475,7 +479,12 @@ enum MHD_Result rollout_create(http_req_t *r)
     if (v)
         g.err = json_number_value(v);
 
-    ret = tx_reply(r, db_tx(create_tx, &g), &g.res, 201);
+    rc = db_tx(create_tx, &g);
+    ret = tx_reply(r, rc, &g.res, 201);
+    if (rc == 0)
+        mqtt_notify_send(g.notice); /* devices keeping a broker connection check at once */
+    else
+        json_decref(g.notice);
     free(g.cand);
     idmap_free(&g.index);
     return ret;

@@ -92,8 +92,9 @@ static void header_u32(ota_buf_t *w, const char *prefix, const char *name, uint3
 
 typedef struct {
     ota_ctx_t *ctx;
+    const ota_esp_info_t *info;
     ota_md5_t md5;
-    uint32_t bytes;
+    uint32_t bytes, total;
     int sink_err;
 } esp_t;
 
@@ -105,6 +106,8 @@ static int esp_sink(void *arg, const uint8_t *data, size_t len)
         return e->sink_err = rc;
     ota_md5_update(&e->md5, data, (uint32_t)len);
     e->bytes += (uint32_t)len;
+    if (e->info->progress)
+        e->info->progress(e->info->progress_arg, e->bytes, e->total);
     return OTA_OK;
 }
 
@@ -189,6 +192,8 @@ int ota_esp_update(ota_ctx_t *ctx, ota_http_t *http, const char *url, const ota_
     }
     memset(&e, 0, sizeof e);
     e.ctx = ctx;
+    e.info = info;
+    e.total = r.length;
     ota_md5_start(&e.md5);
     rc = ota_http_body(http, esp_sink, &e);
     ota_md5_finish(&e.md5, got);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "otakit/bytes.h"
+#include "otakit/update_page.h"
 
 #include "core/deadline.h"
 #include "core/text.h"
@@ -151,6 +152,7 @@ static const char *reason(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 502: return "Bad Gateway";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
     case 500: return "Internal Server Error";
@@ -553,6 +555,21 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
                            : "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
     }
     post = !strcmp(hd.method, "POST");
+    if (cfg->page && !memcmp(hd.path, "/_ac/update", 11)) { /* the update page (hd.path: 64 bytes, zeroed) */
+        char body[128];
+        const char *ctype, *text;
+        int n = 0, status;
+        if (post && hd.content_length > sizeof body)
+            return respond(&r, res, 413, "text/plain", "too large", NULL);
+        while (post && (uint32_t)n < hd.content_length) {
+            int got = rd_body(&r, (uint8_t *)body + n, hd.content_length - (uint32_t)n);
+            if (got <= 0)
+                return got < 0 ? got : OTA_ERR_NET;
+            n += got;
+        }
+        status = ota_update_page_answer(cfg->page, hd.method, hd.path, body, (size_t)n, &ctype, &text);
+        return respond(&r, res, status, ctype, text, NULL);
+    }
     if (!strcmp(hd.path, "/api/ota/status")) {
         if (strcmp(hd.method, "GET"))
             return respond(&r, res, 405, "text/plain", "use GET", NULL);
@@ -562,6 +579,8 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
         return respond(&r, res, 200, "text/html", form_page, NULL);
     /* Mongoose's tutorials match /api/ota/commit and /api/ota/rollback with any method
      * (mg_match on the uri only) and answer "ok\n". */
+    if (cfg->busy && (!strcmp(hd.path, "/api/ota/commit") || !strcmp(hd.path, "/api/ota/rollback") || post))
+        return respond(&r, res, 409, "text/plain", "busy: an update is being pulled", NULL);
     if (!strcmp(hd.path, "/api/ota/commit")) {
         res->result = ota_confirm(ctx);
         return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok\n", NULL)

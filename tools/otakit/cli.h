@@ -25,6 +25,7 @@ int cmd_getpub(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 
 /* Prints "otakit <cmd>: <formatted message>" to stderr and returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

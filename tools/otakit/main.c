@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"rollout", cmd_rollout, "server: staged rollouts (create, pause, resume, cancel)"},
     {"device", cmd_device, "server: list devices, send upgrade/reboot commands"},
     {"publish", cmd_publish, "server: sign, upload and optionally roll out, in one line (for CI)"},
+    {"push", cmd_push, "send an image straight to a device (--mqtt: Mongoose's OTA over MQTT)"},
 };
 
 static void usage(FILE *f)

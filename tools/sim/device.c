@@ -26,6 +26,7 @@
 #include "otakit/tls.h"
 
 #include "listen.h"
+#include "mqtt_link.h"
 
 #define RESET (-100) /* power_on() result: reset the device */
 
@@ -61,6 +62,12 @@ typedef struct {
     int tty;
     unsigned last_step;
     sim_listen_t lis;            /* push server and ArduinoOTA, when asked for */
+    sim_mqtt_t mq;               /* the broker connection (--mqtt) */
+    int mq_on;
+    ota_push_page_t page;        /* the update page (--catalog) */
+    char page_buf[4096];
+    ota_page_progress_t pp;      /* where its pull stands */
+    char page_name[96];
 } simdev_t;
 
 __attribute__((format(printf, 2, 3))) static void dlog(const simdev_t *d, const char *fmt, ...)
@@ -335,27 +342,162 @@ static void listen_log(void *arg, const char *line)
     dlog((const simdev_t *)arg, "%s", line);
 }
 
+/* ---- the update page (--catalog BASE/PATH): AutoConnect's UPDATE menu --------------------- */
+
+/* --catalog http://host:port/path -> base "http://host:port", path "/path". */
+static void catalog_split(const simdev_t *d, char *base, size_t bn, const char **path)
+{
+    const char *c = d->o->catalog, *s = strstr(c, "://");
+    const char *slash = strchr(s ? s + 3 : c, '/');
+    *path = slash ? slash : "/";
+    snprintf(base, bn, "%.*s", (int)(slash ? (size_t)(slash - c) : strlen(c)), c);
+}
+
+static int page_catalog(void *ctx, char *buf, size_t cap)
+{
+    simdev_t *d = ctx;
+    char base[256], q[512];
+    const char *path;
+    ota_url_t u;
+    size_t len;
+    int rc;
+    catalog_split(d, base, sizeof base, &path);
+    snprintf(q, sizeof q, "%s/_catalog?op=list&path=%s", base, path);
+    if ((rc = ota_url_parse(q, &u)) != OTA_OK || (rc = ota_http_get_all(&d->http, &u, NULL, buf, cap - 1, &len)))
+        return rc;
+    buf[len] = 0;
+    return (int)len;
+}
+
+static int page_start(void *ctx, const char *name)
+{
+    simdev_t *d = ctx;
+    if (d->pp.state == OTA_PAGE_PULLING || d->lis.pull_wanted)
+        return OTA_ERR_STATE;
+    snprintf(d->page_name, sizeof d->page_name, "%s", name);
+    d->lis.pull_wanted = 1; /* the loop pulls once this answer is sent */
+    return OTA_OK;
+}
+
+static void page_progress(void *ctx, ota_page_progress_t *p)
+{
+    simdev_t *d = ctx;
+    *p = d->pp;
+    p->running = d->version;
+    p->name = d->page_name;
+}
+
+static void listen_log(void *arg, const char *line);
+
+static void page_pull_progress(void *arg, uint32_t done, uint32_t total)
+{
+    simdev_t *d = arg;
+    d->pp.done = done;
+    d->pp.total = total;
+    sim_listen_pending(&d->lis, &d->ctx, &d->net, listen_log, d); /* the page's progress requests */
+}
+
+/* Pulls the binary the page chose, as AutoConnect does (GET BASE/PATH/NAME with the ESP updater's
+ * headers), answering the page meanwhile. Returns 1 when the image is pending (reset), else 0. */
+static int page_pull(simdev_t *d)
+{
+    char base[256], url[512];
+    const char *path;
+    ota_esp_info_t info;
+    ota_pull_stats_t st;
+    int rc;
+    d->lis.pull_wanted = 0;
+    catalog_split(d, base, sizeof base, &path);
+    snprintf(url, sizeof url, "%s%s%s%s", base, path, path[strlen(path) - 1] == '/' ? "" : "/", d->page_name);
+    memset(&info, 0, sizeof info);
+    info.sta_mac = "02:00:5E:00:53:01";
+    info.version = d->version;
+    info.progress = page_pull_progress;
+    info.progress_arg = d;
+    memset(&d->pp, 0, sizeof d->pp);
+    d->pp.state = OTA_PAGE_PULLING;
+    d->lis.push.busy = 1;
+    dlog(d, "update page: pulling %s", url);
+    rc = ota_esp_update(&d->ctx, &d->http, url, &info, &st);
+    d->lis.push.busy = 0;
+    if (rc != OTA_OK) {
+        d->pp.state = OTA_PAGE_FAILED;
+        d->pp.error = rc == OTA_ESP_NO_UPDATE ? OTA_ERR_STATE : rc;
+        dlog(d, "update page: pull failed: %s", rc == OTA_ESP_NO_UPDATE ? "no update (304)" : ota_strerror(rc));
+        return 0;
+    }
+    d->pp.state = OTA_PAGE_DONE;
+    dlog(d, "update page: %s verified, resetting", d->page_name);
+    sim_listen_wait(&d->lis, &d->ctx, &d->net, 1000, listen_log, d); /* the page sees "done" */
+    return 1;
+}
+
 /* The firmware's idle time between check-ins: pushed updates and ArduinoOTA are served then.
  * Returns 1 when one left an image pending (or asked for a rollback): reset. */
 static int idle(simdev_t *d, unsigned ms)
 {
-    if (d->lis.tcp < 0 && d->lis.udp < 0) {
+    int listening = d->lis.tcp >= 0 || d->lis.udp >= 0, rc;
+    if (d->mq_on) { /* the broker connection, and the listeners in between */
+        uint32_t end = d->plat.now_ms(d->plat.ctx) + ms;
+        int32_t left;
+        while ((left = (int32_t)(end - d->plat.now_ms(d->plat.ctx))) > 0) {
+            unsigned slice = listening && left > 50 ? 50u : (unsigned)left;
+            rc = sim_mqtt_serve(&d->mq, slice, listen_log, d);
+            if (rc == SIM_MQTT_RESET)
+                return 1;
+            if (rc == SIM_MQTT_NOTICE)
+                return 0; /* the agent's next step checks at once */
+            if (listening && (rc = sim_listen_wait(&d->lis, &d->ctx, &d->net, 10, listen_log, d)) != 0)
+                return rc == SIM_LISTEN_PULL ? page_pull(d) : 1;
+        }
+        return 0;
+    }
+    if (!listening) {
         snooze(d, ms);
         return 0;
     }
-    return sim_listen_wait(&d->lis, &d->ctx, &d->net, ms, listen_log, d);
+    if ((rc = sim_listen_wait(&d->lis, &d->ctx, &d->net, ms, listen_log, d)) == SIM_LISTEN_PULL)
+        return page_pull(d);
+    return rc;
 }
 
 /* Opens the push server and ArduinoOTA when the options ask for them. Returns 0 or -1. */
 static int listen_open(simdev_t *d)
 {
     const dev_opts_t *o = d->o;
+    if (o->mqtt) {
+        char prefix[160], notice[160];
+        snprintf(prefix, sizeof prefix, "%s", o->mqtt_topic ? o->mqtt_topic : "");
+        if (!o->mqtt_topic)
+            snprintf(prefix, sizeof prefix, "mg/%s", o->id);
+        snprintf(notice, sizeof notice, "%s", o->mqtt_notice ? o->mqtt_notice : "");
+        if (!o->mqtt_notice && o->product)
+            snprintf(notice, sizeof notice, "otakit/%s/update", o->product);
+        if (sim_mqtt_init(&d->mq, o->mqtt, prefix, notice[0] ? notice : NULL, o->id, &d->net, &d->plat,
+                          &d->ctx) != 0) {
+            dlog(d, "bad --mqtt broker %s (host:port)", o->mqtt);
+            return -1;
+        }
+        d->mq_on = 1;
+        dlog(d, "mqtt: broker %s:%u, OTA requests on %s, answers on %s", d->mq.host, (unsigned)d->mq.port, d->mq.rx,
+             d->mq.tx);
+    }
     if (o->push_port < 0 && o->aota_port < 0)
         return 0;
     memset(&d->lis.push, 0, sizeof d->lis.push);
     d->lis.push.token = o->push_token;
     d->lis.push.basic_b64 = o->push_basic;
     d->lis.push.platform = &d->plat;
+    d->lis.pull_wanted = 0;
+    if (o->catalog) { /* the update page, behind the same credentials */
+        d->page.catalog = page_catalog;
+        d->page.start = page_start;
+        d->page.progress = page_progress;
+        d->page.ctx = d;
+        d->page.buf = d->page_buf;
+        d->page.cap = sizeof d->page_buf;
+        d->lis.push.page = &d->page;
+    }
     ota_aota_init(&d->lis.aota, o->aota_password);
     if (sim_listen_open(&d->lis, o->listen ? o->listen : "127.0.0.1", o->push_port, o->aota_port) != 0) {
         dlog(d, "cannot listen on %s (push %d, arduino-ota %d): %s", o->listen ? o->listen : "127.0.0.1",
@@ -516,6 +658,9 @@ int dev_run(const dev_opts_t *o)
     for (;;) {
         rc = power_on(d);
         sim_listen_close(&d->lis);
+        if (d->mq_on)
+            sim_mqtt_close(&d->mq);
+        d->mq_on = 0;
         ota_flash_sim_close(d->sim); /* msync: what a reset keeps */
         ota_flash_sim_close(d->ssim);
         d->sim = d->ssim = NULL;

@@ -31,6 +31,10 @@ typedef struct {
     int aota_port;           /* ArduinoOTA invitations on this UDP port; -1: off */
     const char *aota_password; /* its MD5-challenge password (NULL: none) */
     const char *w5500;       /* the agent's network on the W5500 driver + emulator (w5500_spec.h) */
+    const char *mqtt;        /* broker host:port: OTA over MQTT and rollout notices; NULL: off */
+    const char *mqtt_topic;  /* request/response topic prefix (default mg/<id>: <prefix>/rx, /tx) */
+    const char *mqtt_notice; /* rollout notice topic (default otakit/<product>/update) */
+    const char *catalog;     /* the update page's catalog: http://host:port/path (with --push) */
 } dev_opts_t;
 
 /* What a finished run of one device came to. */

@@ -126,9 +126,21 @@ int sim_listen_wait(sim_listen_t *l, ota_ctx_t *ctx, const ota_net_t *net, unsig
             continue;
         if (ti >= 0 && (p[ti].revents & POLLIN) && serve_push(l, ctx, net, log, arg))
             return 1;
+        if (l->pull_wanted)
+            return SIM_LISTEN_PULL;
         if (ui >= 0 && (p[ui].revents & POLLIN) && serve_aota(l, ctx, net, log, arg))
             return 1;
     }
+}
+
+void sim_listen_pending(sim_listen_t *l, ota_ctx_t *ctx, const ota_net_t *net,
+                        void (*log)(void *arg, const char *line), void *arg)
+{
+    struct pollfd p;
+    p.fd = l->tcp;
+    p.events = POLLIN;
+    while (l->tcp >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+        serve_push(l, ctx, net, log, arg);
 }
 
 void sim_listen_close(sim_listen_t *l)

@@ -12,6 +12,7 @@ typedef struct {
     int tcp, udp;            /* listening sockets, -1 when off */
     ota_push_cfg_t push;
     ota_aota_t aota;
+    int pull_wanted;         /* the update page asked for a pull (set by its start hook) */
 } sim_listen_t;
 
 /* Opens what the options ask for on addr ("127.0.0.1", "0.0.0.0"): the push server on TCP
@@ -20,9 +21,16 @@ int sim_listen_open(sim_listen_t *l, const char *addr, int push_port, int aota_p
 
 /* Serves push requests and ArduinoOTA invitations for up to ms milliseconds. log(arg, line)
  * reports each. Returns 1 when a served request left an image pending or asked for a rollback
- * (reset now), else 0 once the time is up. */
+ * (reset now), SIM_LISTEN_PULL when the update page asked for a pull (pull_wanted), else 0 once
+ * the time is up. */
+#define SIM_LISTEN_PULL 2
 int sim_listen_wait(sim_listen_t *l, ota_ctx_t *ctx, const ota_net_t *net, unsigned ms,
                     void (*log)(void *arg, const char *line), void *arg);
+
+/* Serves the push requests already waiting, without waiting for more (the update page's progress
+ * while a pull runs; cfg.push.busy refuses uploads meanwhile). */
+void sim_listen_pending(sim_listen_t *l, ota_ctx_t *ctx, const ota_net_t *net,
+                        void (*log)(void *arg, const char *line), void *arg);
 
 void sim_listen_close(sim_listen_t *l);
 

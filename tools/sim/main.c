@@ -8,6 +8,7 @@
  *                 [--retry-min MS] [--retry-max MS] [--progress PCT] [--cut-after-report STATUS]
  *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
  *                 [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]
+ *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]] [--catalog URL]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -31,7 +32,9 @@ static const char usage_text[] =
     "                     [--consent yes|no] [--retry-min MS] [--retry-max MS] [--progress PCT]\n"
     "                     [--cut-after-report STATUS] [--listen ADDR]\n"
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
-    "                     [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]\n";
+    "                     [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]\n"
+    "                     [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]\n"
+    "                     [--catalog URL]\n";
 
 static int usage(void)
 {
@@ -73,8 +76,15 @@ static int help(void)
           "  --w5500 SPEC          the agent's network is the W5500 driver (ports/w5500) on the W5500\n"
           "                        emulator (tools/w5500emu/w5500_spec.h: \"on\", or faults and options),\n"
           "                        a fresh chip each power-on; its verdict is printed at each reset\n"
-          "                        (\"w5500_violations N\"). Not with --fleet, --push or\n"
+          "                        (\"w5500_violations N\"). Not with --fleet, --push, --mqtt or\n"
           "                        --arduino-ota\n\n"
+          "  --mqtt HOST:PORT      between check-ins, keep a broker connection: Mongoose's OTA over MQTT\n"
+          "                        (ota.update on PREFIX/rx, answers on PREFIX/tx) and rollout notices\n"
+          "                        (check at once)\n"
+          "  --mqtt-topic PREFIX   request/response topic prefix (default mg/NAME)\n"
+          "  --mqtt-notice TOPIC   rollout notices (default otakit/PRODUCT/update with --product)\n"
+          "  --catalog URL         with --push: the update page /_ac/update lists this AutoConnect\n"
+          "                        catalog (http://host:port/path) and pulls the chosen binary\n\n"
           "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
           stdout);
     return 0;
@@ -163,7 +173,9 @@ int main(int argc, char **argv)
         {"retry-min", 1, 0, 'r'}, {"retry-max", 1, 0, 'R'}, {"progress", 1, 0, 'g'},
         {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
         {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
-        {"listen", 1, 0, 'L'}, {"w5500", 1, 0, 'W'}, {0, 0, 0, 0}};
+        {"listen", 1, 0, 'L'}, {"w5500", 1, 0, 'W'}, {"mqtt", 1, 0, 'M'}, {"mqtt-topic", 1, 0, 'T'},
+        {"mqtt-notice", 1, 0, 'n'}, {"catalog", 1, 0, 'K'},
+        {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -210,6 +222,10 @@ int main(int argc, char **argv)
         case 'A': o.aota_password = optarg; break;
         case 'L': o.listen = optarg; break;
         case 'W': o.w5500 = optarg; break;
+        case 'M': o.mqtt = optarg; break;
+        case 'T': o.mqtt_topic = optarg; break;
+        case 'n': o.mqtt_notice = optarg; break;
+        case 'K': o.catalog = optarg; break;
         default: return usage();
         }
     }
@@ -217,11 +233,13 @@ int main(int argc, char **argv)
         return usage();
     /* Listening devices are one per port, and the W5500 emulator is one per process: not in a
      * fleet; the push server takes credentials. */
-    if ((o.push_port >= 0 || o.aota_port >= 0 || o.w5500) && n > 0)
+    if ((o.push_port >= 0 || o.aota_port >= 0 || o.w5500 || o.mqtt) && n > 0)
         return usage();
-    if (o.w5500 && (o.push_port >= 0 || o.aota_port >= 0)) /* the listeners are host sockets */
+    if (o.w5500 && (o.push_port >= 0 || o.aota_port >= 0 || o.mqtt)) /* the listeners are host sockets */
         return usage();
     if (o.push_port >= 0 && !o.push_token && !o.push_basic)
+        return usage();
+    if (o.catalog && (o.push_port < 0 || strncmp(o.catalog, "http", 4)))
         return usage();
     if (o.push_port > 65535 || o.aota_port > 65535)
         return usage();

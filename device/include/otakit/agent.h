@@ -209,6 +209,9 @@ typedef struct {
     uint32_t chip_size;       /* flash size; 0: not known, sent as the slot size times two */
     uint8_t esp32;            /* 1: ESP32-http-Update with x-ESP32-* headers */
     uint8_t require_md5;      /* 1: a 200 without x-MD5 is refused (OTA_ERR_HTTP) */
+    /* Called after every block written: done of total bytes (NULL: none). */
+    void (*progress)(void *arg, uint32_t done, uint32_t total);
+    void *progress_arg;
 } ota_esp_info_t;
 
 #define OTA_ESP_NO_UPDATE 1   /* ota_esp_update(): the server answered 304 (flash untouched) */

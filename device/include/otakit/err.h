@@ -69,7 +69,9 @@
     X(OTA_ERR_RESPONSE_TOO_BIG, -56, "response body is larger than the buffer given for it")   \
     X(OTA_ERR_HEADERS_TOO_BIG, -57, "HTTP response header is longer than the configured limit") \
     X(OTA_ERR_REDIRECT, -58, "server redirected, and redirects are off (or too many, or to a weaker scheme)") \
-    X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields")
+    X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields")     \
+    X(OTA_ERR_MQTT, -60, "malformed MQTT packet, or the broker refused the connection or subscription") \
+    X(OTA_ERR_OFFSET, -61, "chunk offset or total does not continue the transfer (a gap, a replay or another image)")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,

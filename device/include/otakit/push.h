@@ -14,6 +14,8 @@
  *   any  /api/ota/commit     ota_confirm(): 200 "ok\n" (any method, as Mongoose's tutorials match it)
  *   any  /api/ota/rollback   ota_rollback(): 200 "ok\n"
  *   GET  /api/ota/status     {"state","running_slot","version","security_counter"}
+ *   GET  /_ac/update         the device's update page (AutoConnect's UPDATE menu; cfg.page):
+ *                            /_ac/update_catalog, POST /_ac/update_act, /_ac/update_progress
  *
  * Every request must carry credentials matching the configuration: "Authorization: Bearer
  * <token>", Basic credentials, or the token where Mongoose's dashboard keeps its session (the
@@ -38,6 +40,34 @@
 #define OTA_PUSH_LINE_MAX 512u /* line buffer (on the stack): lines up to this - 2 bytes, longer: 400 */
 #endif
 
+/* What the device's update page shows while a pull it started runs (ota_push_page_t.progress). */
+typedef enum { OTA_PAGE_IDLE = 0, OTA_PAGE_PULLING = 1, OTA_PAGE_DONE = 2, OTA_PAGE_FAILED = 3 } ota_page_state_t;
+
+typedef struct {
+    uint8_t state;           /* ota_page_state_t */
+    uint32_t done, total;    /* bytes of the pull in flight */
+    int error;               /* OTA_PAGE_FAILED: why */
+    const char *running;     /* the running version ("1.0.0+0") */
+    const char *name;        /* the binary being pulled, or the last one */
+} ota_page_progress_t;
+
+/* The device's own update page (AutoConnect's UPDATE menu, served at /_ac/update; see
+ * otakit/update_page.h): the port lists a catalog and pulls the chosen binary in its own loop. */
+typedef struct {
+    /* Fetches the update server's catalog (a flat JSON array as AutoConnect's update server and
+     * otakit-server answer GET /_catalog) into buf (cap bytes, NUL-terminated). Returns its length
+     * or an otakit error. */
+    int (*catalog)(void *ctx, char *buf, size_t cap);
+    /* Starts the pull of the named binary (it runs in the port's loop after this request is
+     * answered). Returns OTA_OK or an error (OTA_ERR_STATE: one runs already). */
+    int (*start)(void *ctx, const char *name);
+    /* Where the pull stands. */
+    void (*progress)(void *ctx, ota_page_progress_t *p);
+    void *ctx;
+    char *buf;               /* the catalog and the progress answer are built here */
+    size_t cap;              /* 2048 holds a catalog of about 20 binaries */
+} ota_push_page_t;
+
 typedef struct {
     const char *token;       /* accepted bearer token, or NULL */
     const char *basic_b64;   /* accepted Basic credentials, base64 of "user:password", or NULL */
@@ -48,6 +78,8 @@ typedef struct {
                                 a 1 MB image at 2 KB/s) */
     const ota_platform_ops_t *platform; /* its now_ms measures head and connection deadlines; NULL:
                                 only timeout_ms */
+    const ota_push_page_t *page; /* the update page at /_ac/update; NULL: none (404) */
+    uint8_t busy;            /* 1: a pull runs: uploads, commit and rollback answer 409 */
 } ota_push_cfg_t;
 
 /* What a served request did (for the caller's logs and its decision to reboot). */
