@@ -386,7 +386,7 @@ static int command_create_tx(sqlite3 *db, void *arg)
     return 0;
 }
 
-static enum MHD_Result command_create(http_req_t *r)
+enum MHD_Result devices_command_create(http_req_t *r)
 {
     struct cmd_new c;
     json_t *v;
@@ -520,7 +520,7 @@ const http_route_t devices_routes[] = {
     {"GET", "/api/v1/products/{product}/devices/{device}", device_get, AUTH_OWNER, BODY_NONE},
     {"PATCH", "/api/v1/products/{product}/devices/{device}", device_patch, AUTH_OWNER, BODY_JSON},
     {"DELETE", "/api/v1/products/{product}/devices/{device}", device_delete, AUTH_OWNER, BODY_NONE},
-    {"POST", "/api/v1/products/{product}/devices/{device}/commands", command_create, AUTH_OWNER, BODY_JSON},
+    {"POST", "/api/v1/products/{product}/devices/{device}/commands", devices_command_create, AUTH_OWNER, BODY_JSON},
     {"GET", "/api/v1/products/{product}/devices/{device}/commands", commands_list, AUTH_OWNER, BODY_NONE},
     {"POST", "/api/v1/products/{product}/devices/{device}/commands/{command}/consent", command_consent, AUTH_OWNER,
      BODY_JSON},
