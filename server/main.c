@@ -215,7 +215,8 @@ int main(int argc, char **argv)
                *o_access = NULL, *o_ddi_sleep = NULL, *o_espcloud = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
-                                                 mongoose_routes, compat_routes, ddi_routes, espcloud_routes, NULL};
+                                                 mongoose_routes, compat_routes, ddi_routes, espcloud_routes,
+                                                 keys_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;

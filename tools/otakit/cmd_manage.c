@@ -158,11 +158,14 @@ static const char product_help[] =
     "       otakit product set ID [--compat-esp on|off] [--compat-mongoose on|off]\n"
     "                             [--compat-confirm-by-version on|off]\n"
     "       otakit product rotate-token ID --owner|--enroll\n"
+    "       otakit product key list ID | key add ID --key PUB.pem | key retire ID KEY_HASH\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "create needs the admin token and prints the product's owner and enrollment tokens once.\n"
     "set (owner token) says what the credential-less compat protocols may do in the product.\n"
     "rotate-token prints a new token once; the old one stops working at once. --owner needs the admin\n"
-    "token, --enroll the owner token; registered devices keep their device tokens.\n";
+    "token, --enroll the owner token; registered devices keep their device tokens.\n"
+    "key add / retire (owner token) rotate the signing key: uploads verify against every active key;\n"
+    "releases signed by a retired key stay published (KEY_HASH: 8+ leading hex digits of it).\n";
 
 int cmd_product(int argc, char **argv)
 {
@@ -218,6 +221,26 @@ int cmd_product(int argc, char **argv)
         mkpath(path, sizeof path, "/api/v1/products/", argv[first], get(o, "owner") ? "/owner-token" : "/enroll-token",
                NULL);
         return call("product", &a, "POST", path, NULL, NULL, 200, NULL, NULL);
+    }
+    if (!strcmp(sub, "key") && argc - first >= 2) {
+        static const char *const kfields[] = {"key_hash", "active", "releases", "created_at", "retired_at", NULL};
+        const char *op = argv[first];
+        ota_key_t *k;
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first + 1], "/keys", NULL, NULL);
+        if (!strcmp(op, "list") && argc - first == 2)
+            return call("product", &a, "GET", path, NULL, NULL, 200, "keys", kfields);
+        if (!strcmp(op, "add") && argc - first == 2) {
+            if (!get(o, "key"))
+                return usage_error("product", "key add needs --key PUB.pem");
+            if (ota_key_load(get(o, "key"), &k) != OTA_OK || ota_key_public_pem(k, pem, sizeof pem) != OTA_OK)
+                return op_error("product", get(o, "key"), OTA_ERR_KEY_PARSE);
+            ota_key_free(k);
+            return call("product", &a, "POST", path, json_pack("{s:s}", "public_key", pem), NULL, 201, NULL, NULL);
+        }
+        if (!strcmp(op, "retire") && argc - first == 3) {
+            mkpath(path, sizeof path, "/api/v1/products/", argv[first + 1], "/keys/", argv[first + 2], NULL, NULL);
+            return call("product", &a, "DELETE", path, NULL, NULL, 200, NULL, NULL);
+        }
     }
     if (!strcmp(sub, "show") && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
