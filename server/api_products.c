@@ -4,7 +4,7 @@
  * device can register itself). Both are shown once; only their hashes are stored.
  *
  *   POST  /api/v1/products            {"product_id","name","public_key":"<PEM>","version_rule"?,"compat"?}
- *   GET   /api/v1/products
+ *   GET   /api/v1/products?limit=&offset=   (by product_id; "total")
  *   GET   /api/v1/products/{product}
  *   PATCH /api/v1/products/{product}  {"compat":{"esp"?,"mongoose"?,"confirm_by_version"?}} (owner)
  *
@@ -112,18 +112,22 @@ static enum MHD_Result list(http_req_t *r)
 {
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
-    json_t *arr = json_array();
-    if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT " PRODUCT_COLS " FROM products WHERE ?1 = 0 OR id = ?1 ORDER BY product_id",
-                                  -1, &st, NULL) != SQLITE_OK) {
-        json_decref(arr);
+    json_t *arr;
+    int64_t limit, offset, only = r->auth_kind == AUTH_OWNER ? r->auth_product : 0, total;
+    enum MHD_Result ret;
+    if (http_page(r, &limit, &offset, &ret) != 0)
+        return ret;
+    total = db ? q_int(db, -1, "SELECT COUNT(*) FROM products WHERE ?1 = 0 OR id = ?1", "i", only) : -1;
+    st = db && total >= 0 ? q_prep(db, "SELECT " PRODUCT_COLS " FROM products WHERE ?1 = 0 OR id = ?1 "
+                                       "ORDER BY product_id LIMIT ?2 OFFSET ?3", "iii", only, limit, offset)
+                          : NULL;
+    if (!st)
         return http_error(r, ERR_DATABASE, "cannot list products");
-    }
-    sqlite3_bind_int64(st, 1, r->auth_kind == AUTH_OWNER ? r->auth_product : 0);
+    arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, product_json(st));
     db_done(st);
-    return http_json(r, 200, json_pack("{s:o}", "products", arr));
+    return http_json(r, 200, json_pack("{s:o,s:I}", "products", arr, "total", (json_int_t)total));
 }
 
 /* The product named by the path, as JSON (NULL when unknown; *err set on a database error). */

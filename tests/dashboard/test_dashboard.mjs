@@ -224,6 +224,15 @@ test('devices: search, filters, paging total, one device\'s history and groups, 
   await page.getByTestId('commands').filter({ hasText: 'reboot' }).waitFor();
   const d = await api('GET', `/products/${PRODUCT}/devices/dev-003`);
   assert.equal(d.body.commands[0].type, 'reboot');
+  // The history and the commands are paged with their totals, as the API counts them.
+  const ev = (await api('GET', `/products/${PRODUCT}/devices/dev-003/events?limit=1`)).body;
+  await page.getByTestId('history-total').filter({ hasText: `1–${Math.min(20, ev.total)} of ${ev.total}` }).waitFor();
+  if (ev.total > 20) { // the next page of 20
+    await page.locator('[data-testid=history] + .pager button', { hasText: 'Next' }).click();
+    await page.getByTestId('history-total').filter({ hasText: `21–${Math.min(40, ev.total)} of ${ev.total}` }).waitFor();
+  }
+  const cl = (await api('GET', `/products/${PRODUCT}/devices/dev-003/commands`)).body;
+  await page.getByTestId('commands-total').filter({ hasText: `of ${cl.total}` }).waitFor();
   await page.screenshot({ path: path.join(shots, 'device.png'), fullPage: true });
   await page.goto(`${url}/ui/#/p/${PRODUCT}/devices?group=ring-1`);
   await page.getByTestId('devices-total').filter({ hasText: '1–1 of 1' }).waitFor();
@@ -232,6 +241,8 @@ test('devices: search, filters, paging total, one device\'s history and groups, 
 
 test('the products page rotates the enrollment token: shown once, the old one refused', async () => {
   await page.goto(`${url}/ui/#/products`);
+  const all = (await api('GET', '/products')).body;
+  await page.getByTestId('products-total').filter({ hasText: `of ${all.total}` }).waitFor();
   const row = page.getByTestId('product-row').filter({ hasText: PRODUCT });
   page.once('dialog', (d) => d.accept());
   await row.getByTestId('rotate-enroll').click();

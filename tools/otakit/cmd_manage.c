@@ -152,6 +152,9 @@ static int call(const char *cmd, const api_t *a, const char *method, const char 
     return rc;
 }
 
+static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
+                    const char *const *fields);
+
 static const char product_help[] =
     "usage: otakit product create --id ID --name NAME --key PUB.pem [--version-rule semver|espressif]\n"
     "       otakit product list | show ID\n"
@@ -196,7 +199,7 @@ int cmd_product(int argc, char **argv)
                     NULL, 201, NULL, NULL);
     }
     if (!strcmp(sub, "list"))
-        return call("product", &a, "GET", "/api/v1/products", NULL, NULL, 200, "products", fields);
+        return list_all(&a, "product", "/api/v1/products", (const char *const[]){NULL}, "products", fields);
     if (!strcmp(sub, "set") && argc - first == 1) {
         static const char *const keys[][2] = {{"compat-esp", "esp"},
                                               {"compat-mongoose", "mongoose"},
@@ -248,9 +251,6 @@ int cmd_product(int argc, char **argv)
     }
     return usage_error("product", "unknown or incomplete subcommand '%s'", sub);
 }
-
-static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
-                    const char *const *fields);
 
 static const char release_help[] =
     "usage: otakit release upload --product ID [--version V] [--channel official|beta] [--slot 0|1]\n"
@@ -444,6 +444,7 @@ static const char device_help[] =
     "usage: otakit device list --product ID [--search TEXT] [--state S] [--version V] [--group G]\n"
     "                          [--hw-rev H]    (every matching device, fetched a page at a time)\n"
     "       otakit device show --product ID DEVICE\n"
+    "       otakit device commands --product ID DEVICE | history --product ID DEVICE   (every one, newest first)\n"
     "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
     "       otakit device set --product ID --groups G1,G2,.. DEVICE   (replaces its groups; \"\" clears)\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n";
@@ -471,6 +472,15 @@ int cmd_device(int argc, char **argv)
     if (!strcmp(sub, "show") && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], NULL, NULL);
         return call("device", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
+    }
+    if ((!strcmp(sub, "commands") || !strcmp(sub, "history")) && argc - first == 1) {
+        static const char *const cfields[] = {"id", "type", "status", "release", "consent", "created_at", NULL};
+        static const char *const efields[] = {"id", "kind", "action_id", "at", "detail", NULL};
+        int cmds = !strcmp(sub, "commands");
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first],
+               cmds ? "/commands" : "/events", NULL, NULL);
+        return list_all(&a, "device", path, (const char *const[]){NULL}, cmds ? "commands" : "events",
+                        cmds ? cfields : efields);
     }
     if (!strcmp(sub, "command") && argc - first == 1) {
         json_t *body;
