@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "backup.h"
 #include "espcloud.h"
+#include "sse.h"
 #include "db.h"
 #include "log.h"
 #include "server.h"
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
                                                  mongoose_routes, compat_routes, ddi_routes, espcloud_routes,
-                                                 keys_routes, NULL};
+                                                 keys_routes, sse_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
@@ -390,6 +391,7 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     log_msg(LOG_INFO, "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     espcloud_stop();
+    sse_stop();
     MHD_stop_daemon(d);
     db_close_thread();
     log_msg(LOG_INFO, "stopped", NULL);
