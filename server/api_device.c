@@ -388,6 +388,23 @@ static int ack_tx(sqlite3 *db, void *arg)
     return k->res.out ? 0 : tx_dberr(&k->res, db);
 }
 
+int device_command_ack(int64_t device, int64_t command, const char *status, const char *message)
+{
+    struct ack k;
+    http_req_t r;
+    int rc;
+    memset(&k, 0, sizeof k);
+    memset(&r, 0, sizeof r);
+    r.auth_device = device;
+    k.r = &r;
+    k.id = command;
+    k.status = status;
+    k.message = message;
+    rc = db_tx(ack_tx, &k);
+    json_decref(k.res.out);
+    return rc;
+}
+
 static enum MHD_Result device_ack(http_req_t *r)
 {
     struct ack k;

@@ -11,7 +11,9 @@
  *   DELETE /api/v1/products/{product}/devices/{device}
  *   POST   /api/v1/products/{product}/devices/{device}/commands  {"type":"upgrade"|"reboot",
  *                                                                 "release"?,"consent"?}
- *   GET    /api/v1/products/{product}/devices/{device}/commands
+ *   GET    /api/v1/products/{product}/devices/{device}/commands?limit=&offset=   (newest first; "total")
+ *   GET    /api/v1/products/{product}/devices/{device}/events?limit=&offset=     the whole history,
+ *          newest first ("total"; the device itself shows the last 50 and "events_total")
  *   POST   /api/v1/products/{product}/devices/{device}/commands/{id}/consent  {"granted"?: bool}
  *
  * Commands: the sys_upgrade / sys_reboot flow of the Espressif cloud (seed 004, section 3 and 4.4).
@@ -168,7 +170,20 @@ static enum MHD_Result devices_list(http_req_t *r)
 struct dev_get {
     http_req_t *r;
     tx_res_t res;
+    int64_t limit, offset; /* the page of a list (http_page) */
+    const char *list;      /* which list: "commands" or "events" */
 };
+
+/* One row of "SELECT " EVENT_COLS as the device's history shows it. */
+#define EVENT_COLS "id, action, kind, detail, at FROM events"
+static json_t *event_json(sqlite3_stmt *st)
+{
+    const char *d = q_text(st, 3);
+    json_t *dj = *d ? json_loads(d, 0, NULL) : NULL;
+    return json_pack("{s:I,s:o,s:s,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0), "action_id",
+                     q_json_int(st, 1), "kind", q_text(st, 2), "detail", dj ? dj : json_object(), "at",
+                     (json_int_t)sqlite3_column_int64(st, 4));
+}
 
 static int device_get_tx(sqlite3 *db, void *arg)
 {
@@ -197,17 +212,13 @@ static int device_get_tx(sqlite3 *db, void *arg)
     db_done(st);
     json_object_set_new(o, "commands", arr);
     arr = json_array();
-    st = q_prep(db, "SELECT id, action, kind, detail, at FROM events WHERE device = ? ORDER BY id DESC LIMIT 50", "i",
-                id);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = q_text(st, 3);
-        json_t *dj = *d ? json_loads(d, 0, NULL) : NULL;
-        json_array_append_new(arr, json_pack("{s:I,s:o,s:s,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                             "action_id", q_json_int(st, 1), "kind", q_text(st, 2), "detail",
-                                             dj ? dj : json_object(), "at", (json_int_t)sqlite3_column_int64(st, 4)));
-    }
+    st = q_prep(db, "SELECT " EVENT_COLS " WHERE device = ? ORDER BY id DESC LIMIT 50", "i", id);
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, event_json(st));
     db_done(st);
     json_object_set_new(o, "events", arr);
+    json_object_set_new(o, "events_total", json_integer(q_int(db, 0, "SELECT COUNT(*) FROM events WHERE device = ?",
+                                                               "i", id)));
     g->res.out = o;
     return 0;
 }
@@ -386,7 +397,7 @@ static int command_create_tx(sqlite3 *db, void *arg)
     return 0;
 }
 
-static enum MHD_Result command_create(http_req_t *r)
+enum MHD_Result devices_command_create(http_req_t *r)
 {
     struct cmd_new c;
     json_t *v;
@@ -413,29 +424,53 @@ static enum MHD_Result command_create(http_req_t *r)
     return tx_reply(r, db_tx(command_create_tx, &c), &c.res, 201);
 }
 
-static int commands_list_tx(sqlite3 *db, void *arg)
+/* One page of a device's commands or events (g->list says which), newest first, with "total". */
+static int device_page_tx(sqlite3 *db, void *arg)
 {
     struct dev_get *g = arg;
+    int events = !strcmp(g->list, "events");
     int64_t product, dev;
     sqlite3_stmt *st;
     json_t *arr;
     if (!(dev = path_device(db, g->r, &g->res, &product)))
         return -1;
     arr = json_array();
-    st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT 200", "i", dev);
+    st = q_prep(db,
+                events ? "SELECT " EVENT_COLS " WHERE device = ? ORDER BY id DESC LIMIT ? OFFSET ?"
+                       : "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT ? OFFSET ?",
+                "iii", dev, g->limit, g->offset);
     while (st && sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(arr, command_json(st));
+        json_array_append_new(arr, events ? event_json(st) : command_json(st));
     db_done(st);
-    g->res.out = json_pack("{s:o}", "commands", arr);
+    g->res.out = json_pack("{s:o,s:I}", g->list, arr, "total",
+                           (json_int_t)q_int(db, 0,
+                                             events ? "SELECT COUNT(*) FROM events WHERE device = ?"
+                                                    : "SELECT COUNT(*) FROM commands WHERE device = ?",
+                                             "i", dev));
     return 0;
+}
+
+/* GET .../devices/{device}/commands and .../events (list: "commands" or "events"), a page at a time. */
+static enum MHD_Result device_page(http_req_t *r, const char *list)
+{
+    struct dev_get g;
+    enum MHD_Result ret;
+    memset(&g, 0, sizeof g);
+    g.r = r;
+    g.list = list;
+    if (http_page(r, &g.limit, &g.offset, &ret) != 0)
+        return ret;
+    return tx_reply(r, tx_read(device_page_tx, &g), &g.res, 200);
 }
 
 static enum MHD_Result commands_list(http_req_t *r)
 {
-    struct dev_get g;
-    memset(&g, 0, sizeof g);
-    g.r = r;
-    return tx_reply(r, tx_read(commands_list_tx, &g), &g.res, 200);
+    return device_page(r, "commands");
+}
+
+static enum MHD_Result events_list(http_req_t *r)
+{
+    return device_page(r, "events");
 }
 
 struct consent {
@@ -520,8 +555,9 @@ const http_route_t devices_routes[] = {
     {"GET", "/api/v1/products/{product}/devices/{device}", device_get, AUTH_OWNER, BODY_NONE},
     {"PATCH", "/api/v1/products/{product}/devices/{device}", device_patch, AUTH_OWNER, BODY_JSON},
     {"DELETE", "/api/v1/products/{product}/devices/{device}", device_delete, AUTH_OWNER, BODY_NONE},
-    {"POST", "/api/v1/products/{product}/devices/{device}/commands", command_create, AUTH_OWNER, BODY_JSON},
+    {"POST", "/api/v1/products/{product}/devices/{device}/commands", devices_command_create, AUTH_OWNER, BODY_JSON},
     {"GET", "/api/v1/products/{product}/devices/{device}/commands", commands_list, AUTH_OWNER, BODY_NONE},
+    {"GET", "/api/v1/products/{product}/devices/{device}/events", events_list, AUTH_OWNER, BODY_NONE},
     {"POST", "/api/v1/products/{product}/devices/{device}/commands/{command}/consent", command_consent, AUTH_OWNER,
      BODY_JSON},
     {NULL, NULL, NULL, 0, 0},

@@ -4,12 +4,14 @@
  * device can register itself). Both are shown once; only their hashes are stored.
  *
  *   POST  /api/v1/products            {"product_id","name","public_key":"<PEM>","version_rule"?,"compat"?}
- *   GET   /api/v1/products
+ *   GET   /api/v1/products?limit=&offset=   (by product_id; "total")
  *   GET   /api/v1/products/{product}
  *   PATCH /api/v1/products/{product}  {"compat":{"esp"?,"mongoose"?,"confirm_by_version"?}} (owner)
  *
  *   POST  /api/v1/products/{product}/owner-token   (admin) a new owner token, shown once
  *   POST  /api/v1/products/{product}/enroll-token  (owner) a new enrollment token, shown once
+ *
+ * public_key is the product's first signing key; more are added and retired in api_keys.c.
  *
  * A rotation replaces the stored hash, so the old token stops working with the next request (no
  * grace period); devices already registered keep their own device tokens.
@@ -23,7 +25,7 @@
 #include "db.h"
 #include "log.h"
 #include "lookup.h"
-#include "otakit/keys.h"
+#include "product_keys.h"
 #include "server.h"
 #include "sql.h"
 
@@ -49,11 +51,10 @@ static enum MHD_Result create(http_req_t *r)
     char owner[65], enroll[65], oh[65], eh[65], khex[65];
     compat_policy_t pol = {0, 0, 0};
     const char *why;
-    uint8_t der[OTA_P256_SPKI_LEN], kh[32];
-    ota_key_t *key;
+    uint8_t der[OTA_P256_SPKI_LEN];
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
-    int rc, i;
+    int rc;
 
     if (!pid || !ota_ident_valid(pid, strlen(pid), OTA_PRODUCT_MAX, 0))
         return http_error(r, ERR_BAD_PRODUCT_ID, "product_id must be 1-32 characters of A-Z a-z 0-9 . _ -");
@@ -69,16 +70,9 @@ static enum MHD_Result create(http_req_t *r)
     /* Without a key the product takes only ESP images (ESP-IDF, ESP8266): nothing it publishes
      * is an otakit/MCUboot image, whose signature needs one. */
     khex[0] = 0;
-    if (json_object_get(r->json, "public_key") && !json_is_null(json_object_get(r->json, "public_key"))) {
-        if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
-            return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
-        rc = ota_key_public_der(key, der);
-        ota_key_free(key);
-        if (rc != OTA_OK || ota_key_hash(der, sizeof der, kh) != OTA_OK)
-            return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
-        for (i = 0; i < 32; i++)
-            sprintf(khex + 2 * i, "%02x", kh[i]);
-    }
+    if (json_object_get(r->json, "public_key") && !json_is_null(json_object_get(r->json, "public_key")) &&
+        product_key_parse(pem, der, khex) != 0)
+        return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
     if (http_new_token(owner) || http_new_token(enroll))
         return http_error(r, ERR_INTERNAL, "cannot make tokens");
     http_token_hash(owner, oh);
@@ -118,18 +112,22 @@ static enum MHD_Result list(http_req_t *r)
 {
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
-    json_t *arr = json_array();
-    if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT " PRODUCT_COLS " FROM products WHERE ?1 = 0 OR id = ?1 ORDER BY product_id",
-                                  -1, &st, NULL) != SQLITE_OK) {
-        json_decref(arr);
+    json_t *arr;
+    int64_t limit, offset, only = r->auth_kind == AUTH_OWNER ? r->auth_product : 0, total;
+    enum MHD_Result ret;
+    if (http_page(r, &limit, &offset, &ret) != 0)
+        return ret;
+    total = db ? q_int(db, -1, "SELECT COUNT(*) FROM products WHERE ?1 = 0 OR id = ?1", "i", only) : -1;
+    st = db && total >= 0 ? q_prep(db, "SELECT " PRODUCT_COLS " FROM products WHERE ?1 = 0 OR id = ?1 "
+                                       "ORDER BY product_id LIMIT ?2 OFFSET ?3", "iii", only, limit, offset)
+                          : NULL;
+    if (!st)
         return http_error(r, ERR_DATABASE, "cannot list products");
-    }
-    sqlite3_bind_int64(st, 1, r->auth_kind == AUTH_OWNER ? r->auth_product : 0);
+    arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(arr, product_json(st));
     db_done(st);
-    return http_json(r, 200, json_pack("{s:o}", "products", arr));
+    return http_json(r, 200, json_pack("{s:o,s:I}", "products", arr, "total", (json_int_t)total));
 }
 
 /* The product named by the path, as JSON (NULL when unknown; *err set on a database error). */

@@ -41,21 +41,28 @@ int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
     sqlite3_stmt *st;
     int found = 0;
     memset(p, 0, sizeof *p);
-    if (!db || sqlite3_prepare_v2(db, "SELECT id, public_key, version_rule FROM products WHERE product_id = ?", -1,
-                                  &st, NULL) != SQLITE_OK)
+    if (!db || sqlite3_prepare_v2(db, "SELECT id, version_rule FROM products WHERE product_id = ?", -1, &st, NULL) !=
+                   SQLITE_OK)
         return -1;
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         p->id = sqlite3_column_int64(st, 0);
-        const void *key = sqlite3_column_blob(st, 1); /* NULL for a product without a key */
-        p->key_len = key ? sqlite3_column_bytes(st, 1) : 0;
-        if (p->key_len > (int)sizeof p->key)
-            p->key_len = (int)sizeof p->key;
-        if (p->key_len > 0)
-            memcpy(p->key, key, (size_t)p->key_len);
-        p->espressif = !strcmp((const char *)sqlite3_column_text(st, 2), "espressif");
+        p->espressif = !strcmp((const char *)sqlite3_column_text(st, 1), "espressif");
         snprintf(p->pid, sizeof p->pid, "%s", pid);
         found = 1;
+    }
+    db_done(st);
+    /* Its active signing keys (none: a product that takes only ESP images). */
+    st = found ? q_prep(db, "SELECT public_key FROM product_keys WHERE product = ? AND retired_at IS NULL "
+                            "ORDER BY id DESC", "i", p->id)
+               : NULL;
+    while (st && sqlite3_step(st) == SQLITE_ROW && p->nkeys < PRODUCT_KEYS_MAX) {
+        if (sqlite3_column_bytes(st, 0) != OTA_P256_SPKI_LEN)
+            continue;
+        memcpy(p->der[p->nkeys], sqlite3_column_blob(st, 0), OTA_P256_SPKI_LEN);
+        p->keys[p->nkeys].der = p->der[p->nkeys];
+        p->keys[p->nkeys].len = OTA_P256_SPKI_LEN;
+        p->nkeys++;
     }
     db_done(st);
     return found;

@@ -53,7 +53,12 @@ int auth_check(http_req_t *r)
     if (need == AUTH_NONE)
         return 1;
     h = http_header(r, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !*(tok = h + 7)) /* the scheme is case-insensitive */
+    /* A browser's EventSource cannot send headers: event streams also take ?access_token= (the
+     * access log never writes queries). */
+    tok = h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 /* the scheme is case-insensitive */
+          : !h && strstr(r->route->pattern, "/stream") ? http_query(r, "access_token")
+          : NULL;
+    if (!tok || !*tok)
         return deny(r, ERR_UNAUTHORIZED, "this route needs Authorization: Bearer <token>");
 
     if ((need & (AUTH_ADMIN | AUTH_OWNER)) && admin_token && ota_ct_streq(tok, admin_token)) {

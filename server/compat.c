@@ -29,6 +29,7 @@
 #include "input.h"
 #include "log.h"
 #include "lookup.h"
+#include "otakit/agent.h"
 #include "rollout_eval.h"
 #include "server.h"
 #include "sql.h"
@@ -305,20 +306,13 @@ static enum MHD_Result catalog(http_req_t *r)
         return http_error(r, ERR_BAD_OP, "op must be list");
     }
     /* AutoConnect's client sends its uri as given (default "."), which updateserver.py joins to
-     * its catalog root: ".", "/", "./espy", "/espy/" and "espy" name the same places here. */
-    if (!path)
-        path = "";
-    for (;;) {
-        if (*path == '/')
-            path++;
-        else if (path[0] == '.' && (path[1] == '/' || !path[1]))
-            path++;
-        else
-            break;
+     * its catalog root: ".", "/", "./espy", "/espy/" and "espy" name the same places here, by
+     * the device catalog client's own rule (ota_catalog_dir). */
+    {
+        const char *start;
+        size_t n = ota_catalog_dir(path ? path : "", &start);
+        snprintf(dir, sizeof dir, "%.*s", (int)(n < sizeof dir ? n : sizeof dir - 1), start);
     }
-    snprintf(dir, sizeof dir, "%s", path);
-    while (*dir && dir[strlen(dir) - 1] == '/')
-        dir[strlen(dir) - 1] = 0;
     path = dir;
     if (!db) {
         json_decref(arr);

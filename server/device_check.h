@@ -38,4 +38,8 @@ typedef struct {
  * device_report_t); returns 0 or -1 with the error in res. */
 int device_report_tx(sqlite3 *db, void *arg);
 
+/* Acks the device's command as POST /api/v1/device/commands/{id} does (status done, failed or
+ * declined; message may be NULL), for protocols that ack otherwise. Returns 0 or -1. */
+int device_command_ack(int64_t device, int64_t command, const char *status, const char *message);
+
 #endif

@@ -161,6 +161,20 @@ enum MHD_Result http_text(http_req_t *r, unsigned status, const char *ctype, con
     return respond(r, status, resp);
 }
 
+enum MHD_Result http_stream(http_req_t *r, const char *ctype, MHD_ContentReaderCallback reader, void *cls,
+                            MHD_ContentReaderFreeCallback free_cb)
+{
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, cls, free_cb);
+    if (!resp) {
+        free_cb(cls);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* a reverse proxy passes each event at once */
+    return respond(r, 200, resp);
+}
+
 enum MHD_Result http_json(http_req_t *r, unsigned status, json_t *obj)
 {
     char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
@@ -681,7 +695,8 @@ struct MHD_Daemon *http_start(const http_config_t *c, const http_route_t *const 
 {
     struct sockaddr_in sa;
     struct MHD_Daemon *d;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* suspend/resume: event streams (sse.c) wait suspended, off the event loop */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     static char *cert, *key;
 
     cfg = *c;

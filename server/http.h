@@ -133,6 +133,11 @@ enum MHD_Result http_storage_error(http_req_t *r, int err, const char *what);
 
 /* Sends a body from memory (copied) with a content type and extra headers (NULL-terminated
  * name/value pairs). */
+/* Answers 200 with a body of unknown length that reader produces (an event stream: sse.c), with
+ * Cache-Control: no-cache. free_cb(cls) runs when the connection ends (also when this fails). */
+enum MHD_Result http_stream(http_req_t *r, const char *ctype, MHD_ContentReaderCallback reader, void *cls,
+                            MHD_ContentReaderFreeCallback free_cb);
+
 enum MHD_Result http_text(http_req_t *r, unsigned status, const char *ctype, const char *body, size_t len,
                           const char *const *headers);
 

@@ -79,11 +79,10 @@ static void field_str(const uint8_t *p, size_t n, char *out)
 
 /* ---- otakit / MCUboot --------------------------------------------------------------------- */
 
-static int check_otakit(int fd, uint64_t size, const uint8_t *key_der, size_t key_len, const char *product_id,
+static int check_otakit(int fd, uint64_t size, const ota_pubkey_t *keys, unsigned nkeys, const char *product_id,
                         imgcheck_t *o)
 {
-    ota_pubkey_t key = {key_der, (uint32_t)key_len};
-    ota_verify_cfg_t cfg = {&key, 1, 0};
+    ota_verify_cfg_t cfg = {keys, nkeys, 0};
     ota_image_info_t info;
     struct fd_src src = {fd};
     char hashhex[65], khex[65];
@@ -92,7 +91,7 @@ static int check_otakit(int fd, uint64_t size, const uint8_t *key_der, size_t ke
 
     if (size > UINT32_MAX)
         return fail(o, ERR_BAD_IMAGE, "image is larger than 4 GiB");
-    if (!key_len)
+    if (!nkeys)
         return fail(o, ERR_WRONG_KEY, "product %s has no signing key: it takes only ESP images (ESP-IDF, ESP8266)",
                     product_id);
     rc = ota_image_verify(fd_read, &src, (uint32_t)size, &cfg, &info);
@@ -102,7 +101,8 @@ static int check_otakit(int fd, uint64_t size, const uint8_t *key_der, size_t ke
     case OTA_ERR_NO_SIGNATURE:
         return fail(o, ERR_UNSIGNED, "%s; sign it with the product's key", ota_strerror(rc));
     case OTA_ERR_KEY_UNKNOWN:
-        return fail(o, ERR_WRONG_KEY, "image was signed with a key other than product %s's", product_id);
+        return fail(o, ERR_WRONG_KEY, "image was signed with a key that is not an active key of product %s",
+                    product_id);
     case OTA_ERR_NO_KEYHASH:
     case OTA_ERR_SIGNATURE:
     case OTA_ERR_SIG_FORMAT:
@@ -270,7 +270,7 @@ static int check_esp8266(int fd, uint64_t size, const uint8_t *head, size_t have
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
-int imgcheck_file(int fd, uint64_t size, const uint8_t *key_der, size_t key_len, const char *product_id,
+int imgcheck_file(int fd, uint64_t size, const ota_pubkey_t *keys, unsigned nkeys, const char *product_id,
                   imgcheck_t *o)
 {
     uint8_t head[ESP_APP_DESC_END];
@@ -283,7 +283,7 @@ int imgcheck_file(int fd, uint64_t size, const uint8_t *key_der, size_t key_len,
     if (fd_read(&src, 0, head, (uint32_t)have) != 0)
         return fail(o, ERR_INTERNAL, "cannot read the upload");
     if (have >= 4 && le32(head) == OTA_IMAGE_MAGIC)
-        return check_otakit(fd, size, key_der, key_len, product_id, o);
+        return check_otakit(fd, size, keys, nkeys, product_id, o);
     if (head[0] == ESP_IMAGE_MAGIC && have >= ESP_APP_DESC_OFF + 4 && le32(head + ESP_APP_DESC_OFF) == ESP_APP_DESC_MAGIC)
         return check_esp_idf(fd, size, head, o);
     if (head[0] == ESP_IMAGE_MAGIC || head[0] == ESP8266_V2_MAGIC || head[0] == 0x1F)

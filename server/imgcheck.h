@@ -44,9 +44,10 @@ typedef struct {
 } imgcheck_t;
 
 /* Checks the size bytes readable from fd (pread; the offset is not used) as an upload for the
- * product product_id whose public key is key_der (DER SubjectPublicKeyInfo). Returns 0 when the
- * image is acceptable, -1 with out->code/message set otherwise. Free with imgcheck_free(). */
-int imgcheck_file(int fd, uint64_t size, const uint8_t *key_der, size_t key_len, const char *product_id,
+ * product product_id whose active signing keys are keys[0..nkeys) (an otakit image must be signed
+ * by one of them). Returns 0 when the image is acceptable, -1 with out->code/message set otherwise.
+ * Free with imgcheck_free(). */
+int imgcheck_file(int fd, uint64_t size, const ota_pubkey_t *keys, unsigned nkeys, const char *product_id,
                   imgcheck_t *out);
 
 /* Checks an upload of kind "swu" (an SWUpdate bundle: a cpio "newc"/"crc" archive whose first

@@ -27,6 +27,8 @@
 #include "mqtt_notify.h"
 #include "auth.h"
 #include "backup.h"
+#include "espcloud.h"
+#include "sse.h"
 #include "db.h"
 #include "log.h"
 #include "server.h"
@@ -68,6 +70,8 @@ static const char usage[] =
     "                         default 0: 30 s with an action in flight, else 300 s)\n"
     "  --mqtt URL             publish rollout notices on otakit/<product>/update at this broker\n"
     "                         (mqtt://host[:port]; OTAKIT_MQTT; default off)\n"
+    "  --espcloud-listen ADDR:PORT  serve the Espressif cloud FOTA device channel (JSON lines over\n"
+    "                         TCP, the cloud's port 8000) there (OTAKIT_ESPCLOUD_LISTEN; default off)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --access-log on|off    one logfmt line per request, no tokens (OTAKIT_ACCESS_LOG; default on)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
@@ -208,14 +212,15 @@ int main(int argc, char **argv)
                                          {"first-contacts-per-product", 1, 0, 'G'},
                                          {"print-errors", 0, 0, 'E'}, {"version", 0, 0, 'V'},
                                          {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'},
-                                         {"mqtt", 1, 0, 'Q'}, {0, 0, 0, 0}};
+                                         {"mqtt", 1, 0, 'Q'}, {"espcloud-listen", 1, 0, 'e'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL,
-               *o_access = NULL, *o_ddi_sleep = NULL, *o_mqtt = NULL;
+               *o_access = NULL, *o_ddi_sleep = NULL, *o_mqtt = NULL, *o_espcloud = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
-                                                 mongoose_routes, compat_routes, ddi_routes, NULL};
+                                                 mongoose_routes, compat_routes, ddi_routes, espcloud_routes,
+                                                 keys_routes, sse_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
@@ -244,6 +249,7 @@ int main(int argc, char **argv)
         case 'G': o_fc_product = optarg; break;
         case 'D': o_ddi_sleep = optarg; break;
         case 'Q': o_mqtt = optarg; break;
+        case 'e': o_espcloud = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("otakit-server %s\n", OTAKIT_VERSION); return 0;
         case 'S': o_access = optarg; break;
@@ -360,6 +366,15 @@ int main(int argc, char **argv)
 
     if (!(d = http_start(&hc, tables)))
         return 1;
+    o_espcloud = opt_or_env(o_espcloud, "OTAKIT_ESPCLOUD_LISTEN", NULL);
+    if (o_espcloud && *o_espcloud) {
+        unsigned ec_port = 0;
+        if (espcloud_start(o_espcloud, &ec_port) != 0) {
+            MHD_stop_daemon(d);
+            return 1;
+        }
+        log_msg(LOG_INFO, "espcloud listening", "listen=%s port=%u", o_espcloud, ec_port);
+    }
     if (o_url)
         snprintf(g_server.public_url, sizeof g_server.public_url, "%s", o_url);
     else if (getenv("OTAKIT_PUBLIC_URL") && *getenv("OTAKIT_PUBLIC_URL"))
@@ -384,6 +399,8 @@ int main(int argc, char **argv)
             hc.max_conns, hc.max_conns_per_ip);
     sigwait(&set, &sig);
     log_msg(LOG_INFO, "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    espcloud_stop();
+    sse_stop();
     MHD_stop_daemon(d);
     mqtt_notify_stop();
     db_close_thread();

@@ -337,7 +337,7 @@ enum MHD_Result rel_upload(http_req_t *r, const char *add_to)
     if (kind && strcmp(kind, "image") && strcmp(kind, "swu") && strcmp(kind, "file"))
         reject(u, ERR_BAD_KIND, "kind must be image, swu or file");
     else if (kind && strcmp(kind, "image") ? imgcheck_other(r->upload_fd, r->upload_len, kind, &u->chk) != 0
-                                       : imgcheck_file(r->upload_fd, r->upload_len, u->p.key, (size_t)u->p.key_len,
+                                       : imgcheck_file(r->upload_fd, r->upload_len, u->p.keys, u->p.nkeys,
                                                        u->p.pid, &u->chk) != 0)
         reject(u, u->chk.code, "%s", u->chk.message);
     else if (resolve_version(u, qv ? qv : add_to) == 0 && read_query(u) == 0) {

@@ -10,13 +10,15 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "product_keys.h"
 
 /* The product a request names, as the releases code needs it. */
 struct rel_product {
     int64_t id;
     char pid[64];
-    uint8_t key[128]; /* DER SubjectPublicKeyInfo (products.public_key) */
-    int key_len;
+    uint8_t der[PRODUCT_KEYS_MAX][OTA_P256_SPKI_LEN]; /* its active keys (product_keys), DER SPKI */
+    ota_pubkey_t keys[PRODUCT_KEYS_MAX];
+    unsigned nkeys;
     int espressif;    /* version_rule = espressif */
 };
 

@@ -217,6 +217,23 @@ static const char *const db_migrations[] = {
      "CREATE TRIGGER rollout_releases_upd AFTER UPDATE OF version, version_value ON releases BEGIN"
      "  UPDATE rollout_targets SET status = " ROLLOUT_TARGET_STATUS_EXPR
      "    WHERE rollout IN (SELECT id FROM rollouts WHERE release = NEW.id); END;"),
+    /* 8: several signing keys per product (api_keys.c): uploads verify against any active key, a
+     * retired key stays listed (the releases it signed keep its hash in artifacts.meta). The
+     * product's own public_key/key_hash is its newest active key; a product created with a key
+     * gets that key's row from the trigger. */
+    ("CREATE TABLE product_keys ("
+     "  id INTEGER PRIMARY KEY,"
+     "  product INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,"
+     "  public_key BLOB NOT NULL,"
+     "  key_hash TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  retired_at INTEGER,"
+     "  UNIQUE (product, key_hash));"
+     "INSERT INTO product_keys(product, public_key, key_hash, created_at)"
+     "  SELECT id, public_key, key_hash, created_at FROM products WHERE length(public_key) > 0;"
+     "CREATE TRIGGER products_key_ins AFTER INSERT ON products WHEN length(NEW.public_key) > 0 BEGIN"
+     "  INSERT INTO product_keys(product, public_key, key_hash, created_at)"
+     "    VALUES (NEW.id, NEW.public_key, NEW.key_hash, NEW.created_at); END;"),
 };
 
 #endif

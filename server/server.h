@@ -32,5 +32,11 @@ extern const http_route_t web_routes[];
 extern const http_route_t ops_routes[];
 extern const http_route_t stats_routes[];
 extern const http_route_t ddi_routes[];
+extern const http_route_t espcloud_routes[];
+extern const http_route_t keys_routes[];
+
+/* POST /api/v1/products/{product}/devices/{device}/commands (api_devices.c), which the Espressif
+ * cloud's RPC request (espcloud.c) also makes. */
+enum MHD_Result devices_command_create(http_req_t *r);
 
 #endif

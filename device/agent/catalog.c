@@ -53,9 +53,7 @@ static int ieq(const char *s, const char *lit)
     return strlen(s) == strlen(lit) && ota_istarts(s, lit);
 }
 
-/* Appends the catalog path without its leading "/" and "./" and trailing "/" (AutoConnect's "."
- * is the root). */
-static void put_path(ota_buf_t *w, const char *path)
+size_t ota_catalog_dir(const char *path, const char **start)
 {
     size_t n;
     for (;;) {
@@ -69,6 +67,14 @@ static void put_path(ota_buf_t *w, const char *path)
     n = strlen(path);
     while (n && path[n - 1] == '/')
         n--;
+    *start = path;
+    return n;
+}
+
+/* Appends "/" and the directory the catalog path names (nothing for the root). */
+static void put_path(ota_buf_t *w, const char *path)
+{
+    size_t n = ota_catalog_dir(path, &path);
     if (n) {
         ota_buf_put(w, "/");
         ota_buf_put_n(w, path, n);

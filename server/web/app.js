@@ -20,8 +20,11 @@ export const ctx = {
       try { await render(); } catch (e) { toast(errText(e), true); }
       if (my === gen) timer = setTimeout(tick, ms);
     };
+    ctx.refresh = () => { clearTimeout(timer); tick(); };
     return tick();
   },
+  // Renders the live page again now (after the user moved to another page of one of its lists).
+  refresh: () => {},
   current: () => gen,
   go: (hash) => { location.hash = hash; },
 };
@@ -34,7 +37,7 @@ function loginPage() {
       ev.preventDefault();
       token.set(input.value.trim());
       try {
-        await api('GET', '/products');
+        await api('GET', '/products?limit=1');
         location.hash = '#/products';
       } catch (e) {
         token.clear();
@@ -80,7 +83,7 @@ async function route() {
   const view = h('div');
   main.replaceChildren(view);
   try {
-    if (!pid) await productsPage(view, ctx);
+    if (!pid) await productsPage(view, ctx, params);
     else if (parts[2] === 'releases') await releasesPage(view, ctx, pid);
     else if (parts[2] === 'rollouts' && parts[3]) await rolloutPage(view, ctx, pid, parts[3]);
     else if (parts[2] === 'rollouts') await rolloutsPage(view, ctx, pid);

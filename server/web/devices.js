@@ -1,7 +1,8 @@
 // Devices: search, filters (version, state, group, hardware), paging with the total, and one
-// device's details, history, and commands (queue one; give or refuse the user's consent).
+// device's details, its history and its commands, each paged with its total (queue a command; give
+// or refuse the user's consent).
 import { api, enc } from './api.js';
-import { h, ago, badge, toast, errText } from './ui.js';
+import { h, ago, badge, toast, errText, pager } from './ui.js';
 
 const PAGE = 50;
 
@@ -34,10 +35,7 @@ export async function devicesPage(view, ctx, pid, params) {
         h('td', {}, h('a', { href: `#/p/${enc(pid)}/devices/${enc(d.device_id)}` }, d.device_id)),
         h('td', {}, d.version), h('td', {}, badge(d.state)), h('td', {}, d.hw_rev), h('td', {}, d.groups.join(', ')),
         h('td', {}, ago(d.last_seen)), h('td', {}, ago(d.created_at))))),
-    h('div', { class: 'pager' },
-      h('button', { disabled: offset === 0, onclick: () => apply(Math.max(0, offset - PAGE)) }, '‹ Previous'),
-      h('span', { 'data-testid': 'devices-total' }, total ? `${offset + 1}–${offset + devices.length} of ${total}` : 'no device matches'),
-      h('button', { disabled: offset + devices.length >= total, onclick: () => apply(offset + PAGE) }, 'Next ›')));
+    pager(offset, devices.length, total, PAGE, apply, 'devices-total', 'no device matches'));
   });
 }
 
@@ -67,25 +65,30 @@ export async function devicePage(view, ctx, pid, did) {
   const decide = (id, granted) => async () => {
     try { await api('POST', `${base}/commands/${id}/consent`, { granted }); toast(granted ? 'Consent given' : 'Declined'); } catch (e) { toast(errText(e), true); }
   };
-  let groupsShown = false;
+  let groupsShown = false, cmdOff = 0, histOff = 0; // the pages of commands and history shown
+  const SMALL = 20;
   view.replaceChildren(info, groupForm, h('section', { class: 'card' }, h('h2', {}, 'Commands'), queue, cmds),
     h('section', { class: 'card' }, h('h2', {}, 'History'), hist));
   await ctx.live(2000, async () => {
     const d = await api('GET', base);
+    const cl = await api('GET', `${base}/commands?limit=${SMALL}&offset=${cmdOff}`);
+    const ev = await api('GET', `${base}/events?limit=${SMALL}&offset=${histOff}`);
     if (!groupsShown) { groups.value = d.groups.join(', '); groupsShown = true; } // never under the typing
     info.replaceChildren(h('h1', {}, `${d.device_id} `, badge(d.state)),
       h('p', {}, `version ${d.version || '?'} · slot ${d.slot} · hardware ${d.hw_rev || '?'} · security counter ${d.security_counter}` +
         ` · groups ${d.groups.join(', ') || 'none'} · joined via ${d.via} · last seen `, ago(d.last_seen)));
-    cmds.replaceChildren(d.commands.length ? h('table', { 'data-testid': 'commands' },
+    cmds.replaceChildren(cl.commands.length ? h('table', { 'data-testid': 'commands' },
       h('tr', {}, ...['#', 'type', 'release', 'status', 'consent', 'queued', ''].map((t) => h('th', {}, t))),
-      d.commands.map((c) => h('tr', {}, h('td', {}, c.id), h('td', {}, c.type), h('td', {}, c.release || ''),
+      cl.commands.map((c) => h('tr', {}, h('td', {}, c.id), h('td', {}, c.type), h('td', {}, c.release || ''),
         h('td', {}, badge(c.status)), h('td', {}, c.consent || ''), h('td', {}, ago(c.created_at)),
         h('td', {}, c.consent === 'pending' ? [h('button', { onclick: decide(c.id, true) }, 'Give consent'), ' ',
           h('button', { class: 'danger', onclick: decide(c.id, false) }, 'Decline')] : ''))))
-      : h('p', { class: 'muted' }, 'No command.'));
+      : h('p', { class: 'muted' }, 'No command.'),
+    pager(cmdOff, cl.commands.length, cl.total, SMALL, (o) => { cmdOff = o; ctx.refresh(); }, 'commands-total', 'no command'));
     hist.replaceChildren(h('table', { 'data-testid': 'history' },
       h('tr', {}, h('th', {}, 'when'), h('th', {}, 'event'), h('th', {}, 'detail')),
-      d.events.map((e) => h('tr', {}, h('td', {}, ago(e.at)), h('td', {}, e.kind),
-        h('td', { class: 'muted' }, Object.keys(e.detail).length ? JSON.stringify(e.detail) : '')))));
+      ev.events.map((e) => h('tr', {}, h('td', {}, ago(e.at)), h('td', {}, e.kind),
+        h('td', { class: 'muted' }, Object.keys(e.detail).length ? JSON.stringify(e.detail) : '')))),
+    pager(histOff, ev.events.length, ev.total, SMALL, (o) => { histOff = o; ctx.refresh(); }, 'history-total', 'no event'));
   });
 }

@@ -1,7 +1,9 @@
 // Products: the ones the token may see (all for the admin token, its own for an owner token),
 // with buttons that rotate the product's tokens (the new one is shown once, here).
 import { api, enc } from './api.js';
-import { h, ago, toast, errText } from './ui.js';
+import { h, ago, toast, errText, pager } from './ui.js';
+
+const PAGE = 50;
 
 // kind 'owner' (admin token only) or 'enroll' (owner or admin): the old token stops working at once.
 function rotateButton(pid, kind, shown) {
@@ -19,8 +21,9 @@ function rotateButton(pid, kind, shown) {
   }, label);
 }
 
-export async function productsPage(view) {
-  const { products } = await api('GET', '/products');
+export async function productsPage(view, ctx, params) {
+  const offset = Number(params.get('offset') || 0);
+  const { products, total } = await api('GET', `/products?limit=${PAGE}&offset=${offset}`);
   const shown = h('div', { class: 'new-token' });
   const rows = products.map((p) => h('tr', { 'data-testid': 'product-row' },
     h('td', {}, h('a', { href: `#/p/${enc(p.product_id)}/rollouts` }, p.product_id)),
@@ -35,5 +38,6 @@ export async function productsPage(view) {
   view.replaceChildren(h('h1', {}, 'Products'), shown,
     products.length ? h('table', {}, h('tr', {}, ...['product', 'name', 'versions', 'signing key', 'created', '', 'tokens']
       .map((t) => h('th', {}, t))), rows)
-      : h('p', { class: 'muted' }, 'No product yet: create one with `otakit product create` (admin token).'));
+      : h('p', { class: 'muted' }, 'No product yet: create one with `otakit product create` (admin token).'),
+    pager(offset, products.length, total, PAGE, (o) => ctx.go(`#/products?offset=${o}`), 'products-total', ''));
 }

@@ -1,6 +1,7 @@
 // Rollouts: the product's rollouts with their progress, a form to start one, the fleet's version
-// chart, and one rollout's stages, counts by state and devices, live, with pause/resume/cancel.
-import { api, enc } from './api.js';
+// chart, and one rollout's stages, counts by state and devices, live (the rollout by Server-Sent
+// Events, the device list polled), with pause/resume/cancel.
+import { api, enc, token } from './api.js';
 import { h, ago, badge, bar, legend, toast, errText } from './ui.js';
 import { versionChart } from './chart.js';
 
@@ -86,9 +87,7 @@ export async function rolloutPage(view, ctx, pid, id) {
     h('section', { class: 'card' }, h('h2', {}, 'Counts by state'), counts),
     h('section', { class: 'card' }, h('h2', {}, 'Stages'), legend(), stages),
     h('section', { class: 'card' }, h('h2', {}, 'Devices'), devices));
-  await ctx.live(1000, async () => {
-    const [r, d] = await Promise.all([api('GET', `/products/${enc(pid)}/rollouts/${enc(id)}`),
-      api('GET', `/products/${enc(pid)}/rollouts/${enc(id)}/devices`)]);
+  const show = (r) => {
     head.replaceChildren(h('h1', {}, `Rollout ${r.id}: ${r.release} `, badge(r.state, 'rollout-state')),
       h('p', { class: 'muted', 'data-testid': 'rollout-reason' }, r.reason ? `Reason: ${r.reason}` : ''),
       h('p', {}, `${r.devices} devices · started `, ago(r.created_at), ' · updated ', ago(r.updated_at),
@@ -104,6 +103,27 @@ export async function rolloutPage(view, ctx, pid, id) {
       h('td', {}, s.index + 1), h('td', {}, stageLabel(s.spec)), h('td', {}, badge(s.state)),
       h('td', {}, bar(s.counts, s.devices, 'stage-bar')), h('td', { class: 'num' }, s.devices),
       h('td', {}, s.started_at ? ago(s.started_at) : '')))));
+  };
+  // The rollout itself arrives as Server-Sent Events (a change shows at once, nothing is asked
+  // again); if the stream cannot be opened the page polls it. The device list is polled.
+  const my = ctx.current();
+  const es = new EventSource(`/api/v1/products/${enc(pid)}/rollouts/${enc(id)}/stream?access_token=${enc(token.get() || '')}`);
+  let streamed = false;
+  window.otakitStream = es; // for the browser test
+  es.addEventListener('rollout', (ev) => {
+    if (my !== ctx.current()) { es.close(); return; }
+    streamed = true;
+    view.dataset.live = 'sse';
+    const r = JSON.parse(ev.data);
+    show(r);
+    if (r.state === 'finished' || r.state === 'cancelled') es.close(); // the server ended it: no reconnect
+  });
+  es.onerror = () => { if (my !== ctx.current() || es.readyState === EventSource.CLOSED) es.close(); };
+  window.addEventListener('hashchange', () => es.close(), { once: true });
+  await ctx.live(2000, async () => {
+    if (my !== ctx.current()) { es.close(); return; }
+    const d = await api('GET', `/products/${enc(pid)}/rollouts/${enc(id)}/devices`);
+    if (!streamed || es.readyState === EventSource.CLOSED) show(await api('GET', `/products/${enc(pid)}/rollouts/${enc(id)}`));
     devices.replaceChildren(h('table', { 'data-testid': 'rollout-devices' },
       h('tr', {}, h('th', {}, 'device'), h('th', {}, 'stage'), h('th', {}, 'status')),
       d.devices.slice(0, 500).map((x) => h('tr', {}, h('td', {}, h('a', { href: `#/p/${enc(pid)}/devices/${enc(x.device_id)}` }, x.device_id)),

@@ -73,3 +73,12 @@ export function toast(msg, isError) {
 
 // The message an error shows: the server's own words with its code.
 export const errText = (e) => (e.code ? `${e.message} (${e.code})` : String(e.message || e));
+
+// Previous / "A–B of TOTAL" / Next for a list the server pages (limit/offset, "total"); go(offset)
+// shows another page.
+export function pager(offset, shown, total, size, go, testid, none) {
+  return h('div', { class: 'pager' },
+    h('button', { disabled: offset === 0, onclick: () => go(Math.max(0, offset - size)) }, '‹ Previous'),
+    h('span', { 'data-testid': testid }, total ? `${offset + 1}–${offset + shown} of ${total}` : none),
+    h('button', { disabled: offset + shown >= total, onclick: () => go(offset + size) }, 'Next ›'));
+}

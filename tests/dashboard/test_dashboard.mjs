@@ -142,6 +142,9 @@ test('a release uploads by drag and drop with a progress bar; a tampered one is 
 });
 
 test('a staged rollout started from the page moves live, pauses, matches the API, and finishes', async () => {
+  const reqs = []; // what the page asks for: the rollout must come by its event stream
+  const onReq = (q) => reqs.push({ url: q.url(), type: q.resourceType() });
+  page.on('request', onReq);
   await page.goto(`${url}/ui/#/p/${PRODUCT}/rollouts`);
   await page.getByTestId('rollout-form').waitFor();
   await page.fill('[data-testid=rollout-stages]', '20,60,100');
@@ -151,6 +154,10 @@ test('a staged rollout started from the page moves live, pauses, matches the API
   assert.equal(await page.evaluate(() => document.querySelector('[data-testid=rollout-error]')?.textContent || ''), '');
   const id = page.url().split('/').pop();
   await page.getByTestId('rollout-state').waitFor();
+  await page.locator('[data-live=sse]').waitFor(); // the first event arrived
+  assert.ok(reqs.some((q) => q.type === 'eventsource' && q.url.includes(`/rollouts/${id}/stream`)),
+    'the page opened an EventSource on the rollout');
+  reqs.length = 0;
   // Pause as soon as the first stage starts (seen through the API, which answers at once even when
   // the machine is busy): the later stages take several check-in rounds, so the rollout is still
   // running when the click lands.
@@ -161,6 +168,11 @@ test('a staged rollout started from the page moves live, pauses, matches the API
   });
   await page.getByTestId('pause').click();
   await page.getByTestId('rollout-state').filter({ hasText: 'paused' }).waitFor();
+  // The change came without a reload and without the page asking for the rollout again: by SSE.
+  assert.equal(await page.evaluate(() => window.otakitStream.readyState), 1); // EventSource.OPEN
+  const polled = reqs.filter((q) => new URL(q.url).pathname === `/api/v1/products/${PRODUCT}/rollouts/${id}`);
+  assert.deepEqual(polled, [], 'the rollout was not polled while its stream was open');
+  page.off('request', onReq);
   let r = await api('GET', `/products/${PRODUCT}/rollouts/${id}`);
   assert.equal(r.body.state, 'paused');
   assert.equal(r.body.stages.length, 3);
@@ -224,6 +236,15 @@ test('devices: search, filters, paging total, one device\'s history and groups, 
   await page.getByTestId('commands').filter({ hasText: 'reboot' }).waitFor();
   const d = await api('GET', `/products/${PRODUCT}/devices/dev-003`);
   assert.equal(d.body.commands[0].type, 'reboot');
+  // The history and the commands are paged with their totals, as the API counts them.
+  const ev = (await api('GET', `/products/${PRODUCT}/devices/dev-003/events?limit=1`)).body;
+  await page.getByTestId('history-total').filter({ hasText: `1–${Math.min(20, ev.total)} of ${ev.total}` }).waitFor();
+  if (ev.total > 20) { // the next page of 20
+    await page.locator('[data-testid=history] + .pager button', { hasText: 'Next' }).click();
+    await page.getByTestId('history-total').filter({ hasText: `21–${Math.min(40, ev.total)} of ${ev.total}` }).waitFor();
+  }
+  const cl = (await api('GET', `/products/${PRODUCT}/devices/dev-003/commands`)).body;
+  await page.getByTestId('commands-total').filter({ hasText: `of ${cl.total}` }).waitFor();
   await page.screenshot({ path: path.join(shots, 'device.png'), fullPage: true });
   await page.goto(`${url}/ui/#/p/${PRODUCT}/devices?group=ring-1`);
   await page.getByTestId('devices-total').filter({ hasText: '1–1 of 1' }).waitFor();
@@ -232,6 +253,8 @@ test('devices: search, filters, paging total, one device\'s history and groups, 
 
 test('the products page rotates the enrollment token: shown once, the old one refused', async () => {
   await page.goto(`${url}/ui/#/products`);
+  const all = (await api('GET', '/products')).body;
+  await page.getByTestId('products-total').filter({ hasText: `of ${all.total}` }).waitFor();
   const row = page.getByTestId('product-row').filter({ hasText: PRODUCT });
   page.once('dialog', (d) => d.accept());
   await row.getByTestId('rotate-enroll').click();

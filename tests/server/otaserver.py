@@ -98,12 +98,13 @@ class Server:
         return r.status, data, hdrs
 
     # ---- fixtures ----------------------------------------------------------------------
-    def product(self, product_id="acme-x1", key=None):
-        """Creates a product signed by key (PEM path; default the imgtool vectors key). Returns its JSON."""
+    def product(self, product_id="acme-x1", key=None, **fields):
+        """Creates a product signed by key (PEM path; default the imgtool vectors key), with any
+        other fields of the request (version_rule=...). Returns its JSON."""
         key = key or os.path.join(VECTORS, "ec256-pub.pem")
         pem = subprocess.run([CLI, "getpub", "-k", key, "-e", "pem"], check=True, capture_output=True).stdout
-        st, body, _ = self.req("POST", "/api/v1/products", {"product_id": product_id, "name": product_id,
-                                                            "public_key": pem.decode()}, token=self.admin)
+        fields.update({"product_id": product_id, "name": product_id, "public_key": pem.decode()})
+        st, body, _ = self.req("POST", "/api/v1/products", fields, token=self.admin)
         assert st == 201, (st, body)
         return body
 

@@ -320,7 +320,8 @@ class RouteAuth(unittest.TestCase):
         st, chk, _ = s.req("GET", "/api/v1/device/check?version=1.0.0&slot=0", token=devs["dev-a2"])
         assert st == 200 and chk["commands"], (st, chk)  # delivered: dev-a2 could ack it now
         cls.params = {"product": "oa-a", "version": "1.1.0", "device": "dev-a2", "command": str(cmd["command"]["id"]),
-                      "rollout": str(ro["id"]), "sha256": cls.sha}
+                      "rollout": str(ro["id"]), "sha256": cls.sha,
+                      "key": a["key_hash"]}
         # Every token there is, with what it is: (kind, product, device).
         cls.tokens = {"admin": (s.admin, "admin", None, None),
                       "owner of oa-a": (a["owner_token"], "owner", "oa-a", None),
@@ -470,6 +471,13 @@ class RouteAuth(unittest.TestCase):
             if pattern == "/api/v1/device/check":
                 path += "?version=1.0.0&slot=0"
             with self.subTest(route=pattern):
+                if pattern.endswith("/stream"):  # an event stream does not end: its head only
+                    c = self.s.conn()
+                    c.request("GET", path, headers={"Authorization": "Bearer " + tok[0]})
+                    resp = c.getresponse()
+                    self.assertEqual((resp.status, resp.getheader("Content-Type")), (200, "text/event-stream"))
+                    c.close()
+                    continue
                 st, body, _ = self.s.req(method, path, token=tok[0])
                 self.assertEqual(st, 200, body)
                 if pattern == "/api/v1/artifacts/{sha256}":

@@ -152,17 +152,23 @@ static int call(const char *cmd, const api_t *a, const char *method, const char 
     return rc;
 }
 
+static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
+                    const char *const *fields);
+
 static const char product_help[] =
     "usage: otakit product create --id ID --name NAME --key PUB.pem [--version-rule semver|espressif]\n"
     "       otakit product list | show ID\n"
     "       otakit product set ID [--compat-esp on|off] [--compat-mongoose on|off]\n"
     "                             [--compat-confirm-by-version on|off]\n"
     "       otakit product rotate-token ID --owner|--enroll\n"
+    "       otakit product key list ID | key add ID --key PUB.pem | key retire ID KEY_HASH\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n"
     "create needs the admin token and prints the product's owner and enrollment tokens once.\n"
     "set (owner token) says what the credential-less compat protocols may do in the product.\n"
     "rotate-token prints a new token once; the old one stops working at once. --owner needs the admin\n"
-    "token, --enroll the owner token; registered devices keep their device tokens.\n";
+    "token, --enroll the owner token; registered devices keep their device tokens.\n"
+    "key add / retire (owner token) rotate the signing key: uploads verify against every active key;\n"
+    "releases signed by a retired key stay published (KEY_HASH: 8+ leading hex digits of it).\n";
 
 int cmd_product(int argc, char **argv)
 {
@@ -193,7 +199,7 @@ int cmd_product(int argc, char **argv)
                     NULL, 201, NULL, NULL);
     }
     if (!strcmp(sub, "list"))
-        return call("product", &a, "GET", "/api/v1/products", NULL, NULL, 200, "products", fields);
+        return list_all(&a, "product", "/api/v1/products", (const char *const[]){NULL}, "products", fields);
     if (!strcmp(sub, "set") && argc - first == 1) {
         static const char *const keys[][2] = {{"compat-esp", "esp"},
                                               {"compat-mongoose", "mongoose"},
@@ -219,15 +225,32 @@ int cmd_product(int argc, char **argv)
                NULL);
         return call("product", &a, "POST", path, NULL, NULL, 200, NULL, NULL);
     }
+    if (!strcmp(sub, "key") && argc - first >= 2) {
+        static const char *const kfields[] = {"key_hash", "active", "releases", "created_at", "retired_at", NULL};
+        const char *op = argv[first];
+        ota_key_t *k;
+        mkpath(path, sizeof path, "/api/v1/products/", argv[first + 1], "/keys", NULL, NULL);
+        if (!strcmp(op, "list") && argc - first == 2)
+            return call("product", &a, "GET", path, NULL, NULL, 200, "keys", kfields);
+        if (!strcmp(op, "add") && argc - first == 2) {
+            if (!get(o, "key"))
+                return usage_error("product", "key add needs --key PUB.pem");
+            if (ota_key_load(get(o, "key"), &k) != OTA_OK || ota_key_public_pem(k, pem, sizeof pem) != OTA_OK)
+                return op_error("product", get(o, "key"), OTA_ERR_KEY_PARSE);
+            ota_key_free(k);
+            return call("product", &a, "POST", path, json_pack("{s:s}", "public_key", pem), NULL, 201, NULL, NULL);
+        }
+        if (!strcmp(op, "retire") && argc - first == 3) {
+            mkpath(path, sizeof path, "/api/v1/products/", argv[first + 1], "/keys/", argv[first + 2], NULL, NULL);
+            return call("product", &a, "DELETE", path, NULL, NULL, 200, NULL, NULL);
+        }
+    }
     if (!strcmp(sub, "show") && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", argv[first], NULL, NULL);
         return call("product", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
     }
     return usage_error("product", "unknown or incomplete subcommand '%s'", sub);
 }
-
-static int list_all(const api_t *a, const char *cmd, const char *base, const char *const *kv, const char *key,
-                    const char *const *fields);
 
 static const char release_help[] =
     "usage: otakit release upload --product ID [--version V] [--channel official|beta] [--slot 0|1]\n"
@@ -421,6 +444,7 @@ static const char device_help[] =
     "usage: otakit device list --product ID [--search TEXT] [--state S] [--version V] [--group G]\n"
     "                          [--hw-rev H]    (every matching device, fetched a page at a time)\n"
     "       otakit device show --product ID DEVICE\n"
+    "       otakit device commands --product ID DEVICE | history --product ID DEVICE   (every one, newest first)\n"
     "       otakit device command --product ID --type upgrade|reboot [--release VERSION] DEVICE\n"
     "       otakit device set --product ID --groups G1,G2,.. DEVICE   (replaces its groups; \"\" clears)\n"
     "common: --server URL (OTAKIT_SERVER_URL) --token TOKEN (OTAKIT_TOKEN) --json --cacert PEM (OTAKIT_CACERT)\n";
@@ -448,6 +472,15 @@ int cmd_device(int argc, char **argv)
     if (!strcmp(sub, "show") && argc - first == 1) {
         mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first], NULL, NULL);
         return call("device", &a, "GET", path, NULL, NULL, 200, NULL, NULL);
+    }
+    if ((!strcmp(sub, "commands") || !strcmp(sub, "history")) && argc - first == 1) {
+        static const char *const cfields[] = {"id", "type", "status", "release", "consent", "created_at", NULL};
+        static const char *const efields[] = {"id", "kind", "action_id", "at", "detail", NULL};
+        int cmds = !strcmp(sub, "commands");
+        mkpath(path, sizeof path, "/api/v1/products/", get(o, "product"), "/devices/", argv[first],
+               cmds ? "/commands" : "/events", NULL, NULL);
+        return list_all(&a, "device", path, (const char *const[]){NULL}, cmds ? "commands" : "events",
+                        cmds ? cfields : efields);
     }
     if (!strcmp(sub, "command") && argc - first == 1) {
         json_t *body;

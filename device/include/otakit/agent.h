@@ -254,6 +254,12 @@ typedef struct {
 int ota_catalog_pick(const char *json, size_t len, const char *base_url, const char *path,
                      const char *running_version, unsigned inactive_slot, ota_catalog_t *out);
 
+/* The directory a catalog path names, as AutoConnect's updateserver.py joins it to its root: the
+ * path without its leading "/" and "./" and its trailing "/" ("." and "" are the root; "./fw/",
+ * "/fw" and "fw" name fw). Sets *start (inside path) and returns the length. The one rule of the
+ * device's catalog client and of otakit-server's catalog (server/compat.c). */
+size_t ota_catalog_dir(const char *path, const char **start);
+
 /* GETs the catalog of path ("." or "" for the root; as AutoConnect's uri) from base_url
  * ("http://host:port", no trailing slash), reads the whole list into buf (cap bytes: about 90 a
  * entry) and picks as ota_catalog_pick(). Returns its codes, OTA_ERR_HTTP_STATUS (not 200) or the
