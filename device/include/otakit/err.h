@@ -69,7 +69,10 @@
     X(OTA_ERR_RESPONSE_TOO_BIG, -56, "response body is larger than the buffer given for it")   \
     X(OTA_ERR_HEADERS_TOO_BIG, -57, "HTTP response header is longer than the configured limit") \
     X(OTA_ERR_REDIRECT, -58, "server redirected, and redirects are off (or too many, or to a weaker scheme)") \
-    X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields")
+    X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields") \
+    X(OTA_ERR_DELTA, -70, "malformed delta patch") \
+    X(OTA_ERR_DELTA_BASE, -71, "delta patch is for another base image than the running one") \
+    X(OTA_ERR_DELTA_LIMITS, -72, "delta patch needs a larger window or block than this device holds")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,
