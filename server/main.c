@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "backup.h"
 #include "db.h"
+#include "delta.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -65,6 +66,8 @@ static const char usage[] =
     "                         default 600; 0: no limit)\n"
     "  --ddi-poll-sleep S     polling sleep told to hawkBit DDI controllers (OTAKIT_DDI_POLL_SLEEP;\n"
     "                         default 0: 30 s with an action in flight, else 300 s)\n"
+    "  --delta-key FILE       sign delta patches with this private P-256 key and offer them to devices\n"
+    "                         that ask (OTAKIT_DELTA_KEY; default: no delta offers)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --access-log on|off    one logfmt line per request, no tokens (OTAKIT_ACCESS_LOG; default on)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
@@ -204,14 +207,15 @@ int main(int argc, char **argv)
                                          {"first-contacts-per-ip", 1, 0, 'F'},
                                          {"first-contacts-per-product", 1, 0, 'G'},
                                          {"print-errors", 0, 0, 'E'}, {"version", 0, 0, 'V'},
-                                         {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'}, {0, 0, 0, 0}};
+                                         {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'},
+                                         {"delta-key", 1, 0, 'K'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL,
-               *o_access = NULL, *o_ddi_sleep = NULL;
+               *o_access = NULL, *o_ddi_sleep = NULL, *o_delta_key = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
-                                                 mongoose_routes, compat_routes, ddi_routes, NULL};
+                                                 mongoose_routes, compat_routes, ddi_routes, delta_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
@@ -238,6 +242,7 @@ int main(int argc, char **argv)
         case 'P': o_conns_ip = optarg; break;
         case 'F': o_fc_ip = optarg; break;
         case 'G': o_fc_product = optarg; break;
+        case 'K': o_delta_key = optarg; break;
         case 'D': o_ddi_sleep = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("otakit-server %s\n", OTAKIT_VERSION); return 0;
@@ -328,6 +333,8 @@ int main(int argc, char **argv)
         return 1;
     }
     clean_tmp(g_server.tmp_dir);
+    if (delta_init(opt_or_env(o_delta_key, "OTAKIT_DELTA_KEY", NULL)) != 0)
+        return 1;
     hc.tmp_dir = g_server.tmp_dir;
     hc.authorize = auth_check;
 

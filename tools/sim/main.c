@@ -7,7 +7,7 @@
  *                 [--slow] [--fleet N] [--ca PEM [--servername NAME]] [--consent yes|no]
  *                 [--retry-min MS] [--retry-max MS] [--progress PCT] [--cut-after-report STATUS]
  *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
- *                 [--arduino-ota PORT [--arduino-ota-password PW]]
+ *                 [--arduino-ota PORT [--arduino-ota-password PW]] [--no-delta]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -31,7 +31,7 @@ static const char usage_text[] =
     "                     [--consent yes|no] [--retry-min MS] [--retry-max MS] [--progress PCT]\n"
     "                     [--cut-after-report STATUS] [--listen ADDR]\n"
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
-    "                     [--arduino-ota PORT [--arduino-ota-password PW]]\n";
+    "                     [--arduino-ota PORT [--arduino-ota-password PW]] [--no-delta]\n";
 
 static int usage(void)
 {
@@ -64,6 +64,7 @@ static int help(void)
           "  --cut-after-report S  cut the power right after the report S was answered (tests)\n"
           "  --commit-window MS    watchdog window for an image on trial (default 5000)\n"
           "  --slow                real flash timings (erase/program delays)\n"
+          "  --no-delta            full images only (the agent does not ask for delta patches)\n"
           "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n"
           "  --push PORT           between check-ins, serve the push endpoints (Mongoose, ESP8266HTTP-\n"
           "                        UpdateServer) on this TCP port; needs --push-token or --push-basic\n"
@@ -158,7 +159,7 @@ int main(int argc, char **argv)
         {"retry-min", 1, 0, 'r'}, {"retry-max", 1, 0, 'R'}, {"progress", 1, 0, 'g'},
         {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
         {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
-        {"listen", 1, 0, 'L'}, {0, 0, 0, 0}};
+        {"listen", 1, 0, 'L'}, {"no-delta", 0, 0, 'D'}, {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -198,6 +199,7 @@ int main(int argc, char **argv)
         case 'R': o.retry_max_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'g': o.progress_pct = (unsigned)atoi(optarg); break;
         case 'x': o.cut_after = optarg; break;
+        case 'D': o.no_delta = 1; break;
         case 'u': o.push_port = atoi(optarg); break;
         case 't': o.push_token = optarg; break;
         case 'b': o.push_basic = optarg; break;
