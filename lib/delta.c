@@ -20,7 +20,7 @@
 void ota_delta_params_init(ota_delta_params_t *p)
 {
     p->window_bits = 10;
-    p->lookahead_bits = 5;
+    p->lookahead_bits = 8;
     p->block_max = 1024;
 }
 

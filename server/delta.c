@@ -179,7 +179,7 @@ void delta_attach(int64_t device, const char *version, int slot, json_t *update)
                                                    "sha256", name, "base_sha256", base));
 }
 
-/* GET /api/v1/deltas/{sha256}: a patch whose target image belongs to the caller's product. */
+/* GET /api/v1/deltas/{patch}: a patch whose target image belongs to the caller's product. */
 static enum MHD_Result download(http_req_t *r)
 {
     const char *sha = http_param(r, 0);
@@ -209,6 +209,6 @@ static enum MHD_Result download(http_req_t *r)
 }
 
 const http_route_t delta_routes[] = {
-    {"GET", "/api/v1/deltas/{sha256}", download, AUTH_OWNER | AUTH_DEVICE, BODY_NONE},
+    {"GET", "/api/v1/deltas/{patch}", download, AUTH_OWNER | AUTH_DEVICE, BODY_NONE},
     {NULL, NULL, NULL, 0, 0},
 };

@@ -2,7 +2,7 @@
  * Delta offers: a signed patch from the release a device runs to the image it is offered, computed
  * the first time a device asks for it (lib/delta.c) and kept content-addressed in DATA/deltas:
  *
- *   DATA/deltas/<sha256 of the patch>            the patch (GET /api/v1/deltas/{sha256})
+ *   DATA/deltas/<sha256 of the patch>            the patch (GET /api/v1/deltas/{patch})
  *   DATA/deltas/<sha256 of the patch>.pair       "<base sha256> <target sha256>\n"
  *   DATA/deltas/by-pair/<base sha256>-<target sha256>   the patch's name
  *

@@ -127,8 +127,8 @@ static int apply_patch(ota_ctx_t *ctx, struct setup *s, struct life *l)
     d.checkpoint_arg = l;
     if ((rc = ota_delta_start(&d, ctx, &h, l->has_ck ? &l->ck : NULL, &off)) != OTA_OK)
         return rc;
-    if (off > OTA_DELTA_HDR_SIZE)
-        l->resumed_at = off;
+    if (d.skip_to > 0)
+        l->resumed_at = d.skip_to; /* the writer went on where flash was good, decoding from a checkpoint */
     while (off < s->patch_len) {
         uint32_t n = (uint32_t)s->patch_len - off < 333 ? (uint32_t)s->patch_len - off : 333;
         if ((rc = ota_delta_feed(&d, s->patch + off, n)) != OTA_OK)
@@ -313,7 +313,7 @@ static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8
          * patch is for. */
         uint8_t *pl = make_payload(n[v], 7919u);
         size_t i;
-        for (i = 0; v && i < n[v]; i += 997)
+        for (i = 0; v && i < n[v]; i += 211)
             pl[i] ^= 0x5a;
         ota_sign_opts_init(&o);
         o.version.major = (uint8_t)(v + 1);
@@ -512,7 +512,7 @@ int main(int argc, char **argv)
            "          (%lu cuts inside a commit window rolled the update back, as they should)\n",
            t.runs, t.cut_points, t.double_cuts, t.bricks, t.failures, t.rollbacks_from_cuts);
     if (t.delta_runs) {
-        printf("          delta: %lu cut runs, %lu of them resumed the patch from a checkpoint\n", t.delta_runs,
+        printf("          delta: %lu cut runs, %lu of them resumed writing mid-image from a patch checkpoint\n", t.delta_runs,
                t.delta_resumed);
         if (!t.delta_resumed)
             t.failures++; /* a cut mid-patch must resume, not start over */

@@ -29,7 +29,8 @@ typedef struct {
     size_t blocks;
 } ota_delta_stats_t;
 
-/* Defaults: a 1 KB window (10 bits), matches up to 34 bytes (5 bits), 1 KB blocks. */
+/* Defaults: a 1 KB window (10 bits), matches up to 258 bytes (8 bits: the long zero runs of a
+ * difference), 1 KB blocks. */
 void ota_delta_params_init(ota_delta_params_t *p);
 
 /* Makes the patch that turns base into target, signed with key (a private P-256 key), into a new
