@@ -56,7 +56,7 @@ sign library 1.1.0
 # sizeof(ota_delta_t) as the Cortex-M3 build lays it out.
 printf '#include "otakit/delta.h"\nota_delta_t otakit_delta_ram;\n' >"$out/ram.c"
 arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -Os -std=c99 -I"$root/device/include" -c "$out/ram.c" -o "$out/ram.o"
-m3_ram=$(arm-none-eabi-nm -S "$out/ram.o" | awk '/otakit_delta_ram/ {print strtonum("0x" $2)}')
+m3_ram=$((16#$(arm-none-eabi-nm -S "$out/ram.o" | awk '/otakit_delta_ram/ {print $2}')))
 
 printf '\n######## delta patches: MPS2 AN385 application (Cortex-M3 -Os), %s\n' "$(date -u +%Y-%m-%d)"
 printf '# $ bash bench/delta.sh\n\n'
@@ -78,6 +78,6 @@ for v in code library; do
 done
 printf '\nDevice RAM for patching: ota_delta_t = %s bytes on Cortex-M3 (block buffer 1058, window 1024,\n' "$m3_ram"
 printf 'base and output buffers 2 x 128, two checkpoints, the SHA-256 context), no heap; %s bytes on this host.\n\n' "$f_ram"
-printf '| apply on the simulated flash | full update: flash ms | delta: flash ms | full: host CPU ms | delta: host CPU ms | base bytes read | instructions | blocks |\n'
+printf '| apply on the simulated flash | full update: flash ms | delta: flash ms | full: host CPU ms | delta: host CPU ms | base image (hashed, then read where patched) | instructions | blocks |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
 for v in code library; do echo "${apply[$v]}"; done
