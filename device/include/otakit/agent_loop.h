@@ -3,7 +3,7 @@
  * writes no protocol code. A main loop or an RTOS task calls ota_agent_step() and sleeps for as
  * long as it answers:
  *
- *   static ota_agent_t agent;                  3.8 KB (Cortex-M3): the check answer, its buffers
+ *   static ota_agent_t agent;                  4.3 KB (Cortex-M3): the check answer, its buffers
  *   ota_agent_cfg_t ac = {0};
  *   ac.server_url = "https://ota.example.com"; ac.device_id = "dev-42"; ac.hw_rev = "rev-b";
  *   ac.enroll_token = ENROLL;                  used once, to register (POST /api/v1/device/register)
