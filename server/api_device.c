@@ -37,6 +37,7 @@
 
 #include "compat_policy.h"
 #include "db.h"
+#include "delta.h"
 #include "device_actions.h"
 #include "device_check.h"
 #include "history.h"
@@ -161,7 +162,11 @@ static enum MHD_Result device_check(http_req_t *r)
             return http_error(r, ERR_BAD_SECURITY_COUNTER, "security_counter must be an integer 0..4294967295");
         counter = (int64_t)v;
     }
+    if ((s = http_query(r, "delta")) != NULL && strcmp(s, "0") && strcmp(s, "1"))
+        return http_error(r, ERR_BAD_DELTA, "delta must be 0 or 1");
     rc = device_check_run(r->auth_device, version, slot, counter, &res);
+    if (rc == 0 && s && !strcmp(s, "1")) /* the device applies otakit delta patches */
+        delta_attach(r->auth_device, version, slot, json_object_get(res.out, "update"));
     return tx_reply(r, rc, &res, 200);
 }
 

@@ -51,6 +51,7 @@
     X(ERR_BAD_SHA256, "bad_sha256", 400, "an artifact is named by the 64 lowercase hex digits of its SHA-256") \
     X(ERR_BAD_SIGNATURE, "bad_signature", 400, "the image's signature does not verify")                    \
     X(ERR_BAD_SLOT, "bad_slot", 400, "slot must be 0 or 1")                                                \
+    X(ERR_BAD_DELTA, "bad_delta", 400, "delta must be 0 or 1")                                             \
     X(ERR_BAD_STAGE, "bad_stage", 400, "stage must be a stage index")                                      \
     X(ERR_BAD_STAGES, "bad_stages", 400, "the stages are malformed")                                       \
     X(ERR_BAD_STATUS, "bad_status", 400, "the status is not one this route takes")                         \

@@ -30,6 +30,7 @@
 #include "espcloud.h"
 #include "sse.h"
 #include "db.h"
+#include "delta.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -72,6 +73,8 @@ static const char usage[] =
     "                         (mqtt://host[:port]; OTAKIT_MQTT; default off)\n"
     "  --espcloud-listen ADDR:PORT  serve the Espressif cloud FOTA device channel (JSON lines over\n"
     "                         TCP, the cloud's port 8000) there (OTAKIT_ESPCLOUD_LISTEN; default off)\n"
+    "  --delta-key FILE       sign delta patches with this private P-256 key and offer them to devices\n"
+    "                         that ask (OTAKIT_DELTA_KEY; default: no delta offers)\n"
     "  --log-level LEVEL      debug, info, warn or error (OTAKIT_LOG_LEVEL; default info)\n"
     "  --access-log on|off    one logfmt line per request, no tokens (OTAKIT_ACCESS_LOG; default on)\n"
     "  --print-routes         print every route (METHOD PATTERN AUTH BODY) and exit\n"
@@ -212,15 +215,17 @@ int main(int argc, char **argv)
                                          {"first-contacts-per-product", 1, 0, 'G'},
                                          {"print-errors", 0, 0, 'E'}, {"version", 0, 0, 'V'},
                                          {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'},
-                                         {"mqtt", 1, 0, 'Q'}, {"espcloud-listen", 1, 0, 'e'}, {0, 0, 0, 0}};
+                                         {"mqtt", 1, 0, 'Q'}, {"espcloud-listen", 1, 0, 'e'},
+                                         {"delta-key", 1, 0, 'K'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL,
-               *o_access = NULL, *o_ddi_sleep = NULL, *o_mqtt = NULL, *o_espcloud = NULL;
+               *o_access = NULL, *o_ddi_sleep = NULL, *o_mqtt = NULL, *o_espcloud = NULL,
+               *o_delta_key = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
                                                  mongoose_routes, compat_routes, ddi_routes, espcloud_routes,
-                                                 keys_routes, sse_routes, NULL};
+                                                 keys_routes, sse_routes, delta_routes, NULL};
     http_config_t hc;
     struct MHD_Daemon *d;
     enum log_level lvl;
@@ -247,6 +252,7 @@ int main(int argc, char **argv)
         case 'P': o_conns_ip = optarg; break;
         case 'F': o_fc_ip = optarg; break;
         case 'G': o_fc_product = optarg; break;
+        case 'K': o_delta_key = optarg; break;
         case 'D': o_ddi_sleep = optarg; break;
         case 'Q': o_mqtt = optarg; break;
         case 'e': o_espcloud = optarg; break;
@@ -339,6 +345,8 @@ int main(int argc, char **argv)
         return 1;
     }
     clean_tmp(g_server.tmp_dir);
+    if (delta_init(opt_or_env(o_delta_key, "OTAKIT_DELTA_KEY", NULL)) != 0)
+        return 1;
     hc.tmp_dir = g_server.tmp_dir;
     hc.authorize = auth_check;
 

@@ -80,6 +80,41 @@ static int sha_field(ota_json_t *j, char out[65])
     return 0;
 }
 
+/* "delta": {"url","size","sha256","base_sha256"}. */
+static int parse_delta(ota_json_t *j, ota_check_t *o)
+{
+    const char *k;
+    size_t kl;
+    int n = 0, rc, have = 0;
+    if (ota_json_null(j))
+        return 0;
+    if (ota_json_enter(j, '{'))
+        return OTA_ERR_JSON;
+    while ((rc = ota_json_member(j, &n, &k, &kl)) == 1) {
+        if (KEY("url")) {
+            rc = str_field(j, o->delta_url, sizeof o->delta_url);
+            have |= 1;
+        } else if (KEY("size")) {
+            rc = ota_json_u32(j, &o->delta_size);
+            have |= 2;
+        } else if (KEY("sha256")) {
+            rc = sha_field(j, o->delta_sha256);
+            have |= 4;
+        } else if (KEY("base_sha256")) {
+            rc = sha_field(j, o->delta_base);
+            have |= 8;
+        } else {
+            rc = ota_json_skip(j);
+        }
+        if (rc)
+            return rc;
+    }
+    if (rc < 0 || have != 15)
+        return OTA_ERR_JSON;
+    o->has_delta = o->delta_size > 0;
+    return 0;
+}
+
 /* The manifest: {"action_id","status","version","size","sha256","url","security_counter","slot",
  * "reboot", ...}. */
 static int parse_update(ota_json_t *j, ota_check_t *o)
@@ -124,6 +159,8 @@ static int parse_update(ota_json_t *j, ota_check_t *o)
         } else if (KEY("reboot")) {
             if ((rc = str_field(j, reboot, sizeof reboot)) == 0)
                 o->reboot_on_command = strcmp(reboot, "on_command") == 0;
+        } else if (KEY("delta")) {
+            rc = parse_delta(j, o);
         } else {
             rc = ota_json_skip(j);
         }
@@ -204,8 +241,8 @@ static void add_encoded(ota_buf_t *w, const char *s)
     }
 }
 
-int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
-                      unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
+static int check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                         unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out, int delta)
 {
     ota_url_t url;
     ota_buf_t w;
@@ -221,9 +258,23 @@ int ota_check_request(ota_http_t *http, const char *server_url, const char *toke
     ota_buf_put_u32(&w, slot);
     ota_buf_put(&w, "&security_counter=");
     ota_buf_put_u32(&w, security_counter);
+    if (delta)
+        ota_buf_put(&w, "&delta=1");
     if (w.full)
         return OTA_ERR_URL;
     if ((rc = ota_http_get_all(http, &url, token, buf, cap, &len)) != OTA_OK)
         return rc;
     return ota_check_parse(buf, len, out);
+}
+
+int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                      unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
+{
+    return check_request(http, server_url, token, version, slot, security_counter, buf, cap, out, 0);
+}
+
+int ota_check_request_delta(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                            unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
+{
+    return check_request(http, server_url, token, version, slot, security_counter, buf, cap, out, 1);
 }

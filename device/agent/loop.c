@@ -101,6 +101,10 @@ static int save(ota_agent_t *a)
     ota_put_le32(p + 3, a->action_id);
     if (!put_str(p, &n, a->token, sizeof a->token) || !put_str(p, &n, a->target, sizeof a->target))
         return OTA_ERR_NO_SPACE;
+    if (a->has_delta_ck && n + OTA_DELTA_CKPT_SIZE <= sizeof p) { /* the delta checkpoint, last */
+        ota_delta_ckpt_put(&a->delta_ck, p + n);
+        n += OTA_DELTA_CKPT_SIZE;
+    }
     if ((rc = a->cfg.settings->save(a->cfg.settings->ctx, p, n)) != OTA_OK)
         say(a, 0, "cannot save the settings: ", ota_errname(rc), NULL);
     return rc;
@@ -120,6 +124,7 @@ static void load(ota_agent_t *a)
     }
     a->sent = ota_get_le16(p + 1);
     a->action_id = ota_get_le32(p + 3);
+    a->has_delta_ck = (uint32_t)len == n + OTA_DELTA_CKPT_SIZE && ota_delta_ckpt_get(p + n, &a->delta_ck) == OTA_OK;
 }
 
 static void forget_action(ota_agent_t *a)
@@ -127,6 +132,7 @@ static void forget_action(ota_agent_t *a)
     a->action_id = 0;
     a->target[0] = 0;
     a->sent = 0;
+    a->has_delta_ck = 0;
     save(a);
 }
 
@@ -202,8 +208,9 @@ static uint32_t do_reset(ota_agent_t *a)
 
 static int do_check(ota_agent_t *a)
 {
-    int rc = ota_check_request(a->cfg.http, a->cfg.server_url, a->token, a->version, a->cfg.boot->slot,
-                               a->cfg.boot->security_counter, a->buf, sizeof a->buf, &a->chk);
+    int rc = (a->cfg.delta ? ota_check_request_delta : ota_check_request)(
+        a->cfg.http, a->cfg.server_url, a->token, a->version, a->cfg.boot->slot, a->cfg.boot->security_counter,
+        a->buf, sizeof a->buf, &a->chk);
     ota_http_close(a->cfg.http);
     return rc;
 }
@@ -467,6 +474,39 @@ static uint32_t pending(ota_agent_t *a)
     return do_reset(a);
 }
 
+/* Persists where a reset resumes the patch being applied. */
+static void on_delta_ckpt(void *arg, const ota_delta_ckpt_t *c)
+{
+    ota_agent_t *a = (ota_agent_t *)arg;
+    a->delta_ck = *c;
+    a->has_delta_ck = 1;
+    save(a);
+}
+
+/* The offered delta patch, applied against the running image (otakit/delta.h). */
+static int pull_delta(ota_agent_t *a, ota_pull_stats_t *ps)
+{
+    const ota_check_t *c = &a->chk;
+    ota_delta_pull_opts_t o;
+    uint8_t sha[32];
+    char n[11];
+    int i;
+    for (i = 0; i < 64; i++)
+        sha[i / 2] = (uint8_t)(i % 2 ? sha[i / 2] | ota_hexval(c->sha256[i]) : ota_hexval(c->sha256[i]) << 4);
+    memset(&o, 0, sizeof o);
+    o.token = a->token;
+    o.size = c->delta_size;
+    o.sha256 = c->delta_sha256;
+    o.target_sha = sha;
+    o.target_size = c->size;
+    o.resume = a->has_delta_ck && a->cfg.ota->rec.state == OTA_STATE_DOWNLOADING ? &a->delta_ck : NULL;
+    o.deadline_ms = a->cfg.pull_deadline_ms;
+    a->cfg.delta->checkpoint = on_delta_ckpt;
+    a->cfg.delta->checkpoint_arg = a;
+    say(a, 1, "applying the delta patch (", ota_u32_str(n, c->delta_size), " bytes)", NULL);
+    return ota_delta_pull(a->cfg.delta, a->cfg.ota, a->cfg.http, c->delta_url, &o, ps);
+}
+
 static uint32_t step_update(ota_agent_t *a)
 {
     const ota_check_t *c = &a->chk;
@@ -486,6 +526,7 @@ static uint32_t step_update(ota_agent_t *a)
     if (c->action_id != a->action_id) {
         a->action_id = c->action_id;
         a->sent = 0;
+        a->has_delta_ck = 0;
         memcpy(a->target, c->version, sizeof a->target);
         if ((rc = save(a)) != OTA_OK)
             return backoff(a, rc);
@@ -523,7 +564,16 @@ static uint32_t step_update(ota_agent_t *a)
     po.progress_arg = a;
     a->last_pct = 0;
     a->last_progress_ms = now(a);
-    rc = ota_pull_image(a->cfg.ota, a->cfg.http, c->url, &po, &ps);
+    rc = !c->has_delta || !a->cfg.delta ? OTA_ERR_DELTA : pull_delta(a, &ps);
+    if (rc != OTA_OK && !transient(rc)) {
+        if (c->has_delta && a->cfg.delta)
+            say(a, 1, "delta patch not used (", ota_errname(rc), "): downloading the full image", NULL);
+        if (a->has_delta_ck) {
+            a->has_delta_ck = 0;
+            save(a);
+        }
+        rc = ota_pull_image(a->cfg.ota, a->cfg.http, c->url, &po, &ps);
+    }
     ota_http_close(a->cfg.http);
     if (transient(rc))
         return interrupted(a, rc);

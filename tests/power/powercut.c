@@ -9,7 +9,9 @@
  *
  * Scenarios: confirm  (update -> test boot -> confirm),
  *            rollback (update -> test boot -> never confirms -> rolled back),
- *            resume   (update whose download stops halfway and resumes after a reboot -> confirm).
+ *            resume   (update whose download stops halfway and resumes after a reboot -> confirm),
+ *            delta    (update rebuilt from a signed delta patch against the running image, resumed
+ *                      after every cut from the applier's last checkpoint -> confirm).
  * Prints how many cut points it exercised and the number of bricks (must be 0).
  */
 #include <getopt.h>
@@ -19,6 +21,8 @@
 #include <string.h>
 
 #include "otakit/flash_sim.h"
+#include "otakit/delta.h"
+#include "otakit/delta_make.h"
 #include "otakit/keys.h"
 #include "otakit/ota.h"
 #include "otakit/presets.h"
@@ -26,8 +30,8 @@
 
 #define MAX_BOOTS 40
 
-enum scenario { SC_CONFIRM, SC_ROLLBACK, SC_RESUME, SC_COUNT };
-static const char *const scenario_names[SC_COUNT] = {"confirm", "rollback", "resume"};
+enum scenario { SC_CONFIRM, SC_ROLLBACK, SC_RESUME, SC_DELTA, SC_COUNT };
+static const char *const scenario_names[SC_COUNT] = {"confirm", "rollback", "resume", "delta"};
 
 static int verbose;
 
@@ -41,6 +45,8 @@ struct setup {
     uint8_t *img[2]; /* 0: old (v1, installed at the factory), 1: new (v2) */
     size_t img_len[2];
     uint8_t *factory; /* flash contents after provisioning */
+    uint8_t *patch;   /* the signed delta patch from img[0] to img[1] */
+    size_t patch_len;
     uint32_t first_sector; /* size of slot 0's first sector */
 };
 
@@ -52,6 +58,8 @@ struct life {
     int final_version;    /* 1 or 2 */
     int final_state;
     uint32_t resumed_at;  /* resume offset the last resume used (resume scenario) */
+    ota_delta_ckpt_t ck;  /* delta: the checkpoint the device persisted (its settings) */
+    int has_ck;
     char why[200];        /* non-empty: the device bricked or broke an invariant */
 };
 
@@ -95,6 +103,39 @@ static int download(ota_ctx_t *ctx, struct setup *s, uint32_t from, uint32_t sto
             return 1;
     }
     return ota_end(ctx);
+}
+
+static void save_ckpt(void *arg, const ota_delta_ckpt_t *c)
+{
+    struct life *l = (struct life *)arg;
+    l->ck = *c;
+    l->has_ck = 1;
+}
+
+/* The delta scenario's download: the patch applied against the running image, continuing from the
+ * persisted checkpoint after a reset. Returns OTA_OK (pending) or an error. */
+static int apply_patch(ota_ctx_t *ctx, struct setup *s, struct life *l)
+{
+    static ota_delta_t d;
+    ota_delta_hdr_t h;
+    uint32_t off;
+    int rc;
+    if ((rc = ota_delta_hdr_parse(s->patch, (uint32_t)s->patch_len, &h)) != OTA_OK ||
+        (rc = ota_delta_hdr_verify(s->patch, ctx->cfg.keys, ctx->cfg.n_keys)) != OTA_OK)
+        return rc;
+    d.checkpoint = save_ckpt;
+    d.checkpoint_arg = l;
+    if ((rc = ota_delta_start(&d, ctx, &h, l->has_ck ? &l->ck : NULL, &off)) != OTA_OK)
+        return rc;
+    if (d.skip_to > 0)
+        l->resumed_at = d.skip_to; /* the writer went on where flash was good, decoding from a checkpoint */
+    while (off < s->patch_len) {
+        uint32_t n = (uint32_t)s->patch_len - off < 333 ? (uint32_t)s->patch_len - off : 333;
+        if ((rc = ota_delta_feed(&d, s->patch + off, n)) != OTA_OK)
+            return rc;
+        off += n;
+    }
+    return ota_delta_finish(&d);
 }
 
 /* One device life. Returns when the device reaches its final state or breaks. */
@@ -180,7 +221,9 @@ static void live(struct setup *s, enum scenario sc, struct life *l, uint32_t sec
             fail(l, "old image runs in state %s", ota_state_name(ctx.rec.state));
             return;
         }
-        if (ctx.rec.state == OTA_STATE_DOWNLOADING) {
+        if (sc == SC_DELTA) {
+            rc = apply_patch(&ctx, s, l);
+        } else if (ctx.rec.state == OTA_STATE_DOWNLOADING) {
             uint32_t off = OTA_RESUME_AUTO;
             rc = ota_resume(&ctx, &off, NULL);
             if (rc == OTA_OK) {
@@ -266,7 +309,12 @@ static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8
     s->key.der = s->key_der;
     s->key.len = sizeof s->key_der;
     for (v = 0; v < 2; v++) {
-        uint8_t *pl = make_payload(n[v], (uint32_t)(v + 1) * 7919u);
+        /* The new payload is the old one with a few bytes changed and more at the end: what a delta
+         * patch is for. */
+        uint8_t *pl = make_payload(n[v], 7919u);
+        size_t i;
+        for (i = 0; v && i < n[v]; i += 211)
+            pl[i] ^= 0x5a;
         ota_sign_opts_init(&o);
         o.version.major = (uint8_t)(v + 1);
         o.has_security_counter = 1;
@@ -277,6 +325,13 @@ static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8
             return -1;
         }
         free(pl);
+    }
+    {
+        ota_delta_params_t dp;
+        ota_delta_params_init(&dp);
+        if (ota_delta_make(s->img[0], s->img_len[0], s->img[1], s->img_len[1], &dp, key, &s->patch, &s->patch_len,
+                           NULL) != OTA_OK)
+            return -1;
     }
     /* Factory: the old image programmed into slot 0, boot state empty. */
     memcpy(ota_flash_sim_data(s->sim) + p->layout.slot[0].off, s->img[0], s->img_len[0]);
@@ -291,6 +346,7 @@ static void setup_free(struct setup *s)
     free(s->img[0]);
     free(s->img[1]);
     free(s->factory);
+    free(s->patch);
 }
 
 static void factory_reset(struct setup *s)
@@ -302,6 +358,7 @@ static void factory_reset(struct setup *s)
 
 struct totals {
     unsigned long runs, cut_points, bricks, failures, rollbacks_from_cuts, double_cuts;
+    unsigned long delta_runs, delta_resumed; /* delta cut runs, and those that resumed mid-patch */
 };
 
 /* All cut points of one scenario in one configuration. */
@@ -340,6 +397,10 @@ static void sweep(struct setup *s, enum scenario sc, ota_sim_cut_t mode, unsigne
         ota_flash_sim_stats(s->sim, &st);
         judge(sc, &l, &st);
         points++;
+        if (sc == SC_DELTA) {
+            t->delta_runs++;
+            t->delta_resumed += l.resumed_at > 0;
+        }
         if (l.cuts >= 2)
             t->double_cuts++;
         if (l.why[0]) {
@@ -405,7 +466,7 @@ int main(int argc, char **argv)
         case 'r': seed = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'v': verbose++; break;
         default:
-            printf("usage: %s [--layout L,...|all] [--ws 1,8,16] [--erased ff,00] [--scenario confirm,rollback,resume|all]\n"
+            printf("usage: %s [--layout L,...|all] [--ws 1,8,16] [--erased ff,00] [--scenario confirm,rollback,resume,delta|all]\n"
                    "       [--mode cut|torn|both] [--stride N] [--second-cuts] [--seed S] [-v]\n",
                    argv[0]);
             return c == 'h' ? 0 : 2;
@@ -450,6 +511,12 @@ int main(int argc, char **argv)
            "%lu bricks, %lu other failures\n"
            "          (%lu cuts inside a commit window rolled the update back, as they should)\n",
            t.runs, t.cut_points, t.double_cuts, t.bricks, t.failures, t.rollbacks_from_cuts);
+    if (t.delta_runs) {
+        printf("          delta: %lu cut runs, %lu of them resumed writing mid-image from a patch checkpoint\n", t.delta_runs,
+               t.delta_resumed);
+        if (!t.delta_resumed)
+            t.failures++; /* a cut mid-patch must resume, not start over */
+    }
     printf("%lu passed, %lu failed\n", t.cut_points - t.bricks - t.failures, t.bricks + t.failures);
     return t.bricks || t.failures || !t.cut_points ? 1 : 0;
 }

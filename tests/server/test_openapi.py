@@ -294,9 +294,10 @@ class RouteAuth(unittest.TestCase):
     def setUpClass(cls):
         cls.routes = print_routes()
         cls.doc, _ = load_openapi()
-        cls.s = s = Server().start()
+        cls.s = s = Server(args=["--delta-key", os.path.join(VECTORS, "ec256-key.pem")]).start()
         cls.pem = open(os.path.join(VECTORS, "ec256-pub.pem")).read()
         a, b = s.product("oa-a"), s.product("oa-b")
+        cls.upload("oa-a", a["owner_token"], sign(b"oa-a firmware 1.0.0\n" * 64, "1.0.0"))  # a delta's base
         cls.image = sign(b"oa-a firmware 1.1.0\n" * 64, "1.1.0")
         cls.image_next = sign(b"oa-a firmware 1.2.0\n" * 64, "1.2.0")
         cls.sha = cls.upload("oa-a", a["owner_token"], cls.image)
@@ -311,9 +312,10 @@ class RouteAuth(unittest.TestCase):
         st, ro, _ = s.req("POST", "/api/v1/products/oa-a/rollouts",
                           {"release": "1.1.0", "target": {"devices": ["dev-a1"]}}, token=a["owner_token"])
         assert st == 201, (st, ro)
-        st, chk, _ = s.req("GET", "/api/v1/device/check?version=1.0.0&slot=0", token=devs["dev-a1"])
-        assert st == 200 and chk["update"], (st, chk)
+        st, chk, _ = s.req("GET", "/api/v1/device/check?version=1.0.0&slot=0&delta=1", token=devs["dev-a1"])
+        assert st == 200 and chk["update"] and chk["update"]["delta"], (st, chk)
         cls.action = chk["update"]["action_id"]  # dev-a1's
+        patch = chk["update"]["delta"]["sha256"]  # of oa-a's product
         st, cmd, _ = s.req("POST", "/api/v1/products/oa-a/devices/dev-a2/commands",
                            {"type": "upgrade", "release": "1.1.0", "consent": True}, token=a["owner_token"])
         assert st == 201, (st, cmd)
@@ -321,7 +323,7 @@ class RouteAuth(unittest.TestCase):
         assert st == 200 and chk["commands"], (st, chk)  # delivered: dev-a2 could ack it now
         cls.params = {"product": "oa-a", "version": "1.1.0", "device": "dev-a2", "command": str(cmd["command"]["id"]),
                       "rollout": str(ro["id"]), "sha256": cls.sha,
-                      "key": a["key_hash"]}
+                      "key": a["key_hash"], "patch": patch}
         # Every token there is, with what it is: (kind, product, device).
         cls.tokens = {"admin": (s.admin, "admin", None, None),
                       "owner of oa-a": (a["owner_token"], "owner", "oa-a", None),
@@ -377,7 +379,7 @@ class RouteAuth(unittest.TestCase):
             return False
         if "{product}" in pattern and product != self.params["product"]:
             return False
-        if pattern == "/api/v1/artifacts/{sha256}":
+        if pattern in ("/api/v1/artifacts/{sha256}", "/api/v1/deltas/{patch}"):
             return product == "oa-a"
         if pattern == "/api/v1/device/report":
             return device == "dev-a1"  # the action is dev-a1's

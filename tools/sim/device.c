@@ -54,6 +54,7 @@ typedef struct {
     ota_http_t http;             /* the agent's client */
     ota_http_t rhttp;            /* its second one: progress reports during the download */
     ota_agent_t agent;
+    ota_delta_t delta;           /* the agent's RAM for delta patches */
     char version[OTA_VERSION_STR_MAX];
     char behaviour[16];
     int outcome;                 /* DEV_* once the agent said how the run ends, else -1 */
@@ -538,6 +539,7 @@ static int firmware(simdev_t *d)
     ac.retry_max_ms = d->o->retry_max_ms ? d->o->retry_max_ms : 60000u;
     ac.progress_pct = (uint8_t)d->o->progress_pct;
     ac.pull_retry_delay_ms = 200;
+    ac.delta = d->o->no_delta ? NULL : &d->delta;
     if ((rc = ota_agent_init(&d->agent, &ac)) != OTA_OK) {
         dlog(d, "agent: %s", ota_strerror(rc));
         return DEV_FAILED;

@@ -19,6 +19,7 @@ typedef struct {
     uint32_t commit_ms;      /* commit window (watchdog) */
     int slow;                /* realistic flash timing (erase/program sleep) */
     int decline;             /* the user says no to commands (the agent's consent hook) */
+    int no_delta;            /* full images only: the agent gets no delta RAM (ota_agent_cfg_t.delta) */
     const char *cut_after;   /* power cut right after this report was answered (tests) */
     uint32_t retry_min_ms, retry_max_ms; /* backoff after failures (0: defaults) */
     unsigned progress_pct;   /* progress report step (0: the agent's default, 10) */

@@ -9,6 +9,7 @@
  *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
  *                 [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]
  *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]] [--catalog URL]
+ *                 [--no-delta]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -34,7 +35,7 @@ static const char usage_text[] =
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
     "                     [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]\n"
     "                     [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]\n"
-    "                     [--catalog URL]\n";
+    "                     [--catalog URL] [--no-delta]\n";
 
 static int usage(void)
 {
@@ -67,6 +68,7 @@ static int help(void)
           "  --cut-after-report S  cut the power right after the report S was answered (tests)\n"
           "  --commit-window MS    watchdog window for an image on trial (default 5000)\n"
           "  --slow                real flash timings (erase/program delays)\n"
+          "  --no-delta            full images only (the agent does not ask for delta patches)\n"
           "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n"
           "  --push PORT           between check-ins, serve the push endpoints (Mongoose, ESP8266HTTP-\n"
           "                        UpdateServer) on this TCP port; needs --push-token or --push-basic\n"
@@ -174,7 +176,7 @@ int main(int argc, char **argv)
         {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
         {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
         {"listen", 1, 0, 'L'}, {"w5500", 1, 0, 'W'}, {"mqtt", 1, 0, 'M'}, {"mqtt-topic", 1, 0, 'T'},
-        {"mqtt-notice", 1, 0, 'n'}, {"catalog", 1, 0, 'K'},
+        {"mqtt-notice", 1, 0, 'n'}, {"catalog", 1, 0, 'K'}, {"no-delta", 0, 0, 'D'},
         {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
@@ -215,6 +217,7 @@ int main(int argc, char **argv)
         case 'R': o.retry_max_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'g': o.progress_pct = (unsigned)atoi(optarg); break;
         case 'x': o.cut_after = optarg; break;
+        case 'D': o.no_delta = 1; break;
         case 'u': o.push_port = atoi(optarg); break;
         case 't': o.push_token = optarg; break;
         case 'b': o.push_basic = optarg; break;

@@ -60,6 +60,13 @@ typedef struct {
     uint8_t n_commands;
     ota_command_t commands[OTA_CHECK_MAX_COMMANDS];
     uint32_t poll_interval;          /* seconds; 0 when absent */
+    /* "update"."delta" (asked for with ota_check_request_delta()): a signed patch rebuilding the
+     * image from the running one (otakit/delta.h). Valid when has_delta is 1. */
+    uint8_t has_delta;
+    uint32_t delta_size;
+    char delta_sha256[65];           /* of the patch */
+    char delta_base[65];             /* of the image it applies to */
+    char delta_url[OTA_CHECK_URL_MAX];
 } ota_check_t;
 
 /* Decodes a check response (len bytes of JSON at json; no NUL needed) into *out. Unknown fields
@@ -75,6 +82,11 @@ int ota_check_parse(const char *json, size_t len, ota_check_t *out);
  * ota_check_parse(). */
 int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
                       unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out);
+
+/* The same, telling the server that this device applies delta patches (&delta=1): the answer's
+ * update may then carry one (out->has_delta). */
+int ota_check_request_delta(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                            unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out);
 
 /* ---- the pull ---------------------------------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * writes no protocol code. A main loop or an RTOS task calls ota_agent_step() and sleeps for as
  * long as it answers:
  *
- *   static ota_agent_t agent;                  3.8 KB (Cortex-M3): the check answer, its buffers
+ *   static ota_agent_t agent;                  4.3 KB (Cortex-M3): the check answer, its buffers
  *   ota_agent_cfg_t ac = {0};
  *   ac.server_url = "https://ota.example.com"; ac.device_id = "dev-42"; ac.hw_rev = "rev-b";
  *   ac.enroll_token = ENROLL;                  used once, to register (POST /api/v1/device/register)
@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "otakit/agent.h"
+#include "otakit/delta.h"
 #include "otakit/port.h"
 #include "otakit/settings.h"
 
@@ -147,6 +148,10 @@ typedef struct {
     uint8_t no_precheck;             /* 1: skip ota_pull_precheck() before downloading */
     uint32_t pull_deadline_ms;       /* ota_pull_opts_t.deadline_ms (0: its default) */
     uint32_t pull_retry_delay_ms;    /* ota_pull_opts_t.retry_delay_ms */
+    ota_delta_t *delta;              /* RAM for delta patches (otakit/delta.h, about 2.4 KB): the check
+                                        asks for them (delta=1), an offered patch is applied against the
+                                        running image, the full image taken when it cannot be (another
+                                        base, a refused patch). NULL: full images only */
 } ota_agent_cfg_t;
 
 #define OTA_AGENT_STOPPED 0xffffffffu /* ota_agent_step(): reset() returned; call no more */
@@ -159,6 +164,8 @@ typedef struct {
     uint32_t action_id;              /* update in flight, 0: none */
     char target[OTA_CHECK_TEXT_MAX]; /* its version */
     uint16_t sent;                   /* bit (1 << status) per report the server answered */
+    uint8_t has_delta_ck;            /* a delta patch is being applied: where a reset resumes it */
+    ota_delta_ckpt_t delta_ck;
     /* this boot */
     uint8_t phase;                   /* internal: what the next step does */
     uint8_t self_test_tries;         /* checks tried in self-test */

@@ -71,7 +71,10 @@
     X(OTA_ERR_REDIRECT, -58, "server redirected, and redirects are off (or too many, or to a weaker scheme)") \
     X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields")     \
     X(OTA_ERR_MQTT, -60, "malformed MQTT packet, or the broker refused the connection or subscription") \
-    X(OTA_ERR_OFFSET, -61, "chunk offset or total does not continue the transfer (a gap, a replay or another image)")
+    X(OTA_ERR_OFFSET, -61, "chunk offset or total does not continue the transfer (a gap, a replay or another image)") \
+    X(OTA_ERR_DELTA, -70, "malformed delta patch") \
+    X(OTA_ERR_DELTA_BASE, -71, "delta patch is for another base image than the running one") \
+    X(OTA_ERR_DELTA_LIMITS, -72, "delta patch needs a larger window or block than this device holds")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,
