@@ -41,6 +41,7 @@
 #include "device_check.h"
 #include "history.h"
 #include "input.h"
+#include "longpoll.h"
 #include "lookup.h"
 #include "offer.h"
 #include "rollouts.h"
@@ -145,8 +146,10 @@ static enum MHD_Result device_check(http_req_t *r)
     tx_res_t res;
     const char *s, *version;
     char *end;
-    int slot = -1, rc;
-    int64_t counter = -1;
+    int slot = -1, rc, park;
+    int64_t counter = -1, product = 0;
+    unsigned wait = 0;
+    uint64_t seq;
     version = http_query(r, "version");
     if (version && !input_text_ok(version, 64, 0))
         return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
@@ -161,7 +164,26 @@ static enum MHD_Result device_check(http_req_t *r)
             return http_error(r, ERR_BAD_SECURITY_COUNTER, "security_counter must be an integer 0..4294967295");
         counter = (int64_t)v;
     }
-    rc = device_check_run(r->auth_device, version, slot, counter, &res);
+    if ((s = http_query(r, "wait")) != NULL) {
+        unsigned long v = strtoul(s, &end, 10);
+        if (!*s || *end || *s == '-' || v > LONGPOLL_MAX_S)
+            return http_error(r, ERR_BAD_WAIT, "wait must be 0..%d seconds", LONGPOLL_MAX_S);
+        wait = (unsigned)v;
+    }
+    /* A long-polling check with nothing to say is parked until news for the device or its
+     * deadline, then runs again (this handler is called again once its connection resumes). */
+    for (;;) {
+        seq = longpoll_seq();
+        rc = device_check_product(r->auth_device, version, slot, counter, &res, &product);
+        if (rc != 0 || !wait || !json_is_null(json_object_get(res.out, "update")) ||
+            json_array_size(json_object_get(res.out, "commands")))
+            break;
+        if ((park = longpoll_park(r, r->auth_device, product, wait, seq)) < 0)
+            break;
+        json_decref(res.out);
+        if (park == 0)
+            return MHD_YES;
+    }
     return tx_reply(r, rc, &res, 200);
 }
 

@@ -208,6 +208,13 @@ static int check_tx(sqlite3 *db, void *arg)
 
 int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res)
 {
+    int64_t product;
+    return device_check_product(device, version, slot, counter, res, &product);
+}
+
+int device_check_product(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res,
+                         int64_t *product)
+{
     struct chk c;
     int rc;
     memset(&c, 0, sizeof c);
@@ -227,5 +234,6 @@ int device_check_run(int64_t device, const char *version, int slot, int64_t coun
     }
     metrics_check_rows(c.rows, c.ro);
     *res = c.res;
+    *product = c.product;
     return rc;
 }

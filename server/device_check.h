@@ -23,6 +23,9 @@
  * commands and finds the offer. On success res->out holds {"update","commands","poll_interval"}
  * (caller owns it). Returns 0, or nonzero with the error recorded in res (see tx_reply). */
 int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res);
+/* The same, also telling the device's product (products.id) into *product. */
+int device_check_product(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res,
+                         int64_t *product);
 
 /* A device's report on one of its actions (POST /api/v1/device/report, and the DDI feedback). */
 typedef struct {

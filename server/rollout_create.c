@@ -16,6 +16,7 @@
 #include "idmap.h"
 #include "input.h"
 #include "log.h"
+#include "longpoll.h"
 #include "lookup.h"
 #include "offer.h"
 #include "rollout_eval.h"
@@ -391,6 +392,7 @@ static int finish_tx(sqlite3 *db, void *arg)
         return tx_dberr(&g->res, db);
     if (rollout_eval(db, g->id) != 0 || !(g->res.out = rollout_json(db, g->product, g->id)))
         return tx_dberr(&g->res, db);
+    longpoll_news_product(g->product); /* waiting checks of its devices run again */
     excluded = json_array();
     for (i = 0; i < g->n; i++)
         if (!g->cand[i].eligible)
