@@ -5,8 +5,9 @@
  *   POST /api/v1/device/register        enrollment token; {"device_id","hw_rev","version","slot",
  *                                       "security_counter"?,"mac"?,"groups"?:[..]}
  *                                       -> 201 {"device_id","device_token","poll_interval"}
- *   GET  /api/v1/device/check?version=&slot=&security_counter=
+ *   GET  /api/v1/device/check?version=&slot=&security_counter=&wait=
  *                                       -> {"update": null | manifest, "commands": [..], "poll_interval"}
+ *                                       wait=N (0..300): long-poll, see longpoll.h
  *   POST /api/v1/device/report          {"action_id","status","progress"?,"message"?,"version"?}
  *   POST /api/v1/device/commands/{id}   {"status":"done"|"failed"|"declined","message"?}
  *

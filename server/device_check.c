@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "offer.h"
 #include "rollout_eval.h"
+#include "seen.h"
 #include "server.h"
 #include "sql.h"
 
@@ -160,11 +161,14 @@ static int check_body(sqlite3 *db, struct chk *c)
     if (c->counter > c->d.counter)
         c->d.counter = c->counter;
     c->d.value = c->version ? offer_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
-    if (c->ro && (sqlite3_column_int64(st, 5) <= now_s() - CHECK_SEEN_STEP || c->d.value != sqlite3_column_int64(st, 4) ||
+    if (c->ro && (sqlite3_column_int64(st, 5) <= 0 || c->d.value != sqlite3_column_int64(st, 4) ||
                   c->d.slot != sqlite3_column_int(st, 2) || c->d.counter != sqlite3_column_int64(st, 3))) {
         db_done(st);
         return needs_write(c);
     }
+    /* Only the time is news: written by the next batch (seen.h), not by this check. */
+    if (c->ro && sqlite3_column_int64(st, 5) <= now_s() - CHECK_SEEN_STEP)
+        seen_note(dev, now_s());
     db_done(st);
     /* A check that changes nothing writes nothing: last_seen moves only when it is CHECK_SEEN_STEP
      * seconds old, the rest only when it differs (the read-only pass got here: nothing differs). */

@@ -14,8 +14,9 @@
 /* Poll interval advice (seconds): nothing in flight / an update or a command is in flight. */
 #define CHECK_POLL_IDLE 300
 #define CHECK_POLL_ACTIVE 30
-/* A check writes devices.last_seen only when the recorded one is at least this old (seconds), so
- * a check that changes nothing writes nothing (GET /metrics: otakit_checks_writing_total). */
+/* A check records devices.last_seen only when the recorded one is at least this old (seconds), and
+ * then in a batch (seen.h) unless it writes anything else, so a check that changes nothing takes
+ * no write lock and writes nothing (GET /metrics: otakit_checks_read_only_total). */
 #define CHECK_SEEN_STEP 30
 
 /* Runs a device check-in in one transaction, exactly as GET /api/v1/device/check does: records the

@@ -28,6 +28,7 @@
 #include "backup.h"
 #include "db.h"
 #include "log.h"
+#include "seen.h"
 #include "longpoll.h"
 #include "server.h"
 #include "store.h"
@@ -378,6 +379,7 @@ int main(int argc, char **argv)
     log_msg(LOG_INFO, "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     longpoll_stop(); /* waiting checks are answered, none stays suspended */
     MHD_stop_daemon(d);
+    seen_flush(); /* the check-in times still batched */
     db_close_thread();
     log_msg(LOG_INFO, "stopped", NULL);
     return 0;
