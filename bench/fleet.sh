@@ -120,6 +120,6 @@ awk -v a="$(kv per_s "$work/chk_o.txt")" -v b="$(kv per_s "$work/chk_n.txt")" \
   'BEGIN{printf "otakit %8d checks/s (p99 %.2f ms)   nginx %8d static JSON/s (p99 %.2f ms)   ratio %.2f\n", a, ap, b, bp, a/b}'
 n=$((all1 - all0))
 echo "checks: $n, answered from a read transaction $((ro1 - ro0)), took the write transaction $((n - (ro1 - ro0))), wrote rows $((w1 - w0))" \
-  "(a device's last_seen is written at most every 30 s)"
+  "(last_seen: batched, see docs/server.md 'Fleet scale')"
 awk '/^VmRSS|^VmHWM/{printf "server %s %d MB  ", $1, $2/1024} END{print ""}' "/proc/$spid/status"
 echo "($(nproc)-core machine; server $(nproc) threads, nginx $(nproc) workers, $conns client connections)"
