@@ -5,8 +5,9 @@
  *   POST /api/v1/device/register        enrollment token; {"device_id","hw_rev","version","slot",
  *                                       "security_counter"?,"mac"?,"groups"?:[..]}
  *                                       -> 201 {"device_id","device_token","poll_interval"}
- *   GET  /api/v1/device/check?version=&slot=&security_counter=
+ *   GET  /api/v1/device/check?version=&slot=&security_counter=&wait=
  *                                       -> {"update": null | manifest, "commands": [..], "poll_interval"}
+ *                                       wait=N (0..300): long-poll, see longpoll.h
  *   POST /api/v1/device/report          {"action_id","status","progress"?,"message"?,"version"?}
  *   POST /api/v1/device/commands/{id}   {"status":"done"|"failed"|"declined","message"?}
  *
@@ -42,6 +43,7 @@
 #include "device_check.h"
 #include "history.h"
 #include "input.h"
+#include "longpoll.h"
 #include "lookup.h"
 #include "offer.h"
 #include "rollouts.h"
@@ -144,10 +146,12 @@ static enum MHD_Result device_register(http_req_t *r)
 static enum MHD_Result device_check(http_req_t *r)
 {
     tx_res_t res;
-    const char *s, *version;
+    const char *s, *version, *delta;
     char *end;
-    int slot = -1, rc;
-    int64_t counter = -1;
+    int slot = -1, rc, park;
+    int64_t counter = -1, product = 0;
+    unsigned wait = 0;
+    uint64_t seq;
     version = http_query(r, "version");
     if (version && !input_text_ok(version, 64, 0))
         return http_error(r, ERR_BAD_VERSION, "version must be 1-64 printable characters without spaces");
@@ -162,10 +166,29 @@ static enum MHD_Result device_check(http_req_t *r)
             return http_error(r, ERR_BAD_SECURITY_COUNTER, "security_counter must be an integer 0..4294967295");
         counter = (int64_t)v;
     }
-    if ((s = http_query(r, "delta")) != NULL && strcmp(s, "0") && strcmp(s, "1"))
+    if ((delta = http_query(r, "delta")) != NULL && strcmp(delta, "0") && strcmp(delta, "1"))
         return http_error(r, ERR_BAD_DELTA, "delta must be 0 or 1");
-    rc = device_check_run(r->auth_device, version, slot, counter, &res);
-    if (rc == 0 && s && !strcmp(s, "1")) /* the device applies otakit delta patches */
+    if ((s = http_query(r, "wait")) != NULL) {
+        unsigned long v = strtoul(s, &end, 10);
+        if (!*s || *end || *s == '-' || v > LONGPOLL_MAX_S)
+            return http_error(r, ERR_BAD_WAIT, "wait must be 0..%d seconds", LONGPOLL_MAX_S);
+        wait = (unsigned)v;
+    }
+    /* A long-polling check with nothing to say is parked until news for the device or its
+     * deadline, then runs again (this handler is called again once its connection resumes). */
+    for (;;) {
+        seq = longpoll_seq();
+        rc = device_check_product(r->auth_device, version, slot, counter, &res, &product);
+        if (rc != 0 || !wait || !json_is_null(json_object_get(res.out, "update")) ||
+            json_array_size(json_object_get(res.out, "commands")))
+            break;
+        if ((park = longpoll_park(r, r->auth_device, product, wait, seq)) < 0)
+            break;
+        json_decref(res.out);
+        if (park == 0)
+            return MHD_YES;
+    }
+    if (rc == 0 && delta && !strcmp(delta, "1")) /* the device applies otakit delta patches */
         delta_attach(r->auth_device, version, slot, json_object_get(res.out, "update"));
     return tx_reply(r, rc, &res, 200);
 }

@@ -51,6 +51,7 @@
 #include "history.h"
 #include "input.h"
 #include "log.h"
+#include "longpoll.h"
 #include "lookup.h"
 #include "offer.h"
 #include "rollout_eval.h"
@@ -388,6 +389,7 @@ static int command_create_tx(sqlite3 *db, void *arg)
                c->consent ? "pending" : "none") < 0)
         return tx_dberr(&c->res, db);
     id = sqlite3_last_insert_rowid(db);
+    longpoll_news_device(dev);
     if (history_event(db, dev, 0, "command_queued",
                     json_pack("{s:I,s:s}", "command", (json_int_t)id, "type", c->type)) != 0)
         return tx_dberr(&c->res, db);

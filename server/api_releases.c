@@ -242,7 +242,9 @@ static int delete_tx(sqlite3 *db, void *arg)
     if (!d->version[0])
         return 2; /* deleted meanwhile */
     /* A rollout still delivering the release keeps it (the rollouts table comes with that module). */
-    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM rollouts WHERE release = ? AND state IN ('running', 'paused')",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT COUNT(*) FROM rollouts WHERE release = ? AND state IN ('running', 'paused', "
+                           "'creating')",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, d->rel);
         if (sqlite3_step(st) == SQLITE_ROW)

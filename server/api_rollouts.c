@@ -47,6 +47,7 @@
 #include "idmap.h"
 #include "input.h"
 #include "log.h"
+#include "longpoll.h"
 #include "lookup.h"
 #include "offer.h"
 #include "rollout_eval.h"
@@ -296,6 +297,7 @@ static int control_tx(sqlite3 *db, void *arg)
                 q_exec(db, "UPDATE rollout_stages SET forced = 1 WHERE rollout = ? AND idx = ?", "ii", q->id,
                        (int64_t)cur) < 0)
                 return tx_dberr(&q->res, db);
+            longpoll_news_product(q->product); /* waiting checks of its devices run again */
             if (q_exec(db, "UPDATE rollouts SET state = 'running', reason = '', updated_at = ? WHERE id = ?", "ii",
                        now_s(), q->id) < 0 ||
                 rollout_eval(db, q->id) != 0)

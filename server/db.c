@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "longpoll.h"
 #include "schema.h"
 
 static char *db_path;
@@ -159,6 +160,7 @@ int db_tx(int (*fn)(sqlite3 *db, void *arg), void *arg)
     if (rc != 0)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(&write_lock);
+    longpoll_tx_end(rc == 0); /* news made by this transaction, now visible */
     return rc;
 }
 

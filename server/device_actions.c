@@ -5,6 +5,7 @@
 
 #include "db.h"
 #include "history.h"
+#include "longpoll.h"
 #include "rollout_eval.h"
 #include "server.h"
 #include "sql.h"
@@ -65,6 +66,7 @@ int command_queue_reboot(sqlite3 *db, int64_t device, int64_t action)
                "iii", device, now_s(), action) < 0)
         return -1;
     id = sqlite3_last_insert_rowid(db);
+    longpoll_news_device(device);
     return history_event(db, device, action, "command_queued", json_pack("{s:I,s:s}", "command", (json_int_t)id, "type",
                                                                        "reboot"));
 }

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "offer.h"
 #include "rollout_eval.h"
+#include "seen.h"
 #include "server.h"
 #include "sql.h"
 
@@ -21,7 +22,17 @@ struct chk {
     int64_t product;
     offer_device_t d;    /* the device (devices.id) as recorded after this check's update */
     long long rows;      /* database rows this check wrote (triggers included) */
+    int ro;              /* read-only pass: stop (need_write) where the check would write */
+    int need_write;
 };
+
+/* In the read-only pass: records that the check has something to write; returns -1 (the read
+ * transaction ends and the check runs again in a write transaction). */
+static int needs_write(struct chk *c)
+{
+    c->need_write = 1;
+    return -1;
+}
 
 /* Delivers queued commands (at most once); returns the array for the device or NULL. */
 static json_t *deliver_commands(sqlite3 *db, struct chk *c)
@@ -127,8 +138,8 @@ static int check_body(sqlite3 *db, struct chk *c)
     int active = 0, waiting;
     char prev_version[80];
 
-    st = q_prep(db, "SELECT product, version, slot, security_counter, version_value FROM devices WHERE id = ?", "i",
-                dev);
+    st = q_prep(db, "SELECT product, version, slot, security_counter, version_value, last_seen FROM devices WHERE id = ?",
+                "i", dev);
     if (!st || sqlite3_step(st) != SQLITE_ROW) {
         db_done(st);
         return tx_fail(&c->res, ERR_NOT_FOUND, "the device was deleted");
@@ -136,6 +147,10 @@ static int check_body(sqlite3 *db, struct chk *c)
     c->product = sqlite3_column_int64(st, 0);
     snprintf(prev_version, sizeof prev_version, "%s", q_text(st, 1));
     snprintf(c->d.version, sizeof c->d.version, "%s", c->version ? c->version : q_text(st, 1));
+    if (c->ro && c->version && strcmp(c->version, q_text(st, 1)) != 0) {
+        db_done(st);
+        return needs_write(c);
+    }
     if (c->version && strcmp(c->version, q_text(st, 1)) != 0 &&
         history_event(db, dev, 0, "version_reported", json_pack("{s:s,s:s}", "from", q_text(st, 1), "to", c->version))) {
         db_done(st);
@@ -146,10 +161,18 @@ static int check_body(sqlite3 *db, struct chk *c)
     if (c->counter > c->d.counter)
         c->d.counter = c->counter;
     c->d.value = c->version ? offer_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
+    if (c->ro && (sqlite3_column_int64(st, 5) <= 0 || c->d.value != sqlite3_column_int64(st, 4) ||
+                  c->d.slot != sqlite3_column_int(st, 2) || c->d.counter != sqlite3_column_int64(st, 3))) {
+        db_done(st);
+        return needs_write(c);
+    }
+    /* Only the time is news: written by the next batch (seen.h), not by this check. */
+    if (c->ro && sqlite3_column_int64(st, 5) <= now_s() - CHECK_SEEN_STEP)
+        seen_note(dev, now_s());
     db_done(st);
     /* A check that changes nothing writes nothing: last_seen moves only when it is CHECK_SEEN_STEP
-     * seconds old, the rest only when it differs. */
-    if (q_exec(db,
+     * seconds old, the rest only when it differs (the read-only pass got here: nothing differs). */
+    if (!c->ro && q_exec(db,
                "UPDATE devices SET last_seen = ?1, version = ?2, version_value = ?3, slot = ?4, security_counter = ?5 "
                "WHERE id = ?6 AND (last_seen <= ?1 - ?7 OR version IS NOT ?2 OR version_value IS NOT ?3 "
                "OR slot IS NOT ?4 OR security_counter IS NOT ?5)",
@@ -160,16 +183,18 @@ static int check_body(sqlite3 *db, struct chk *c)
     /* A device that now runs a rollout's release (or newer) counts as up to date there. */
     if (c->version && strcmp(c->version, prev_version) != 0 && rollout_eval_device(db, dev) != 0)
         return tx_dberr(&c->res, db);
-    if (!(cmds = deliver_commands(db, c)))
+    if (c->ro && q_int(db, 0, "SELECT 1 FROM commands WHERE device = ? AND status = 'queued' LIMIT 1", "i", dev))
+        return needs_write(c);
+    if (!(cmds = c->ro ? json_array() : deliver_commands(db, c)))
         return tx_dberr(&c->res, db);
-    if (!(upd = offer_current(db, &c->d, &active))) {
+    if (!(upd = offer_current(db, &c->d, &active, c->ro ? &c->need_write : NULL))) {
         json_decref(cmds);
         return tx_dberr(&c->res, db);
     }
-    if (history_device_state(db, dev) != 0) {
+    if (c->need_write || (c->ro ? history_device_state_due(db, dev) : history_device_state(db, dev)) != 0) {
         json_decref(cmds);
         json_decref(upd);
-        return tx_dberr(&c->res, db);
+        return c->need_write || c->ro ? needs_write(c) : tx_dberr(&c->res, db);
     }
     waiting = (int)q_int(db, 0, "SELECT COUNT(*) FROM commands WHERE device = ? AND status = 'delivered'", "i", dev);
     c->res.out = json_pack("{s:o,s:o,s:i}", "update", upd, "commands", cmds, "poll_interval",
@@ -187,6 +212,13 @@ static int check_tx(sqlite3 *db, void *arg)
 
 int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res)
 {
+    int64_t product;
+    return device_check_product(device, version, slot, counter, res, &product);
+}
+
+int device_check_product(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res,
+                         int64_t *product)
+{
     struct chk c;
     int rc;
     memset(&c, 0, sizeof c);
@@ -194,8 +226,18 @@ int device_check_run(int64_t device, const char *version, int slot, int64_t coun
     c.version = version;
     c.slot = slot;
     c.counter = counter;
-    rc = db_tx(check_tx, &c);
-    metrics_check_rows(c.rows);
+    /* First a read transaction (no write lock: checks run side by side); only a check that has
+     * something to record takes the write transaction, and runs there again. */
+    c.ro = 1;
+    rc = tx_read(check_tx, &c);
+    if (rc != 0 && c.need_write) {
+        json_decref(c.res.out);
+        memset(&c.res, 0, sizeof c.res);
+        c.ro = c.need_write = 0;
+        rc = db_tx(check_tx, &c);
+    }
+    metrics_check_rows(c.rows, c.ro);
     *res = c.res;
+    *product = c.product;
     return rc;
 }

@@ -14,8 +14,9 @@
 /* Poll interval advice (seconds): nothing in flight / an update or a command is in flight. */
 #define CHECK_POLL_IDLE 300
 #define CHECK_POLL_ACTIVE 30
-/* A check writes devices.last_seen only when the recorded one is at least this old (seconds), so
- * a check that changes nothing writes nothing (GET /metrics: otakit_checks_writing_total). */
+/* A check records devices.last_seen only when the recorded one is at least this old (seconds), and
+ * then in a batch (seen.h) unless it writes anything else, so a check that changes nothing takes
+ * no write lock and writes nothing (GET /metrics: otakit_checks_read_only_total). */
 #define CHECK_SEEN_STEP 30
 
 /* Runs a device check-in in one transaction, exactly as GET /api/v1/device/check does: records the
@@ -23,6 +24,9 @@
  * commands and finds the offer. On success res->out holds {"update","commands","poll_interval"}
  * (caller owns it). Returns 0, or nonzero with the error recorded in res (see tx_reply). */
 int device_check_run(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res);
+/* The same, also telling the device's product (products.id) into *product. */
+int device_check_product(int64_t device, const char *version, int slot, int64_t counter, tx_res_t *res,
+                         int64_t *product);
 
 /* A device's report on one of its actions (POST /api/v1/device/report, and the DDI feedback). */
 typedef struct {

@@ -55,6 +55,7 @@
     X(ERR_BAD_STAGE, "bad_stage", 400, "stage must be a stage index")                                      \
     X(ERR_BAD_STAGES, "bad_stages", 400, "the stages are malformed")                                       \
     X(ERR_BAD_STATUS, "bad_status", 400, "the status is not one this route takes")                         \
+    X(ERR_BAD_WAIT, "bad_wait", 400, "wait must be 0..300 seconds")                                        \
     X(ERR_BAD_TARGET, "bad_target", 400, "the rollout target is malformed")                                \
     X(ERR_BAD_THRESHOLD, "bad_threshold", 400, "thresholds are numbers between 0 and 1")                   \
     X(ERR_BAD_TYPE, "bad_type", 400, "type must be \"upgrade\" or \"reboot\"")                             \

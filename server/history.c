@@ -25,16 +25,18 @@ int history_event(sqlite3 *db, int64_t device, int64_t action, const char *kind,
     return rc < 0 ? -1 : 0;
 }
 
-int history_device_state(sqlite3 *db, int64_t device)
+/* The state devices.state should hold (a static string), or NULL on a database error; *now: the
+ * recorded one equals it. */
+static const char *state_due(sqlite3 *db, int64_t device, int *now)
 {
     sqlite3_stmt *st = q_prep(db,
                               "SELECT (SELECT status FROM actions WHERE device = ?1 ORDER BY id DESC LIMIT 1), "
-                              "last_seen FROM devices WHERE id = ?1",
+                              "last_seen, state FROM devices WHERE id = ?1",
                               "i", device);
     const char *state = "registered";
-    int rc;
     if (!st)
-        return -1;
+        return NULL;
+    *now = 1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *a = (const char *)sqlite3_column_text(st, 0);
         if (!a)
@@ -45,8 +47,23 @@ int history_device_state(sqlite3 *db, int64_t device)
             state = "idle";
         else
             state = "updating";
+        *now = !strcmp(q_text(st, 2), state);
     }
-    rc = q_exec(db, "UPDATE devices SET state = ? WHERE id = ? AND state <> ?1", "si", state, device);
     db_done(st);
-    return rc < 0 ? -1 : 0;
+    return state;
+}
+
+int history_device_state(sqlite3 *db, int64_t device)
+{
+    int now;
+    const char *state = state_due(db, device, &now);
+    if (!state)
+        return -1;
+    return now || q_exec(db, "UPDATE devices SET state = ? WHERE id = ?", "si", state, device) >= 0 ? 0 : -1;
+}
+
+int history_device_state_due(sqlite3 *db, int64_t device)
+{
+    int now;
+    return !state_due(db, device, &now) ? -1 : !now;
 }

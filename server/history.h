@@ -16,5 +16,8 @@ int history_event(sqlite3 *db, int64_t device, int64_t action, const char *kind,
  * updating (an action is in flight) or failed (the latest action failed or rolled back).
  * Returns 0 or -1. */
 int history_device_state(sqlite3 *db, int64_t device);
+/* Whether history_device_state() would write (1: the recorded state is stale, 0: it is right),
+ * read only; -1 on a database error. */
+int history_device_state_due(sqlite3 *db, int64_t device);
 
 #endif

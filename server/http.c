@@ -411,6 +411,7 @@ static void req_free(http_req_t *r)
         free(r->params[--r->nparams]);
     free(r->body);
     free(r->url_abs);
+    free(r->lp);
     json_decref(r->json);
     if (r->upload_fd > 0) {
         close(r->upload_fd);
@@ -695,7 +696,8 @@ struct MHD_Daemon *http_start(const http_config_t *c, const http_route_t *const 
 {
     struct sockaddr_in sa;
     struct MHD_Daemon *d;
-    /* suspend/resume: event streams (sse.c) wait suspended, off the event loop */
+    /* suspend/resume: event streams (sse.c) and long-polling checks (longpoll.h) wait suspended,
+     * without holding a thread */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     static char *cert, *key;
 

@@ -69,6 +69,7 @@ struct http_req {
     char *url_abs;        /* "/" + a request target given without its leading slash (owned) */
     unsigned status;      /* the status answered (0: none yet) */
     struct timespec t0;   /* when the request head arrived (CLOCK_MONOTONIC) */
+    void *lp;             /* a long-polling check's waiter (longpoll.c; freed with the request) */
 };
 
 typedef struct {

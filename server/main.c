@@ -32,6 +32,8 @@
 #include "db.h"
 #include "delta.h"
 #include "log.h"
+#include "seen.h"
+#include "longpoll.h"
 #include "server.h"
 #include "store.h"
 
@@ -60,8 +62,9 @@ static const char usage[] =
     "  --idle-timeout S       idle seconds allowed once a request carried a valid token\n"
     "                         (OTAKIT_IDLE_TIMEOUT; default 120)\n"
     "  --unauth-timeout S     idle seconds allowed before that (OTAKIT_UNAUTH_TIMEOUT; default 10)\n"
-    "  --max-connections N    connections served at once, more are answered 503\n"
-    "                         (OTAKIT_MAX_CONNECTIONS; default from the open-files limit, at most 10000)\n"
+    "  --max-connections N    connections served at once, more are answered 503 with Retry-After\n"
+    "                         (OTAKIT_MAX_CONNECTIONS; default: what the open-files limit, raised to\n"
+    "                         its hard limit at start, leaves room for: (hard - 64) / 2 * 8 / 9)\n"
     "  --max-connections-per-ip N  the same from one address (OTAKIT_MAX_CONNECTIONS_PER_IP; default 256)\n"
     "  --first-contacts-per-ip N   compat devices registered per minute from one address, more get 429\n"
     "                         (OTAKIT_FIRST_CONTACTS_PER_IP; default 30; 0: no limit)\n"
@@ -295,7 +298,7 @@ int main(int argc, char **argv)
     if (uint_opt("idle-timeout", opt_or_env(o_idle, "OTAKIT_IDLE_TIMEOUT", "120"), 1, 86400, &hc.idle_timeout) ||
         uint_opt("unauth-timeout", opt_or_env(o_unauth, "OTAKIT_UNAUTH_TIMEOUT", "10"), 1, 86400,
                  &hc.unauth_timeout) ||
-        uint_opt("max-connections", opt_or_env(o_conns, "OTAKIT_MAX_CONNECTIONS", "10000"), 1, 1000000,
+        uint_opt("max-connections", opt_or_env(o_conns, "OTAKIT_MAX_CONNECTIONS", "1000000"), 1, 1000000,
                  &hc.max_conns) ||
         uint_opt("max-connections-per-ip", opt_or_env(o_conns_ip, "OTAKIT_MAX_CONNECTIONS_PER_IP", "256"), 1,
                  1000000, &hc.max_conns_per_ip) ||
@@ -307,8 +310,8 @@ int main(int argc, char **argv)
         uint_opt("ddi-poll-sleep", opt_or_env(o_ddi_sleep, "OTAKIT_DDI_POLL_SLEEP", "0"), 0, 86400,
                  &g_server.ddi_sleep))
         return 2;
-    if (hc.max_conns > fd_conns) { /* what the open-files limit leaves room for, with a margin */
-        if (o_conns || getenv("OTAKIT_MAX_CONNECTIONS"))
+    if (hc.max_conns > fd_conns * 8 / 9) { /* what the open-files limit leaves room for, with a margin */
+        if (opt_or_env(o_conns, "OTAKIT_MAX_CONNECTIONS", NULL))
             log_msg(LOG_WARN, "--max-connections lowered to fit the open-files limit", "max_connections=%u",
                     fd_conns * 8 / 9);
         hc.max_conns = fd_conns * 8 / 9 ? fd_conns * 8 / 9 : 1;
@@ -409,8 +412,10 @@ int main(int argc, char **argv)
     log_msg(LOG_INFO, "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     espcloud_stop();
     sse_stop();
+    longpoll_stop(); /* waiting checks are answered, none stays suspended */
     MHD_stop_daemon(d);
     mqtt_notify_stop();
+    seen_flush(); /* the check-in times still batched */
     db_close_thread();
     log_msg(LOG_INFO, "stopped", NULL);
     return 0;

@@ -18,7 +18,7 @@ static struct series tab[MAX_SERIES];
 static unsigned nser;
 static unsigned long long dropped; /* past MAX_SERIES: counted under route "other" */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long long checks, checks_writing, check_rows; /* under mu */
+static unsigned long long checks, checks_read_only, checks_writing, check_rows; /* under mu */
 
 /* The routes a device checks in on: otakit's own and the compat protocols'. */
 static int is_checkin(const char *route)
@@ -83,10 +83,11 @@ void metrics_write_requests(FILE *out)
     pthread_mutex_unlock(&mu);
 }
 
-void metrics_check_rows(long long rows)
+void metrics_check_rows(long long rows, int read_only)
 {
     pthread_mutex_lock(&mu);
     checks++;
+    checks_read_only += read_only != 0;
     if (rows > 0) {
         checks_writing++;
         check_rows += (unsigned long long)rows;
@@ -96,18 +97,21 @@ void metrics_check_rows(long long rows)
 
 void metrics_write_checks(FILE *out)
 {
-    unsigned long long n, w, r;
+    unsigned long long n, w, r, ro;
     pthread_mutex_lock(&mu);
     n = checks;
+    ro = checks_read_only;
     w = checks_writing;
     r = check_rows;
     pthread_mutex_unlock(&mu);
     fprintf(out,
             "# HELP otakit_checks_total Device API check-ins run against the database.\n"
             "# TYPE otakit_checks_total counter\notakit_checks_total %llu\n"
+            "# HELP otakit_checks_read_only_total Of those, the ones answered from a read transaction (no write lock).\n"
+            "# TYPE otakit_checks_read_only_total counter\notakit_checks_read_only_total %llu\n"
             "# HELP otakit_checks_writing_total Of those, the ones that wrote at least one row.\n"
             "# TYPE otakit_checks_writing_total counter\notakit_checks_writing_total %llu\n"
             "# HELP otakit_check_rows_written_total Database rows the check-ins wrote (triggers included).\n"
             "# TYPE otakit_check_rows_written_total counter\notakit_check_rows_written_total %llu\n",
-            n, w, r);
+            n, ro, w, r);
 }

@@ -15,8 +15,9 @@ void metrics_write_requests(FILE *out);
 
 /* How many check-ins (device API and compat protocols) were answered 2xx/3xx since the start. */
 unsigned long long metrics_checkins(void);
-/* Counts one device check-in (device API) that wrote rows database rows (0: it changed nothing). */
-void metrics_check_rows(long long rows);
+/* Counts one device check-in (device API) that wrote rows database rows (0: it changed nothing);
+ * read_only: it was answered from a read transaction, without taking the write lock. */
+void metrics_check_rows(long long rows, int read_only);
 /* Writes the check-in write counters in the Prometheus text format. */
 void metrics_write_checks(FILE *out);
 

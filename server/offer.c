@@ -107,7 +107,7 @@ int64_t offer_artifact_for(sqlite3 *db, int64_t release, int device_slot)
 /* ---- the offer of a check-in ------------------------------------------------------------------ */
 
 /* Starts the best rollout offer for the device, if any. Returns the new action id, 0, or -1. */
-static int64_t start_rollout_offer(sqlite3 *db, const offer_device_t *d)
+static int64_t start_rollout_offer(sqlite3 *db, const offer_device_t *d, int *would_write)
 {
     sqlite3_stmt *st = q_prep(
         db,
@@ -131,6 +131,10 @@ static int64_t start_rollout_offer(sqlite3 *db, const offer_device_t *d)
     db_done(st);
     if (!ro)
         return 0;
+    if (would_write) {
+        *would_write = 1;
+        return 0;
+    }
     if (q_exec(db,
                "INSERT INTO actions(device, release, rollout, status, created_at, updated_at) "
                "VALUES (?, ?, ?, 'offered', ?, ?)",
@@ -143,7 +147,7 @@ static int64_t start_rollout_offer(sqlite3 *db, const offer_device_t *d)
     return aid;
 }
 
-json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active)
+json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active, int *would_write)
 {
     sqlite3_stmt *st;
     int64_t aid = 0, rel = 0, rcounter = 0, art, rollout = 0, cmd = 0;
@@ -177,14 +181,20 @@ json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active)
         db_done(st);
         if (aid || again)
             break;
-        if (start_rollout_offer(db, d) < 0)
+        if (start_rollout_offer(db, d, would_write) < 0)
             return NULL;
+        if (would_write && *would_write)
+            return json_null();
     }
     *active = aid != 0;
     if (!aid || !strcmp(status, "installing") || !strcmp(status, "installed"))
         return json_null();
     if (rcounter < d->counter) {
         /* The device's counter rose past this release since it was offered: never a downgrade. */
+        if (would_write) {
+            *would_write = 1;
+            return json_null();
+        }
         if (action_cancel_offers(db, d->id, "AND id = ?2", aid, "security counter below the device's") != 0)
             return NULL;
         *active = 0;

@@ -51,7 +51,8 @@ typedef struct {
 /* The manifest of d's in-flight action, starting the best running rollout's offer when none is in
  * flight; JSON null when there is nothing to offer (or it is withheld). Sets *active when an
  * action is in flight. Returns a new reference, or NULL on a database error. Runs inside the
- * caller's transaction. */
-json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active);
+ * caller's transaction. would_write NULL: writes what the offer needs; else read only: sets
+ * *would_write to 1 (answer to be discarded) where it would have written. */
+json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active, int *would_write);
 
 #endif

@@ -1,8 +1,12 @@
 /*
  * Creating a rollout (POST /api/v1/products/{product}/rollouts; the rules are in api_rollouts.c's
- * header): the target resolved to candidate devices, their eligibility, the stages placed, and the
- * rows written in one transaction.
+ * header): the target resolved to candidate devices, their eligibility and the stages placed in a
+ * read transaction, then the rows written in bounded write transactions (the rollout in state
+ * "creating", CREATE_BATCH targets at a time, then "running"), so that device check-ins and reports
+ * go on while a large rollout is created. Resolving is linear in the fleet (an id index, no scans
+ * per candidate); a creation that fails midway removes what it stored.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 #include "idmap.h"
 #include "input.h"
 #include "log.h"
+#include "longpoll.h"
 #include "lookup.h"
 #include "offer.h"
 #include "rollout_eval.h"
@@ -45,7 +50,18 @@ struct ro_new {
     size_t n, cap;
     idmap_t index; /* devices.id -> position in cand + 1 */
     json_t *notice; /* the MQTT rollout notice, sent once committed (mqtt_notify.h) */
+    /* resolved (resolve_tx), then stored in batches */
+    int64_t product, rel, id;
+    char rversion[80];
+    json_t *stage_specs;
+    size_t ne, done;   /* eligible candidates; of g->cand, how many are stored */
 };
+
+/* Targets stored per write transaction: each batch holds the write lock for a few milliseconds,
+ * so device checks and reports go on between batches while a large rollout is created. */
+#define CREATE_BATCH 2000
+/* One rollout created at a time: the overlap check of the next one sees every target of this one. */
+static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Adds a candidate once (a device named twice, or by two stages, is one candidate): O(1), so a
  * rollout over a whole fleet stays linear while it holds the write lock. */
@@ -128,17 +144,17 @@ static void shuffle(cand_t **v, size_t n)
     }
 }
 
-static int create_tx(sqlite3 *db, void *arg)
+/* 1-3: the target resolved, eligibility, overlap and stages, in a read transaction. */
+static int resolve_tx(sqlite3 *db, void *arg)
 {
     struct ro_new *g = arg;
-    int64_t product = lookup_product_id(db, http_param(g->r, 0)), rel = 0, rvalue = 0, rcounter = 0, id;
+    int64_t product = lookup_product_id(db, http_param(g->r, 0)), rel = 0, rvalue = 0, rcounter = 0;
     sqlite3_stmt *st;
-    char rversion[80] = "", *target_text;
+    char *rversion = g->rversion;
     cand_t **elig;
-    size_t i, ne = 0, nstages;
-    json_t *excluded, *v, *stage_specs;
+    size_t i, ne = 0;
+    json_t *v, *stage_specs;
     const char *why;
-    int s;
 
     if (!product)
         return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
@@ -146,7 +162,7 @@ static int create_tx(sqlite3 *db, void *arg)
                 offer_release_named(db, product, g->release)); /* exact for labels (offer.h) */
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         rel = sqlite3_column_int64(st, 0);
-        snprintf(rversion, sizeof rversion, "%s", q_text(st, 1));
+        snprintf(rversion, sizeof g->rversion, "%s", q_text(st, 1));
         rvalue = sqlite3_column_int64(st, 2);
         rcounter = sqlite3_column_int64(st, 3);
     }
@@ -218,7 +234,7 @@ static int create_tx(sqlite3 *db, void *arg)
         int rc;
         st = q_prep(db,
                     "SELECT t.device, ro.id, ro.state FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
-                    "WHERE ro.product = ? AND ro.state IN ('running', 'paused') ORDER BY ro.id",
+                    "WHERE ro.product = ? AND ro.state IN ('running', 'paused', 'creating') ORDER BY ro.id",
                     "i", product);
         while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             size_t pos = idmap_get(&g->index, sqlite3_column_int64(st, 0));
@@ -302,9 +318,21 @@ static int create_tx(sqlite3 *db, void *arg)
         }
     }
     free(elig);
-    nstages = json_array_size(stage_specs);
+    g->product = product;
+    g->rel = rel;
+    g->ne = ne;
+    g->stage_specs = stage_specs;
+    return 0;
+}
 
-    /* 4. Store it. */
+/* 4. The rollout row (state creating: nothing is offered yet) and its stages. */
+static int head_tx(sqlite3 *db, void *arg)
+{
+    struct ro_new *g = arg;
+    char *target_text;
+    json_t *v;
+    size_t i;
+    int s;
     if (g->target) {
         json_t *t = json_deep_copy(g->target);
         if (t && g->include_new)
@@ -315,56 +343,97 @@ static int create_tx(sqlite3 *db, void *arg)
         target_text = strdup("{\"stages\":true}");
     s = q_exec(db,
                "INSERT INTO rollouts(product, release, name, target, state, current_stage, success_threshold, "
-               "error_threshold, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', 0, ?, ?, ?, ?)",
-               "iissddii", product, rel, g->name ? g->name : "", target_text ? target_text : "{}", g->succ, g->err,
-               now_s(), now_s());
+               "error_threshold, created_at, updated_at) VALUES (?, ?, ?, ?, 'creating', 0, ?, ?, ?, ?)",
+               "iissddii", g->product, g->rel, g->name ? g->name : "", target_text ? target_text : "{}", g->succ,
+               g->err, now_s(), now_s());
     free(target_text);
-    if (s < 0) {
-        json_decref(stage_specs);
+    if (s < 0)
         return tx_dberr(&g->res, db);
-    }
-    id = sqlite3_last_insert_rowid(db);
-    json_array_foreach(stage_specs, i, v) {
+    g->id = sqlite3_last_insert_rowid(db);
+    json_array_foreach(g->stage_specs, i, v) {
         char *spec = json_dumps(v, JSON_COMPACT);
         s = q_exec(db, "INSERT INTO rollout_stages(rollout, idx, spec, started_at) VALUES (?, ?, ?, NULLIF(?, 0))",
-                   "iisi", id,
-                   (int64_t)i, spec ? spec : "{}", i == 0 ? now_s() : (int64_t)0);
+                   "iisi", g->id, (int64_t)i, spec ? spec : "{}", i == 0 ? now_s() : (int64_t)0);
         free(spec);
-        if (s < 0) {
-            json_decref(stage_specs);
+        if (s < 0)
             return tx_dberr(&g->res, db);
-        }
     }
-    json_decref(stage_specs);
-    excluded = json_array();
-    st = q_prep(db, "INSERT INTO rollout_targets(rollout, device, stage) VALUES (?, ?, ?)", "i", id);
-    for (i = 0; st && i < g->n; i++) { /* one statement, rebound per target */
-        cand_t *c = &g->cand[i];
-        if (!c->eligible) {
-            json_array_append_new(excluded, json_pack("{s:s,s:s}", "device_id", c->device_id, "reason", c->why));
+    return 0;
+}
+
+/* 5. The next CREATE_BATCH eligible targets. A device deleted since it was resolved is skipped. */
+static int batch_tx(sqlite3 *db, void *arg)
+{
+    struct ro_new *g = arg;
+    size_t stored = 0;
+    sqlite3_stmt *st = q_prep(db, "INSERT INTO rollout_targets(rollout, device, stage) SELECT ?, id, ? FROM devices "
+                                  "WHERE id = ?", "i", g->id);
+    for (; st && g->done < g->n && stored < CREATE_BATCH; g->done++) { /* one statement, rebound per target */
+        cand_t *c = &g->cand[g->done];
+        if (!c->eligible)
             continue;
-        }
-        sqlite3_bind_int64(st, 2, c->id);
-        sqlite3_bind_int64(st, 3, c->stage);
+        sqlite3_bind_int64(st, 2, c->stage);
+        sqlite3_bind_int64(st, 3, c->id);
         if (sqlite3_step(st) != SQLITE_DONE)
             break;
         sqlite3_reset(st);
+        stored++;
     }
     db_done(st);
-    if (!st || i < g->n) {
-        json_decref(excluded);
+    return !st || (g->done < g->n && stored < CREATE_BATCH) ? tx_dberr(&g->res, db) : 0;
+}
+
+/* 6. Running: offered from now on, evaluated once, answered. */
+static int finish_tx(sqlite3 *db, void *arg)
+{
+    struct ro_new *g = arg;
+    json_t *excluded;
+    size_t i;
+    if (q_exec(db, "UPDATE rollouts SET state = 'running', updated_at = ? WHERE id = ? AND state = 'creating'", "ii",
+               now_s(), g->id) != 1)
         return tx_dberr(&g->res, db);
-    }
-    if (rollout_eval(db, id) != 0 || !(g->res.out = rollout_json(db, product, id))) {
-        json_decref(excluded);
+    if (rollout_eval(db, g->id) != 0 || !(g->res.out = rollout_json(db, g->product, g->id)))
         return tx_dberr(&g->res, db);
-    }
+    longpoll_news_product(g->product); /* waiting checks of its devices run again */
+    excluded = json_array();
+    for (i = 0; i < g->n; i++)
+        if (!g->cand[i].eligible)
+            json_array_append_new(excluded,
+                                  json_pack("{s:s,s:s}", "device_id", g->cand[i].device_id, "reason", g->cand[i].why));
     json_object_set_new(g->res.out, "excluded", excluded);
     json_decref(g->notice);
-    g->notice = mqtt_notice_build(db, http_param(g->r, 0), id, rel);
-    log_msg(LOG_INFO, "rollout created", "product=%s rollout=%lld release=%s devices=%zu stages=%zu",
-            http_param(g->r, 0), (long long)id, g->release, ne, nstages);
+    g->notice = mqtt_notice_build(db, http_param(g->r, 0), g->id, g->rel);
     return 0;
+}
+
+/* A creation that failed midway leaves nothing: the rollout and what was stored of it go. */
+static int drop_tx(sqlite3 *db, void *arg)
+{
+    struct ro_new *g = arg;
+    return q_exec(db, "DELETE FROM rollouts WHERE id = ?", "i", g->id) < 0 ? -1 : 0;
+}
+
+/* Creates the rollout g describes: resolved in a read transaction, stored in bounded write
+ * transactions (head, CREATE_BATCH targets each, then running). Returns 0 or -1 (g->res). */
+static int create_run(struct ro_new *g)
+{
+    int rc;
+    pthread_mutex_lock(&create_lock);
+    rc = tx_read(resolve_tx, g);
+    if (rc == 0)
+        rc = db_tx(head_tx, g);
+    while (rc == 0 && g->done < g->n)
+        rc = db_tx(batch_tx, g);
+    if (rc == 0)
+        rc = db_tx(finish_tx, g);
+    if (rc != 0 && g->id && db_tx(drop_tx, g) != 0)
+        log_msg(LOG_ERROR, "cannot remove a rollout whose creation failed", "rollout=%lld", (long long)g->id);
+    pthread_mutex_unlock(&create_lock);
+    if (rc == 0)
+        log_msg(LOG_INFO, "rollout created", "product=%s rollout=%lld release=%s devices=%zu stages=%zu",
+                http_param(g->r, 0), (long long)g->id, g->release, g->ne, json_array_size(g->stage_specs));
+    json_decref(g->stage_specs);
+    return rc;
 }
 
 static int ident_ok_json(json_t *v)
@@ -479,7 +548,7 @@ enum MHD_Result rollout_create(http_req_t *r)
     if (v)
         g.err = json_number_value(v);
 
-    rc = db_tx(create_tx, &g);
+    rc = create_run(&g);
     ret = tx_reply(r, rc, &g.res, 201);
     if (rc == 0)
         mqtt_notify_send(g.notice); /* devices keeping a broker connection check at once */

@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "longpoll.h"
 #include "server.h"
 #include "sql.h"
 
@@ -150,6 +151,8 @@ int rollout_eval(sqlite3 *db, int64_t rollout)
                         q_exec(db, "UPDATE rollouts SET current_stage = ?, updated_at = ? WHERE id = ?", "iii",
                                (int64_t)cur + 1, now_s(), rollout) < 0)
                         rc = -1;
+                    /* the next stage's devices have an offer now: their waiting checks run again */
+                    longpoll_news_product(q_int(db, 0, "SELECT product FROM rollouts WHERE id = ?", "i", rollout));
                     free(c);
                     free(acked);
                     free(forced);

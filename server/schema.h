@@ -95,7 +95,8 @@ static const char *const db_migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  delivered_at INTEGER);",
     /* 2: rollouts (stages and their fixed membership), action progress, command consent.
-     * rollouts.state: running | paused | finished | cancelled; reason says why it paused or ended.
+     * rollouts.state: creating (targets being stored, rollout_create.c) | running | paused | finished |
+     * cancelled; reason says why it paused or ended.
      * rollout_stages.spec: the stage as given ({"percent":N} or {"devices":[...]} or {"rest":true});
      * acked_failures: failures already seen by the operator at the last resume (the error threshold
      * counts only newer ones); forced: the operator resumed past an unmet success threshold.

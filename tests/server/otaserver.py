@@ -77,7 +77,7 @@ class Server:
             shutil.rmtree(self.data, ignore_errors=True)
 
     def conn(self):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
 
     def req(self, method, path, body=None, token=None, headers=None, raw=False):
         """One request. body: dict (sent as JSON), bytes, or None. Returns (status, parsed JSON or bytes, headers)."""

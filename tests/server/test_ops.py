@@ -71,7 +71,8 @@ class Ops(unittest.TestCase):
         st, text, _ = self.s.req("GET", "/metrics", token=self.s.admin)
         self.assertEqual(st, 200)
         return {k: int(re.search(r"(?m)^%s (\d+)$" % k, text.decode()).group(1))
-                for k in ("otakit_checks_total", "otakit_checks_writing_total", "otakit_check_rows_written_total")}
+                for k in ("otakit_checks_total", "otakit_checks_read_only_total", "otakit_checks_writing_total",
+                          "otakit_check_rows_written_total")}
 
     def test_a_check_that_changes_nothing_writes_nothing(self):
         tok = self.register("w-1")["device_token"]
@@ -82,6 +83,8 @@ class Ops(unittest.TestCase):
             self.assertEqual(check("1.0.0")[0], 200)
         after = self.check_metrics()
         self.assertEqual(after["otakit_checks_total"] - before["otakit_checks_total"], 5)
+        # and takes no write lock: all five answered from a read transaction
+        self.assertEqual(after["otakit_checks_read_only_total"] - before["otakit_checks_read_only_total"], 5)
         self.assertEqual(after["otakit_checks_writing_total"], before["otakit_checks_writing_total"])
         self.assertEqual(after["otakit_check_rows_written_total"], before["otakit_check_rows_written_total"])
         st, body, _ = self.s.req("GET", "/api/v1/products/ops-1/devices/w-1", token=self.p["owner_token"])
@@ -90,6 +93,7 @@ class Ops(unittest.TestCase):
         self.assertEqual(check("1.0.1")[0], 200)
         last = self.check_metrics()
         self.assertEqual(last["otakit_checks_writing_total"], after["otakit_checks_writing_total"] + 1)
+        self.assertEqual(last["otakit_checks_read_only_total"], after["otakit_checks_read_only_total"])
         self.assertGreaterEqual(last["otakit_check_rows_written_total"] - after["otakit_check_rows_written_total"], 2)
         st, body, _ = self.s.req("GET", "/api/v1/products/ops-1/devices/w-1", token=self.p["owner_token"])
         self.assertEqual(body["version"], "1.0.1")
