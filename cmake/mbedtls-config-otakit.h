@@ -34,6 +34,8 @@
 #define MBEDTLS_ECP_C
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #define MBEDTLS_ECDSA_C
+/* Encrypted images (crypto/ecies.c): ECDH is ECP_C's point multiplication; AES-CTR on AES_C. */
+#define MBEDTLS_AES_C
 #define MBEDTLS_ECP_NO_INTERNAL_RNG /* verify uses public data only; TLS passes its DRBG */
 #define MBEDTLS_ASN1_PARSE_C
 #define MBEDTLS_ASN1_WRITE_C /* ECDSA_C requires it (signature writing, unused here) */
@@ -49,7 +51,6 @@
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_CTR_DRBG_C
-#define MBEDTLS_AES_C
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CIPHER_C
 #define MBEDTLS_MD_C

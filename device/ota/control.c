@@ -1,6 +1,7 @@
 /* ota_init, slot verification, confirm and rollback (see otakit/ota.h). */
 #include <string.h>
 
+#include "otakit/enc.h"
 #include "otakit/mcuboot.h"
 #include "otakit/ota.h"
 
@@ -34,9 +35,21 @@ unsigned ota_running_slot(const ota_ctx_t *ctx)
                                                                                         : ctx->rec.active;
 }
 
+/* Whether a slot holds an encrypted image as ciphertext (otakit/enc.h): the update slot of a swap
+ * layout always does (the swap decrypts into slot 0 and re-encrypts what leaves it); an A/B
+ * layout's target slot does until the bootloader decrypts the verified image in place. */
+static int slot_is_ciphertext(const ota_ctx_t *ctx, unsigned slot)
+{
+    if (ctx->cfg.layout->strategy == OTA_STRATEGY_SWAP)
+        return slot == 1;
+    return slot == ctx->rec.target && (ctx->rec.state == OTA_STATE_DOWNLOADING || ctx->rec.state == OTA_STATE_NEW);
+}
+
 int ota_slot_verify(ota_ctx_t *ctx, unsigned slot, int sig, ota_image_info_t *info)
 {
     ota_area_reader_t src;
+    ota_enc_reader_t dec;
+    ota_enc_key_t key;
     ota_verify_cfg_t vc;
     int rc;
     if (slot > 1)
@@ -47,7 +60,22 @@ int ota_slot_verify(ota_ctx_t *ctx, unsigned slot, int sig, ota_image_info_t *in
     vc.keys = ctx->cfg.keys;
     vc.n_keys = ctx->cfg.n_keys;
     vc.flags = sig ? 0 : OTA_VERIFY_HASH_ONLY;
-    rc = ota_image_verify(ota_area_read, &src, ctx->cfg.layout->slot[slot].size, &vc, info);
+    memset(&key, 0, sizeof key);
+    if (slot_is_ciphertext(ctx, slot) &&
+        (rc = ota_enc_load_port(ota_area_read, &src, src.size, ctx->cfg.platform, &key)) != OTA_OK) {
+        memset(info, 0, sizeof *info);
+        return rc;
+    }
+    if (key.key_len) {
+        /* Hash and signature are over the plaintext: decrypt while reading, as MCUboot does. */
+        dec.read = ota_area_read;
+        dec.ctx = &src;
+        dec.key = &key;
+        rc = ota_image_verify(ota_enc_read, &dec, src.size, &vc, info);
+        ota_enc_clear(&key);
+    } else {
+        rc = ota_image_verify(ota_area_read, &src, src.size, &vc, info);
+    }
     if (rc == OTA_OK && info->security_counter < ctx->rec.security_counter)
         return OTA_ERR_DOWNGRADE;
     return rc;

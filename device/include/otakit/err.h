@@ -17,7 +17,7 @@
     X(OTA_ERR_MAGIC, -4, "not an image: bad header magic (expected 0x96f3b83d)")                \
     X(OTA_ERR_HDR_SIZE, -5, "header size field is smaller than the 32-byte header")             \
     X(OTA_ERR_TOO_BIG, -6, "image size fields run past the end of the slot")                    \
-    X(OTA_ERR_FLAGS, -7, "image uses a feature this build does not support (encrypted or compressed)") \
+    X(OTA_ERR_FLAGS, -7, "image uses a feature this build does not support (compressed)") \
     X(OTA_ERR_PROT_SIZE, -8, "protected TLV size in the header does not match the protected TLV area") \
     X(OTA_ERR_TLV_MAGIC, -9, "TLV area is missing or has a bad info magic (expected 0x6907)")   \
     X(OTA_ERR_TLV_BOUNDS, -10, "a TLV runs past the end of its area")                           \
@@ -69,7 +69,9 @@
     X(OTA_ERR_RESPONSE_TOO_BIG, -56, "response body is larger than the buffer given for it")   \
     X(OTA_ERR_HEADERS_TOO_BIG, -57, "HTTP response header is longer than the configured limit") \
     X(OTA_ERR_REDIRECT, -58, "server redirected, and redirects are off (or too many, or to a weaker scheme)") \
-    X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields")
+    X(OTA_ERR_JSON, -59, "malformed JSON, or a check response without the expected fields") \
+    X(OTA_ERR_ENC_KEY, -60, "encrypted image, and no valid decryption key to open it (give the device's private key)") \
+    X(OTA_ERR_ENC_TLV, -61, "encrypted image whose ENC_EC256 key TLV is missing, malformed or made for another decryption key")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,

@@ -35,10 +35,10 @@
 #define OTA_IMAGE_F_ROM_FIXED 0x00000100UL
 #define OTA_IMAGE_F_COMPRESSED_LZMA1 0x00000200UL
 #define OTA_IMAGE_F_COMPRESSED_LZMA2 0x00000400UL
+/* Encrypted payload (otakit/enc.h: decrypted with the device's key where the layout needs it). */
+#define OTA_IMAGE_F_ENCRYPTED (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256)
 /* Flags whose images this library cannot verify or run. */
-#define OTA_IMAGE_F_UNSUPPORTED                                                                    \
-    (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256 | OTA_IMAGE_F_COMPRESSED_LZMA1 |  \
-     OTA_IMAGE_F_COMPRESSED_LZMA2)
+#define OTA_IMAGE_F_UNSUPPORTED (OTA_IMAGE_F_COMPRESSED_LZMA1 | OTA_IMAGE_F_COMPRESSED_LZMA2)
 
 /* TLV types (OTA_TLV_SEC_CNT, OTA_TLV_PRODUCT, ...) and their rules come from the table in
  * otakit/tlv.h. */
