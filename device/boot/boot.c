@@ -37,45 +37,47 @@ static int boot_ab(ota_ctx_t *ctx, ota_boot_result_t *res, ota_image_info_t *inf
     int rc, sig = ctx->cfg.boot_check_signature;
 
     if (r->swap_op == OTA_SWAP_DECRYPT) {
-        /* A power cut stopped the in-place decryption of a verified new image: finish it. */
+        /* A power cut stopped the in-place decryption of a verified new image: finish it; its
+         * last step makes this the new image's first boot (TESTING, boot_count 1). */
         if ((rc = ota_swap_run(ctx)) != OTA_OK)
             return rc;
-    }
-    switch (r->state) {
-    case OTA_STATE_NEW:
-        if (ota_slot_verify(ctx, r->target, 1, info) == OTA_OK &&
-            (!(info->hdr.flags & OTA_IMAGE_F_ENCRYPTED) || ota_swap_can_decrypt(ctx))) {
-            /* Verified (decrypting on the fly if it is encrypted): an encrypted image is now
-             * decrypted in its slot, which then runs it in place; the last step marks TESTING. */
-            if (info->hdr.flags & OTA_IMAGE_F_ENCRYPTED)
-                rc = ota_swap_start(ctx, OTA_SWAP_DECRYPT);
-            else
-                rc = save_state(ctx, OTA_STATE_TESTING, 1);
+    } else {
+        switch (r->state) {
+        case OTA_STATE_NEW:
+            if (ota_slot_verify(ctx, r->target, 1, info) == OTA_OK &&
+                (!(info->hdr.flags & OTA_IMAGE_F_ENCRYPTED) || ota_swap_can_decrypt(ctx))) {
+                /* Verified (decrypting on the fly if it is encrypted): an encrypted image is now
+                 * decrypted in its slot, which then runs it in place; the last step marks TESTING. */
+                if (info->hdr.flags & OTA_IMAGE_F_ENCRYPTED)
+                    rc = ota_swap_start(ctx, OTA_SWAP_DECRYPT);
+                else
+                    rc = save_state(ctx, OTA_STATE_TESTING, 1);
+                if (rc != OTA_OK)
+                    return rc;
+            } else {
+                if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
+                    return rc;
+                res->rolled_back = 1;
+            }
+            break;
+        case OTA_STATE_TESTING:
+            if (r->boot_count < ctx->cfg.max_test_boots) {
+                rc = save_state(ctx, OTA_STATE_TESTING, (uint8_t)(r->boot_count + 1));
+            } else {
+                rc = save_state(ctx, OTA_STATE_FAILED, 0); /* never confirmed: crash, hang or reset loop */
+                res->rolled_back = 1;
+            }
             if (rc != OTA_OK)
                 return rc;
-        } else {
+            break;
+        case OTA_STATE_ROLLBACK:
             if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
                 return rc;
             res->rolled_back = 1;
+            break;
+        default:
+            break;
         }
-        break;
-    case OTA_STATE_TESTING:
-        if (r->boot_count < ctx->cfg.max_test_boots) {
-            rc = save_state(ctx, OTA_STATE_TESTING, (uint8_t)(r->boot_count + 1));
-        } else {
-            rc = save_state(ctx, OTA_STATE_FAILED, 0); /* never confirmed: crash, hang or reset loop */
-            res->rolled_back = 1;
-        }
-        if (rc != OTA_OK)
-            return rc;
-        break;
-    case OTA_STATE_ROLLBACK:
-        if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
-            return rc;
-        res->rolled_back = 1;
-        break;
-    default:
-        break;
     }
 
     run = ota_running_slot(ctx);
