@@ -22,6 +22,7 @@
 /* Size over speed on a small core. */
 #define MBEDTLS_SHA256_SMALLER
 #define MBEDTLS_AES_ROM_TABLES
+#define MBEDTLS_AES_FEWER_TABLES /* one table per direction (the encrypted-image AES-CTR, the TLS client's GCM) */
 #define MBEDTLS_ECP_WINDOW_SIZE 2
 #define MBEDTLS_ECP_FIXED_POINT_OPTIM 0
 #define MBEDTLS_ECP_MAX_BITS 256

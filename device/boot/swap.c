@@ -28,6 +28,7 @@
 
 #include "swap.h"
 
+#include "otakit/bytes.h"
 #include "otakit/enc.h"
 
 #include "core/journal.h"
@@ -171,9 +172,11 @@ static int load_key(ota_ctx_t *ctx, const ota_record_t *r, uint8_t which, ota_en
     v.which = which;
     memset(k, 0, sizeof *k);
     if (view_read(&v, 0, raw, sizeof raw) != 0 || ota_image_header_decode(raw, &h) != OTA_OK ||
-        !ota_enc_key_len(h.flags))
+        !(h.flags & OTA_IMAGE_F_ENCRYPTED))
         return OTA_OK;
-    return ota_enc_load_port(view_read, &v, ctx->cfg.layout->slot[0].size, ctx->cfg.platform, k);
+    if (!ctx->cfg.enc)
+        return OTA_ERR_FLAGS;
+    return ctx->cfg.enc->load_port(view_read, &v, ctx->cfg.layout->slot[0].size, ctx->cfg.platform, k);
 }
 
 /* Erases the sectors from addr on until at least len bytes are erased. */
@@ -193,9 +196,10 @@ static int erase_at_least(const ota_flash_t *f, uint32_t addr, uint32_t len)
 
 /* Erases len bytes at dst, then copies len bytes from src, applying key (NULL: none) to what are
  * the image's bytes [rel, rel + len); runs of erased bytes are skipped. */
-static int move(const ota_flash_t *f, uint32_t src, uint32_t dst, uint32_t len, const ota_enc_key_t *key,
+static int move(const ota_ctx_t *ctx, uint32_t src, uint32_t dst, uint32_t len, const ota_enc_key_t *key,
                 uint32_t rel)
 {
+    const ota_flash_t *f = ctx->cfg.flash;
     uint8_t buf[OTA_COPY_BUF];
     uint32_t off, n, i;
     int rc;
@@ -205,7 +209,7 @@ static int move(const ota_flash_t *f, uint32_t src, uint32_t dst, uint32_t len, 
         n = len - off < sizeof buf ? len - off : (uint32_t)sizeof buf;
         if ((rc = ota_flash_read(f, src + off, buf, n)) != OTA_OK)
             return rc;
-        if (key && (rc = ota_enc_apply(key, rel + off, buf, n)) != OTA_OK)
+        if (key && key->key_len && (rc = ctx->cfg.enc->apply(key, rel + off, buf, n)) != OTA_OK)
             return rc;
         for (i = 0; i < n && buf[i] == f->erased_val; i++)
             ;
@@ -249,17 +253,16 @@ static int step(ota_ctx_t *ctx, const ota_record_t *r, uint32_t rel, uint32_t si
                 const ota_enc_key_t *out)
 {
     const ota_layout_t *l = ctx->cfg.layout;
-    const ota_flash_t *f = ctx->cfg.flash;
     uint32_t a0 = l->slot[0].off + rel, a1 = l->slot[1].off + rel;
     if (r->swap_op == OTA_SWAP_DECRYPT) {
         uint32_t at = l->slot[r->target].off + rel;
-        return r->swap_step == 0 ? move(f, at, l->scratch.off, size, NULL, 0)
-                                 : move(f, l->scratch.off, at, size, in, rel);
+        return r->swap_step == 0 ? move(ctx, at, l->scratch.off, size, NULL, 0)
+                                 : move(ctx, l->scratch.off, at, size, in, rel);
     }
     switch (r->swap_step) {
-    case 0: return move(f, a0, l->scratch.off, size, NULL, 0);
-    case 1: return move(f, a1, a0, size, in, rel);        /* decrypts the incoming image */
-    default: return move(f, l->scratch.off, a1, size, out, rel); /* re-encrypts the outgoing one */
+    case 0: return move(ctx, a0, l->scratch.off, size, NULL, 0);
+    case 1: return move(ctx, a1, a0, size, in, rel);        /* decrypts the incoming image */
+    default: return move(ctx, l->scratch.off, a1, size, out, rel); /* re-encrypts the outgoing one */
     }
 }
 
@@ -295,8 +298,8 @@ int ota_swap_run(ota_ctx_t *ctx)
         if ((rc = ota_journal_save(ctx, &r)) != OTA_OK)
             break;
     }
-    ota_enc_clear(&in);
-    ota_enc_clear(&out);
+    ota_wipe(&in, sizeof in); /* the keys do not outlive the swap */
+    ota_wipe(&out, sizeof out);
     return rc;
 }
 

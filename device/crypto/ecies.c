@@ -11,6 +11,7 @@
 #include <mbedtls/bignum.h>
 #include <mbedtls/ecp.h>
 
+#include "otakit/bytes.h"
 #include "otakit/err.h"
 
 #include "crypto.h"
@@ -24,7 +25,7 @@ void ota_hmac_sha256(const uint8_t *key, uint32_t key_len, const uint8_t *m1, ui
     ota_sha256_t h;
     unsigned i;
 
-    memset(k, 0, sizeof k);
+    ota_wipe(k, sizeof k);
     if (key_len > BLOCK) {
         ota_sha256_start(&h);
         ota_sha256_update(&h, key, key_len);
@@ -47,9 +48,9 @@ void ota_hmac_sha256(const uint8_t *key, uint32_t key_len, const uint8_t *m1, ui
     ota_sha256_update(&h, pad, BLOCK);
     ota_sha256_update(&h, inner, sizeof inner);
     ota_sha256_finish(&h, out);
-    memset(k, 0, sizeof k);
-    memset(pad, 0, sizeof pad);
-    memset(inner, 0, sizeof inner);
+    ota_wipe(k, sizeof k);
+    ota_wipe(pad, sizeof pad);
+    ota_wipe(inner, sizeof inner);
 }
 
 void ota_hkdf_sha256(const uint8_t *ikm, uint32_t ikm_len, const uint8_t *info, uint32_t info_len, uint8_t *okm,
@@ -58,7 +59,7 @@ void ota_hkdf_sha256(const uint8_t *ikm, uint32_t ikm_len, const uint8_t *info, 
     uint8_t salt[32], prk[32], t[32 + 64], ctr;
     uint32_t off = 0, n;
 
-    memset(salt, 0, sizeof salt);
+    ota_wipe(salt, sizeof salt);
     ota_hmac_sha256(salt, sizeof salt, ikm, ikm_len, NULL, 0, prk); /* extract */
     for (ctr = 1; off < okm_len; ctr++) {                            /* expand: T(i) = HMAC(T(i-1) | info | i) */
         uint32_t prev = ctr == 1 ? 0 : 32;
@@ -71,8 +72,8 @@ void ota_hkdf_sha256(const uint8_t *ikm, uint32_t ikm_len, const uint8_t *info, 
         memcpy(okm + off, t, n);
         off += n;
     }
-    memset(prk, 0, sizeof prk);
-    memset(t, 0, sizeof t);
+    ota_wipe(prk, sizeof prk);
+    ota_wipe(t, sizeof t);
 }
 
 /* Blinding values for the scalar multiplication (mbedTLS 3 requires an RNG): HMAC-SHA256 keyed
@@ -138,7 +139,7 @@ int ota_p256_ecdh(const uint8_t priv[32], const uint8_t pub[65], uint8_t shared[
     memcpy(shared, pt + 1, 32);
     rc = OTA_OK;
 out:
-    memset(pt, 0, sizeof pt);
+    ota_wipe(pt, sizeof pt);
     mbedtls_mpi_free(&d);
     mbedtls_ecp_point_free(&r);
     mbedtls_ecp_point_free(&q);
@@ -177,7 +178,7 @@ int ota_aes_ctr_xor(const uint8_t *key, uint32_t key_len, uint32_t pos, uint8_t 
         blk++;
     }
 out:
-    memset(ks, 0, sizeof ks);
+    ota_wipe(ks, sizeof ks);
     mbedtls_aes_free(&aes);
     return rc;
 }

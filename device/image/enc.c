@@ -36,8 +36,8 @@ int ota_enc_unwrap(const uint8_t priv[32], const uint8_t *tlv, uint32_t tlv_len,
         memcpy(key, wrapped, key_len);
         rc = ota_aes_ctr_xor(derived, key_len, 0, key, key_len);
     }
-    memset(shared, 0, sizeof shared);
-    memset(derived, 0, sizeof derived);
+    ota_wipe(shared, sizeof shared);
+    ota_wipe(derived, sizeof derived);
     return rc;
 }
 
@@ -99,7 +99,7 @@ int ota_enc_load_port(ota_read_fn read, void *ctx, uint32_t avail, const ota_pla
     if (!plat || !plat->enc_private_key || plat->enc_private_key(plat->ctx, priv) != 0)
         return OTA_ERR_ENC_KEY;
     rc = ota_enc_load(read, ctx, avail, priv, k);
-    memset(priv, 0, sizeof priv);
+    ota_wipe(priv, sizeof priv);
     return rc;
 }
 
@@ -115,12 +115,11 @@ int ota_enc_apply(const ota_enc_key_t *k, uint32_t off, uint8_t *buf, uint32_t l
 
 void ota_enc_clear(ota_enc_key_t *k)
 {
-    volatile uint8_t *p = k->key;
-    unsigned i;
-    for (i = 0; i < sizeof k->key; i++)
-        p[i] = 0;
+    ota_wipe(k->key, sizeof k->key);
     k->key_len = 0;
 }
+
+const ota_enc_ops_t ota_enc_ecies_p256 = {ota_enc_load_port, ota_enc_apply, ota_enc_read};
 
 int ota_enc_read(void *reader, uint32_t off, void *buf, uint32_t len)
 {

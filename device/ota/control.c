@@ -1,6 +1,7 @@
 /* ota_init, slot verification, confirm and rollback (see otakit/ota.h). */
 #include <string.h>
 
+#include "otakit/bytes.h"
 #include "otakit/enc.h"
 #include "otakit/mcuboot.h"
 #include "otakit/ota.h"
@@ -61,18 +62,25 @@ int ota_slot_verify(ota_ctx_t *ctx, unsigned slot, int sig, ota_image_info_t *in
     vc.n_keys = ctx->cfg.n_keys;
     vc.flags = sig ? 0 : OTA_VERIFY_HASH_ONLY;
     memset(&key, 0, sizeof key);
-    if (slot_is_ciphertext(ctx, slot) &&
-        (rc = ota_enc_load_port(ota_area_read, &src, src.size, ctx->cfg.platform, &key)) != OTA_OK) {
-        memset(info, 0, sizeof *info);
-        return rc;
+    if (slot_is_ciphertext(ctx, slot)) {
+        uint8_t flags[4];
+        rc = OTA_OK;
+        if (ctx->cfg.enc)
+            rc = ctx->cfg.enc->load_port(ota_area_read, &src, src.size, ctx->cfg.platform, &key);
+        else if (ota_area_read(&src, 16, flags, sizeof flags) == 0 && (flags[0] & OTA_IMAGE_F_ENCRYPTED))
+            rc = OTA_ERR_FLAGS; /* this build does not take encrypted images */
+        if (rc != OTA_OK) {
+            memset(info, 0, sizeof *info);
+            return rc;
+        }
     }
     if (key.key_len) {
         /* Hash and signature are over the plaintext: decrypt while reading, as MCUboot does. */
         dec.read = ota_area_read;
         dec.ctx = &src;
         dec.key = &key;
-        rc = ota_image_verify(ota_enc_read, &dec, src.size, &vc, info);
-        ota_enc_clear(&key);
+        rc = ota_image_verify(ctx->cfg.enc->read, &dec, src.size, &vc, info);
+        ota_wipe(&key, sizeof key);
     } else {
         rc = ota_image_verify(ota_area_read, &src, src.size, &vc, info);
     }

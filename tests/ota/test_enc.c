@@ -9,7 +9,8 @@
  *     scratch (a slot that executes in place cannot run ciphertext), and refuses encrypted images
  *     when it has no scratch;
  *   - the private key comes only from the port's enc_private_key callback: none, or another
- *     device's, and the update is refused with nothing marked.
+ *     device's, and the update is refused with nothing marked; so is any encrypted image when the
+ *     build does not enable them (ota_config_t.enc NULL).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -198,6 +199,7 @@ static void dev_open(struct dev *d, const char *preset, const ota_platform_ops_t
     d->cfg.n_keys = 1;
     d->cfg.product = "acme";
     d->cfg.platform = plat;
+    d->cfg.enc = &ota_enc_ecies_p256;
 }
 
 static int download(struct dev *d, const uint8_t *img, size_t len)
@@ -330,6 +332,11 @@ static void test_key_only_from_the_port(void **state)
     d.cfg.platform = &plat_other; /* another device's key: the TLV does not open */
     assert_int_equal(download(&d, v2, n2), OTA_ERR_ENC_TLV);
     assert_int_not_equal(d.ctx.rec.state, OTA_STATE_NEW);
+    d.cfg.platform = &plat_dev; /* a build that does not enable encrypted images refuses them */
+    d.cfg.enc = NULL;
+    assert_int_equal(download(&d, v2, n2), OTA_ERR_FLAGS);
+    assert_int_not_equal(d.ctx.rec.state, OTA_STATE_NEW);
+    d.cfg.enc = &ota_enc_ecies_p256;
     boot(&d, &r);
     assert_int_equal(r.version.major, 1);
     assert_int_equal(r.swapped, 0);

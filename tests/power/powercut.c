@@ -134,6 +134,7 @@ static void live(struct setup *s, enum scenario sc, struct life *l, uint32_t sec
     cfg.product = "powercut";
     cfg.max_test_boots = 1;
     cfg.platform = encrypt_mode ? &enc_platform : NULL;
+    cfg.enc = encrypt_mode ? &ota_enc_ecies_p256 : NULL;
 
     for (l->boots = 0; l->boots < MAX_BOOTS; l->boots++) {
         int on_trial;

@@ -80,4 +80,18 @@ typedef struct {
 /* ota_read_fn over an ota_enc_reader_t. Returns 0, or -1 on a read or crypto failure. */
 int ota_enc_read(void *reader, uint32_t off, void *buf, uint32_t len);
 
+/* What the device core (ota_end, ota_boot: control.c, swap.c) calls encrypted images through, so
+ * that a build that does not enable them links none of their code (AES, ECDH: about 10 KB on a
+ * Cortex-M3), as MCUboot's MCUBOOT_ENC_IMAGES leaves it out: a port enables them by setting
+ * ota_config_t.enc = &ota_enc_ecies_p256 and giving ota_platform_ops_t.enc_private_key. */
+typedef struct ota_enc_ops {
+    int (*load_port)(ota_read_fn read, void *ctx, uint32_t avail, const ota_platform_ops_t *plat,
+                     ota_enc_key_t *k);                                              /* ota_enc_load_port */
+    int (*apply)(const ota_enc_key_t *k, uint32_t off, uint8_t *buf, uint32_t len); /* ota_enc_apply */
+    int (*read)(void *reader, uint32_t off, void *buf, uint32_t len);               /* ota_enc_read */
+} ota_enc_ops_t;
+
+/* MCUboot's ENC_EC256 (ECIES-P256, AES-128/256-CTR): the functions above. */
+extern const ota_enc_ops_t ota_enc_ecies_p256;
+
 #endif

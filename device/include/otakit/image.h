@@ -165,6 +165,10 @@ typedef struct {
 
 /* ota_verify_cfg_t.flags */
 #define OTA_VERIFY_HASH_ONLY 0x1u /* check structure and hash; do not require or check a signature */
+/* An encrypted image (otakit/enc.h) read as it lies, without the device's key: its SHA256 TLV (the
+ * plaintext's hash) cannot be recomputed, so the signature is checked over that stated hash. What
+ * a server can check of a release it stores and serves encrypted. */
+#define OTA_VERIFY_ENC_STATED_HASH 0x2u
 
 typedef struct {
     const ota_pubkey_t *keys; /* trusted keys; the image's KEYHASH/PUBKEY picks one */
