@@ -63,12 +63,14 @@ int ota_slot_verify(ota_ctx_t *ctx, unsigned slot, int sig, ota_image_info_t *in
     vc.flags = sig ? 0 : OTA_VERIFY_HASH_ONLY;
     memset(&key, 0, sizeof key);
     if (slot_is_ciphertext(ctx, slot)) {
-        uint8_t flags[4];
+        uint8_t raw[OTA_IMAGE_HEADER_SIZE];
+        ota_image_header_t h;
         rc = OTA_OK;
         if (ctx->cfg.enc)
             rc = ctx->cfg.enc->load_port(ota_area_read, &src, src.size, ctx->cfg.platform, &key);
-        else if (ota_area_read(&src, 16, flags, sizeof flags) == 0 && (flags[0] & OTA_IMAGE_F_ENCRYPTED))
-            rc = OTA_ERR_FLAGS; /* this build does not take encrypted images */
+        else if (ota_area_read(&src, 0, raw, sizeof raw) == 0 && ota_image_header_decode(raw, &h) == OTA_OK &&
+                 (h.flags & OTA_IMAGE_F_ENCRYPTED))
+            rc = OTA_ERR_FLAGS; /* an image, encrypted, and this build does not take encrypted images */
         if (rc != OTA_OK) {
             memset(info, 0, sizeof *info);
             return rc;
