@@ -22,6 +22,7 @@
 /* Size over speed on a small core. */
 #define MBEDTLS_SHA256_SMALLER
 #define MBEDTLS_AES_ROM_TABLES
+#define MBEDTLS_AES_FEWER_TABLES /* one table per direction (the encrypted-image AES-CTR, the TLS client's GCM) */
 #define MBEDTLS_ECP_WINDOW_SIZE 2
 #define MBEDTLS_ECP_FIXED_POINT_OPTIM 0
 #define MBEDTLS_ECP_MAX_BITS 256
@@ -34,6 +35,8 @@
 #define MBEDTLS_ECP_C
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #define MBEDTLS_ECDSA_C
+/* Encrypted images (crypto/ecies.c): ECDH is ECP_C's point multiplication; AES-CTR on AES_C. */
+#define MBEDTLS_AES_C
 #define MBEDTLS_ECP_NO_INTERNAL_RNG /* verify uses public data only; TLS passes its DRBG */
 #define MBEDTLS_ASN1_PARSE_C
 #define MBEDTLS_ASN1_WRITE_C /* ECDSA_C requires it (signature writing, unused here) */
@@ -49,7 +52,6 @@
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_CTR_DRBG_C
-#define MBEDTLS_AES_C
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CIPHER_C
 #define MBEDTLS_MD_C

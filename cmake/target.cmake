@@ -65,7 +65,7 @@ add_subdirectory(ports/w5500)
 # Link checks (tests/target/): a bootloader, an HTTP update agent on a W5500 (no TCP/IP stack), and
 # with the TLS client an HTTPS update agent, linked with newlib-nano, no startup files and no syscall
 # stubs: whatever nobody provides fails the link.
-set(link_checks boot w5500)
+set(link_checks boot boot_enc w5500)
 if(OTAKIT_TARGET_TLS)
   list(APPEND link_checks agent)
 endif()

@@ -217,3 +217,10 @@ int ota_key_sign_hash(const ota_key_t *key, const uint8_t hash[32], uint8_t *sig
     rng_free(&r);
     return rc;
 }
+
+int ota_key_private_scalar(const ota_key_t *key, uint8_t out[32])
+{
+    if (!key || !key->is_private)
+        return OTA_ERR_KEY_PUBLIC;
+    return mbedtls_mpi_write_binary(&mbedtls_pk_ec(key->pk)->d, out, 32) == 0 ? OTA_OK : OTA_ERR_CRYPTO;
+}

@@ -112,8 +112,7 @@ static int put_protected(const ota_sign_opts_t *o, uint8_t *buf, uint32_t cap, u
 int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t *payload, size_t len,
                    uint8_t **out, size_t *out_len)
 {
-    const uint32_t unprot_max = OTA_TLV_INFO_SIZE + 2 * (OTA_TLV_HDR_SIZE + 32) + OTA_TLV_HDR_SIZE +
-                                OTA_ECDSA_SIG_MAX;
+    uint32_t unprot_max = OTA_TLV_INFO_SIZE + 2 * (OTA_TLV_HDR_SIZE + 32) + OTA_TLV_HDR_SIZE + OTA_ECDSA_SIG_MAX;
     uint16_t hdr_size = o->header_size ? o->header_size : OTA_IMAGE_HEADER_SIZE;
     uint32_t prot_len, unprot_len, hashed, image_len, total;
     uint8_t digest[32], der[OTA_P256_SPKI_LEN], keyhash[32], sig[OTA_ECDSA_SIG_MAX + 8];
@@ -124,8 +123,12 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
     uint8_t *img;
     int rc;
 
+    unsigned k;
+
     *out = NULL;
     *out_len = 0;
+    for (k = 0; k < o->n_unprot_tail; k++)
+        unprot_max += OTA_TLV_HDR_SIZE + o->unprot_tail[k].len;
     if ((rc = check_opts(o)) != OTA_OK || (rc = put_protected(o, NULL, 0, &prot_len)) != OTA_OK)
         return rc;
     if (key && !ota_key_is_private(key))
@@ -142,7 +145,7 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
     h.hdr_size = hdr_size;
     h.protect_tlv_size = (uint16_t)prot_len;
     h.img_size = (uint32_t)len;
-    h.flags = o->load_addr ? OTA_IMAGE_F_RAM_LOAD : 0;
+    h.flags = (o->load_addr ? OTA_IMAGE_F_RAM_LOAD : 0) | o->flags;
     h.version = o->version;
     /* imgtool fills the header padding (bytes 32..hdr_size) with the erased value. */
     memset(img + OTA_IMAGE_HEADER_SIZE, o->erased_val, hdr_size - OTA_IMAGE_HEADER_SIZE);
@@ -169,6 +172,8 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
         ota_tlv_put(&w, OTA_TLV_KEYHASH, keyhash, 32);
         ota_tlv_put(&w, OTA_TLV_ECDSA_SIG, sig, (uint16_t)siglen);
     }
+    for (k = 0; k < o->n_unprot_tail; k++)
+        ota_tlv_put(&w, o->unprot_tail[k].type, o->unprot_tail[k].value, o->unprot_tail[k].len);
     if ((rc = ota_tlv_area_end(&w, &unprot_len)) != OTA_OK)
         goto fail;
     image_len = hashed + unprot_len;

@@ -33,7 +33,7 @@ if [[ -n $bad ]]; then
   exit 1
 fi
 # The linked programs: no allocator, stdio or exit came along with mbedTLS either.
-for elf in "$out"/otakit_link_boot.elf "$out"/otakit_link_agent.elf "$out"/otakit_link_w5500.elf "$out"/ports/mps2-an385/otakit_mps2_*.elf; do
+for elf in "$out"/otakit_link_boot.elf "$out"/otakit_link_boot_enc.elf "$out"/otakit_link_agent.elf "$out"/otakit_link_w5500.elf "$out"/ports/mps2-an385/otakit_mps2_*.elf; do
   bad=$(arm-none-eabi-nm "$elf" | awk '{print $NF}' |
         grep -E '^_?(malloc|calloc|realloc|free|_malloc_r|_sbrk|printf|fprintf|snprintf|vfprintf|puts|exit|_exit|abort)$' || true)
   if [[ -n $bad ]]; then
@@ -48,6 +48,7 @@ sz() { arm-none-eabi-size "$1" | awk -v what="$2" 'NR==2 {printf "cross-check: %
 arm-none-eabi-size -t "$lib" | tail -1 |
   awk '{printf "cross-check: device library for cortex-m3 -Os: text %d B, data %d B, bss %d B (mbedTLS not included)\n", $1, $2, $3}'
 sz "$out/otakit_link_boot.elf" "linked bootloader (ota_boot, ECDSA-P256, mbedTLS $ver; bss: 4 KB mbedTLS heap)"
+sz "$out/otakit_link_boot_enc.elf" "the same bootloader with encrypted images (ENC_EC256: ECDH, AES-CTR, swap/in-place decryption)"
 sz "$out/otakit_link_agent.elf" "linked HTTPS agent (ota_agent_step: the whole protocol, TLS 1.2 client; bss: 32 KB mbedTLS heap)"
 arm-none-eabi-size "$w5500" | awk 'NR>1 {t+=$1; d+=$2; b+=$3} END {printf "cross-check: W5500 transport (ports/w5500) for cortex-m3 -Os: text %d B, data %d B, bss %d B\n", t, d, b}'
 sz "$out/otakit_link_w5500.elf" "linked HTTP agent on a W5500 over SPI1 (check + pull, no TCP/IP stack, no TLS)"

@@ -82,7 +82,9 @@ static void field_str(const uint8_t *p, size_t n, char *out)
 static int check_otakit(int fd, uint64_t size, const ota_pubkey_t *keys, unsigned nkeys, const char *product_id,
                         imgcheck_t *o)
 {
-    ota_verify_cfg_t cfg = {keys, nkeys, 0};
+    /* An encrypted release stays encrypted on the server: its signature is checked over the
+     * plaintext hash it states (the devices check that hash once they decrypt it). */
+    ota_verify_cfg_t cfg = {keys, nkeys, OTA_VERIFY_ENC_STATED_HASH};
     ota_image_info_t info;
     struct fd_src src = {fd};
     char hashhex[65], khex[65];
@@ -127,6 +129,8 @@ static int check_otakit(int fd, uint64_t size, const ota_pubkey_t *keys, unsigne
                         "security_counter", (json_int_t)info.security_counter, "load_addr",
                         (json_int_t)info.hdr.load_addr, "hdr_size", (json_int_t)info.hdr.hdr_size, "img_size",
                         (json_int_t)info.hdr.img_size, "flags", (json_int_t)info.hdr.flags, "image_hash", hashhex);
+    if (o->meta && (info.hdr.flags & OTA_IMAGE_F_ENCRYPTED))
+        json_object_set_new(o->meta, "encrypted", json_true());
     if (!o->meta)
         return fail(o, ERR_INTERNAL, "out of memory");
     if (info.has_key_hash)

@@ -5,6 +5,10 @@
  * tested (target). SWAP: only slot 0 executes; a new image is swapped in from slot 1 and the
  * previous image waits in slot 1 until the new one confirms (or is swapped back).
  *
+ * Encrypted images (otakit/enc.h) are verified decrypting on the fly while still ciphertext; SWAP
+ * decrypts during the swap (swap.c); A/B decrypts the new image in its own slot through the
+ * scratch after verifying it, since a slot that executes in place cannot run ciphertext.
+ *
  * In both, a new image gets max_test_boots boots to call ota_confirm(): a crash, hang (watchdog
  * reset) or reset loop before that rolls it back. The image about to run is always validated
  * (hash, and signature when configured; a new image's signature always), and if it is bad the
@@ -32,34 +36,48 @@ static int boot_ab(ota_ctx_t *ctx, ota_boot_result_t *res, ota_image_info_t *inf
     unsigned run;
     int rc, sig = ctx->cfg.boot_check_signature;
 
-    switch (r->state) {
-    case OTA_STATE_NEW:
-        if (ota_slot_verify(ctx, r->target, 1, info) == OTA_OK) {
-            if ((rc = save_state(ctx, OTA_STATE_TESTING, 1)) != OTA_OK)
+    if (r->swap_op == OTA_SWAP_DECRYPT) {
+        /* A power cut stopped the in-place decryption of a verified new image: finish it; its
+         * last step makes this the new image's first boot (TESTING, boot_count 1). */
+        if ((rc = ota_swap_run(ctx)) != OTA_OK)
+            return rc;
+    } else {
+        switch (r->state) {
+        case OTA_STATE_NEW:
+            if (ota_slot_verify(ctx, r->target, 1, info) == OTA_OK &&
+                (!(info->hdr.flags & OTA_IMAGE_F_ENCRYPTED) || ota_swap_can_decrypt(ctx))) {
+                /* Verified (decrypting on the fly if it is encrypted): an encrypted image is now
+                 * decrypted in its slot, which then runs it in place; the last step marks TESTING. */
+                if (info->hdr.flags & OTA_IMAGE_F_ENCRYPTED)
+                    rc = ota_swap_start(ctx, OTA_SWAP_DECRYPT);
+                else
+                    rc = save_state(ctx, OTA_STATE_TESTING, 1);
+                if (rc != OTA_OK)
+                    return rc;
+            } else {
+                if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
+                    return rc;
+                res->rolled_back = 1;
+            }
+            break;
+        case OTA_STATE_TESTING:
+            if (r->boot_count < ctx->cfg.max_test_boots) {
+                rc = save_state(ctx, OTA_STATE_TESTING, (uint8_t)(r->boot_count + 1));
+            } else {
+                rc = save_state(ctx, OTA_STATE_FAILED, 0); /* never confirmed: crash, hang or reset loop */
+                res->rolled_back = 1;
+            }
+            if (rc != OTA_OK)
                 return rc;
-        } else {
+            break;
+        case OTA_STATE_ROLLBACK:
             if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
                 return rc;
             res->rolled_back = 1;
+            break;
+        default:
+            break;
         }
-        break;
-    case OTA_STATE_TESTING:
-        if (r->boot_count < ctx->cfg.max_test_boots) {
-            rc = save_state(ctx, OTA_STATE_TESTING, (uint8_t)(r->boot_count + 1));
-        } else {
-            rc = save_state(ctx, OTA_STATE_FAILED, 0); /* never confirmed: crash, hang or reset loop */
-            res->rolled_back = 1;
-        }
-        if (rc != OTA_OK)
-            return rc;
-        break;
-    case OTA_STATE_ROLLBACK:
-        if ((rc = save_state(ctx, OTA_STATE_FAILED, 0)) != OTA_OK)
-            return rc;
-        res->rolled_back = 1;
-        break;
-    default:
-        break;
     }
 
     run = ota_running_slot(ctx);

@@ -25,6 +25,13 @@ int ota_ct_equal(const void *a, const void *b, size_t n)
     return d == 0;
 }
 
+void ota_wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = (volatile uint8_t *)p;
+    while (n--)
+        *v++ = 0;
+}
+
 int ota_ct_streq(const char *a, const char *b)
 {
     size_t n = strlen(a);

@@ -53,7 +53,7 @@ static int decode(const uint8_t e[OTA_JOURNAL_ENTRY], ota_record_t *r)
     r->swap_chunks = ota_get_le16(e + 24);
     r->swap_chunk = ota_get_le16(e + 26);
     /* A good CRC over impossible fields is not ours: ignore it. */
-    return r->state <= OTA_STATE_ROLLBACK && r->active <= 1 && r->target <= 1 && r->swap_op <= 3 &&
+    return r->state <= OTA_STATE_ROLLBACK && r->active <= 1 && r->target <= 1 && r->swap_op <= 4 &&
            r->swap_step <= 2 && r->swap_chunk <= r->swap_chunks;
 }
 

@@ -161,8 +161,20 @@ int ota_image_verify(ota_read_fn read, void *ctx, uint32_t avail, const ota_veri
     if (rc < 0)
         return rc;
 
-    if ((rc = ota_image_hash(read, ctx, info->layout.unprot_off, digest)) != OTA_OK)
+    if (cfg && (cfg->flags & OTA_VERIFY_ENC_STATED_HASH) && (info->hdr.flags & OTA_IMAGE_F_ENCRYPTED)) {
+        /* The hash of a plaintext we cannot see: take the SHA256 TLV's word for it (the signature
+         * below must still verify over it). */
+        memset(digest, 0, sizeof digest);
+        ota_tlv_iter_init(&it, read, ctx, &info->layout);
+        while ((rc = ota_tlv_next(&it, &t)) == 1)
+            if (!t.is_protected && t.type == OTA_TLV_SHA256 && t.len == OTA_SHA256_LEN) {
+                if (read(ctx, t.off, digest, OTA_SHA256_LEN) != 0)
+                    return OTA_ERR_IO;
+                break;
+            }
+    } else if ((rc = ota_image_hash(read, ctx, info->layout.unprot_off, digest)) != OTA_OK) {
         return rc;
+    }
 
     ota_tlv_iter_init(&it, read, ctx, &info->layout);
     while ((rc = ota_tlv_next(&it, &t)) == 1) {

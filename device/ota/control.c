@@ -1,6 +1,8 @@
 /* ota_init, slot verification, confirm and rollback (see otakit/ota.h). */
 #include <string.h>
 
+#include "otakit/bytes.h"
+#include "otakit/enc.h"
 #include "otakit/mcuboot.h"
 #include "otakit/ota.h"
 
@@ -34,9 +36,21 @@ unsigned ota_running_slot(const ota_ctx_t *ctx)
                                                                                         : ctx->rec.active;
 }
 
+/* Whether a slot holds an encrypted image as ciphertext (otakit/enc.h): the update slot of a swap
+ * layout always does (the swap decrypts into slot 0 and re-encrypts what leaves it); an A/B
+ * layout's target slot does until the bootloader decrypts the verified image in place. */
+static int slot_is_ciphertext(const ota_ctx_t *ctx, unsigned slot)
+{
+    if (ctx->cfg.layout->strategy == OTA_STRATEGY_SWAP)
+        return slot == 1;
+    return slot == ctx->rec.target && (ctx->rec.state == OTA_STATE_DOWNLOADING || ctx->rec.state == OTA_STATE_NEW);
+}
+
 int ota_slot_verify(ota_ctx_t *ctx, unsigned slot, int sig, ota_image_info_t *info)
 {
     ota_area_reader_t src;
+    ota_enc_reader_t dec;
+    ota_enc_key_t key;
     ota_verify_cfg_t vc;
     int rc;
     if (slot > 1)
@@ -47,7 +61,31 @@ int ota_slot_verify(ota_ctx_t *ctx, unsigned slot, int sig, ota_image_info_t *in
     vc.keys = ctx->cfg.keys;
     vc.n_keys = ctx->cfg.n_keys;
     vc.flags = sig ? 0 : OTA_VERIFY_HASH_ONLY;
-    rc = ota_image_verify(ota_area_read, &src, ctx->cfg.layout->slot[slot].size, &vc, info);
+    memset(&key, 0, sizeof key);
+    if (slot_is_ciphertext(ctx, slot)) {
+        uint8_t raw[OTA_IMAGE_HEADER_SIZE];
+        ota_image_header_t h;
+        rc = OTA_OK;
+        if (ctx->cfg.enc)
+            rc = ctx->cfg.enc->load_port(ota_area_read, &src, src.size, ctx->cfg.platform, &key);
+        else if (ota_area_read(&src, 0, raw, sizeof raw) == 0 && ota_image_header_decode(raw, &h) == OTA_OK &&
+                 (h.flags & OTA_IMAGE_F_ENCRYPTED))
+            rc = OTA_ERR_FLAGS; /* an image, encrypted, and this build does not take encrypted images */
+        if (rc != OTA_OK) {
+            memset(info, 0, sizeof *info);
+            return rc;
+        }
+    }
+    if (key.key_len) {
+        /* Hash and signature are over the plaintext: decrypt while reading, as MCUboot does. */
+        dec.read = ota_area_read;
+        dec.ctx = &src;
+        dec.key = &key;
+        rc = ota_image_verify(ctx->cfg.enc->read, &dec, src.size, &vc, info);
+        ota_wipe(&key, sizeof key);
+    } else {
+        rc = ota_image_verify(ota_area_read, &src, src.size, &vc, info);
+    }
     if (rc == OTA_OK && info->security_counter < ctx->rec.security_counter)
         return OTA_ERR_DOWNGRADE;
     return rc;

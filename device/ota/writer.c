@@ -11,6 +11,7 @@
 #include "otakit/mcuboot.h"
 #include "otakit/ota.h"
 
+#include "boot/swap.h"
 #include "core/journal.h"
 
 static const ota_area_t *wslot(const ota_ctx_t *ctx)
@@ -190,6 +191,10 @@ int ota_end(ota_ctx_t *ctx)
         return OTA_ERR_PRODUCT;
     if (ctx->cfg.hw_rev && !ota_image_hw_compatible(&info, ctx->cfg.hw_rev))
         return OTA_ERR_HW_REV;
+    /* An A/B slot runs in place: an encrypted image is decrypted there through the scratch. */
+    if ((info.hdr.flags & OTA_IMAGE_F_ENCRYPTED) && ctx->cfg.layout->strategy == OTA_STRATEGY_AB &&
+        !ota_swap_can_decrypt(ctx))
+        return OTA_ERR_LAYOUT;
 
     r = ctx->rec;
     r.state = OTA_STATE_NEW;

@@ -257,6 +257,7 @@ static void plat_wdog_kick(void *ctx)
 }
 
 /* No hardware RNG on the AN385: no entropy op, so no TLS (the demo pulls over plain HTTP on
- * QEMU's isolated user network; signatures protect the image). */
+ * QEMU's isolated user network; signatures protect the image). No image-decryption key: the demo's
+ * images are not encrypted. */
 const ota_platform_ops_t board_platform = {plat_now, plat_sleep, plat_wdog_start, plat_wdog_kick, NULL, NULL,
-                                           NULL};
+                                           NULL, NULL};

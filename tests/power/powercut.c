@@ -5,13 +5,20 @@
  * old one or the new one, byte for byte, never a mix) and the run must end in the expected state.
  *
  *   powercut [--layout NAME|all] [--ws LIST] [--erased LIST] [--scenario NAME|all] [--mode cut|torn|both]
- *            [--stride N] [--second-cuts] [--seed S] [-v]
+ *            [--stride N] [--second-cuts] [--seed S] [--encrypt] [-v]
  *
  * Scenarios: confirm  (update -> test boot -> confirm),
  *            rollback (update -> test boot -> never confirms -> rolled back),
  *            resume   (update whose download stops halfway and resumes after a reboot -> confirm),
  *            delta    (update rebuilt from a signed delta patch against the running image, resumed
  *                      after every cut from the applier's last checkpoint -> confirm).
+ * --encrypt: both images are encrypted (ENC_EC256, otakit/enc.h) and the device's key comes from
+ * the platform's enc_private_key: the download stays ciphertext in the update slot, the swap
+ * decrypts into slot 0 and re-encrypts what leaves it, an A/B layout decrypts the new image in its
+ * slot through a scratch sector (esp8266-512k gets its reserved 4K sector as one). The running slot
+ * must then hold one image's plaintext whole, and the update slot, once the run settles, the other
+ * image's ciphertext (swap) or its own plaintext (A/B). Delta patches are of plaintext images, so
+ * --encrypt leaves the delta scenario out.
  * Prints how many cut points it exercised and the number of bricks (must be 0).
  */
 #include <getopt.h>
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "otakit/encrypt.h"
 #include "otakit/flash_sim.h"
 #include "otakit/delta.h"
 #include "otakit/delta_make.h"
@@ -34,15 +42,26 @@ enum scenario { SC_CONFIRM, SC_ROLLBACK, SC_RESUME, SC_DELTA, SC_COUNT };
 static const char *const scenario_names[SC_COUNT] = {"confirm", "rollback", "resume", "delta"};
 
 static int verbose;
+static int encrypt_mode;
+static uint8_t dev_priv[32]; /* the device's decryption key, handed over by the platform */
+
+static int give_key(void *ctx, uint8_t out[32])
+{
+    memcpy(out, ctx, 32);
+    return 0;
+}
+static const ota_platform_ops_t enc_platform = {.ctx = dev_priv, .enc_private_key = give_key};
 
 /* Everything about one configuration: flash, layout, the two images. */
 struct setup {
     const ota_preset_t *preset;
+    ota_preset_t own;  /* the preset, with a scratch sector added for an encrypted A/B run */
+    uint8_t *enc[2];   /* --encrypt: the images as signed and encrypted (img[] holds their plaintext) */
     ota_flash_sim_t *sim;
     ota_flash_t flash;
     ota_pubkey_t key;
     uint8_t key_der[OTA_P256_SPKI_LEN];
-    uint8_t *img[2]; /* 0: old (v1, installed at the factory), 1: new (v2) */
+    uint8_t *img[2]; /* 0: old (v1, installed at the factory), 1: new (v2); as they run */
     size_t img_len[2];
     uint8_t *factory; /* flash contents after provisioning */
     uint8_t *patch;   /* the signed delta patch from img[0] to img[1] */
@@ -56,6 +75,7 @@ struct life {
     int cuts_in_window;   /* cuts while the new image was on trial */
     int boots;
     int final_version;    /* 1 or 2 */
+    unsigned final_slot;  /* the slot it runs from */
     int final_state;
     uint32_t resumed_at;  /* resume offset the last resume used (resume scenario) */
     ota_delta_ckpt_t ck;  /* delta: the checkpoint the device persisted (its settings) */
@@ -92,10 +112,11 @@ static int check_slot(struct setup *s, unsigned slot, struct life *l)
 static int download(ota_ctx_t *ctx, struct setup *s, uint32_t from, uint32_t stop_at)
 {
     const uint32_t chunk = 700;
+    const uint8_t *dl = encrypt_mode ? s->enc[1] : s->img[1]; /* what the server sends */
     uint32_t off = from;
     while (off < s->img_len[1]) {
         uint32_t n = (uint32_t)s->img_len[1] - off < chunk ? (uint32_t)s->img_len[1] - off : chunk;
-        int rc = ota_write(ctx, s->img[1] + off, n);
+        int rc = ota_write(ctx, dl + off, n);
         if (rc != OTA_OK)
             return rc;
         off += n;
@@ -154,6 +175,8 @@ static void live(struct setup *s, enum scenario sc, struct life *l, uint32_t sec
     cfg.n_keys = 1;
     cfg.product = "powercut";
     cfg.max_test_boots = 1;
+    cfg.platform = encrypt_mode ? &enc_platform : NULL;
+    cfg.enc = encrypt_mode ? &ota_enc_ecies_p256 : NULL;
 
     for (l->boots = 0; l->boots < MAX_BOOTS; l->boots++) {
         int on_trial;
@@ -179,6 +202,7 @@ static void live(struct setup *s, enum scenario sc, struct life *l, uint32_t sec
             return;
         }
         l->final_version = check_slot(s, res.slot, l);
+        l->final_slot = res.slot;
         if (!l->final_version)
             return;
         l->final_state = ctx.rec.state;
@@ -249,6 +273,22 @@ static void live(struct setup *s, enum scenario sc, struct life *l, uint32_t sec
     fail(l, "device did not settle after %d boots", MAX_BOOTS);
 }
 
+/* --encrypt: once settled, the other slot holds the other image: as ciphertext in a swap layout's
+ * update slot (the one that left slot 0 was re-encrypted with its own key), as plaintext in an
+ * A/B layout (each decrypted in its own slot). */
+static void check_other_slot(struct setup *s, struct life *l)
+{
+    const ota_layout_t *lay = &s->preset->layout;
+    int other = l->final_version == 2 ? 0 : 1;
+    unsigned slot = lay->strategy == OTA_STRATEGY_SWAP ? 1 : 1 - l->final_slot;
+    const uint8_t *want = lay->strategy == OTA_STRATEGY_SWAP ? s->enc[other] : s->img[other];
+    if (!encrypt_mode || l->why[0] || !l->final_version)
+        return;
+    if (memcmp(ota_flash_sim_data(s->sim) + lay->slot[slot].off, want, s->img_len[other]) != 0)
+        fail(l, "slot %u does not hold v%d %s", slot, other + 1,
+             lay->strategy == OTA_STRATEGY_SWAP ? "encrypted" : "decrypted");
+}
+
 /* Is the outcome of a life what the scenario expects, given the cuts it suffered? */
 static void judge(enum scenario sc, struct life *l, const ota_flash_sim_stats_t *st)
 {
@@ -279,7 +319,8 @@ static uint8_t *make_payload(size_t n, uint32_t seed)
 }
 
 /* Builds flash, keys, images and the factory state for one configuration. */
-static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8_t erased, ota_key_t *key)
+static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8_t erased, ota_key_t *key,
+                      ota_key_t *dev_key)
 {
     ota_flash_sim_cfg_t sc;
     ota_sign_opts_t o;
@@ -288,7 +329,14 @@ static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8
     int v;
 
     memset(s, 0, sizeof *s);
-    s->preset = p;
+    s->own = *p;
+    if (encrypt_mode && p->layout.strategy == OTA_STRATEGY_AB && !p->layout.scratch.size) {
+        if (strcmp(p->name, "esp8266-512k") != 0)
+            return -1;
+        s->own.layout.scratch.off = 256 * 1024; /* the reserved sector between user params and user2 */
+        s->own.layout.scratch.size = 4096;
+    }
+    s->preset = p = &s->own;
     memset(&sc, 0, sizeof sc);
     sc.size = p->flash_size;
     sc.n_runs = p->n_runs;
@@ -320,7 +368,25 @@ static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8
         o.has_security_counter = 1;
         o.security_counter = (uint32_t)v + 1;
         o.product = "powercut";
-        if (ota_sign_image(&o, key, pl, n[v], &s->img[v], &s->img_len[v]) != OTA_OK) {
+        if (encrypt_mode) {
+            ota_mem_src_t m;
+            ota_enc_key_t k;
+            if (ota_sign_image_encrypted(&o, key, dev_key, v ? 32 : 16, pl, n[v], &s->enc[v], &s->img_len[v]) !=
+                OTA_OK) {
+                free(pl);
+                return -1;
+            }
+            /* The plaintext twin: what runs once the device decrypted it. */
+            m.p = s->enc[v];
+            m.len = (uint32_t)s->img_len[v];
+            s->img[v] = malloc(s->img_len[v]);
+            memcpy(s->img[v], s->enc[v], s->img_len[v]);
+            if (ota_enc_load(ota_mem_read, &m, m.len, dev_priv, &k) != OTA_OK ||
+                ota_enc_apply(&k, 0, s->img[v], m.len) != OTA_OK) {
+                free(pl);
+                return -1;
+            }
+        } else if (ota_sign_image(&o, key, pl, n[v], &s->img[v], &s->img_len[v]) != OTA_OK) {
             free(pl);
             return -1;
         }
@@ -345,6 +411,8 @@ static void setup_free(struct setup *s)
     ota_flash_sim_close(s->sim);
     free(s->img[0]);
     free(s->img[1]);
+    free(s->enc[0]);
+    free(s->enc[1]);
     free(s->factory);
     free(s->patch);
 }
@@ -376,6 +444,7 @@ static void sweep(struct setup *s, enum scenario sc, ota_sim_cut_t mode, unsigne
     live(s, sc, &l, 0);
     ota_flash_sim_stats(s->sim, &st);
     judge(sc, &l, &st);
+    check_other_slot(s, &l);
     if (l.why[0]) {
         printf("FAIL %s %s: clean run: %s\n", label, scenario_names[sc], l.why);
         t->failures++;
@@ -396,6 +465,7 @@ static void sweep(struct setup *s, enum scenario sc, ota_sim_cut_t mode, unsigne
         live(s, sc, &l, second ? (seed * 31u + (uint32_t)k) | 1u : 0);
         ota_flash_sim_stats(s->sim, &st);
         judge(sc, &l, &st);
+        check_other_slot(s, &l);
         points++;
         if (sc == SC_DELTA) {
             t->delta_runs++;
@@ -443,6 +513,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"layout", 1, 0, 'l'}, {"ws", 1, 0, 'w'},   {"erased", 1, 0, 'e'},
                                          {"scenario", 1, 0, 's'}, {"mode", 1, 0, 'm'}, {"stride", 1, 0, 'S'},
                                          {"second-cuts", 0, 0, '2'}, {"seed", 1, 0, 'r'}, {"help", 0, 0, 'h'},
+                                         {"encrypt", 0, 0, 'E'},
                                          {0, 0, 0, 0}};
     const char *layouts = "esp8266-512k,stm32f4-1m,swap-256k", *wss = "1,8,16", *erased = "ff,00",
                *scen = "all", *mode = "both";
@@ -451,7 +522,7 @@ int main(int argc, char **argv)
     uint32_t seed = 1;
     const ota_preset_t *presets = ota_presets(&np);
     static const unsigned wsv[] = {1, 2, 4, 8, 16, 32};
-    ota_key_t *key;
+    ota_key_t *key, *dev_key = NULL;
     struct totals t;
 
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -465,14 +536,16 @@ int main(int argc, char **argv)
         case '2': second = 1; break;
         case 'r': seed = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'v': verbose++; break;
+        case 'E': encrypt_mode = 1; break;
         default:
             printf("usage: %s [--layout L,...|all] [--ws 1,8,16] [--erased ff,00] [--scenario confirm,rollback,resume,delta|all]\n"
-                   "       [--mode cut|torn|both] [--stride N] [--second-cuts] [--seed S] [-v]\n",
+                   "       [--mode cut|torn|both] [--stride N] [--second-cuts] [--seed S] [--encrypt] [-v]\n",
                    argv[0]);
             return c == 'h' ? 0 : 2;
         }
     }
-    if (ota_key_generate(&key) != OTA_OK) {
+    if (ota_key_generate(&key) != OTA_OK ||
+        (encrypt_mode && (ota_key_generate(&dev_key) != OTA_OK || ota_key_private_scalar(dev_key, dev_priv) != OTA_OK))) {
         fprintf(stderr, "powercut: cannot make a key\n");
         return 1;
     }
@@ -490,13 +563,14 @@ int main(int argc, char **argv)
                 char label[64];
                 if (!in_list(erased, e ? "00" : "ff"))
                     continue;
-                if (setup_init(&s, &presets[i], wsv[w], e ? 0x00 : 0xff, key) != 0) {
+                if (setup_init(&s, &presets[i], wsv[w], e ? 0x00 : 0xff, key, dev_key) != 0) {
                     fprintf(stderr, "powercut: setup failed for %s\n", presets[i].name);
                     return 1;
                 }
-                snprintf(label, sizeof label, "%s ws=%u erased=0x%02x", presets[i].name, wsv[w], e ? 0 : 0xff);
+                snprintf(label, sizeof label, "%s%s ws=%u erased=0x%02x", presets[i].name, encrypt_mode ? " enc" : "",
+                         wsv[w], e ? 0 : 0xff);
                 for (sc = 0; sc < SC_COUNT; sc++) {
-                    if (!in_list(scen, scenario_names[sc]))
+                    if (!in_list(scen, scenario_names[sc]) || (encrypt_mode && sc == SC_DELTA))
                         continue;
                     for (m = 1; m <= 2; m++)
                         if (in_list(mode, "both") || in_list(mode, m == 1 ? "cut" : "torn"))
@@ -507,6 +581,7 @@ int main(int argc, char **argv)
         }
     }
     ota_key_free(key);
+    ota_key_free(dev_key);
     printf("powercut: %lu sweeps, %lu cut points (%lu of them with a second cut during recovery), "
            "%lu bricks, %lu other failures\n"
            "          (%lu cuts inside a commit window rolled the update back, as they should)\n",

@@ -156,6 +156,25 @@ class Releases(ReleaseHelpers, unittest.TestCase):
         st, r, _ = self.upload("rel-imgtool", img, token=tok)
         self.assertEqual((st, r["version"], r["security_counter"]), (201, "1.2.3+4", 7), r)
 
+    def test_encrypted_image_is_accepted_and_served_encrypted(self):
+        enc = os.path.join(VECTORS, "..", "imgtool-enc")
+        with open(os.path.join(enc, "fw-65537.enc-ec256.bin"), "rb") as f:
+            img = f.read()
+        tok = self.new_product("rel-enc")
+        st, r, _ = self.upload("rel-enc", img, token=tok)
+        self.assertEqual((st, r["version"], r["meta"]["encrypted"], r["meta"]["flags"]), (201, "1.2.0+3", True, 4), r)
+        st, body, _ = self.get("/api/v1/artifacts/" + r["artifacts"][0]["sha256"])
+        self.assertEqual((st, body), (200, img))  # the ciphertext, as uploaded
+        # The signature is still checked, over the plaintext hash the image states.
+        st, r, _ = self.upload("rel-enc", bad_sig(img), token=tok, version="9.9.9")
+        self.assertEqual((st, r["error"]["code"]), (400, "bad_signature"), r)
+        _, _, items = tlvs(img)
+        v = [v for t, v, n in items if t == 0x10][0]
+        b = bytearray(img)
+        b[v] ^= 1  # a stated hash the signature does not cover
+        st, r, _ = self.upload("rel-enc", bytes(b), token=tok)
+        self.assertEqual((st, r["error"]["code"]), (400, "bad_signature"), r)
+
     def test_download_byte_identical(self):
         st, body, h = self.get("/api/v1/artifacts/" + self.sha)
         self.assertEqual((st, body), (200, self.img))

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "otakit/err.h"
+#include "otakit/encrypt.h"
 #include "otakit/fileio.h"
 #include "otakit/sign.h"
 
@@ -37,6 +38,11 @@ static const char sign_help[] =
     "      --tlv NAME=VAL         a protected TLV of otakit's table by name (e.g. BOOT_RECORD=0x..);\n"
     "                             VAL is a number, an identifier, or 0xHEX or text, by its kind\n"
     "      --custom-tlv TAG=VAL   extra protected TLV, TAG 0xa0..0xfffe, VAL 0xHEX or text\n"
+    "  -E, --encrypt PUB.pem      encrypt the payload for the device holding PUB's private half\n"
+    "                             (MCUboot's ENC_EC256: ECIES-P256 key wrap, AES-CTR payload);\n"
+    "                             hash and signature stay over the plaintext\n"
+    "      --encrypt-keylen N     AES key length with --encrypt: 128 (default) or 256\n"
+    "      --aes256               the same as --encrypt-keylen 256\n"
     "  -h, --help                 this text\n\n"
     "Numbers may be decimal or 0x-hex.\n";
 
@@ -138,7 +144,8 @@ static int parse_named(char *arg, uint8_t u32[4], ota_custom_tlv_t *t)
 
 int cmd_sign(int argc, char **argv)
 {
-    enum { O_PRODUCT = 256, O_HW, O_PAD, O_CONFIRM, O_ALIGN, O_SECTORS, O_LOAD, O_PADSIG, O_CUSTOM, O_TLV };
+    enum { O_PRODUCT = 256, O_HW, O_PAD, O_CONFIRM, O_ALIGN, O_SECTORS, O_LOAD, O_PADSIG, O_CUSTOM, O_TLV, O_KEYLEN,
+           O_AES256 };
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
                                          {"version", required_argument, 0, 'v'},
                                          {"security-counter", required_argument, 0, 's'},
@@ -155,12 +162,17 @@ int cmd_sign(int argc, char **argv)
                                          {"pad-sig", no_argument, 0, O_PADSIG},
                                          {"custom-tlv", required_argument, 0, O_CUSTOM},
                                          {"tlv", required_argument, 0, O_TLV},
+                                         {"encrypt", required_argument, 0, 'E'},
+                                         {"encrypt-keylen", required_argument, 0, O_KEYLEN},
+                                         {"aes256", no_argument, 0, O_AES256},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     ota_sign_opts_t o;
     ota_custom_tlv_t custom[MAX_CUSTOM], named[MAX_NAMED];
     uint8_t named_u32[MAX_NAMED][4];
-    const char *keypath = NULL, *version = NULL, *in, *out;
+    const char *keypath = NULL, *version = NULL, *encpath = NULL, *in, *out;
+    unsigned enc_bits = 128;
+    ota_key_t *enc_key = NULL;
     char hw[OTA_HW_REV_MAX + 2] = "";
     uint8_t *payload = NULL, *img = NULL, der[OTA_P256_SPKI_LEN];
     size_t len, img_len;
@@ -174,7 +186,7 @@ int cmd_sign(int argc, char **argv)
 
     ota_sign_opts_init(&o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:v:s:H:S:R:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:v:s:H:S:R:E:h", opts, NULL)) != -1) {
         switch (c) {
         case 'k': keypath = optarg; break;
         case 'v': version = optarg; break;
@@ -237,6 +249,13 @@ int cmd_sign(int argc, char **argv)
                                    optarg);
             o.n_tlvs++;
             break;
+        case 'E': encpath = optarg; break;
+        case O_KEYLEN:
+            if (parse_uint(optarg, 256, &v) || (v != 128 && v != 256))
+                return usage_error("sign", "bad --encrypt-keylen '%s' (128 or 256)", optarg);
+            enc_bits = v;
+            break;
+        case O_AES256: enc_bits = 256; break;
         case 'h': fputs(sign_help, stdout); return EXIT_OK;
         default: return usage_error("sign", "bad option");
         }
@@ -270,8 +289,14 @@ int cmd_sign(int argc, char **argv)
         return op_error("sign", keypath, OTA_ERR_KEY_PUBLIC);
     }
     errno = 0;
+    if (encpath && (rc = ota_key_load(encpath, &enc_key)) != OTA_OK) {
+        ota_key_free(key);
+        return op_error("sign", encpath, rc);
+    }
+    errno = 0;
     if ((rc = ota_file_read(in, &payload, &len)) != OTA_OK) {
         ota_key_free(key);
+        ota_key_free(enc_key);
         return op_error("sign", in, rc);
     }
     if (len >= 4 && payload[0] == 0x3d && payload[1] == 0xb8 && payload[2] == 0xf3 && payload[3] == 0x96) {
@@ -280,7 +305,10 @@ int cmd_sign(int argc, char **argv)
         rc = EXIT_FAIL;
         goto done;
     }
-    rc = ota_sign_image(&o, key, payload, len, &img, &img_len);
+    if (enc_key)
+        rc = ota_sign_image_encrypted(&o, key, enc_key, enc_bits / 8, payload, len, &img, &img_len);
+    else
+        rc = ota_sign_image(&o, key, payload, len, &img, &img_len);
     if (rc == OTA_ERR_SLOT_SIZE) {
         fprintf(stderr, "otakit sign: %s: %s (payload %zu bytes, trailer %u bytes, slot %u bytes)\n", in,
                 ota_strerror(rc), len, (unsigned)ota_trailer_size(&o), (unsigned)o.slot_size);
@@ -304,7 +332,20 @@ int cmd_sign(int argc, char **argv)
     cfg.keys = &pk;
     cfg.n_keys = 1;
     cfg.flags = 0;
-    ota_image_verify_buf(img, (uint32_t)img_len, &cfg, &info);
+    /* An encrypted image's hash is over the plaintext, which is gone: report the header and TLVs. */
+    cfg.flags = enc_key ? OTA_VERIFY_HASH_ONLY : 0;
+    if (ota_image_verify_buf(img, (uint32_t)img_len, &cfg, &info) != OTA_OK && enc_key) {
+        ota_mem_src_t m = {img, (uint32_t)img_len};
+        ota_tlv_iter_t it;
+        ota_tlv_t t;
+        ota_image_read_protected(ota_mem_read, &m, &info.layout, &info);
+        ota_tlv_iter_init(&it, ota_mem_read, &m, &info.layout);
+        while (ota_tlv_next(&it, &t) == 1)
+            if (t.type == OTA_TLV_SHA256 && t.len == 32)
+                memcpy(info.hash, img + t.off, 32);
+            else if (t.type == OTA_TLV_KEYHASH && t.len == 32)
+                memcpy(info.key_hash, img + t.off, 32);
+    }
     ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
     ota_hex_encode(info.hash, 32, hash_hex);
     ota_hex_encode(info.key_hash, 32, kh_hex);
@@ -322,12 +363,16 @@ int cmd_sign(int argc, char **argv)
             printf("  product           %s\n", info.product);
         if (info.hw_rev[0])
             printf("  hardware          %s\n", info.hw_rev);
-        printf("  sha256            %s\n  key hash          %s\n", hash_hex, kh_hex);
+        printf("  sha256            %s%s\n  key hash          %s\n", hash_hex, enc_key ? " (of the plaintext)" : "",
+               kh_hex);
+        if (enc_key)
+            printf("  encrypted         AES-%u-CTR, key wrapped for %s (ENC_EC256)\n", enc_bits, encpath);
     }
     rc = EXIT_OK;
 done:
     free(img);
     free(payload);
     ota_key_free(key);
+    ota_key_free(enc_key);
     return rc;
 }

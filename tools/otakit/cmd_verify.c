@@ -7,7 +7,9 @@
 
 #include "cli.h"
 #include "otakit/err.h"
+#include "otakit/enc.h"
 #include "otakit/fileio.h"
+#include "otakit/keys.h"
 
 #define MAX_KEYS 16
 
@@ -19,6 +21,9 @@ static const char verify_help[] =
     "      --product ID               also require the image to be for this product\n"
     "      --hw-rev R                 also require the image to support this hardware revision\n"
     "      --min-security-counter N   also require a security counter of at least N\n"
+    "  -K, --enc-key FILE             the device's decryption key (P-256 private key, PEM or DER):\n"
+    "                                 encrypted images are decrypted on the fly to check the\n"
+    "                                 hash and signature of their plaintext\n"
     "  -q, --quiet                    print nothing for images that pass\n"
     "  -h, --help                     this text\n\n"
     "Exit status: 0 when every image verifies, 1 when any does not, 2 on a bad command line.\n";
@@ -29,10 +34,84 @@ static const char inspect_help[] =
     "every TLV, the image hash (recomputed), the key hash and the slot trailer if padded.\n"
     "Without -k the signature is reported but not checked.\n\n"
     "  -k, --key FILE   check the signature against this key (repeat for several)\n"
+    "  -K, --enc-key FILE  decryption key of an encrypted image: check its plaintext\n"
     "      --json       machine-readable output\n"
     "  -h, --help       this text\n\n"
     "Exit status: 0 when the image is well formed and its hash (and, with -k, signature) is\n"
     "good; 1 otherwise (the reason is printed); 2 on a bad command line.\n";
+
+/* An image as the verifier reads it: the file, or, for an encrypted image and a -K key, the file
+ * decrypted on the fly (otakit/enc.h), so the hash and signature of the plaintext are checked. */
+struct image_src {
+    ota_file_src_t file;
+    ota_enc_key_t key;
+    ota_enc_reader_t dec;
+    ota_read_fn read;
+    void *ctx;
+    int encrypted; /* the header says so */
+};
+
+/* Opens path; with priv (a -K key) opens an encrypted image's key too. Returns OTA_OK or the
+ * error (the file is then closed). */
+static int image_open(const char *path, const uint8_t *priv, struct image_src *s)
+{
+    uint8_t raw[OTA_IMAGE_HEADER_SIZE];
+    ota_image_header_t h;
+    int rc;
+    memset(s, 0, sizeof *s);
+    if ((rc = ota_file_src_open(path, &s->file)) != OTA_OK)
+        return rc;
+    s->read = ota_file_src_read;
+    s->ctx = &s->file;
+    if (s->file.size > UINT32_MAX) {
+        ota_file_src_close(&s->file);
+        return OTA_ERR_TOO_BIG;
+    }
+    if (ota_file_src_read(&s->file, 0, raw, sizeof raw) != 0)
+        return OTA_OK; /* the verifier says what is wrong */
+    ota_image_header_decode(raw, &h);
+    s->encrypted = h.magic == OTA_IMAGE_MAGIC && ota_enc_key_len(h.flags) != 0;
+    if (!s->encrypted || !priv)
+        return OTA_OK;
+    if ((rc = ota_enc_load(ota_file_src_read, &s->file, (uint32_t)s->file.size, priv, &s->key)) != OTA_OK) {
+        ota_file_src_close(&s->file);
+        return rc;
+    }
+    s->dec.read = ota_file_src_read;
+    s->dec.ctx = &s->file;
+    s->dec.key = &s->key;
+    s->read = ota_enc_read;
+    s->ctx = &s->dec;
+    return OTA_OK;
+}
+
+static void image_close(struct image_src *s)
+{
+    ota_enc_clear(&s->key);
+    ota_file_src_close(&s->file);
+}
+
+/* An encrypted image read without its key fails its hash: say why. */
+static int enc_error(const struct image_src *s, int rc)
+{
+    return rc == OTA_ERR_HASH && s->encrypted && !s->key.key_len ? OTA_ERR_ENC_KEY : rc;
+}
+
+/* Loads -K's private scalar into priv. Returns EXIT_OK or EXIT_FAIL (after saying why). */
+static int load_enc_key(const char *cmd, const char *path, uint8_t priv[32])
+{
+    ota_key_t *k = NULL;
+    int rc;
+    errno = 0;
+    if ((rc = ota_key_load(path, &k)) == OTA_OK)
+        rc = ota_key_private_scalar(k, priv);
+    ota_key_free(k);
+    if (rc != OTA_OK) {
+        op_error(cmd, path, rc);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
 
 /* Applies the policy options of verify after a successful ota_image_verify(). */
 struct policy {
@@ -57,6 +136,7 @@ int cmd_verify(int argc, char **argv)
 {
     enum { O_PRODUCT = 256, O_HW, O_MINSC };
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                         {"enc-key", required_argument, 0, 'K'},
                                          {"product", required_argument, 0, O_PRODUCT},
                                          {"hw-rev", required_argument, 0, O_HW},
                                          {"min-security-counter", required_argument, 0, O_MINSC},
@@ -68,17 +148,19 @@ int cmd_verify(int argc, char **argv)
     unsigned nkeys = 0;
     struct policy pol = {0, 0, 0, 0};
     int quiet = 0, c, failed = 0, i;
-    uint8_t *der;
+    uint8_t *der, priv[32];
+    const char *encpath = NULL;
     ota_verify_cfg_t cfg;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:K:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (nkeys == MAX_KEYS)
                 return usage_error("verify", "at most %d keys", MAX_KEYS);
             keypaths[nkeys++] = optarg;
             break;
+        case 'K': encpath = optarg; break;
         case O_PRODUCT: pol.product = optarg; break;
         case O_HW: pol.hw = optarg; break;
         case O_MINSC:
@@ -95,6 +177,8 @@ int cmd_verify(int argc, char **argv)
         return usage_error("verify", "missing -k KEY (a trusted public key)");
     if (optind == argc)
         return usage_error("verify", "missing IMAGE");
+    if (encpath && load_enc_key("verify", encpath, priv) != EXIT_OK)
+        return EXIT_FAIL;
     if (load_trusted_keys("verify", keypaths, nkeys, &der, keys) != EXIT_OK)
         return EXIT_FAIL;
     cfg.keys = keys;
@@ -103,22 +187,24 @@ int cmd_verify(int argc, char **argv)
 
     for (i = optind; i < argc; i++) {
         ota_image_info_t info;
-        ota_file_src_t src;
+        struct image_src src;
         char vbuf[32], kh[65];
         int rc;
 
         errno = 0;
-        if ((rc = ota_file_src_open(argv[i], &src)) != OTA_OK) {
-            op_error("verify", argv[i], rc);
+        if ((rc = image_open(argv[i], encpath ? priv : NULL, &src)) != OTA_OK) {
+            if (rc == OTA_ERR_FILE)
+                op_error("verify", argv[i], rc);
+            else
+                fprintf(stderr, "%s: FAIL: %s (%s)\n", argv[i], ota_strerror(rc), ota_errname(rc));
             failed = 1;
             continue;
         }
         /* streamed from the file through the read callback, as a device reads its slot */
-        if (src.size > UINT32_MAX)
-            rc = OTA_ERR_TOO_BIG;
-        else if ((rc = ota_image_verify(ota_file_src_read, &src, (uint32_t)src.size, &cfg, &info)) == OTA_OK)
+        if ((rc = ota_image_verify(src.read, src.ctx, (uint32_t)src.file.size, &cfg, &info)) == OTA_OK)
             rc = check_policy(&pol, &info);
-        ota_file_src_close(&src);
+        rc = enc_error(&src, rc);
+        image_close(&src);
         if (rc != OTA_OK) {
             fprintf(stderr, "%s: FAIL: %s (%s)\n", argv[i], ota_strerror(rc), ota_errname(rc));
             failed = 1;
@@ -133,8 +219,10 @@ int cmd_verify(int argc, char **argv)
             printf(", security counter %u", (unsigned)info.security_counter);
         if (info.product[0])
             printf(", product %s", info.product);
-        printf(", signed by %s (key hash %s...)\n", keypaths[info.key_index], kh);
+        printf(", signed by %s (key hash %s...)%s\n", keypaths[info.key_index], kh,
+               info.hdr.flags & OTA_IMAGE_F_ENCRYPTED ? ", encrypted (plaintext checked)" : "");
     }
+    memset(priv, 0, sizeof priv);
     free(der);
     return failed ? EXIT_FAIL : EXIT_OK;
 }
@@ -203,6 +291,7 @@ static const char *area_name(int prot)
 int cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {{"key", required_argument, 0, 'k'},
+                                         {"enc-key", required_argument, 0, 'K'},
                                          {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -220,17 +309,20 @@ int cmd_inspect(int argc, char **argv)
     ota_tlv_iter_t it;
     ota_tlv_t tlvs[64];
     struct trailer tr;
-    ota_file_src_t src;
+    struct image_src isrc;
+    const char *encpath = NULL;
+    uint8_t priv[32];
     char hex[65], vbuf[32];
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:K:h", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (nkeys == MAX_KEYS)
                 return usage_error("inspect", "at most %d keys", MAX_KEYS);
             keypaths[nkeys++] = optarg;
             break;
+        case 'K': encpath = optarg; break;
         case 'j': json = 1; break;
         case 'h': fputs(inspect_help, stdout); return EXIT_OK;
         default: return usage_error("inspect", "bad option");
@@ -239,38 +331,36 @@ int cmd_inspect(int argc, char **argv)
     if (argc - optind != 1)
         return usage_error("inspect", "need exactly one IMAGE");
     path = argv[optind];
+    if (encpath && load_enc_key("inspect", encpath, priv) != EXIT_OK)
+        return EXIT_FAIL;
     if (nkeys && load_trusted_keys("inspect", keypaths, nkeys, &der, keys) != EXIT_OK)
         return EXIT_FAIL;
     errno = 0;
-    if ((rc = ota_file_src_open(path, &src)) != OTA_OK) {
+    if ((rc = image_open(path, encpath ? priv : NULL, &isrc)) != OTA_OK) {
         free(der);
         return op_error("inspect", path, rc);
     }
-    if (src.size > UINT32_MAX) {
-        ota_file_src_close(&src);
-        free(der);
-        return op_error("inspect", path, OTA_ERR_TOO_BIG);
-    }
-    len = (size_t)src.size;
+    memset(priv, 0, sizeof priv);
+    len = (size_t)isrc.file.size;
 
-    /* The verdict, from the one verifier. */
+    /* The verdict, from the one verifier (over the plaintext of an encrypted image with -K). */
     cfg.keys = keys;
     cfg.n_keys = nkeys;
     cfg.flags = nkeys ? 0 : OTA_VERIFY_HASH_ONLY;
-    rc = ota_image_verify(ota_file_src_read, &src, (uint32_t)len, &cfg, &info);
+    rc = enc_error(&isrc, ota_image_verify(isrc.read, isrc.ctx, (uint32_t)len, &cfg, &info));
 
     /* The details, from the same format module, as far as the image lets us read. */
     memset(&hdr, 0, sizeof hdr);
     memset(&lay, 0, sizeof lay);
-    hrc = ota_file_src_read(&src, 0, raw, sizeof raw) == 0 ? ota_image_header_decode(raw, &hdr) : OTA_ERR_TRUNCATED;
+    hrc = ota_file_src_read(&isrc.file, 0, raw, sizeof raw) == 0 ? ota_image_header_decode(raw, &hdr) : OTA_ERR_TRUNCATED;
     if (hrc == OTA_OK || hrc == OTA_ERR_FLAGS)
-        lrc = ota_image_layout(ota_file_src_read, &src, (uint32_t)len, &hdr, &lay);
+        lrc = ota_image_layout(ota_file_src_read, &isrc.file, (uint32_t)len, &hdr, &lay);
     if (lrc == OTA_OK) {
-        ota_image_hash(ota_file_src_read, &src, lay.unprot_off, digest);
-        ota_tlv_iter_init(&it, ota_file_src_read, &src, &lay);
+        ota_image_hash(isrc.read, isrc.ctx, lay.unprot_off, digest);
+        ota_tlv_iter_init(&it, ota_file_src_read, &isrc.file, &lay);
         while (ntlv < 64 && (trc = ota_tlv_next(&it, &tlvs[ntlv])) == 1)
             ntlv++;
-        find_trailer(&src, lay.image_end, &tr);
+        find_trailer(&isrc.file, lay.image_end, &tr);
     } else {
         memset(&tr, 0, sizeof tr);
     }
@@ -291,6 +381,8 @@ int cmd_inspect(int argc, char **argv)
                    "\"img_size\":%u,\"flags\":%u},\"version\":\"%s\"",
                    (unsigned)hdr.magic, (unsigned)hdr.load_addr, hdr.hdr_size, hdr.protect_tlv_size,
                    (unsigned)hdr.img_size, (unsigned)hdr.flags, vbuf);
+            printf(",\"encrypted\":%s,\"decrypted\":%s", isrc.encrypted ? "true" : "false",
+                   isrc.key.key_len ? "true" : "false");
         }
         if (lrc == OTA_OK) {
             printf(",\"image_size\":%u", (unsigned)lay.image_end);
@@ -300,7 +392,7 @@ int cmd_inspect(int argc, char **argv)
             for (i = 0; i < ntlv; i++) {
                 const char *n = ota_tlv_name(tlvs[i].type);
                 char val[OTA_TLV_TEXT_MAX + 1];
-                int kind = tlv_value(&src, &tlvs[i], val);
+                int kind = tlv_value(&isrc.file, &tlvs[i], val);
                 printf("%s{\"area\":\"%s\",\"type\":%u,\"name\":", i ? "," : "", area_name(tlvs[i].is_protected),
                        tlvs[i].type);
                 if (n)
@@ -369,6 +461,10 @@ int cmd_inspect(int argc, char **argv)
                    (unsigned)hdr.flags, (unsigned)hdr.load_addr);
             printf("payload           %u bytes (0x%x) at offset %u\n", (unsigned)hdr.img_size,
                    (unsigned)hdr.img_size, hdr.hdr_size);
+            if (isrc.encrypted)
+                printf("encrypted         AES-%u-CTR, key in ENC_EC256 (%s)\n", ota_enc_key_len(hdr.flags) * 8,
+                       isrc.key.key_len ? "decrypted with -K: the hash below is the plaintext's"
+                                        : "not decrypted: give -K ENCKEY to check the plaintext");
         }
         if (lrc == OTA_OK) {
             printf("image size        %u bytes", (unsigned)lay.image_end);
@@ -402,7 +498,7 @@ int cmd_inspect(int argc, char **argv)
             for (i = 0; i < ntlv; i++) {
                 const char *n = ota_tlv_name(tlvs[i].type);
                 char val[OTA_TLV_TEXT_MAX + 1];
-                tlv_value(&src, &tlvs[i], val);
+                tlv_value(&isrc.file, &tlvs[i], val);
                 printf("  %-11s 0x%04x %-12s %5u bytes at %u%s%s\n", area_name(tlvs[i].is_protected), tlvs[i].type,
                        n ? n : "(vendor)", tlvs[i].len, (unsigned)tlvs[i].off, val[0] ? "  " : "", val);
             }
@@ -417,7 +513,7 @@ int cmd_inspect(int argc, char **argv)
     }
     if (rc != OTA_OK)
         fprintf(stderr, "%s: FAIL: %s (%s)\n", path, ota_strerror(rc), ota_errname(rc));
-    ota_file_src_close(&src);
+    image_close(&isrc);
     free(der);
     return rc == OTA_OK ? EXIT_OK : EXIT_FAIL;
 }

@@ -20,4 +20,8 @@ int ota_ct_equal(const void *a, const void *b, size_t n);
  * their lengths, never on their contents. Returns 1 when they are equal, 0 otherwise. */
 int ota_ct_streq(const char *a, const char *b);
 
+/* Zeroes n bytes at p through a volatile pointer, so the compiler keeps it even when p is about
+ * to go out of scope (keys, secrets). */
+void ota_wipe(void *p, size_t n);
+
 #endif

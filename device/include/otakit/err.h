@@ -17,7 +17,7 @@
     X(OTA_ERR_MAGIC, -4, "not an image: bad header magic (expected 0x96f3b83d)")                \
     X(OTA_ERR_HDR_SIZE, -5, "header size field is smaller than the 32-byte header")             \
     X(OTA_ERR_TOO_BIG, -6, "image size fields run past the end of the slot")                    \
-    X(OTA_ERR_FLAGS, -7, "image uses a feature this build does not support (encrypted or compressed)") \
+    X(OTA_ERR_FLAGS, -7, "image uses a feature this build does not support (compressed)") \
     X(OTA_ERR_PROT_SIZE, -8, "protected TLV size in the header does not match the protected TLV area") \
     X(OTA_ERR_TLV_MAGIC, -9, "TLV area is missing or has a bad info magic (expected 0x6907)")   \
     X(OTA_ERR_TLV_BOUNDS, -10, "a TLV runs past the end of its area")                           \
@@ -74,7 +74,9 @@
     X(OTA_ERR_OFFSET, -61, "chunk offset or total does not continue the transfer (a gap, a replay or another image)") \
     X(OTA_ERR_DELTA, -70, "malformed delta patch") \
     X(OTA_ERR_DELTA_BASE, -71, "delta patch is for another base image than the running one") \
-    X(OTA_ERR_DELTA_LIMITS, -72, "delta patch needs a larger window or block than this device holds")
+    X(OTA_ERR_DELTA_LIMITS, -72, "delta patch needs a larger window or block than this device holds") \
+    X(OTA_ERR_ENC_KEY, -62, "encrypted image, and no valid decryption key to open it (give the device's private key)") \
+    X(OTA_ERR_ENC_TLV, -63, "encrypted image whose ENC_EC256 key TLV is missing, malformed or made for another decryption key")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,

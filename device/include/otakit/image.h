@@ -35,10 +35,10 @@
 #define OTA_IMAGE_F_ROM_FIXED 0x00000100UL
 #define OTA_IMAGE_F_COMPRESSED_LZMA1 0x00000200UL
 #define OTA_IMAGE_F_COMPRESSED_LZMA2 0x00000400UL
+/* Encrypted payload (otakit/enc.h: decrypted with the device's key where the layout needs it). */
+#define OTA_IMAGE_F_ENCRYPTED (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256)
 /* Flags whose images this library cannot verify or run. */
-#define OTA_IMAGE_F_UNSUPPORTED                                                                    \
-    (OTA_IMAGE_F_ENCRYPTED_AES128 | OTA_IMAGE_F_ENCRYPTED_AES256 | OTA_IMAGE_F_COMPRESSED_LZMA1 |  \
-     OTA_IMAGE_F_COMPRESSED_LZMA2)
+#define OTA_IMAGE_F_UNSUPPORTED (OTA_IMAGE_F_COMPRESSED_LZMA1 | OTA_IMAGE_F_COMPRESSED_LZMA2)
 
 /* TLV types (OTA_TLV_SEC_CNT, OTA_TLV_PRODUCT, ...) and their rules come from the table in
  * otakit/tlv.h. */
@@ -165,6 +165,10 @@ typedef struct {
 
 /* ota_verify_cfg_t.flags */
 #define OTA_VERIFY_HASH_ONLY 0x1u /* check structure and hash; do not require or check a signature */
+/* An encrypted image (otakit/enc.h) read as it lies, without the device's key: its SHA256 TLV (the
+ * plaintext's hash) cannot be recomputed, so the signature is checked over that stated hash. What
+ * a server can check of a release it stores and serves encrypted. */
+#define OTA_VERIFY_ENC_STATED_HASH 0x2u
 
 typedef struct {
     const ota_pubkey_t *keys; /* trusted keys; the image's KEYHASH/PUBKEY picks one */

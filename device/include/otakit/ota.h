@@ -56,6 +56,10 @@ typedef struct {
      * also requests MCUboot's upgrade of that type, ota_confirm() also writes MCUboot's image_ok
      * (boot_set_confirmed()). 0: otakit's own bootloader (ota_boot) only. */
     uint8_t mcuboot_request;
+    /* Encrypted images (otakit/enc.h): &ota_enc_ecies_p256 to accept MCUboot's ENC_EC256 images,
+     * with the platform's enc_private_key giving the device's key; NULL (the default) leaves
+     * their code out of the link and refuses them (OTA_ERR_FLAGS). */
+    const struct ota_enc_ops *enc;
 } ota_config_t;
 
 /* The persisted boot state (one journal entry). */

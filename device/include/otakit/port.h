@@ -50,6 +50,13 @@ typedef struct ota_platform_ops {
      * Returns 0, or nonzero on failure. Needed by ota_tls_init() only. */
     int (*entropy)(void *ctx, unsigned char *out, size_t len);
     void *ctx;
+    /* The device's image-decryption key (encrypted images, otakit/enc.h: MCUboot's ENC_EC256,
+     * ECIES-P256): writes its 32-byte big-endian private scalar to out (from a secure store, OTP,
+     * or the bootloader's own flash). Called by ota_end() and ota_boot() only for an image whose
+     * header says it is encrypted; the library wipes its copy after use. Returns 0, or nonzero.
+     * NULL: encrypted images are refused (OTA_ERR_ENC_KEY). Last, so positional initializers of
+     * the members above stay valid. */
+    int (*enc_private_key)(void *ctx, uint8_t out[32]);
 } ota_platform_ops_t;
 
 /* A deadline on the platform clock (the library's structs hold one; device/core/deadline.h works

@@ -45,4 +45,9 @@ int ota_key_public_pem(const ota_key_t *key, char *buf, size_t n);
  * or OTA_ERR_CRYPTO. */
 int ota_key_sign_hash(const ota_key_t *key, const uint8_t hash[32], uint8_t *sig, size_t *siglen);
 
+/* The 32-byte big-endian private scalar of a private key: an image-decryption key as a device's
+ * enc_private_key callback gives it (otakit/port.h; `otakit verify -K`). Returns OTA_OK,
+ * OTA_ERR_KEY_PUBLIC or OTA_ERR_CRYPTO. */
+int ota_key_private_scalar(const ota_key_t *key, uint8_t out[32]);
+
 #endif

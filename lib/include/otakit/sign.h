@@ -38,6 +38,9 @@ typedef struct {
     int confirm;             /* with pad: mark the image confirmed (image_ok) */
     uint8_t erased_val;      /* 0xff or 0x00 */
     int pad_sig;             /* pad the DER signature with zeros to 72 bytes (imgtool --pad-sig) */
+    uint32_t flags;          /* more header flags (ota_sign_image_encrypted(): ENCRYPTED_AES*) */
+    const ota_custom_tlv_t *unprot_tail; /* TLVs appended to the unprotected area after the */
+    unsigned n_unprot_tail;              /* signature (ENC_EC256), types the table admits there */
 } ota_sign_opts_t;
 
 /* Fills opts with the defaults: version 0.0.0+0, header 32, align 1, erased 0xff, nothing else. */
