@@ -40,6 +40,13 @@ static json_t *product_json(sqlite3_stmt *st)
                      (json_int_t)sqlite3_column_int64(st, 4), "compat", compat_policy_json(&pol));
 }
 
+/* A product's key: any algorithm MCUboot verifies and this server's build checks uploads with. */
+#define PUBKEY_RULE "public_key must be a PEM public key: ECDSA P-256 or P-384, RSA-2048 or RSA-3072, or Ed25519"
+static int key_alg_ok(const ota_key_t *key)
+{
+    return ota_alg_enabled(ota_key_get_alg(key));
+}
+
 static enum MHD_Result create(http_req_t *r)
 {
     const char *pid = json_string_value(json_object_get(r->json, "product_id"));
@@ -49,7 +56,8 @@ static enum MHD_Result create(http_req_t *r)
     char owner[65], enroll[65], oh[65], eh[65], khex[65];
     compat_policy_t pol = {0, 0, 0};
     const char *why;
-    uint8_t der[OTA_P256_SPKI_LEN], kh[32];
+    uint8_t der[OTA_KEY_DER_MAX], kh[32];
+    size_t der_len = 0;
     ota_key_t *key;
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
@@ -71,11 +79,11 @@ static enum MHD_Result create(http_req_t *r)
     khex[0] = 0;
     if (json_object_get(r->json, "public_key") && !json_is_null(json_object_get(r->json, "public_key"))) {
         if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
-            return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
-        rc = ota_key_public_der(key, der);
+            return http_error(r, ERR_BAD_PUBLIC_KEY, PUBKEY_RULE);
+        rc = key_alg_ok(key) ? ota_key_der(key, der, sizeof der, &der_len) : OTA_ERR_KEY_FORMAT;
         ota_key_free(key);
-        if (rc != OTA_OK || ota_key_hash(der, sizeof der, kh) != OTA_OK)
-            return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
+        if (rc != OTA_OK || ota_key_hash(der, (uint32_t)der_len, kh) != OTA_OK)
+            return http_error(r, ERR_BAD_PUBLIC_KEY, PUBKEY_RULE);
         for (i = 0; i < 32; i++)
             sprintf(khex + 2 * i, "%02x", kh[i]);
     }
@@ -91,7 +99,7 @@ static enum MHD_Result create(http_req_t *r)
         return http_error(r, ERR_DATABASE, "%s", db ? sqlite3_errmsg(db) : "no connection");
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, der, khex[0] ? (int)sizeof der : 0, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, der, khex[0] ? (int)der_len : 0, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, khex, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, oh, -1, SQLITE_STATIC);

@@ -162,13 +162,13 @@ int cmd_sign(int argc, char **argv)
     uint8_t named_u32[MAX_NAMED][4];
     const char *keypath = NULL, *version = NULL, *in, *out;
     char hw[OTA_HW_REV_MAX + 2] = "";
-    uint8_t *payload = NULL, *img = NULL, der[OTA_P256_SPKI_LEN];
+    uint8_t *payload = NULL, *img = NULL, der[OTA_KEY_DER_MAX];
     size_t len, img_len;
     ota_key_t *key = NULL;
     ota_image_info_t info;
     ota_verify_cfg_t cfg;
     ota_pubkey_t pk;
-    char hash_hex[65], kh_hex[65], vbuf[32];
+    char hash_hex[2 * OTA_HASH_MAX + 1], kh_hex[2 * OTA_HASH_MAX + 1], vbuf[32];
     uint32_t v;
     int c, rc;
 
@@ -298,16 +298,19 @@ int cmd_sign(int argc, char **argv)
     }
 
     /* Report what was signed, read back through the verifier. */
-    ota_key_public_der(key, der);
-    pk.der = der;
-    pk.len = sizeof der;
+    {
+        size_t der_len = 0;
+        ota_key_der(key, der, sizeof der, &der_len);
+        pk.der = der;
+        pk.len = (uint32_t)der_len;
+    }
     cfg.keys = &pk;
     cfg.n_keys = 1;
     cfg.flags = 0;
     ota_image_verify_buf(img, (uint32_t)img_len, &cfg, &info);
     ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
-    ota_hex_encode(info.hash, 32, hash_hex);
-    ota_hex_encode(info.key_hash, 32, kh_hex);
+    ota_hex_encode(info.hash, info.hash_len, hash_hex);
+    ota_hex_encode(info.key_hash, info.hash_len, kh_hex);
     if (strcmp(out, "-") != 0) {
         printf("signed %s -> %s\n", in, out);
         printf("  version           %s\n", vbuf);
@@ -322,7 +325,8 @@ int cmd_sign(int argc, char **argv)
             printf("  product           %s\n", info.product);
         if (info.hw_rev[0])
             printf("  hardware          %s\n", info.hw_rev);
-        printf("  sha256            %s\n  key hash          %s\n", hash_hex, kh_hex);
+        printf("  %-17s %s\n  key hash          %s\n  signature         %s\n", info.hash_len == 48 ? "sha384" : "sha256",
+               hash_hex, kh_hex, ota_alg_name(info.sig_alg));
     }
     rc = EXIT_OK;
 done:
