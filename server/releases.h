@@ -10,12 +10,13 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "otakit/image.h"
 
 /* The product a request names, as the releases code needs it. */
 struct rel_product {
     int64_t id;
     char pid[64];
-    uint8_t key[128]; /* DER SubjectPublicKeyInfo (products.public_key) */
+    uint8_t key[OTA_KEY_DER_MAX]; /* DER public key as MCUboot embeds it (products.public_key) */
     int key_len;
     int espressif;    /* version_rule = espressif */
 };
