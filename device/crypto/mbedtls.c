@@ -88,6 +88,7 @@ int ota_p256_key_check(const uint8_t *der, uint32_t len)
 }
 
 
+#if OTAKIT_SIG_ECDSA_P256 || OTAKIT_SIG_ECDSA_P384
 /* Reads one DER INTEGER of an ECDSA signature at *p (< end): positive, minimally encoded, at most
  * size significant bytes (32 for P-256, 48 for P-384). Returns 0 and advances *p, or -1. */
 static int der_integer(const uint8_t **p, const uint8_t *end, uint32_t size, mbedtls_mpi *out)
@@ -153,6 +154,8 @@ out:
     mbedtls_ecp_group_free(&grp);
     return rc;
 }
+
+#endif
 
 #if OTAKIT_SIG_ECDSA_P256
 int ota_p256_verify(const uint8_t *der, uint32_t len, const uint8_t hash[32], const uint8_t *sig,

@@ -26,7 +26,7 @@
 
 #include "crypto/crypto.h"
 
-static char algs_dir[PATH_MAX];
+static char algs_dir[PATH_MAX / 2];
 
 static const char *const names[] = {"rsa-2048", "rsa-3072", "ecdsa-p384", "ed25519"};
 static const int algs[] = {OTA_ALG_RSA2048, OTA_ALG_RSA3072, OTA_ALG_ECDSA_P384, OTA_ALG_ED25519};
@@ -36,6 +36,7 @@ static uint8_t *load(const char *name, size_t *len)
 {
     char path[PATH_MAX];
     uint8_t *b;
+    assert_true(strlen(name) < 128);
     snprintf(path, sizeof path, "%s/%s", algs_dir, name);
     if (ota_file_read(path, &b, len) != OTA_OK)
         fail_msg("cannot read %s", path);
