@@ -1,5 +1,6 @@
 /* mbedTLS configuration for otakit on a microcontroller (MBEDTLS_CONFIG_FILE; mbedTLS 2.28).
- * Only what the device library calls: SHA-256 (image hash), ECDSA-P256 verify (signature),
+ * Only what the device library calls: SHA-256 (image hash), ECDSA-P256 verify (signature; and the
+ * other algorithms the build selects, below),
  * MD5 (the ESP8266 push endpoint's checksum). No time, no files, no sockets, no libc allocator:
  * give mbedTLS a static heap once at start-up, as MCUboot does:
  *     static unsigned char heap[4096];   // ECDSA-P256 verify: about 2.5 KB; the TLS client: more
@@ -25,9 +26,21 @@
 #define MBEDTLS_AES_FEWER_TABLES /* one table per direction (the encrypted-image AES-CTR, the TLS client's GCM) */
 #define MBEDTLS_ECP_WINDOW_SIZE 2
 #define MBEDTLS_ECP_FIXED_POINT_OPTIM 0
-#define MBEDTLS_ECP_MAX_BITS 256
-#define MBEDTLS_MPI_MAX_SIZE 32
 #define MBEDTLS_MPI_WINDOW_SIZE 2
+/* The largest numbers the selected signature algorithms need (cmake/sigalgs.cmake passes
+ * OTAKIT_SIG_*: ECDSA-P256 alone unless the build selects more). */
+#if defined(OTAKIT_SIG_RSA) && OTAKIT_SIG_RSA
+#define MBEDTLS_MPI_MAX_SIZE 384 /* RSA-3072 */
+#elif defined(OTAKIT_SIG_ECDSA_P384) && OTAKIT_SIG_ECDSA_P384
+#define MBEDTLS_MPI_MAX_SIZE 48
+#else
+#define MBEDTLS_MPI_MAX_SIZE 32
+#endif
+#if defined(OTAKIT_SIG_ECDSA_P384) && OTAKIT_SIG_ECDSA_P384
+#define MBEDTLS_ECP_MAX_BITS 384
+#else
+#define MBEDTLS_ECP_MAX_BITS 256
+#endif
 
 /* Image verification. */
 #define MBEDTLS_SHA256_C
@@ -40,6 +53,22 @@
 #define MBEDTLS_ECP_NO_INTERNAL_RNG /* verify uses public data only; TLS passes its DRBG */
 #define MBEDTLS_ASN1_PARSE_C
 #define MBEDTLS_ASN1_WRITE_C /* ECDSA_C requires it (signature writing, unused here) */
+
+/* The other signatures MCUboot accepts, when selected (OTAKIT_SIG_ALGS). Ed25519 is otakit's own
+ * code (device/crypto/ed25519.c) and needs only SHA-512 from mbedTLS. */
+#if defined(OTAKIT_SIG_ECDSA_P384) && OTAKIT_SIG_ECDSA_P384
+#define MBEDTLS_ECP_DP_SECP384R1_ENABLED
+#endif
+#if (defined(OTAKIT_SIG_ECDSA_P384) && OTAKIT_SIG_ECDSA_P384) || (defined(OTAKIT_SIG_ED25519) && OTAKIT_SIG_ED25519)
+#define MBEDTLS_SHA512_C
+#define MBEDTLS_SHA512_SMALLER
+#endif
+#if defined(OTAKIT_SIG_RSA) && OTAKIT_SIG_RSA
+#define MBEDTLS_RSA_C
+#define MBEDTLS_PKCS1_V21 /* RSASSA-PSS */
+#define MBEDTLS_MD_C      /* PSS's MGF1 goes through the md layer */
+#define MBEDTLS_OID_C     /* RSA_C requires it */
+#endif
 
 /* ESP8266HTTPUpdateServer compatibility (net/push.c): the x-MD5 header. */
 #define MBEDTLS_MD5_C

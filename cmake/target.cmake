@@ -14,7 +14,8 @@ set(OTAKIT_MBEDTLS_LIBS "" CACHE STRING
 
 add_library(otakit_mbedtls_config INTERFACE)
 target_compile_definitions(otakit_mbedtls_config INTERFACE
-  "MBEDTLS_CONFIG_FILE=\"${OTAKIT_MBEDTLS_CONFIG}\"" $<$<BOOL:${OTAKIT_TARGET_TLS}>:OTAKIT_MBEDTLS_TLS>)
+  "MBEDTLS_CONFIG_FILE=\"${OTAKIT_MBEDTLS_CONFIG}\"" $<$<BOOL:${OTAKIT_TARGET_TLS}>:OTAKIT_MBEDTLS_TLS>
+  ${OTAKIT_SIG_DEFS}) # the config enables what the selected signature algorithms need
 
 if(OTAKIT_MBEDTLS_LIBS)
   # A prebuilt mbedTLS: its headers in MBEDTLS_INCLUDE, built with OTAKIT_MBEDTLS_CONFIG.

@@ -1,8 +1,8 @@
 /*
  * Image signer (see otakit/sign.h). Writes exactly what MCUboot's imgtool writes for the same
  * options: header, header padding (erased value), payload, protected TLVs (the table's in its order:
- * SEC_CNT, then ours; then custom ones), then SHA256, KEYHASH and the DER ECDSA signature, and
- * optional slot padding and trailer. The TLV areas are written by the image module's builder.
+ * SEC_CNT, then ours; then custom ones), then the hash (SHA256; SHA384 for ECDSA-P384 keys), KEYHASH
+ * and the signature TLV of the key's algorithm, and optional slot padding and trailer. The TLV areas are written by the image module's builder.
  */
 #include "otakit/sign.h"
 
@@ -112,11 +112,14 @@ static int put_protected(const ota_sign_opts_t *o, uint8_t *buf, uint32_t cap, u
 int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t *payload, size_t len,
                    uint8_t **out, size_t *out_len)
 {
-    uint32_t unprot_max = OTA_TLV_INFO_SIZE + 2 * (OTA_TLV_HDR_SIZE + 32) + OTA_TLV_HDR_SIZE + OTA_ECDSA_SIG_MAX;
+    /* hash, key hash and signature of the longest algorithm (SHA-384, RSA-3072), then any tail */
+    uint32_t unprot_max = OTA_TLV_INFO_SIZE + 2 * (OTA_TLV_HDR_SIZE + OTA_HASH_MAX) + OTA_TLV_HDR_SIZE + 384;
     uint16_t hdr_size = o->header_size ? o->header_size : OTA_IMAGE_HEADER_SIZE;
     uint32_t prot_len, unprot_len, hashed, image_len, total;
-    uint8_t digest[32], der[OTA_P256_SPKI_LEN], keyhash[32], sig[OTA_ECDSA_SIG_MAX + 8];
-    size_t siglen = 0;
+    int alg = key ? ota_key_get_alg(key) : OTA_ALG_NONE;
+    uint32_t hash_len = key ? ota_alg_hash_len(alg) : OTA_SHA256_LEN;
+    uint8_t digest[OTA_HASH_MAX], der[OTA_KEY_DER_MAX], keyhash[OTA_HASH_MAX], sig[384];
+    size_t siglen = 0, der_len = 0;
     ota_image_header_t h;
     ota_tlv_writer_t w;
     ota_mem_src_t m;
@@ -157,20 +160,22 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
 
     m.p = img;
     m.len = hashed;
-    if ((rc = ota_image_hash(ota_mem_read, &m, hashed, digest)) != OTA_OK)
+    if ((rc = ota_image_hash_len(ota_mem_read, &m, hashed, hash_len, digest)) != OTA_OK)
         goto fail;
     ota_tlv_area_begin(&w, img + hashed, unprot_max, 0);
-    ota_tlv_put(&w, OTA_TLV_SHA256, digest, 32);
+    ota_tlv_put(&w, hash_len == 48 ? OTA_TLV_SHA384 : OTA_TLV_SHA256, digest, (uint16_t)hash_len);
     if (key) {
-        if ((rc = ota_key_public_der(key, der)) != OTA_OK || (rc = ota_key_hash(der, sizeof der, keyhash)) != OTA_OK ||
-            (rc = ota_key_sign_hash(key, digest, sig, &siglen)) != OTA_OK)
+        /* imgtool: the key hash with the image's hash, then the signature of the digest */
+        if ((rc = ota_key_der(key, der, sizeof der, &der_len)) != OTA_OK ||
+            (rc = ota_key_hash_len(der, (uint32_t)der_len, hash_len, keyhash)) != OTA_OK ||
+            (rc = ota_key_sign(key, digest, hash_len, sig, sizeof sig, &siglen)) != OTA_OK)
             goto fail;
-        if (o->pad_sig) {
+        if (o->pad_sig && alg == OTA_ALG_ECDSA_P256) {
             memset(sig + siglen, 0, OTA_ECDSA_SIG_MAX - siglen);
             siglen = OTA_ECDSA_SIG_MAX;
         }
-        ota_tlv_put(&w, OTA_TLV_KEYHASH, keyhash, 32);
-        ota_tlv_put(&w, OTA_TLV_ECDSA_SIG, sig, (uint16_t)siglen);
+        ota_tlv_put(&w, OTA_TLV_KEYHASH, keyhash, (uint16_t)hash_len);
+        ota_tlv_put(&w, ota_alg_sig_tlv(alg), sig, (uint16_t)siglen);
     }
     for (k = 0; k < o->n_unprot_tail; k++)
         ota_tlv_put(&w, o->unprot_tail[k].type, o->unprot_tail[k].value, o->unprot_tail[k].len);
@@ -184,7 +189,7 @@ int ota_sign_image(const ota_sign_opts_t *o, const ota_key_t *key, const uint8_t
         ota_pubkey_t pk;
         ota_verify_cfg_t cfg;
         pk.der = der;
-        pk.len = sizeof der;
+        pk.len = (uint32_t)der_len;
         cfg.keys = &pk;
         cfg.n_keys = key ? 1 : 0;
         cfg.flags = key ? 0 : OTA_VERIFY_HASH_ONLY;

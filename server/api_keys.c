@@ -29,16 +29,17 @@
 #include "sql.h"
 #include "tx.h"
 
-int product_key_parse(const char *pem, uint8_t der[OTA_P256_SPKI_LEN], char khex[65])
+int product_key_parse(const char *pem, uint8_t der[OTA_KEY_DER_MAX], size_t *der_len, char khex[65])
 {
     ota_key_t *key;
     uint8_t kh[32];
     int rc, i;
+    *der_len = 0;
     if (!pem || ota_key_load_mem((const uint8_t *)pem, strlen(pem), &key) != OTA_OK)
         return -1;
-    rc = ota_key_public_der(key, der);
+    rc = ota_alg_enabled(ota_key_get_alg(key)) ? ota_key_der(key, der, OTA_KEY_DER_MAX, der_len) : OTA_ERR_KEY_FORMAT;
     ota_key_free(key);
-    if (rc != OTA_OK || ota_key_hash(der, OTA_P256_SPKI_LEN, kh) != OTA_OK)
+    if (rc != OTA_OK || ota_key_hash(der, (uint32_t)*der_len, kh) != OTA_OK)
         return -1;
     for (i = 0; i < 32; i++)
         snprintf(khex + 2 * i, 3, "%02x", kh[i]);
@@ -79,7 +80,8 @@ static int primary_update(sqlite3 *db, int64_t product)
 struct keys_req {
     http_req_t *r;
     tx_res_t res;
-    uint8_t der[OTA_P256_SPKI_LEN];
+    uint8_t der[OTA_KEY_DER_MAX];
+    size_t der_len;
     char khex[65];
 };
 
@@ -134,7 +136,7 @@ static int add_tx(sqlite3 *db, void *arg)
         if (!st)
             return tx_dberr(&k->res, db);
         sqlite3_bind_int64(st, 1, product);
-        sqlite3_bind_blob(st, 2, k->der, (int)sizeof k->der, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, k->der, (int)k->der_len, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, k->khex, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, now_s());
         rc = sqlite3_step(st);
@@ -154,8 +156,8 @@ static enum MHD_Result keys_add(http_req_t *r)
     struct keys_req k;
     memset(&k, 0, sizeof k);
     k.r = r;
-    if (product_key_parse(json_string_value(json_object_get(r->json, "public_key")), k.der, k.khex) != 0)
-        return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
+    if (product_key_parse(json_string_value(json_object_get(r->json, "public_key")), k.der, &k.der_len, k.khex) != 0)
+        return http_error(r, ERR_BAD_PUBLIC_KEY, PRODUCT_KEY_RULE);
     return tx_reply(r, db_tx(add_tx, &k), &k.res, 201);
 }
 

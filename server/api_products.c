@@ -51,7 +51,8 @@ static enum MHD_Result create(http_req_t *r)
     char owner[65], enroll[65], oh[65], eh[65], khex[65];
     compat_policy_t pol = {0, 0, 0};
     const char *why;
-    uint8_t der[OTA_P256_SPKI_LEN];
+    uint8_t der[OTA_KEY_DER_MAX];
+    size_t der_len = 0;
     sqlite3 *db = db_get();
     sqlite3_stmt *st;
     int rc;
@@ -71,8 +72,8 @@ static enum MHD_Result create(http_req_t *r)
      * is an otakit/MCUboot image, whose signature needs one. */
     khex[0] = 0;
     if (json_object_get(r->json, "public_key") && !json_is_null(json_object_get(r->json, "public_key")) &&
-        product_key_parse(pem, der, khex) != 0)
-        return http_error(r, ERR_BAD_PUBLIC_KEY, "public_key must be an ECDSA P-256 public key in PEM");
+        product_key_parse(pem, der, &der_len, khex) != 0)
+        return http_error(r, ERR_BAD_PUBLIC_KEY, PRODUCT_KEY_RULE);
     if (http_new_token(owner) || http_new_token(enroll))
         return http_error(r, ERR_INTERNAL, "cannot make tokens");
     http_token_hash(owner, oh);
@@ -85,7 +86,7 @@ static enum MHD_Result create(http_req_t *r)
         return http_error(r, ERR_DATABASE, "%s", db ? sqlite3_errmsg(db) : "no connection");
     sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, der, khex[0] ? (int)sizeof der : 0, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, der, khex[0] ? (int)der_len : 0, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, khex, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, oh, -1, SQLITE_STATIC);

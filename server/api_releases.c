@@ -57,11 +57,12 @@ int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
                             "ORDER BY id DESC", "i", p->id)
                : NULL;
     while (st && sqlite3_step(st) == SQLITE_ROW && p->nkeys < PRODUCT_KEYS_MAX) {
-        if (sqlite3_column_bytes(st, 0) != OTA_P256_SPKI_LEN)
+        int n = sqlite3_column_bytes(st, 0);
+        if (n <= 0 || (unsigned)n > OTA_KEY_DER_MAX)
             continue;
-        memcpy(p->der[p->nkeys], sqlite3_column_blob(st, 0), OTA_P256_SPKI_LEN);
+        memcpy(p->der[p->nkeys], sqlite3_column_blob(st, 0), (size_t)n);
         p->keys[p->nkeys].der = p->der[p->nkeys];
-        p->keys[p->nkeys].len = OTA_P256_SPKI_LEN;
+        p->keys[p->nkeys].len = (uint32_t)n;
         p->nkeys++;
     }
     db_done(st);

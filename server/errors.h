@@ -45,7 +45,7 @@
     X(ERR_BAD_OP, "bad_op", 400, "op must be list")                                                        \
     X(ERR_BAD_PRODUCT_ID, "bad_product_id", 400, "product_id must be 1-32 characters of A-Z a-z 0-9 . _ -") \
     X(ERR_BAD_PROGRESS, "bad_progress", 400, "progress must be an integer 0..100")                         \
-    X(ERR_BAD_PUBLIC_KEY, "bad_public_key", 400, "public_key must be an ECDSA P-256 public key in PEM")    \
+    X(ERR_BAD_PUBLIC_KEY, "bad_public_key", 400, "public_key must be a PEM public key: ECDSA P-256 or P-384, RSA-2048 or RSA-3072, or Ed25519")    \
     X(ERR_BAD_RELEASE, "bad_release", 400, "release must name a release version")                          \
     X(ERR_BAD_SECURITY_COUNTER, "bad_security_counter", 400, "security_counter must be 0..4294967295")     \
     X(ERR_BAD_SHA256, "bad_sha256", 400, "an artifact is named by the 64 lowercase hex digits of its SHA-256") \

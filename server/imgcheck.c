@@ -87,7 +87,7 @@ static int check_otakit(int fd, uint64_t size, const ota_pubkey_t *keys, unsigne
     ota_verify_cfg_t cfg = {keys, nkeys, OTA_VERIFY_ENC_STATED_HASH};
     ota_image_info_t info;
     struct fd_src src = {fd};
-    char hashhex[65], khex[65];
+    char hashhex[2 * OTA_HASH_MAX + 1], khex[2 * OTA_HASH_MAX + 1];
     json_t *hw;
     int rc;
 
@@ -123,9 +123,10 @@ static int check_otakit(int fd, uint64_t size, const ota_pubkey_t *keys, unsigne
     o->has_semver = 1;
     ota_version_format(&info.hdr.version, o->version, sizeof o->version);
     o->security_counter = info.security_counter;
-    hex(info.hash, sizeof info.hash, hashhex);
-    hex(info.key_hash, sizeof info.key_hash, khex);
-    o->meta = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s}", "format", "otakit", "version", o->version,
+    hex(info.hash, info.hash_len, hashhex);
+    hex(info.key_hash, info.hash_len, khex);
+    o->meta = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:s}", "format", "otakit", "signature",
+                        ota_alg_name(info.sig_alg), "version", o->version,
                         "security_counter", (json_int_t)info.security_counter, "load_addr",
                         (json_int_t)info.hdr.load_addr, "hdr_size", (json_int_t)info.hdr.hdr_size, "img_size",
                         (json_int_t)info.hdr.img_size, "flags", (json_int_t)info.hdr.flags, "image_hash", hashhex);

@@ -12,8 +12,12 @@
 /* Most active keys a product may have at once. */
 #define PRODUCT_KEYS_MAX 8
 
-/* Reads an ECDSA P-256 public key in PEM into its DER SubjectPublicKeyInfo and its key hash (hex,
- * the one otakit image headers carry). Returns 0, or -1 when pem is no such key. */
-int product_key_parse(const char *pem, uint8_t der[OTA_P256_SPKI_LEN], char khex[65]);
+/* What a product's public key may be: every algorithm MCUboot signs with that this build verifies. */
+#define PRODUCT_KEY_RULE "public_key must be a PEM public key: ECDSA P-256 or P-384, RSA-2048 or RSA-3072, or Ed25519"
+
+/* Reads a public key in PEM (an algorithm this build verifies) into its DER as MCUboot embeds it
+ * (*der_len bytes) and its key hash (hex SHA-256 of that DER, the product's key_hash). Returns 0,
+ * or -1 when pem is no such key. */
+int product_key_parse(const char *pem, uint8_t der[OTA_KEY_DER_MAX], size_t *der_len, char khex[65]);
 
 #endif

@@ -10,13 +10,14 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "otakit/image.h"
 #include "product_keys.h"
 
 /* The product a request names, as the releases code needs it. */
 struct rel_product {
     int64_t id;
     char pid[64];
-    uint8_t der[PRODUCT_KEYS_MAX][OTA_P256_SPKI_LEN]; /* its active keys (product_keys), DER SPKI */
+    uint8_t der[PRODUCT_KEYS_MAX][OTA_KEY_DER_MAX]; /* its active keys (product_keys), DER as MCUboot embeds it */
     ota_pubkey_t keys[PRODUCT_KEYS_MAX];
     unsigned nkeys;
     int espressif;    /* version_rule = espressif */

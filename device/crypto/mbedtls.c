@@ -1,4 +1,4 @@
-/* SHA-256 and ECDSA-P256 verification on mbedTLS (2.28 and 3.x). */
+/* SHA-256, MD5 and ECDSA (P-256, P-384) verification on mbedTLS (2.28 and 3.x). */
 #include "crypto.h"
 
 #include <string.h>
@@ -87,9 +87,11 @@ int ota_p256_key_check(const uint8_t *der, uint32_t len)
     return OTA_OK;
 }
 
-/* Reads one DER INTEGER of a P-256 signature at *p (< end): positive, minimally encoded, at most
- * 32 significant bytes. Returns 0 and advances *p, or -1. */
-static int der_integer(const uint8_t **p, const uint8_t *end, mbedtls_mpi *out)
+
+#if OTAKIT_SIG_ECDSA_P256 || OTAKIT_SIG_ECDSA_P384
+/* Reads one DER INTEGER of an ECDSA signature at *p (< end): positive, minimally encoded, at most
+ * size significant bytes (32 for P-256, 48 for P-384). Returns 0 and advances *p, or -1. */
+static int der_integer(const uint8_t **p, const uint8_t *end, uint32_t size, mbedtls_mpi *out)
 {
     const uint8_t *q = *p;
     uint8_t n;
@@ -97,22 +99,24 @@ static int der_integer(const uint8_t **p, const uint8_t *end, mbedtls_mpi *out)
         return -1;
     n = q[1];
     q += 2;
-    if (n == 0 || n > 33 || (size_t)(end - q) < n)
+    if (n == 0 || n > size + 1 || (size_t)(end - q) < n)
         return -1;
     if (q[0] & 0x80)
         return -1; /* negative */
     if (n > 1 && q[0] == 0x00 && !(q[1] & 0x80))
         return -1; /* not minimal */
-    if (n == 33 && q[0] != 0x00)
-        return -1; /* wider than 256 bits */
+    if (n == size + 1 && q[0] != 0x00)
+        return -1; /* wider than the curve */
     if (mbedtls_mpi_read_binary(out, q, n) != 0)
         return -1;
     *p = q + n;
     return 0;
 }
 
-int ota_p256_verify(const uint8_t *der, uint32_t len, const uint8_t hash[32], const uint8_t *sig,
-                    uint32_t siglen)
+/* ECDSA verification of a strict DER signature over hash (hlen bytes) with the uncompressed point
+ * of 2 * size + 1 bytes at point, on curve id. */
+static int ecdsa_verify(mbedtls_ecp_group_id id, uint32_t size, const uint8_t *point, const uint8_t *hash,
+                        uint32_t hlen, const uint8_t *sig, uint32_t siglen)
 {
     mbedtls_ecp_group grp;
     mbedtls_ecp_point q;
@@ -120,8 +124,6 @@ int ota_p256_verify(const uint8_t *der, uint32_t len, const uint8_t hash[32], co
     const uint8_t *p, *end;
     int rc;
 
-    if (ota_p256_key_check(der, len) != OTA_OK)
-        return OTA_ERR_KEY_FORMAT;
     if (!sig || siglen < 8 || sig[0] != 0x30 || sig[1] >= 0x80 || (uint32_t)sig[1] + 2 != siglen)
         return OTA_ERR_SIG_FORMAT;
 
@@ -131,20 +133,20 @@ int ota_p256_verify(const uint8_t *der, uint32_t len, const uint8_t hash[32], co
     mbedtls_mpi_init(&s);
     p = sig + 2;
     end = sig + siglen;
-    if (der_integer(&p, end, &r) != 0 || der_integer(&p, end, &s) != 0 || p != end) {
+    if (der_integer(&p, end, size, &r) != 0 || der_integer(&p, end, size, &s) != 0 || p != end) {
         rc = OTA_ERR_SIG_FORMAT;
         goto out;
     }
-    if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0) {
+    if (mbedtls_ecp_group_load(&grp, id) != 0) {
         rc = OTA_ERR_CRYPTO;
         goto out;
     }
-    if (mbedtls_ecp_point_read_binary(&grp, &q, der + sizeof p256_spki_prefix, 65) != 0 ||
+    if (mbedtls_ecp_point_read_binary(&grp, &q, point, 2 * size + 1) != 0 ||
         mbedtls_ecp_check_pubkey(&grp, &q) != 0) {
         rc = OTA_ERR_KEY_FORMAT;
         goto out;
     }
-    rc = mbedtls_ecdsa_verify(&grp, hash, 32, &q, &r, &s) == 0 ? OTA_OK : OTA_ERR_SIGNATURE;
+    rc = mbedtls_ecdsa_verify(&grp, hash, hlen, &q, &r, &s) == 0 ? OTA_OK : OTA_ERR_SIGNATURE;
 out:
     mbedtls_mpi_free(&s);
     mbedtls_mpi_free(&r);
@@ -152,3 +154,25 @@ out:
     mbedtls_ecp_group_free(&grp);
     return rc;
 }
+
+#endif
+
+#if OTAKIT_SIG_ECDSA_P256
+int ota_p256_verify(const uint8_t *der, uint32_t len, const uint8_t hash[32], const uint8_t *sig,
+                    uint32_t siglen)
+{
+    if (ota_p256_key_check(der, len) != OTA_OK)
+        return OTA_ERR_KEY_FORMAT;
+    return ecdsa_verify(MBEDTLS_ECP_DP_SECP256R1, 32, der + sizeof p256_spki_prefix, hash, 32, sig, siglen);
+}
+#endif
+
+#if OTAKIT_SIG_ECDSA_P384
+int ota_p384_verify(const uint8_t *der, uint32_t len, const uint8_t hash[48], const uint8_t *sig,
+                    uint32_t siglen)
+{
+    if (ota_key_alg(der, len) != OTA_ALG_ECDSA_P384)
+        return OTA_ERR_KEY_FORMAT;
+    return ecdsa_verify(MBEDTLS_ECP_DP_SECP384R1, 48, der + len - 97, hash, 48, sig, siglen);
+}
+#endif

@@ -66,7 +66,7 @@ expect 2 "getpub bad encoding" getpub -k k.pem -e base64
 expect 2 "getpub bad C name" getpub -k k.pem -n 9bad
 expect 1 "getpub missing key file" getpub -k missing.pem; has err "missing.pem: No such file"
 echo "not a key" > junk.pem
-expect 1 "getpub junk key" getpub -k junk.pem; has err "not an ECDSA P-256 key"
+expect 1 "getpub junk key" getpub -k junk.pem; has err "not an ECDSA P-256/P-384, RSA-2048/3072 or Ed25519 key"
 
 # --- sign ----------------------------------------------------------------------------------
 head -c 5000 /dev/urandom > fw.bin
@@ -154,7 +154,7 @@ for want in "version           1.2.3+4" "payload           5000 bytes" "security
             "product           acme-x1" "hardware          revA,revB" "key hash          " \
             "matches the SHA256 TLV" "present (not checked: no -k)"; do has out "$want"; done
 grep -qE '^sha256 +[0-9a-f]{64} ' out && ok || bad "inspect lacks the sha256"
-expect 0 "inspect -k" inspect -k k.pub.pem fw.img; has out "ECDSA-P256, valid"
+expect 0 "inspect -k" inspect -k k.pub.pem fw.img; has out "ecdsa-p256, valid"
 expect 1 "inspect -k wrong key" inspect -k k2.pem fw.img; has err "OTA_ERR_KEY_UNKNOWN"
 expect 0 "inspect padded" inspect slot.img; has out "image_ok set (confirmed)"; has out "bytes of slot padding/trailer"
 expect 0 "inspect --json" inspect --json -k k.pub.pem fw.img

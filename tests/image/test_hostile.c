@@ -959,7 +959,7 @@ static void test_tlv_lengths_checked(void **state)
         expect_rc(&im, OTA_ERR_TLV_LEN);
     }
     {
-        const struct tlv u[] = {T_SHA, T_RAW(OTA_TLV_PUBKEY, 129, NULL), T_SIG};
+        const struct tlv u[] = {T_SHA, T_RAW(OTA_TLV_PUBKEY, OTA_PUBKEY_TLV_MAX + 1, NULL), T_SIG};
         build(&im, std_prot, N(std_prot), u, N(u));
         expect_rc(&im, OTA_ERR_TLV_LEN);
     }

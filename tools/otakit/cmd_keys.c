@@ -109,8 +109,11 @@ int cmd_getpub(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *path = NULL, *enc = "c", *out = "-", *name = "otakit_pub_key";
-    uint8_t der[OTA_P256_SPKI_LEN], hash[32];
-    char hex[65], pem[512], hname[128];
+    uint8_t der[OTA_KEY_DER_MAX], hash[OTA_HASH_MAX];
+    size_t der_len = 0;
+    uint32_t hash_len;
+    int alg;
+    char hex[2 * OTA_HASH_MAX + 1], pem[1024], hname[128];
     char *text = NULL;
     size_t text_len = 0;
     ota_key_t *key;
@@ -141,17 +144,20 @@ int cmd_getpub(int argc, char **argv)
     errno = 0;
     if ((rc = ota_key_load(path, &key)) != OTA_OK)
         return op_error("getpub", path, rc);
-    rc = ota_key_public_der(key, der);
+    /* The key hash MCUboot compares: SHA-256 of the DER, SHA-384 for ECDSA-P384. */
+    alg = ota_key_get_alg(key);
+    hash_len = ota_alg_hash_len(alg);
+    rc = ota_key_der(key, der, sizeof der, &der_len);
     if (rc == OTA_OK)
         rc = ota_key_public_pem(key, pem, sizeof pem);
     ota_key_free(key);
-    if (rc != OTA_OK || (rc = ota_key_hash(der, sizeof der, hash)) != OTA_OK)
+    if (rc != OTA_OK || (rc = ota_key_hash_len(der, (uint32_t)der_len, hash_len, hash)) != OTA_OK)
         return op_error("getpub", path, rc);
-    ota_hex_encode(hash, sizeof hash, hex);
+    ota_hex_encode(hash, hash_len, hex);
 
     if (!strcmp(enc, "der")) {
         errno = 0;
-        rc = ota_file_write(out, der, sizeof der, 0644);
+        rc = ota_file_write(out, der, der_len, 0644);
         return rc == OTA_OK ? EXIT_OK : op_error("getpub", out, rc);
     }
     if (!(f = open_memstream(&text, &text_len)))
@@ -161,11 +167,12 @@ int cmd_getpub(int argc, char **argv)
     } else if (!strcmp(enc, "pem")) {
         fputs(pem, f);
     } else {
-        fprintf(f, "/* ECDSA P-256 public key (DER SubjectPublicKeyInfo) from %s */\n", path);
-        c_array(f, name, der, sizeof der);
+        fprintf(f, "/* %s public key (DER, as MCUboot embeds it) from %s */\n", ota_alg_name(alg), path);
+        c_array(f, name, der, der_len);
         snprintf(hname, sizeof hname, "%s_hash", name);
-        fprintf(f, "/* SHA-256 of the key above: the KEYHASH TLV of every image it signs */\n");
-        c_array(f, hname, hash, sizeof hash);
+        fprintf(f, "/* %s of the key above: the KEYHASH TLV of every image it signs */\n",
+                hash_len == 48 ? "SHA-384" : "SHA-256");
+        c_array(f, hname, hash, hash_len);
     }
     fclose(f);
     errno = 0;

@@ -174,13 +174,13 @@ int cmd_sign(int argc, char **argv)
     unsigned enc_bits = 128;
     ota_key_t *enc_key = NULL;
     char hw[OTA_HW_REV_MAX + 2] = "";
-    uint8_t *payload = NULL, *img = NULL, der[OTA_P256_SPKI_LEN];
+    uint8_t *payload = NULL, *img = NULL, der[OTA_KEY_DER_MAX];
     size_t len, img_len;
     ota_key_t *key = NULL;
     ota_image_info_t info;
     ota_verify_cfg_t cfg;
     ota_pubkey_t pk;
-    char hash_hex[65], kh_hex[65], vbuf[32];
+    char hash_hex[2 * OTA_HASH_MAX + 1], kh_hex[2 * OTA_HASH_MAX + 1], vbuf[32];
     uint32_t v;
     int c, rc;
 
@@ -326,9 +326,12 @@ int cmd_sign(int argc, char **argv)
     }
 
     /* Report what was signed, read back through the verifier. */
-    ota_key_public_der(key, der);
-    pk.der = der;
-    pk.len = sizeof der;
+    {
+        size_t der_len = 0;
+        ota_key_der(key, der, sizeof der, &der_len);
+        pk.der = der;
+        pk.len = (uint32_t)der_len;
+    }
     cfg.keys = &pk;
     cfg.n_keys = 1;
     cfg.flags = 0;
@@ -341,14 +344,18 @@ int cmd_sign(int argc, char **argv)
         ota_image_read_protected(ota_mem_read, &m, &info.layout, &info);
         ota_tlv_iter_init(&it, ota_mem_read, &m, &info.layout);
         while (ota_tlv_next(&it, &t) == 1)
-            if (t.type == OTA_TLV_SHA256 && t.len == 32)
-                memcpy(info.hash, img + t.off, 32);
-            else if (t.type == OTA_TLV_KEYHASH && t.len == 32)
-                memcpy(info.key_hash, img + t.off, 32);
+            if ((t.type == OTA_TLV_SHA256 && t.len == 32) || (t.type == OTA_TLV_SHA384 && t.len == 48)) {
+                memcpy(info.hash, img + t.off, t.len);
+                info.hash_len = t.len;
+            } else if (t.type == OTA_TLV_KEYHASH && (t.len == 32 || t.len == 48)) {
+                memcpy(info.key_hash, img + t.off, t.len);
+            }
+        if (key)
+            info.sig_alg = (uint8_t)ota_key_get_alg(key);
     }
     ota_version_format(&info.hdr.version, vbuf, sizeof vbuf);
-    ota_hex_encode(info.hash, 32, hash_hex);
-    ota_hex_encode(info.key_hash, 32, kh_hex);
+    ota_hex_encode(info.hash, info.hash_len, hash_hex);
+    ota_hex_encode(info.key_hash, info.hash_len, kh_hex);
     if (strcmp(out, "-") != 0) {
         printf("signed %s -> %s\n", in, out);
         printf("  version           %s\n", vbuf);
@@ -363,8 +370,8 @@ int cmd_sign(int argc, char **argv)
             printf("  product           %s\n", info.product);
         if (info.hw_rev[0])
             printf("  hardware          %s\n", info.hw_rev);
-        printf("  sha256            %s%s\n  key hash          %s\n", hash_hex, enc_key ? " (of the plaintext)" : "",
-               kh_hex);
+        printf("  %-17s %s%s\n  key hash          %s\n  signature         %s\n", info.hash_len == 48 ? "sha384" : "sha256",
+               hash_hex, enc_key ? " (of the plaintext)" : "", kh_hex, ota_alg_name(info.sig_alg));
         if (enc_key)
             printf("  encrypted         AES-%u-CTR, key wrapped for %s (ENC_EC256)\n", enc_bits, encpath);
     }

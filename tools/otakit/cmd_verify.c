@@ -312,7 +312,7 @@ int cmd_inspect(int argc, char **argv)
     struct image_src isrc;
     const char *encpath = NULL;
     uint8_t priv[32];
-    char hex[65], vbuf[32];
+    char hex[2 * OTA_HASH_MAX + 1], vbuf[32];
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:K:h", opts, NULL)) != -1) {
@@ -440,7 +440,7 @@ int cmd_inspect(int argc, char **argv)
         }
         printf(",\"key_hash\":");
         if (info.has_key_hash) {
-            ota_hex_encode(info.key_hash, 32, hex);
+            ota_hex_encode(info.key_hash, info.hash_len ? info.hash_len : 32, hex);
             printf("\"%s\"", hex);
         } else {
             printf("null");
@@ -484,11 +484,11 @@ int cmd_inspect(int argc, char **argv)
                                                                                     : "recomputed");
         }
         if (info.has_key_hash) {
-            ota_hex_encode(info.key_hash, 32, hex);
+            ota_hex_encode(info.key_hash, info.hash_len ? info.hash_len : 32, hex);
             printf("key hash          %s\n", hex);
         }
         if (info.signature_checked)
-            printf("signature         ECDSA-P256, valid (key %s)\n", keypaths[info.key_index]);
+            printf("signature         %s, valid (key %s)\n", ota_alg_name(info.sig_alg), keypaths[info.key_index]);
         else if (info.has_signature)
             printf("signature         ECDSA-P256, %s\n", nkeys ? "NOT valid" : "present (not checked: no -k)");
         else if (lrc == OTA_OK)

@@ -44,7 +44,7 @@ int parse_uint(const char *s, uint32_t max, uint32_t *out)
 
 int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_out, ota_pubkey_t *keys)
 {
-    uint8_t *der = calloc(n ? n : 1, OTA_P256_SPKI_LEN);
+    uint8_t *der = calloc(n ? n : 1, OTA_KEY_DER_MAX);
     unsigned i;
     *der_out = NULL;
     if (!der)
@@ -57,14 +57,15 @@ int load_trusted_keys(const char *cmd, char **paths, unsigned n, uint8_t **der_o
             free(der);
             return op_error(cmd, paths[i], rc);
         }
-        rc = ota_key_public_der(k, der + (size_t)i * OTA_P256_SPKI_LEN);
+        size_t len = 0;
+        rc = ota_key_der(k, der + (size_t)i * OTA_KEY_DER_MAX, OTA_KEY_DER_MAX, &len);
         ota_key_free(k);
         if (rc != OTA_OK) {
             free(der);
             return op_error(cmd, paths[i], rc);
         }
-        keys[i].der = der + (size_t)i * OTA_P256_SPKI_LEN;
-        keys[i].len = OTA_P256_SPKI_LEN;
+        keys[i].der = der + (size_t)i * OTA_KEY_DER_MAX;
+        keys[i].len = (uint32_t)len;
     }
     *der_out = der;
     return EXIT_OK;

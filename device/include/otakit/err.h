@@ -25,19 +25,19 @@
     X(OTA_ERR_TLV_LEN, -12, "a TLV has the wrong length for its type")                          \
     X(OTA_ERR_TLV_UNPROTECTED, -13, "a TLV that must be signed sits in the unprotected area")   \
     X(OTA_ERR_TLV_VALUE, -14, "a TLV holds a malformed value")                                  \
-    X(OTA_ERR_NO_HASH, -15, "image has no SHA-256 TLV")                                         \
+    X(OTA_ERR_NO_HASH, -15, "image has no SHA-256 (or SHA-384) hash TLV")                                         \
     X(OTA_ERR_HASH, -16, "image hash mismatch: the image was modified or corrupted")            \
-    X(OTA_ERR_NO_SIGNATURE, -17, "image is not signed (no ECDSA-P256 signature TLV)")          \
+    X(OTA_ERR_NO_SIGNATURE, -17, "image is not signed (no signature TLV of an algorithm this build verifies)")          \
     X(OTA_ERR_NO_KEYHASH, -18, "signature is not preceded by a key hash or public key TLV")     \
     X(OTA_ERR_KEY_UNKNOWN, -19, "image was signed with a key that is not trusted here")         \
     X(OTA_ERR_SIGNATURE, -20, "signature does not verify with the trusted key")                 \
-    X(OTA_ERR_SIG_FORMAT, -21, "signature is not a well-formed DER ECDSA signature")            \
-    X(OTA_ERR_KEY_FORMAT, -22, "public key is not a DER ECDSA P-256 SubjectPublicKeyInfo")      \
+    X(OTA_ERR_SIG_FORMAT, -21, "signature is malformed, or not of the trusted key's algorithm")            \
+    X(OTA_ERR_KEY_FORMAT, -22, "public key is not an ECDSA P-256/P-384, RSA-2048/3072 or Ed25519 key this build verifies")      \
     X(OTA_ERR_CRYPTO, -23, "cryptographic library failure")                                     \
     X(OTA_ERR_VERSION, -24, "version is not of the form major.minor.revision+build")            \
     X(OTA_ERR_NO_SPACE, -25, "output buffer is too small")                                     \
     X(OTA_ERR_FILE, -26, "cannot read or write a file")                                         \
-    X(OTA_ERR_KEY_PARSE, -27, "not an ECDSA P-256 key in PEM or DER form")                     \
+    X(OTA_ERR_KEY_PARSE, -27, "not an ECDSA P-256/P-384, RSA-2048/3072 or Ed25519 key in PEM or DER form")                     \
     X(OTA_ERR_KEY_PUBLIC, -28, "signing needs the private key, but this is a public key")      \
     X(OTA_ERR_SLOT_SIZE, -29, "image and slot trailer do not fit in the slot")                 \
     X(OTA_ERR_ALIGN, -30, "write alignment must be 1, 2, 4, 8, 16 or 32")                     \

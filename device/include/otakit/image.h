@@ -43,6 +43,37 @@
 /* TLV types (OTA_TLV_SEC_CNT, OTA_TLV_PRODUCT, ...) and their rules come from the table in
  * otakit/tlv.h. */
 #define OTA_P256_SPKI_LEN 91u     /* DER SubjectPublicKeyInfo of an uncompressed P-256 key */
+#define OTA_P384_SPKI_LEN 120u    /* the same for P-384 */
+#define OTA_ED25519_SPKI_LEN 44u  /* DER SubjectPublicKeyInfo of an Ed25519 key (RFC 8410) */
+#define OTA_RSA3072_DER_LEN 398u  /* DER PKCS#1 RSAPublicKey of a 3072-bit key, exponent 65537 */
+#define OTA_KEY_DER_MAX 400u      /* longest public key DER of any algorithm below */
+
+/* The signature algorithms of MCUboot images (imgtool keygen -t: ecdsa-p256, ecdsa-p384,
+ * rsa-2048, rsa-3072, ed25519). A build verifies those it selects (CMake OTAKIT_SIG_ALGS, see
+ * docs/image-format.md); the trusted key's DER form says which one an image must use. */
+enum {
+    OTA_ALG_NONE = 0,
+    OTA_ALG_ECDSA_P256, /* ECDSASIG 0x22 over SHA-256 (0x10); key: SubjectPublicKeyInfo */
+    OTA_ALG_ECDSA_P384, /* ECDSASIG 0x22 over SHA-384 (0x11); key hash SHA-384 too */
+    OTA_ALG_RSA2048,    /* RSA2048 0x20, RSASSA-PSS SHA-256, salt 32; key: PKCS#1 RSAPublicKey */
+    OTA_ALG_RSA3072,    /* RSA3072 0x23, the same */
+    OTA_ALG_ED25519     /* ED25519 0x24 over the SHA-256 digest (not --pure); SubjectPublicKeyInfo */
+};
+
+/* The algorithm of a DER public key in the form imgtool embeds (see above), or OTA_ALG_NONE. Knows
+ * every algorithm, also those this build does not verify. */
+int ota_key_alg(const uint8_t *der, uint32_t len);
+
+/* 1 when this build verifies alg's signatures. */
+int ota_alg_enabled(int alg);
+
+/* imgtool's name of alg ("ecdsa-p256", ...; "none"). */
+const char *ota_alg_name(int alg);
+
+/* The signature TLV type of alg's images, and the length of their image hash and key hash (32:
+ * SHA-256, 48: SHA-384). 0 for OTA_ALG_NONE. */
+uint16_t ota_alg_sig_tlv(int alg);
+uint32_t ota_alg_hash_len(int alg);
 
 typedef struct {
     uint8_t major;
@@ -129,6 +160,10 @@ int ota_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len);
  * image hash when len is layout.unprot_off). Returns OTA_OK or OTA_ERR_IO. */
 int ota_image_hash(ota_read_fn read, void *ctx, uint32_t len, uint8_t out[OTA_SHA256_LEN]);
 
+/* The same with SHA-384 when hash_len is 48 (ECDSA-P384 images; OTA_ERR_CRYPTO in a build without
+ * P-384), SHA-256 when it is 32. */
+int ota_image_hash_len(ota_read_fn read, void *ctx, uint32_t len, uint32_t hash_len, uint8_t *out);
+
 /* Writes one TLV area (info header, then TLVs) into a caller's buffer and holds no other memory:
  * ota_tlv_area_begin(), ota_tlv_put() for each TLV in order, ota_tlv_area_end(). Each TLV is
  * checked by the table's rules for its area (otakit/tlv.h), so an area it writes is one
@@ -157,7 +192,8 @@ int ota_tlv_put(ota_tlv_writer_t *w, uint16_t type, const void *val, uint16_t le
  * error of the area. */
 int ota_tlv_area_end(ota_tlv_writer_t *w, uint32_t *len);
 
-/* A trusted public key: DER SubjectPublicKeyInfo of an ECDSA P-256 key (91 bytes). */
+/* A trusted public key, DER in the form imgtool embeds: SubjectPublicKeyInfo (ECDSA P-256 91 bytes,
+ * P-384 120, Ed25519 44) or PKCS#1 RSAPublicKey (RSA-2048/3072); see ota_key_alg(). */
 typedef struct {
     const uint8_t *der;
     uint32_t len;
@@ -185,9 +221,11 @@ typedef struct {
     uint8_t has_signature;
     uint8_t signature_checked;    /* 1 only when the signature was verified against a trusted key */
     int key_index;                /* index in cfg->keys of the key that verified it, or -1 */
-    uint8_t hash[OTA_SHA256_LEN]; /* the image hash (SHA256 TLV, checked against the data) */
-    uint8_t key_hash[OTA_SHA256_LEN];
+    uint8_t hash[OTA_HASH_MAX];   /* the image hash (SHA256 or SHA384 TLV, checked against the data) */
+    uint8_t key_hash[OTA_HASH_MAX];
     uint8_t has_key_hash;
+    uint8_t hash_len;             /* bytes of hash and key_hash: 32 (SHA-256) or 48 (SHA-384) */
+    uint8_t sig_alg;              /* OTA_ALG_* of the key that verified the signature, or 0 */
     char product[OTA_PRODUCT_MAX + 1]; /* "" when the image names no product */
     char hw_rev[OTA_HW_REV_MAX + 1];   /* "" when the image names no hardware */
 } ota_image_info_t;
@@ -219,6 +257,8 @@ int ota_image_hw_compatible(const ota_image_info_t *info, const char *hw);
 
 /* Computes SHA-256 of a DER public key (the KEYHASH value). Returns OTA_OK or OTA_ERR_CRYPTO. */
 int ota_key_hash(const uint8_t *der, uint32_t len, uint8_t out[OTA_SHA256_LEN]);
+/* The KEYHASH value of an image of alg: SHA-256 of der, or SHA-384 for ECDSA-P384 (hash_len 48). */
+int ota_key_hash_len(const uint8_t *der, uint32_t len, uint32_t hash_len, uint8_t *out);
 
 /* Parses "major[.minor[.revision[+build]]]" (decimal, no leading zeros, each within its field
  * width). Returns OTA_OK or OTA_ERR_VERSION. */

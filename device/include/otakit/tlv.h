@@ -18,8 +18,10 @@
 #define OTA_HW_REV_MAX 64u    /* hardware revisions: 1..64 chars, comma separated */
 #define OTA_TLV_TEXT_MAX 64u  /* longest IDENT/IDENT_LIST value of any table entry */
 #define OTA_SHA256_LEN 32u
+#define OTA_HASH_MAX 48u      /* SHA-384, the longest image hash */
 #define OTA_ECDSA_SIG_MAX 72u /* longest DER P-256 signature */
-#define OTA_PUBKEY_TLV_MAX 128u
+#define OTA_ECDSA384_SIG_MAX 104u /* longest DER P-384 signature */
+#define OTA_PUBKEY_TLV_MAX 400u   /* an RSA-3072 PKCS#1 key fits */
 
 /* Value kinds: how a value is checked and shown. max is the entry's last column. */
 #define OTA_TLVK_BYTES 0u      /* opaque, 0..max bytes (max 0: any length) */
@@ -47,10 +49,10 @@
     X(HW_REV, 0xb1, OTA_TLVK_IDENT_LIST, OTA_TLVF_PROT | OTA_TLVF_ONCE, OTA_HW_REV_MAX)            \
     /* unprotected area, in writing order; these four can never be covered by their own hash */  \
     X(SHA256, 0x10, OTA_TLVK_FIXED, OTA_TLVF_UNPROT, OTA_SHA256_LEN)                               \
-    X(KEYHASH, 0x01, OTA_TLVK_FIXED, OTA_TLVF_UNPROT, OTA_SHA256_LEN)                              \
+    X(KEYHASH, 0x01, OTA_TLVK_BYTES, OTA_TLVF_UNPROT, OTA_HASH_MAX) /* 32, or 48 with SHA384 */   \
     X(PUBKEY, 0x02, OTA_TLVK_BYTES, OTA_TLVF_UNPROT, OTA_PUBKEY_TLV_MAX)                           \
-    X(ECDSA_SIG, 0x22, OTA_TLVK_BYTES, OTA_TLVF_UNPROT, OTA_ECDSA_SIG_MAX)                         \
-    /* other algorithms' hashes, signatures and keys: not used by this build, admitted anywhere */ \
+    X(ECDSA_SIG, 0x22, OTA_TLVK_BYTES, OTA_TLVF_UNPROT, OTA_ECDSA384_SIG_MAX)                      \
+    /* other hashes and signatures (the verifier uses those its build selects), and keys */       \
     X(SHA384, 0x11, OTA_TLVK_BYTES, OTA_TLVF_ANY, 0)                                               \
     X(SHA512, 0x12, OTA_TLVK_BYTES, OTA_TLVF_ANY, 0)                                               \
     X(RSA2048_PSS, 0x20, OTA_TLVK_BYTES, OTA_TLVF_ANY, 0)                                          \

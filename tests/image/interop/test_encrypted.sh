@@ -38,7 +38,7 @@ check t.bin >/dev/null && bad "checker accepts a modified ciphertext" || ok
 # --- imgtool -> otakit ---------------------------------------------------------------------
 for f in fw-65537.enc-ec256.bin fw-65537.enc-ec256-aes256.bin; do
   expect 0 "verify -K $f" verify "${K[@]}" "${DK[@]}" "$E/$f"; has out "encrypted (plaintext checked)"
-  expect 0 "inspect -K $f" inspect "${K[@]}" "${DK[@]}" "$E/$f"; has out "signature         ECDSA-P256, valid"
+  expect 0 "inspect -K $f" inspect "${K[@]}" "${DK[@]}" "$E/$f"; has out "signature         ecdsa-p256, valid"
   expect 1 "verify without -K $f" verify "${K[@]}" "$E/$f"; has err "OTA_ERR_ENC_KEY"
   expect 1 "verify with another device's key $f" verify "${K[@]}" -K "$V/ec256-key.pem" "$E/$f"; has err "OTA_ERR_ENC_TLV"
 done

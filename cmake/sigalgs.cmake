@@ -1,0 +1,33 @@
+# The signature algorithms the device library verifies, chosen at compile time so that an
+# ECDSA-P256-only bootloader links nothing else (docs/image-format.md, "Signature algorithms"):
+#   -DOTAKIT_SIG_ALGS="ecdsa-p256;ecdsa-p384;rsa;ed25519"   (rsa: RSA-2048 and RSA-3072, PSS)
+# Default: all of them on the host (tools, server, tests), ecdsa-p256 alone on a target.
+# Sets OTAKIT_SIG_DEFS, the compile definitions for the device library and mbedTLS's config.
+if(CMAKE_CROSSCOMPILING)
+  set(_otakit_sig_default "ecdsa-p256")
+else()
+  set(_otakit_sig_default "ecdsa-p256;ecdsa-p384;rsa;ed25519")
+endif()
+set(OTAKIT_SIG_ALGS "${_otakit_sig_default}" CACHE STRING
+    "Signature algorithms to verify: any of ecdsa-p256 ecdsa-p384 rsa ed25519")
+set(OTAKIT_SIG_DEFS "")
+foreach(_alg ecdsa-p256 ecdsa-p384 rsa ed25519)
+  string(TOUPPER "${_alg}" _m)
+  string(REPLACE "-" "_" _m "${_m}")
+  if(_alg IN_LIST OTAKIT_SIG_ALGS)
+    list(APPEND OTAKIT_SIG_DEFS OTAKIT_SIG_${_m}=1)
+  else()
+    list(APPEND OTAKIT_SIG_DEFS OTAKIT_SIG_${_m}=0)
+  endif()
+endforeach()
+foreach(_alg IN LISTS OTAKIT_SIG_ALGS)
+  if(NOT _alg MATCHES "^(ecdsa-p256|ecdsa-p384|rsa|ed25519)$")
+    message(FATAL_ERROR "OTAKIT_SIG_ALGS: unknown algorithm '${_alg}'")
+  endif()
+endforeach()
+if(NOT OTAKIT_SIG_ALGS)
+  message(FATAL_ERROR "OTAKIT_SIG_ALGS: select at least one algorithm")
+endif()
+if(NOT CMAKE_CROSSCOMPILING)
+  list(APPEND OTAKIT_SIG_DEFS OTAKIT_ED25519_SIGN=1) # otakit sign's Ed25519 (host tools)
+endif()
