@@ -8,7 +8,7 @@
 #include "server.h"
 #include "sql.h"
 
-int history_event(sqlite3 *db, int64_t device, int64_t action, const char *kind, json_t *detail)
+int history_event(db_t *db, int64_t device, int64_t action, const char *kind, json_t *detail)
 {
     char *d = NULL;
     int rc;
@@ -25,9 +25,9 @@ int history_event(sqlite3 *db, int64_t device, int64_t action, const char *kind,
     return rc < 0 ? -1 : 0;
 }
 
-int history_device_state(sqlite3 *db, int64_t device)
+int history_device_state(db_t *db, int64_t device)
 {
-    sqlite3_stmt *st = q_prep(db,
+    db_stmt_t *st = q_prep(db,
                               "SELECT (SELECT status FROM actions WHERE device = ?1 ORDER BY id DESC LIMIT 1), "
                               "last_seen FROM devices WHERE id = ?1",
                               "i", device);
@@ -35,10 +35,10 @@ int history_device_state(sqlite3 *db, int64_t device)
     int rc;
     if (!st)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *a = (const char *)sqlite3_column_text(st, 0);
+    if (db_step(st) == DB_ROW) {
+        const char *a = (const char *)db_column_text(st, 0);
         if (!a)
-            state = sqlite3_column_int64(st, 1) > 0 ? "idle" : "registered";
+            state = db_column_int64(st, 1) > 0 ? "idle" : "registered";
         else if (!strcmp(a, "failed") || !strcmp(a, "rolled_back"))
             state = "failed";
         else if (!strcmp(a, "confirmed") || !strcmp(a, "cancelled"))

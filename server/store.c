@@ -90,14 +90,14 @@ int store_remove(const char *sha256)
 
 int store_drop_unreferenced(const char *sha256)
 {
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     int refs = -1;
-    if (!db || sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM artifacts WHERE sha256 = ?", -1, &st, NULL) != SQLITE_OK)
+    if (!db || db_prepare_v2(db, "SELECT COUNT(*) FROM artifacts WHERE sha256 = ?", -1, &st, NULL) != DB_OK)
         return -1;
-    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        refs = sqlite3_column_int(st, 0);
+    db_bind_text(st, 1, sha256, -1, DB_STATIC);
+    if (db_step(st) == DB_ROW)
+        refs = db_column_int(st, 0);
     db_done(st);
     if (refs != 0)
         return refs > 0 ? 0 : -1;
@@ -112,13 +112,13 @@ int store_sweep(void)
 {
     DIR *d;
     struct dirent *e;
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     char path[1200];
     int removed = 0, refs;
     if (!db || !(d = opendir(g_server.artifacts_dir)))
         return -1;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare_v2(db, "SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", -1, &st, NULL) != DB_OK) {
         closedir(d);
         return -1;
     }
@@ -128,12 +128,12 @@ int store_sweep(void)
             continue;
         refs = 0;
         if (store_name_valid(e->d_name)) {
-            sqlite3_reset(st);
-            sqlite3_bind_text(st, 1, e->d_name, -1, SQLITE_TRANSIENT);
-            refs = sqlite3_step(st);
-            if (refs != SQLITE_ROW && refs != SQLITE_DONE)
+            db_reset(st);
+            db_bind_text(st, 1, e->d_name, -1, DB_TRANSIENT);
+            refs = db_step(st);
+            if (refs != DB_ROW && refs != DB_DONE)
                 continue; /* cannot tell: keep it */
-            refs = refs == SQLITE_ROW;
+            refs = refs == DB_ROW;
         }
         snprintf(path, sizeof path, "%s/%s", g_server.artifacts_dir, e->d_name);
         if (!refs && unlink(path) == 0) {
