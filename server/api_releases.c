@@ -75,7 +75,7 @@ int64_t rel_find(db_t *db, const struct rel_product *p, const char *version, int
         esp_label_format(&l, canon, sizeof canon);
         version = canon;
     }
-    if (db_prepare_v2(db, "SELECT id, version FROM releases WHERE product = ?1 AND (version = ?2 OR ?3)", -1,
+    if (db_prepare_v2(db, "SELECT id, version FROM releases WHERE product = ?1 AND (version = ?2 OR ?3 <> 0)", -1,
                            &st, NULL) != DB_OK)
         return 0;
     db_bind_int64(st, 1, p->id);

@@ -326,7 +326,7 @@ static enum MHD_Result catalog(http_req_t *r)
     }
     if (!*path) {
         /* The root lists the products that take ESP updaters as directories. */
-        st = q_prep(db, "SELECT product_id FROM products WHERE compat_esp ORDER BY product_id", "");
+        st = q_prep(db, "SELECT product_id FROM products WHERE compat_esp <> 0 ORDER BY product_id", "");
         while (st && db_step(st) == DB_ROW)
             json_array_append_new(arr, json_pack("{s:s,s:s}", "name", q_text(st, 0), "type", "directory"));
         db_done(st);

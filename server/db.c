@@ -208,6 +208,19 @@ int db_tx(int (*fn)(db_t *db, void *arg), void *arg)
     return rc;
 }
 
+int db_cluster_lock(int on)
+{
+    db_t *db;
+    if (!db_pg_mode)
+        return 0;
+    if (!(db = db_get()))
+        return -1;
+    return db_exec(db, on ? "SELECT pg_advisory_lock(7105436418)" : "SELECT pg_advisory_unlock(7105436418)", NULL,
+                   NULL, NULL) == DB_OK
+               ? 0
+               : -1;
+}
+
 /* The text of migration v (0-based) for this connection's backend. */
 static char *migration_text(db_t *db, int v)
 {

@@ -58,6 +58,11 @@ void db_close_thread(void);
  * returns nonzero. Returns fn's result, or -1 when the transaction itself failed. */
 int db_tx(int (*fn)(db_t *db, void *arg), void *arg);
 
+/* Takes (on nonzero) or releases a lock that one thread of all server processes sharing the store
+ * holds at a time, across transactions (PostgreSQL: a session advisory lock on the calling
+ * thread's connection; SQLite: nothing, the callers' own mutex suffices). Returns 0 or -1. */
+int db_cluster_lock(int on);
+
 /* A prepared statement for sql on db from the calling thread's cache (parsed once, then reset and
  * reused); a fresh one when that SQL is already in use further up the stack. NULL on error. Give
  * it back with db_done(). */

@@ -6,9 +6,11 @@
  *     untyped (PostgreSQL infers them from where they are used);
  *   - "a IS NOT b" (b not NULL) becomes "a IS DISTINCT FROM b";
  *   - "INSERT OR IGNORE" becomes "INSERT ... ON CONFLICT DO NOTHING";
+ *   - the scalar MAX(a, b) / MIN(a, b) become GREATEST / LEAST;
  *   - an INSERT into a table with an integer id gets "RETURNING id", which is what
  *     db_last_insert_rowid() answers afterwards;
- * and the functions SQLite has and PostgreSQL lacks (instr, json_extract, json_valid) are created in
+ * and the functions SQLite has and PostgreSQL lacks (instr, json_extract, json_valid) and the
+ * collation NOCASE (ICU, case-insensitive) are created in
  * the database by DB_PG_PRELUDE (schema_pg.h). Migrations: schema_pg.h.
  */
 #include <libpq-fe.h>
@@ -30,6 +32,7 @@ struct pg_stmt {
     struct pg_conn *c;
     char *sql;
     int nparams, returning_id;
+    unsigned char *is_null_test; /* per parameter: appears as "?N IS NULL" (then typed text) */
     char **vals;
     int *lens, *fmts;
     Oid *types;
@@ -131,8 +134,32 @@ static int ident_char(char ch)
     return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
 }
 
-/* The SQL for PostgreSQL (malloc'd); *nparams: how many parameters it takes. */
-static char *translate(const char *sql, int *nparams, int *returning_id)
+/* At an opening parenthesis: 1 when the list it opens has a comma at its own level (SQLite's
+ * scalar MAX(a, b) / MIN(a, b), PostgreSQL's GREATEST / LEAST). */
+static int two_args(const char *p)
+{
+    int depth = 0;
+    for (; *p; p++) {
+        if (*p == '\'') {
+            const char *q = strchr(p + 1, '\'');
+            if (!q)
+                return 0;
+            p = q;
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')') {
+            if (--depth == 0)
+                return 0;
+        } else if (*p == ',' && depth == 1) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The SQL for PostgreSQL (malloc'd); *nparams: how many parameters it takes; null_tests (64 bits):
+ * which of the first 64 appear as "?N IS NULL". */
+static char *translate(const char *sql, int *nparams, int *returning_id, uint64_t *null_tests)
 {
     struct buf b = {0};
     const char *p = sql;
@@ -140,6 +167,7 @@ static char *translate(const char *sql, int *nparams, int *returning_id)
     size_t i, end;
     char num[16];
     *returning_id = 0;
+    *null_tests = 0;
     while (*p == ' ' || *p == '\n')
         p++;
     if (!strncmp(p, "INSERT OR IGNORE ", 17)) {
@@ -168,8 +196,14 @@ static char *translate(const char *sql, int *nparams, int *returning_id)
                 n = maxn + 1;
             if (n > maxn)
                 maxn = n;
+            if (n <= 64 && !strncmp(p, " IS NULL", 8))
+                *null_tests |= (uint64_t)1 << (n - 1);
             snprintf(num, sizeof num, "$%d", n);
             err |= put(&b, num, strlen(num));
+        } else if ((p == sql || !ident_char(p[-1])) && (word_at(p, "MAX") || word_at(p, "MIN")) && p[3] == '(' &&
+                   two_args(p + 3)) {
+            err |= put(&b, p[1] == 'A' ? "GREATEST" : "LEAST", p[1] == 'A' ? 8 : 5);
+            p += 3;
         } else if ((p == sql || !ident_char(p[-1])) && word_at(p, "IS NOT") && !word_at(p + 7, "NULL") &&
                    p[6] == ' ') {
             err |= put(&b, "IS DISTINCT FROM", 16);
@@ -236,12 +270,14 @@ char *pg_ddl(const char *sqlite_ddl)
 int pg_prepare(struct pg_conn *c, const char *sql, struct pg_stmt **out)
 {
     struct pg_stmt *s = calloc(1, sizeof *s);
+    uint64_t null_tests = 0;
+    int i;
     *out = NULL;
     if (!s)
         return DB_ERROR;
     s->c = c;
     s->row = -1;
-    if (!(s->sql = translate(sql, &s->nparams, &s->returning_id))) {
+    if (!(s->sql = translate(sql, &s->nparams, &s->returning_id, &null_tests))) {
         free(s);
         set_err(c, "out of memory");
         return DB_ERROR;
@@ -251,13 +287,54 @@ int pg_prepare(struct pg_conn *c, const char *sql, struct pg_stmt **out)
         s->lens = calloc((size_t)s->nparams, sizeof *s->lens);
         s->fmts = calloc((size_t)s->nparams, sizeof *s->fmts);
         s->types = calloc((size_t)s->nparams, sizeof *s->types);
-        if (!s->vals || !s->lens || !s->fmts || !s->types) {
+        s->is_null_test = calloc((size_t)s->nparams, 1);
+        if (!s->vals || !s->lens || !s->fmts || !s->types || !s->is_null_test) {
             pg_finalize(s);
             return DB_ERROR;
         }
+        for (i = 0; i < s->nparams && i < 64; i++)
+            s->is_null_test[i] = (null_tests >> i) & 1;
     }
     *out = s;
     return DB_OK;
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static int utf8_len(const unsigned char *p, int n)
+{
+    int len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0, i;
+    if (!len || len > n || (len == 2 && p[0] < 0xc2))
+        return 0;
+    for (i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* PostgreSQL's text holds only UTF-8 (SQLite stores any bytes): a byte that is not part of a valid
+ * sequence (or a NUL) binds as U+FFFD, so such a value matches no stored one instead of failing
+ * the statement. malloc'd. */
+static char *utf8_text(const char *s, int n, int *out_len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *o = malloc((size_t)n * 3 + 1);
+    int i = 0, k = 0, l;
+    if (!o)
+        return NULL;
+    while (i < n) {
+        if (p[i] && (l = utf8_len(p + i, n - i)) > 0) {
+            memcpy(o + k, p + i, (size_t)l);
+            k += l;
+            i += l;
+        } else {
+            memcpy(o + k, "\xef\xbf\xbd", 3);
+            k += 3;
+            i++;
+        }
+    }
+    o[k] = 0;
+    *out_len = k;
+    return o;
 }
 
 int pg_bind(struct pg_stmt *s, int i, int type, const void *p, int n)
@@ -283,6 +360,9 @@ int pg_bind(struct pg_stmt *s, int i, int type, const void *p, int n)
         s->types[i] = 701; /* float8 */
         break;
     case DB_TEXT:
+        s->vals[i] = utf8_text(p, n, &s->lens[i]);
+        s->types[i] = s->is_null_test[i] ? 25 : 0; /* text; else inferred from where it is used */
+        break;
     case DB_BLOB:
         if ((s->vals[i] = malloc((size_t)n + 1)) != NULL) {
             memcpy(s->vals[i], p, (size_t)n);
@@ -294,7 +374,9 @@ int pg_bind(struct pg_stmt *s, int i, int type, const void *p, int n)
             s->types[i] = 17; /* bytea */
         }
         break;
-    default: return DB_OK; /* NULL */
+    default: /* NULL: "?N IS NULL" cannot infer a type, elsewhere the use gives it */
+        s->types[i] = s->is_null_test[i] ? 25 : 0;
+        return DB_OK;
     }
     return s->vals[i] ? DB_OK : DB_ERROR;
 }
@@ -305,7 +387,7 @@ void pg_clear(struct pg_stmt *s)
     for (i = 0; i < s->nparams; i++) {
         free(s->vals[i]);
         s->vals[i] = NULL;
-        s->types[i] = 0;
+        s->types[i] = s->is_null_test[i] ? 25 : 0; /* an unbound parameter is NULL */
         s->fmts[i] = 0;
     }
 }
@@ -330,6 +412,7 @@ void pg_finalize(struct pg_stmt *s)
     free(s->lens);
     free(s->fmts);
     free(s->types);
+    free(s->is_null_test);
     PQfreemem(s->blob);
     free(s->sql);
     free(s);
@@ -347,8 +430,10 @@ int pg_step(struct pg_stmt *s)
             log_msg(LOG_DEBUG, "PostgreSQL statement failed", "error=\"%s\" sql=\"%.120s\"", s->c->err, s->sql);
             return state && !strncmp(state, "23", 2) ? DB_CONSTRAINT : DB_ERROR;
         }
-        s->c->changes = atoi(PQcmdTuples(s->res));
-        s->c->total += s->c->changes;
+        if (st == PGRES_COMMAND_OK || s->returning_id) { /* what SQLite counts: rows an INSERT/UPDATE/DELETE changed */
+            s->c->changes = atoi(PQcmdTuples(s->res));
+            s->c->total += s->c->changes;
+        }
         s->nrows = PQntuples(s->res);
         if (s->returning_id) {
             if (s->nrows > 0)

@@ -62,7 +62,7 @@ int64_t offer_release_named(db_t *db, int64_t product, const char *name)
 {
     char canon[80];
     return q_int(db, 0,
-                 "SELECT id FROM releases WHERE product = ?1 AND (version = ?2 OR (version_value = ?3 AND ?4)) "
+                 "SELECT id FROM releases WHERE product = ?1 AND (version = ?2 OR (version_value = ?3 AND ?4 <> 0)) "
                  "ORDER BY version = ?2 DESC, id DESC LIMIT 1",
                  "isii", product, offer_canonical(db, product, name, canon, sizeof canon),
                  offer_version_value(db, product, name), (int64_t)!offer_espressif(db, product));

@@ -64,7 +64,7 @@ int rollout_join_new(db_t *db, int64_t device)
                 "SELECT ro.id, ro.target, rel.id, rel.version, rel.version_value, rel.security_counter, "
                 "(SELECT MAX(idx) FROM rollout_stages WHERE rollout = ro.id) "
                 "FROM rollouts ro JOIN releases rel ON rel.id = ro.release WHERE ro.product = ? "
-                "AND ro.state IN ('running', 'paused') AND json_extract(ro.target, '$.include_new') = 1 "
+                "AND ro.state IN ('running', 'paused') AND CAST(json_extract(ro.target, '$.include_new') AS TEXT) = '1' "
                 "ORDER BY ro.id",
                 "i", product);
     while (st && !joined && db_step(st) == DB_ROW) {

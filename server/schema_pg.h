@@ -9,12 +9,13 @@
 
 #include "schema.h"
 
-/* The schema version (SQLite keeps it in PRAGMA user_version), and SQLite's functions the server's
- * queries use: instr, json_valid, json_extract (a path of the form $.a.b; JSON true/false read as
+/* The schema version (SQLite keeps it in PRAGMA user_version), SQLite's collation NOCASE (for
+ * equality), and SQLite's functions the server's queries use: instr, json_valid, json_extract (a path of the form $.a.b; JSON true/false read as
  * 1/0, as SQLite does). */
 #define DB_PG_PRELUDE                                                                                          \
     "CREATE TABLE IF NOT EXISTS otakit_schema (version BIGINT NOT NULL);"                                      \
     "INSERT INTO otakit_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM otakit_schema);"                       \
+    "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);" \
     "CREATE OR REPLACE FUNCTION instr(a text, b text) RETURNS bigint LANGUAGE sql IMMUTABLE"                   \
     "  AS 'SELECT strpos(a, b)::bigint';"                                                                      \
     "CREATE OR REPLACE FUNCTION json_valid(t text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $f$"          \
