@@ -38,8 +38,9 @@ struct pg_stmt {
     Oid *types;
     PGresult *res;
     int row, nrows;
-    unsigned char *blob;
+    unsigned char *blob; /* the bytea of row blob_row, column blob_col, decoded */
     size_t blob_len;
+    int blob_row, blob_col;
 };
 
 /* Tables with an integer id column: an INSERT into one of them returns the new id. */
@@ -394,6 +395,8 @@ void pg_clear(struct pg_stmt *s)
 
 int pg_reset(struct pg_stmt *s)
 {
+    PQfreemem(s->blob);
+    s->blob = NULL;
     PQclear(s->res);
     s->res = NULL;
     s->row = -1;
@@ -480,10 +483,16 @@ const void *pg_column_blob(struct pg_stmt *s, int col, int *len)
         *len = PQgetlength(s->res, s->row, col);
         return t;
     }
+    if (s->blob && s->blob_row == s->row && s->blob_col == col) { /* db_column_blob then db_column_bytes */
+        *len = (int)s->blob_len;
+        return s->blob;
+    }
     PQfreemem(s->blob);
     s->blob_len = 0;
     if (!(s->blob = PQunescapeBytea((const unsigned char *)t, &s->blob_len)))
         return NULL;
+    s->blob_row = s->row;
+    s->blob_col = col;
     *len = (int)s->blob_len;
     return s->blob;
 }
