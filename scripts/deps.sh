@@ -8,11 +8,11 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl libmicrohttpd-dev libsqlite3-dev
-            libjansson-dev libcurl4-openssl-dev curl sqlite3 libmosquitto-dev libdivsufsort-dev)
+            libjansson-dev libcurl4-openssl-dev curl sqlite3 libmosquitto-dev libdivsufsort-dev libpq-dev)
 test_pkgs=(clang libclang-rt-14-dev llvm libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
            dpkg-dev qemu-system-arm netcat-openbsd
            python3 python3-cryptography python3-yaml xxd chromium
-           swupdate cpio mosquitto python3-paho-mqtt bsdiff nginx-light)
+           swupdate cpio mosquitto python3-paho-mqtt bsdiff nginx-light postgresql)
 
 bench_pkgs=(nginx-light wrk python3 bsdiff)
 want=("${build_pkgs[@]}")

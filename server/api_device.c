@@ -63,7 +63,7 @@ struct reg {
     char groups[32 * 66 + 2];
 };
 
-static int register_tx(sqlite3 *db, void *arg)
+static int register_tx(db_t *db, void *arg)
 {
     struct reg *g = arg;
     char token[65], hash[65];
@@ -83,7 +83,7 @@ static int register_tx(sqlite3 *db, void *arg)
                offer_version_value(db, g->r->auth_product, g->version), (int64_t)g->slot, g->counter, g->mac,
                g->groups, now_s()) < 0)
         return tx_dberr(&g->res, db);
-    id = sqlite3_last_insert_rowid(db);
+    id = db_last_insert_rowid(db);
     if (history_event(db, id, 0, "registered",
                     json_pack("{s:s,s:s,s:i,s:I}", "hw_rev", g->hw_rev, "version", g->version, "slot", g->slot,
                               "security_counter", (json_int_t)g->counter)) != 0 ||
@@ -228,10 +228,10 @@ static const char *transition_error(const char *from, const char *to)
     return t >= f ? NULL : "status cannot go backwards";
 }
 
-int device_report_tx(sqlite3 *db, void *arg)
+int device_report_tx(db_t *db, void *arg)
 {
     device_report_t *p = arg;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int64_t dev, release, rollout, command, rcounter;
     char cur[16], rversion[80];
     const char *why;
@@ -242,17 +242,17 @@ int device_report_tx(sqlite3 *db, void *arg)
                 "SELECT a.device, a.release, a.rollout, a.command, a.status, r.version, r.security_counter "
                 "FROM actions a JOIN releases r ON r.id = a.release WHERE a.id = ?",
                 "i", p->action);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (!st || db_step(st) != DB_ROW) {
         db_done(st);
         return tx_fail(&p->res, ERR_NOT_FOUND, "no action %lld", (long long)p->action);
     }
-    dev = sqlite3_column_int64(st, 0);
-    release = sqlite3_column_int64(st, 1);
-    rollout = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
-    command = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
+    dev = db_column_int64(st, 0);
+    release = db_column_int64(st, 1);
+    rollout = db_column_type(st, 2) == DB_NULL ? 0 : db_column_int64(st, 2);
+    command = db_column_type(st, 3) == DB_NULL ? 0 : db_column_int64(st, 3);
     snprintf(cur, sizeof cur, "%s", q_text(st, 4));
     snprintf(rversion, sizeof rversion, "%s", q_text(st, 5));
-    rcounter = sqlite3_column_int64(st, 6);
+    rcounter = db_column_int64(st, 6);
     db_done(st);
     (void)release;
     if (dev != p->device)
@@ -299,7 +299,7 @@ int device_report_tx(sqlite3 *db, void *arg)
     if (!strcmp(p->status, "downloaded") && strcmp(cur, "downloaded") != 0 && command) {
         char consent[16] = "";
         st = q_prep(db, "SELECT consent FROM commands WHERE id = ?", "i", command);
-        if (st && sqlite3_step(st) == SQLITE_ROW)
+        if (st && db_step(st) == DB_ROW)
             snprintf(consent, sizeof consent, "%s", q_text(st, 0));
         db_done(st);
         if (!strcmp(consent, "none") || !strcmp(consent, "granted")) {
@@ -362,21 +362,21 @@ struct ack {
     const char *status, *message;
 };
 
-static int ack_tx(sqlite3 *db, void *arg)
+static int ack_tx(db_t *db, void *arg)
 {
     struct ack *k = arg;
-    sqlite3_stmt *st =
+    db_stmt_t *st =
         q_prep(db, "SELECT device, type, status, action, consent FROM commands WHERE id = ?", "i", k->id);
     int64_t dev, action;
     char type[16], status[16], consent[16];
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (!st || db_step(st) != DB_ROW) {
         db_done(st);
         return tx_fail(&k->res, ERR_NOT_FOUND, "no command %lld", (long long)k->id);
     }
-    dev = sqlite3_column_int64(st, 0);
+    dev = db_column_int64(st, 0);
     snprintf(type, sizeof type, "%s", q_text(st, 1));
     snprintf(status, sizeof status, "%s", q_text(st, 2));
-    action = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
+    action = db_column_type(st, 3) == DB_NULL ? 0 : db_column_int64(st, 3);
     snprintf(consent, sizeof consent, "%s", q_text(st, 4));
     db_done(st);
     if (dev != k->r->auth_device)

@@ -84,15 +84,15 @@ static json_t *groups_json(const char *g)
     "d.device_id, d.hw_rev, d.version, d.slot, d.security_counter, d.mac, d.groups, d.state, d.last_seen, " \
     "d.created_at, d.via, d.attributes"
 
-static json_t *device_json(sqlite3_stmt *st)
+static json_t *device_json(db_stmt_t *st)
 {
     /* attributes: what a DDI controller stored with configData (ddi_device.c), else {} */
     json_t *attrs = *q_text(st, 11) ? json_loads(q_text(st, 11), 0, NULL) : NULL;
     return json_pack("{s:s,s:s,s:s,s:i,s:I,s:s,s:o,s:s,s:I,s:I,s:s,s:o}", "device_id", q_text(st, 0), "hw_rev",
-                     q_text(st, 1), "version", q_text(st, 2), "slot", sqlite3_column_int(st, 3),
-                     "security_counter", (json_int_t)sqlite3_column_int64(st, 4), "mac", q_text(st, 5), "groups",
+                     q_text(st, 1), "version", q_text(st, 2), "slot", db_column_int(st, 3),
+                     "security_counter", (json_int_t)db_column_int64(st, 4), "mac", q_text(st, 5), "groups",
                      groups_json(q_text(st, 6)), "state", q_text(st, 7), "last_seen",
-                     (json_int_t)sqlite3_column_int64(st, 8), "created_at", (json_int_t)sqlite3_column_int64(st, 9),
+                     (json_int_t)db_column_int64(st, 8), "created_at", (json_int_t)db_column_int64(st, 9),
                      "via", q_text(st, 10), /* token | esp | mongoose | ddi: how it joined */
                      "attributes", json_is_object(attrs) ? attrs : (json_decref(attrs), json_object()));
 }
@@ -101,18 +101,18 @@ static json_t *device_json(sqlite3_stmt *st)
     "a.id, r.version, a.rollout, a.command, a.status, a.progress, a.message, a.created_at, a.updated_at "   \
     "FROM actions a JOIN releases r ON r.id = a.release"
 
-static json_t *action_json(sqlite3_stmt *st)
+static json_t *action_json(db_stmt_t *st)
 {
-    return json_pack("{s:I,s:s,s:o,s:o,s:s,s:o,s:s,s:I,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+    return json_pack("{s:I,s:s,s:o,s:o,s:s,s:o,s:s,s:I,s:I}", "id", (json_int_t)db_column_int64(st, 0),
                      "release", q_text(st, 1), "rollout", q_json_int(st, 2), "command", q_json_int(st, 3),
                      "status", q_text(st, 4), "progress", q_json_int(st, 5), "message", q_text(st, 6),
-                     "created_at", (json_int_t)sqlite3_column_int64(st, 7), "updated_at",
-                     (json_int_t)sqlite3_column_int64(st, 8));
+                     "created_at", (json_int_t)db_column_int64(st, 7), "updated_at",
+                     (json_int_t)db_column_int64(st, 8));
 }
 
 /* The device the path names ({product}, {device}): its devices.id, with *product set, or 0 after
  * recording 404 not_found in res. */
-static int64_t path_device(sqlite3 *db, http_req_t *r, tx_res_t *res, int64_t *product)
+static int64_t path_device(db_t *db, http_req_t *r, tx_res_t *res, int64_t *product)
 {
     int64_t id;
     if (!(*product = lookup_product_id(db, http_param(r, 0)))) {
@@ -135,8 +135,8 @@ static int64_t path_device(sqlite3 *db, http_req_t *r, tx_res_t *res, int64_t *p
 
 static enum MHD_Result devices_list(http_req_t *r)
 {
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     json_t *arr;
     const char *state = http_query(r, "state"), *group = http_query(r, "group"), *version = http_query(r, "version"),
                *hw = http_query(r, "hw_rev"), *q = http_query(r, "q");
@@ -162,7 +162,7 @@ static enum MHD_Result devices_list(http_req_t *r)
         return http_error(r, ERR_DATABASE, "cannot list devices");
     }
     arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == DB_ROW)
         json_array_append_new(arr, device_json(st));
     db_done(st);
     return http_json(r, 200, json_pack("{s:o,s:I}", "devices", arr, "total", (json_int_t)total));
@@ -177,44 +177,44 @@ struct dev_get {
 
 /* One row of "SELECT " EVENT_COLS as the device's history shows it. */
 #define EVENT_COLS "id, action, kind, detail, at FROM events"
-static json_t *event_json(sqlite3_stmt *st)
+static json_t *event_json(db_stmt_t *st)
 {
     const char *d = q_text(st, 3);
     json_t *dj = *d ? json_loads(d, 0, NULL) : NULL;
-    return json_pack("{s:I,s:o,s:s,s:o,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0), "action_id",
+    return json_pack("{s:I,s:o,s:s,s:o,s:I}", "id", (json_int_t)db_column_int64(st, 0), "action_id",
                      q_json_int(st, 1), "kind", q_text(st, 2), "detail", dj ? dj : json_object(), "at",
-                     (json_int_t)sqlite3_column_int64(st, 4));
+                     (json_int_t)db_column_int64(st, 4));
 }
 
-static int device_get_tx(sqlite3 *db, void *arg)
+static int device_get_tx(db_t *db, void *arg)
 {
     struct dev_get *g = arg;
     int64_t product, id;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *o = NULL, *arr;
     if (!(id = path_device(db, g->r, &g->res, &product)))
         return -1;
     st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
+    if (st && db_step(st) == DB_ROW)
         o = device_json(st);
     db_done(st);
     if (!o)
         return tx_dberr(&g->res, db);
     arr = json_array();
     st = q_prep(db, "SELECT " ACTION_COLS " WHERE a.device = ? ORDER BY a.id DESC LIMIT 50", "i", id);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    while (st && db_step(st) == DB_ROW)
         json_array_append_new(arr, action_json(st));
     db_done(st);
     json_object_set_new(o, "actions", arr);
     arr = json_array();
     st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT 50", "i", id);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    while (st && db_step(st) == DB_ROW)
         json_array_append_new(arr, command_json(st));
     db_done(st);
     json_object_set_new(o, "commands", arr);
     arr = json_array();
     st = q_prep(db, "SELECT " EVENT_COLS " WHERE device = ? ORDER BY id DESC LIMIT 50", "i", id);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    while (st && db_step(st) == DB_ROW)
         json_array_append_new(arr, event_json(st));
     db_done(st);
     json_object_set_new(o, "events", arr);
@@ -232,11 +232,11 @@ static enum MHD_Result device_get(http_req_t *r)
     return tx_reply(r, tx_read(device_get_tx, &g), &g.res, 200);
 }
 
-static int device_delete_tx(sqlite3 *db, void *arg)
+static int device_delete_tx(db_t *db, void *arg)
 {
     struct dev_get *g = arg;
     int64_t product, id, ros[64];
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int n = 0, i;
     if (!(id = path_device(db, g->r, &g->res, &product)))
         return -1;
@@ -244,8 +244,8 @@ static int device_delete_tx(sqlite3 *db, void *arg)
                 "SELECT DISTINCT t.rollout FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
                 "WHERE t.device = ? AND ro.state = 'running'",
                 "i", id);
-    while (st && n < 64 && sqlite3_step(st) == SQLITE_ROW)
-        ros[n++] = sqlite3_column_int64(st, 0);
+    while (st && n < 64 && db_step(st) == DB_ROW)
+        ros[n++] = db_column_int64(st, 0);
     db_done(st);
     if (q_exec(db, "DELETE FROM devices WHERE id = ?", "i", id) < 0)
         return tx_dberr(&g->res, db);
@@ -271,18 +271,18 @@ struct dev_patch {
     char groups[32 * 66 + 2];
 };
 
-static int device_patch_tx(sqlite3 *db, void *arg)
+static int device_patch_tx(db_t *db, void *arg)
 {
     struct dev_patch *g = arg;
     int64_t product, id;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     if (!(id = path_device(db, g->r, &g->res, &product)))
         return -1;
     if (q_exec(db, "UPDATE devices SET groups = ? WHERE id = ?", "si", g->groups, id) < 0 ||
         history_event(db, id, 0, "groups_set", json_pack("{s:O}", "groups", json_object_get(g->r->json, "groups"))))
         return tx_dberr(&g->res, db);
     st = q_prep(db, "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?", "i", id);
-    if (st && sqlite3_step(st) == SQLITE_ROW)
+    if (st && db_step(st) == DB_ROW)
         g->res.out = device_json(st);
     db_done(st);
     return g->res.out ? 0 : tx_dberr(&g->res, db);
@@ -321,11 +321,11 @@ struct cmd_new {
     int consent, downgrade;
 };
 
-static int command_create_tx(sqlite3 *db, void *arg)
+static int command_create_tx(db_t *db, void *arg)
 {
     struct cmd_new *c = arg;
     int64_t product, dev, rel = 0, id;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     char dversion[80] = "";
     int64_t dcounter = 0, dvalue = -1;
     int dslot = 0;
@@ -333,11 +333,11 @@ static int command_create_tx(sqlite3 *db, void *arg)
     if (!(dev = path_device(db, c->r, &c->res, &product)))
         return -1;
     st = q_prep(db, "SELECT version, slot, security_counter, version_value FROM devices WHERE id = ?", "i", dev);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
+    if (st && db_step(st) == DB_ROW) {
         snprintf(dversion, sizeof dversion, "%s", q_text(st, 0));
-        dslot = sqlite3_column_int(st, 1);
-        dcounter = sqlite3_column_int64(st, 2);
-        dvalue = sqlite3_column_int64(st, 3);
+        dslot = db_column_int(st, 1);
+        dcounter = db_column_int64(st, 2);
+        dvalue = db_column_int64(st, 3);
     }
     db_done(st);
 
@@ -346,10 +346,10 @@ static int command_create_tx(sqlite3 *db, void *arg)
         char rversion[80] = "";
         st = q_prep(db, "SELECT id, security_counter, version_value, version FROM releases WHERE id = ?", "i",
                     offer_release_named(db, product, c->release));
-        if (st && sqlite3_step(st) == SQLITE_ROW) {
-            rel = sqlite3_column_int64(st, 0);
-            rcounter = sqlite3_column_int64(st, 1);
-            rvalue = sqlite3_column_int64(st, 2);
+        if (st && db_step(st) == DB_ROW) {
+            rel = db_column_int64(st, 0);
+            rcounter = db_column_int64(st, 1);
+            rvalue = db_column_int64(st, 2);
             snprintf(rversion, sizeof rversion, "%s", q_text(st, 3));
         }
         db_done(st);
@@ -388,7 +388,7 @@ static int command_create_tx(sqlite3 *db, void *arg)
                "issiis", dev, c->type, c->downgrade ? "{\"downgrade\":true}" : "{}", now_s(), rel,
                c->consent ? "pending" : "none") < 0)
         return tx_dberr(&c->res, db);
-    id = sqlite3_last_insert_rowid(db);
+    id = db_last_insert_rowid(db);
     longpoll_news_device(dev);
     if (history_event(db, dev, 0, "command_queued",
                     json_pack("{s:I,s:s}", "command", (json_int_t)id, "type", c->type)) != 0)
@@ -427,12 +427,12 @@ enum MHD_Result devices_command_create(http_req_t *r)
 }
 
 /* One page of a device's commands or events (g->list says which), newest first, with "total". */
-static int device_page_tx(sqlite3 *db, void *arg)
+static int device_page_tx(db_t *db, void *arg)
 {
     struct dev_get *g = arg;
     int events = !strcmp(g->list, "events");
     int64_t product, dev;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *arr;
     if (!(dev = path_device(db, g->r, &g->res, &product)))
         return -1;
@@ -441,7 +441,7 @@ static int device_page_tx(sqlite3 *db, void *arg)
                 events ? "SELECT " EVENT_COLS " WHERE device = ? ORDER BY id DESC LIMIT ? OFFSET ?"
                        : "SELECT " COMMAND_COLS " WHERE c.device = ? ORDER BY c.id DESC LIMIT ? OFFSET ?",
                 "iii", dev, g->limit, g->offset);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    while (st && db_step(st) == DB_ROW)
         json_array_append_new(arr, events ? event_json(st) : command_json(st));
     db_done(st);
     g->res.out = json_pack("{s:o,s:I}", g->list, arr, "total",
@@ -481,12 +481,12 @@ struct consent {
     int granted;
 };
 
-static int consent_tx(sqlite3 *db, void *arg)
+static int consent_tx(db_t *db, void *arg)
 {
     struct consent *c = arg;
     int64_t product, dev, id = input_parse_id(http_param(c->r, 2)),
             action = 0;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     char type[16] = "", status[16] = "", consent[16] = "", astatus[16] = "";
     const char *want = c->granted ? "granted" : "declined";
     if (!(dev = path_device(db, c->r, &c->res, &product)))
@@ -495,7 +495,7 @@ static int consent_tx(sqlite3 *db, void *arg)
                 "SELECT c.type, c.status, c.consent, c.action, a.status FROM commands c "
                 "LEFT JOIN actions a ON a.id = c.action WHERE c.id = ? AND c.device = ?",
                 "ii", id, dev);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (!st || db_step(st) != DB_ROW) {
         db_done(st);
         return tx_fail(&c->res, ERR_NOT_FOUND, "no command %s on device %s", http_param(c->r, 2),
                           http_param(c->r, 1));
@@ -503,7 +503,7 @@ static int consent_tx(sqlite3 *db, void *arg)
     snprintf(type, sizeof type, "%s", q_text(st, 0));
     snprintf(status, sizeof status, "%s", q_text(st, 1));
     snprintf(consent, sizeof consent, "%s", q_text(st, 2));
-    action = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
+    action = db_column_type(st, 3) == DB_NULL ? 0 : db_column_int64(st, 3);
     snprintf(astatus, sizeof astatus, "%s", q_text(st, 4));
     db_done(st);
     if (strcmp(type, "upgrade") != 0 || !strcmp(consent, "none"))

@@ -50,23 +50,23 @@ int product_key_parse(const char *pem, uint8_t der[OTA_KEY_DER_MAX], size_t *der
     "k.id, k.key_hash, k.created_at, k.retired_at, (SELECT COUNT(DISTINCT a.release) FROM artifacts a JOIN releases r " \
     "ON r.id = a.release WHERE r.product = k.product AND json_extract(a.meta, '$.key_hash') = k.key_hash)"
 
-static json_t *key_json(sqlite3_stmt *st)
+static json_t *key_json(db_stmt_t *st)
 {
     return json_pack("{s:s,s:I,s:o,s:b,s:I}", "key_hash", q_text(st, 1), "created_at",
-                     (json_int_t)sqlite3_column_int64(st, 2), "retired_at", q_json_int(st, 3), "active",
-                     sqlite3_column_type(st, 3) == SQLITE_NULL, "releases", (json_int_t)sqlite3_column_int64(st, 4));
+                     (json_int_t)db_column_int64(st, 2), "retired_at", q_json_int(st, 3), "active",
+                     db_column_type(st, 3) == DB_NULL, "releases", (json_int_t)db_column_int64(st, 4));
 }
 
-static json_t *key_by_id(sqlite3 *db, int64_t id)
+static json_t *key_by_id(db_t *db, int64_t id)
 {
-    sqlite3_stmt *st = q_prep(db, "SELECT " KEY_COLS " FROM product_keys k WHERE k.id = ?", "i", id);
-    json_t *k = st && sqlite3_step(st) == SQLITE_ROW ? key_json(st) : NULL;
+    db_stmt_t *st = q_prep(db, "SELECT " KEY_COLS " FROM product_keys k WHERE k.id = ?", "i", id);
+    json_t *k = st && db_step(st) == DB_ROW ? key_json(st) : NULL;
     db_done(st);
     return k;
 }
 
 /* products.public_key / key_hash follow the newest active key. */
-static int primary_update(sqlite3 *db, int64_t product)
+static int primary_update(db_t *db, int64_t product)
 {
     return q_exec(db,
                   "UPDATE products SET (public_key, key_hash) = (SELECT public_key, key_hash FROM product_keys "
@@ -85,17 +85,17 @@ struct keys_req {
     char khex[65];
 };
 
-static int list_tx(sqlite3 *db, void *arg)
+static int list_tx(db_t *db, void *arg)
 {
     struct keys_req *k = arg;
     int64_t product = lookup_product_id(db, http_param(k->r, 0));
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *arr;
     if (!product)
         return tx_fail(&k->res, ERR_NOT_FOUND, "no product %s", http_param(k->r, 0));
     arr = json_array();
     st = q_prep(db, "SELECT " KEY_COLS " FROM product_keys k WHERE k.product = ? ORDER BY k.id DESC", "i", product);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    while (st && db_step(st) == DB_ROW)
         json_array_append_new(arr, key_json(st));
     db_done(st);
     k->res.out = json_pack("{s:o,s:I}", "keys", arr, "total", (json_int_t)json_array_size(arr));
@@ -103,7 +103,7 @@ static int list_tx(sqlite3 *db, void *arg)
 }
 
 /* Runs fn in a write (or read) transaction for r and answers ok_status. */
-static enum MHD_Result keys_run(http_req_t *r, int (*fn)(sqlite3 *, void *), int write, unsigned ok_status)
+static enum MHD_Result keys_run(http_req_t *r, int (*fn)(db_t *, void *), int write, unsigned ok_status)
 {
     struct keys_req k;
     memset(&k, 0, sizeof k);
@@ -116,7 +116,7 @@ static enum MHD_Result keys_list(http_req_t *r)
     return keys_run(r, list_tx, 0, 200);
 }
 
-static int add_tx(sqlite3 *db, void *arg)
+static int add_tx(db_t *db, void *arg)
 {
     struct keys_req *k = arg;
     int64_t product = lookup_product_id(db, http_param(k->r, 0)), id;
@@ -130,21 +130,21 @@ static int add_tx(sqlite3 *db, void *arg)
         return tx_fail(&k->res, ERR_IN_USE, "product %s has %d active keys: retire one first", http_param(k->r, 0),
                        PRODUCT_KEYS_MAX);
     {
-        sqlite3_stmt *st = db_stmt(db, "INSERT INTO product_keys(product, public_key, key_hash, created_at) "
+        db_stmt_t *st = db_stmt(db, "INSERT INTO product_keys(product, public_key, key_hash, created_at) "
                                        "VALUES (?, ?, ?, ?)");
         int rc;
         if (!st)
             return tx_dberr(&k->res, db);
-        sqlite3_bind_int64(st, 1, product);
-        sqlite3_bind_blob(st, 2, k->der, (int)k->der_len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, k->khex, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now_s());
-        rc = sqlite3_step(st);
+        db_bind_int64(st, 1, product);
+        db_bind_blob(st, 2, k->der, (int)k->der_len, DB_STATIC);
+        db_bind_text(st, 3, k->khex, -1, DB_STATIC);
+        db_bind_int64(st, 4, now_s());
+        rc = db_step(st);
         db_done(st);
-        if (rc != SQLITE_DONE)
+        if (rc != DB_DONE)
             return tx_dberr(&k->res, db);
     }
-    id = sqlite3_last_insert_rowid(db);
+    id = db_last_insert_rowid(db);
     if (primary_update(db, product) != 0 || !(k->res.out = key_by_id(db, id)))
         return tx_dberr(&k->res, db);
     log_msg(LOG_INFO, "product key added", "product=%s key_hash=%.16s", http_param(k->r, 0), k->khex);
@@ -161,7 +161,7 @@ static enum MHD_Result keys_add(http_req_t *r)
     return tx_reply(r, db_tx(add_tx, &k), &k.res, 201);
 }
 
-static int retire_tx(sqlite3 *db, void *arg)
+static int retire_tx(db_t *db, void *arg)
 {
     struct keys_req *k = arg;
     const char *name = http_param(k->r, 1);
@@ -175,8 +175,8 @@ static int retire_tx(sqlite3 *db, void *arg)
             break;
     if (n < 8 || n > 64 || i < n)
         return tx_fail(&k->res, ERR_NOT_FOUND, "name the key by its key_hash (8 to 64 lowercase hex digits)");
-    found = q_ids(db, ids, 2, "SELECT id FROM product_keys WHERE product = ? AND substr(key_hash, 1, ?) = ?", "iis",
-                  product, (int64_t)n, name);
+    found = q_ids(db, ids, 2, "SELECT id FROM product_keys WHERE product = ? AND key_hash LIKE ? || '%'", "is",
+                  product, name); /* name: lowercase hex, checked above */
     if (found < 0)
         return tx_dberr(&k->res, db);
     if (found != 1)

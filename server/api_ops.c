@@ -40,7 +40,7 @@ static long long disk_free(void)
 
 static enum MHD_Result healthz(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     long long free_b = disk_free();
     int db_ok = db && q_int(db, -1, "SELECT COUNT(*) FROM products", "") >= 0;
     if (!db_ok)
@@ -55,18 +55,18 @@ static enum MHD_Result healthz(http_req_t *r)
 }
 
 /* One gauge family from a "SELECT label, COUNT(*) ... GROUP BY label" query. */
-static void gauge_by(FILE *out, sqlite3 *db, const char *name, const char *help, const char *label, const char *sql)
+static void gauge_by(FILE *out, db_t *db, const char *name, const char *help, const char *label, const char *sql)
 {
-    sqlite3_stmt *st = q_prep(db, sql, "");
+    db_stmt_t *st = q_prep(db, sql, "");
     fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
-        fprintf(out, "%s{%s=\"%s\"} %lld\n", name, label, q_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+    while (st && db_step(st) == DB_ROW)
+        fprintf(out, "%s{%s=\"%s\"} %lld\n", name, label, q_text(st, 0), (long long)db_column_int64(st, 1));
     db_done(st);
 }
 
 static enum MHD_Result metrics(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     char *buf = NULL;
     size_t len = 0;
     FILE *out;

@@ -31,15 +31,15 @@
 
 #define PRODUCT_COLS "product_id, name, key_hash, version_rule, created_at, " COMPAT_POLICY_COLS
 
-static json_t *product_json(sqlite3_stmt *st)
+static json_t *product_json(db_stmt_t *st)
 {
     compat_policy_t pol;
     compat_policy_from_row(st, 5, &pol);
-    const char *kh = (const char *)sqlite3_column_text(st, 2);
-    return json_pack("{s:s,s:s,s:o,s:s,s:I,s:o}", "product_id", (const char *)sqlite3_column_text(st, 0), "name",
-                     (const char *)sqlite3_column_text(st, 1), "key_hash", kh && *kh ? json_string(kh) : json_null(),
-                     "version_rule", (const char *)sqlite3_column_text(st, 3), "created_at",
-                     (json_int_t)sqlite3_column_int64(st, 4), "compat", compat_policy_json(&pol));
+    const char *kh = (const char *)db_column_text(st, 2);
+    return json_pack("{s:s,s:s,s:o,s:s,s:I,s:o}", "product_id", (const char *)db_column_text(st, 0), "name",
+                     (const char *)db_column_text(st, 1), "key_hash", kh && *kh ? json_string(kh) : json_null(),
+                     "version_rule", (const char *)db_column_text(st, 3), "created_at",
+                     (json_int_t)db_column_int64(st, 4), "compat", compat_policy_json(&pol));
 }
 
 static enum MHD_Result create(http_req_t *r)
@@ -53,8 +53,8 @@ static enum MHD_Result create(http_req_t *r)
     const char *why;
     uint8_t der[OTA_KEY_DER_MAX];
     size_t der_len = 0;
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     int rc;
 
     if (!pid || !ota_ident_valid(pid, strlen(pid), OTA_PRODUCT_MAX, 0))
@@ -78,29 +78,29 @@ static enum MHD_Result create(http_req_t *r)
         return http_error(r, ERR_INTERNAL, "cannot make tokens");
     http_token_hash(owner, oh);
     http_token_hash(enroll, eh);
-    if (!db || sqlite3_prepare_v2(db,
+    if (!db || db_prepare_v2(db,
                                   "INSERT INTO products(product_id, name, public_key, key_hash, version_rule, "
                                   "owner_token_hash, enroll_token_hash, created_at, " COMPAT_POLICY_COLS
                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                                  -1, &st, NULL) != SQLITE_OK)
-        return http_error(r, ERR_DATABASE, "%s", db ? sqlite3_errmsg(db) : "no connection");
-    sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, der, khex[0] ? (int)der_len : 0, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, khex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, oh, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, eh, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 8, now_s());
-    sqlite3_bind_int(st, 9, pol.esp);
-    sqlite3_bind_int(st, 10, pol.mongoose);
-    sqlite3_bind_int(st, 11, pol.confirm_by_version);
-    rc = sqlite3_step(st);
+                                  -1, &st, NULL) != DB_OK)
+        return http_error(r, ERR_DATABASE, "%s", db ? db_errmsg(db) : "no connection");
+    db_bind_text(st, 1, pid, -1, DB_STATIC);
+    db_bind_text(st, 2, name, -1, DB_STATIC);
+    db_bind_blob(st, 3, der, khex[0] ? (int)der_len : 0, DB_STATIC);
+    db_bind_text(st, 4, khex, -1, DB_STATIC);
+    db_bind_text(st, 5, rule, -1, DB_STATIC);
+    db_bind_text(st, 6, oh, -1, DB_STATIC);
+    db_bind_text(st, 7, eh, -1, DB_STATIC);
+    db_bind_int64(st, 8, now_s());
+    db_bind_int(st, 9, pol.esp);
+    db_bind_int(st, 10, pol.mongoose);
+    db_bind_int(st, 11, pol.confirm_by_version);
+    rc = db_step(st);
     db_done(st);
-    if (rc == SQLITE_CONSTRAINT)
+    if (rc == DB_CONSTRAINT)
         return http_error(r, ERR_EXISTS, "product %s already exists", pid);
-    if (rc != SQLITE_DONE)
-        return http_error(r, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+    if (rc != DB_DONE)
+        return http_error(r, ERR_DATABASE, "%s", db_errmsg(db));
     log_msg(LOG_INFO, "product created", "product=%s key_hash=%.16s", pid, khex[0] ? khex : "none");
     return http_json(r, 201,
                      json_pack("{s:s,s:s,s:o,s:s,s:o,s:s,s:s}", "product_id", pid, "name", name, "key_hash",
@@ -111,8 +111,8 @@ static enum MHD_Result create(http_req_t *r)
 
 static enum MHD_Result list(http_req_t *r)
 {
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     json_t *arr;
     int64_t limit, offset, only = r->auth_kind == AUTH_OWNER ? r->auth_product : 0, total;
     enum MHD_Result ret;
@@ -125,23 +125,23 @@ static enum MHD_Result list(http_req_t *r)
     if (!st)
         return http_error(r, ERR_DATABASE, "cannot list products");
     arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == DB_ROW)
         json_array_append_new(arr, product_json(st));
     db_done(st);
     return http_json(r, 200, json_pack("{s:o,s:I}", "products", arr, "total", (json_int_t)total));
 }
 
 /* The product named by the path, as JSON (NULL when unknown; *err set on a database error). */
-static json_t *product_by_id(sqlite3 *db, const char *product_id, int *err)
+static json_t *product_by_id(db_t *db, const char *product_id, int *err)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *p = NULL;
-    *err = !db || sqlite3_prepare_v2(db, "SELECT " PRODUCT_COLS " FROM products WHERE product_id = ?", -1, &st,
-                                     NULL) != SQLITE_OK;
+    *err = !db || db_prepare_v2(db, "SELECT " PRODUCT_COLS " FROM products WHERE product_id = ?", -1, &st,
+                                     NULL) != DB_OK;
     if (*err)
         return NULL;
-    sqlite3_bind_text(st, 1, product_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    db_bind_text(st, 1, product_id, -1, DB_STATIC);
+    if (db_step(st) == DB_ROW)
         p = product_json(st);
     db_done(st);
     return p;
@@ -161,7 +161,7 @@ static enum MHD_Result get(http_req_t *r)
 /* PATCH: the owner changes the product's compat policy (keys not given keep their value). */
 static enum MHD_Result update(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     compat_policy_t pol;
     const char *why, *k;
     json_t *v, *p;
@@ -182,7 +182,7 @@ static enum MHD_Result update(http_req_t *r)
     if (q_exec(db, "UPDATE products SET compat_esp = ?, compat_mongoose = ?, compat_confirm_by_version = ? "
                    "WHERE id = ?", "iiii", (int64_t)pol.esp, (int64_t)pol.mongoose, (int64_t)pol.confirm_by_version,
                product) < 0)
-        return http_error(r, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+        return http_error(r, ERR_DATABASE, "%s", db_errmsg(db));
     log_msg(LOG_INFO, "product compat policy", "product=%s esp=%d mongoose=%d confirm_by_version=%d",
             http_param(r, 0), pol.esp, pol.mongoose, pol.confirm_by_version);
     if (!(p = product_by_id(db, http_param(r, 0), &err)))
@@ -194,7 +194,7 @@ static enum MHD_Result update(http_req_t *r)
  * answers the new token once, under the name `field`. */
 static enum MHD_Result rotate(http_req_t *r, const char *column, const char *field)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     char tok[65], hash[65], sql[96];
     int64_t product;
     if (!db)
@@ -206,7 +206,7 @@ static enum MHD_Result rotate(http_req_t *r, const char *column, const char *fie
     http_token_hash(tok, hash);
     snprintf(sql, sizeof sql, "UPDATE products SET %s = ? WHERE id = ?", column);
     if (q_exec(db, sql, "si", hash, product) < 0)
-        return http_error(r, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+        return http_error(r, ERR_DATABASE, "%s", db_errmsg(db));
     log_msg(LOG_INFO, "product token rotated", "product=%s token=%s", http_param(r, 0), field);
     return http_json(r, 200, json_pack("{s:s,s:s}", "product_id", http_param(r, 0), field, tok));
 }

@@ -36,18 +36,18 @@ const char *rel_printable(const char *s, char *buf, size_t n)
     return buf;
 }
 
-int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
+int rel_product_load(db_t *db, const char *pid, struct rel_product *p)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int found = 0;
     memset(p, 0, sizeof *p);
-    if (!db || sqlite3_prepare_v2(db, "SELECT id, version_rule FROM products WHERE product_id = ?", -1, &st, NULL) !=
-                   SQLITE_OK)
+    if (!db || db_prepare_v2(db, "SELECT id, version_rule FROM products WHERE product_id = ?", -1, &st, NULL) !=
+                   DB_OK)
         return -1;
-    sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        p->id = sqlite3_column_int64(st, 0);
-        p->espressif = !strcmp((const char *)sqlite3_column_text(st, 1), "espressif");
+    db_bind_text(st, 1, pid, -1, DB_STATIC);
+    if (db_step(st) == DB_ROW) {
+        p->id = db_column_int64(st, 0);
+        p->espressif = !strcmp((const char *)db_column_text(st, 1), "espressif");
         snprintf(p->pid, sizeof p->pid, "%s", pid);
         found = 1;
     }
@@ -56,11 +56,11 @@ int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
     st = found ? q_prep(db, "SELECT public_key FROM product_keys WHERE product = ? AND retired_at IS NULL "
                             "ORDER BY id DESC", "i", p->id)
                : NULL;
-    while (st && sqlite3_step(st) == SQLITE_ROW && p->nkeys < PRODUCT_KEYS_MAX) {
-        int n = sqlite3_column_bytes(st, 0);
+    while (st && db_step(st) == DB_ROW && p->nkeys < PRODUCT_KEYS_MAX) {
+        int n = db_column_bytes(st, 0);
         if (n <= 0 || (unsigned)n > OTA_KEY_DER_MAX)
             continue;
-        memcpy(p->der[p->nkeys], sqlite3_column_blob(st, 0), (size_t)n);
+        memcpy(p->der[p->nkeys], db_column_blob(st, 0), (size_t)n);
         p->keys[p->nkeys].der = p->der[p->nkeys];
         p->keys[p->nkeys].len = (uint32_t)n;
         p->nkeys++;
@@ -69,9 +69,9 @@ int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p)
     return found;
 }
 
-int64_t rel_find(sqlite3 *db, const struct rel_product *p, const char *version, int loose)
+int64_t rel_find(db_t *db, const struct rel_product *p, const char *version, int loose)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     ota_version_t want, have;
     esp_label_t l;
     char canon[64];
@@ -83,67 +83,67 @@ int64_t rel_find(sqlite3 *db, const struct rel_product *p, const char *version, 
         esp_label_format(&l, canon, sizeof canon);
         version = canon;
     }
-    if (sqlite3_prepare_v2(db, "SELECT id, version FROM releases WHERE product = ?1 AND (version = ?2 OR ?3)", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (db_prepare_v2(db, "SELECT id, version FROM releases WHERE product = ?1 AND (version = ?2 OR ?3 <> 0)", -1,
+                           &st, NULL) != DB_OK)
         return 0;
-    sqlite3_bind_int64(st, 1, p->id);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, by_semver);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        text = (const char *)sqlite3_column_text(st, 1);
+    db_bind_int64(st, 1, p->id);
+    db_bind_text(st, 2, version, -1, DB_STATIC);
+    db_bind_int(st, 3, by_semver);
+    while (db_step(st) == DB_ROW) {
+        text = (const char *)db_column_text(st, 1);
         if (!strcmp(text, version)) {
-            id = sqlite3_column_int64(st, 0); /* the same text wins */
+            id = db_column_int64(st, 0); /* the same text wins */
             break;
         }
         if (!id && by_semver && semver_parse_loose(text, &have) == 0 && ota_version_cmp(&want, &have) == 0)
-            id = sqlite3_column_int64(st, 0);
+            id = db_column_int64(st, 0);
     }
     db_done(st);
     return id;
 }
 
-static json_t *artifact_json(sqlite3_stmt *st)
+static json_t *artifact_json(db_stmt_t *st)
 {
     char url[400];
-    json_t *meta = json_loads((const char *)sqlite3_column_text(st, 8), 0, NULL);
-    int slot = sqlite3_column_int(st, 0);
-    snprintf(url, sizeof url, "%s/api/v1/artifacts/%s", g_server.public_url, (const char *)sqlite3_column_text(st, 4));
+    json_t *meta = json_loads((const char *)db_column_text(st, 8), 0, NULL);
+    int slot = db_column_int(st, 0);
+    snprintf(url, sizeof url, "%s/api/v1/artifacts/%s", g_server.public_url, (const char *)db_column_text(st, 4));
     return json_pack("{s:o,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:o}", "slot", slot < 0 ? json_null() : json_integer(slot),
-                     "filename", (const char *)sqlite3_column_text(st, 1), "format",
-                     (const char *)sqlite3_column_text(st, 2), "size", (json_int_t)sqlite3_column_int64(st, 3),
-                     "sha256", (const char *)sqlite3_column_text(st, 4), "sha1", (const char *)sqlite3_column_text(st, 5),
-                     "md5", (const char *)sqlite3_column_text(st, 6), "url", url, "meta", meta ? meta : json_object());
+                     "filename", (const char *)db_column_text(st, 1), "format",
+                     (const char *)db_column_text(st, 2), "size", (json_int_t)db_column_int64(st, 3),
+                     "sha256", (const char *)db_column_text(st, 4), "sha1", (const char *)db_column_text(st, 5),
+                     "md5", (const char *)db_column_text(st, 6), "url", url, "meta", meta ? meta : json_object());
 }
 
-json_t *rel_json(sqlite3 *db, const char *pid, int64_t id)
+json_t *rel_json(db_t *db, const char *pid, int64_t id)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *rel = NULL, *arts = json_array(), *meta;
-    if (sqlite3_prepare_v2(db,
+    if (db_prepare_v2(db,
                            "SELECT version, version_value, channel, security_counter, notes, meta, created_at "
                            "FROM releases WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
+                           -1, &st, NULL) != DB_OK)
         return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        meta = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+    db_bind_int64(st, 1, id);
+    if (db_step(st) == DB_ROW) {
+        meta = json_loads((const char *)db_column_text(st, 5), 0, NULL);
         rel = json_pack("{s:s,s:s,s:I,s:s,s:I,s:s,s:o,s:I}", "product", pid, "version",
-                        (const char *)sqlite3_column_text(st, 0), "version_value",
-                        (json_int_t)sqlite3_column_int64(st, 1), "channel", (const char *)sqlite3_column_text(st, 2),
-                        "security_counter", (json_int_t)sqlite3_column_int64(st, 3), "notes",
-                        (const char *)sqlite3_column_text(st, 4), "meta", meta ? meta : json_object(), "created_at",
-                        (json_int_t)sqlite3_column_int64(st, 6));
+                        (const char *)db_column_text(st, 0), "version_value",
+                        (json_int_t)db_column_int64(st, 1), "channel", (const char *)db_column_text(st, 2),
+                        "security_counter", (json_int_t)db_column_int64(st, 3), "notes",
+                        (const char *)db_column_text(st, 4), "meta", meta ? meta : json_object(), "created_at",
+                        (json_int_t)db_column_int64(st, 6));
     }
     db_done(st);
-    if (!rel || sqlite3_prepare_v2(db,
+    if (!rel || db_prepare_v2(db,
                                    "SELECT slot, filename, format, size, sha256, sha1, md5, created_at, meta "
                                    "FROM artifacts WHERE release = ? ORDER BY slot",
-                                   -1, &st, NULL) != SQLITE_OK) {
+                                   -1, &st, NULL) != DB_OK) {
         json_decref(arts);
         return rel;
     }
-    sqlite3_bind_int64(st, 1, id);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    db_bind_int64(st, 1, id);
+    while (db_step(st) == DB_ROW)
         json_array_append_new(arts, artifact_json(st));
     db_done(st);
     json_object_set_new(rel, "artifacts", arts);
@@ -163,7 +163,7 @@ static enum MHD_Result add_artifact(http_req_t *r)
 /* ---- read, delete, download --------------------------------------------------------------- */
 
 /* Loads the product of the path (404 otherwise) and, when with_release, the release id. */
-static int lookup(http_req_t *r, sqlite3 *db, struct rel_product *p, int64_t *rel, enum MHD_Result *ret)
+static int lookup(http_req_t *r, db_t *db, struct rel_product *p, int64_t *rel, enum MHD_Result *ret)
 {
     int rc = db ? rel_product_load(db, http_param(r, 0), p) : -1;
     char pr[80];
@@ -182,9 +182,9 @@ static int lookup(http_req_t *r, sqlite3 *db, struct rel_product *p, int64_t *re
 
 static enum MHD_Result list(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     struct rel_product p;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     enum MHD_Result ret;
     const char *ch = http_query(r, "channel");
     int64_t limit, offset, total;
@@ -202,15 +202,15 @@ static enum MHD_Result list(http_req_t *r)
         return http_error(r, ERR_DATABASE, "cannot list releases");
     }
     arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(arr, rel_json(db, p.pid, sqlite3_column_int64(st, 0)));
+    while (db_step(st) == DB_ROW)
+        json_array_append_new(arr, rel_json(db, p.pid, db_column_int64(st, 0)));
     db_done(st);
     return http_json(r, 200, json_pack("{s:o,s:I}", "releases", arr, "total", (json_int_t)total));
 }
 
 static enum MHD_Result get(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     struct rel_product p;
     int64_t rel;
     enum MHD_Result ret;
@@ -229,48 +229,48 @@ struct del {
     char version[64];
 };
 
-static int delete_tx(sqlite3 *db, void *arg)
+static int delete_tx(db_t *db, void *arg)
 {
     struct del *d = arg;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int rc;
-    if (sqlite3_prepare_v2(db, "SELECT version FROM releases WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare_v2(db, "SELECT version FROM releases WHERE id = ?", -1, &st, NULL) != DB_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, d->rel);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        snprintf(d->version, sizeof d->version, "%s", (const char *)sqlite3_column_text(st, 0));
+    db_bind_int64(st, 1, d->rel);
+    if (db_step(st) == DB_ROW)
+        snprintf(d->version, sizeof d->version, "%s", (const char *)db_column_text(st, 0));
     db_done(st);
     if (!d->version[0])
         return 2; /* deleted meanwhile */
     /* A rollout still delivering the release keeps it (the rollouts table comes with that module). */
-    if (sqlite3_prepare_v2(db,
+    if (db_prepare_v2(db,
                            "SELECT COUNT(*) FROM rollouts WHERE release = ? AND state IN ('running', 'paused', "
                            "'creating')",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, d->rel);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            d->in_use = sqlite3_column_int(st, 0);
+                           -1, &st, NULL) == DB_OK) {
+        db_bind_int64(st, 1, d->rel);
+        if (db_step(st) == DB_ROW)
+            d->in_use = db_column_int(st, 0);
         db_done(st);
         if (d->in_use)
             return 1;
     }
-    if (sqlite3_prepare_v2(db, "SELECT DISTINCT sha256 FROM artifacts WHERE release = ?", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare_v2(db, "SELECT DISTINCT sha256 FROM artifacts WHERE release = ?", -1, &st, NULL) != DB_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, d->rel);
-    while (d->n < 4 && sqlite3_step(st) == SQLITE_ROW)
-        snprintf(d->sha[d->n++], 65, "%s", (const char *)sqlite3_column_text(st, 0));
+    db_bind_int64(st, 1, d->rel);
+    while (d->n < 4 && db_step(st) == DB_ROW)
+        snprintf(d->sha[d->n++], 65, "%s", (const char *)db_column_text(st, 0));
     db_done(st);
-    if (sqlite3_prepare_v2(db, "DELETE FROM releases WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare_v2(db, "DELETE FROM releases WHERE id = ?", -1, &st, NULL) != DB_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, d->rel);
-    rc = sqlite3_step(st);
+    db_bind_int64(st, 1, d->rel);
+    rc = db_step(st);
     db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == DB_DONE ? 0 : -1;
 }
 
 static enum MHD_Result del(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     struct rel_product p;
     struct del d;
     enum MHD_Result ret;
@@ -290,7 +290,7 @@ static enum MHD_Result del(http_req_t *r)
         return http_error(r, ERR_IN_USE, "release %s is in %d running or paused rollout(s): cancel them first",
                           d.version, d.in_use);
     if (rc != 0)
-        return http_error(r, ERR_DATABASE, "cannot delete release: %s", sqlite3_errmsg(db));
+        return http_error(r, ERR_DATABASE, "cannot delete release: %s", db_errmsg(db));
     log_msg(LOG_INFO, "release deleted", "product=%s version=%s files_removed=%d", p.pid, d.version, removed);
     return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "deleted", d.version, "product", p.pid,
                                        "files_removed", removed));
@@ -299,8 +299,8 @@ static enum MHD_Result del(http_req_t *r)
 static enum MHD_Result download(http_req_t *r)
 {
     const char *sha = http_param(r, 0);
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     int64_t mine = 0, owner = 0;
     char path[700], filename[129] = "", md5[33] = "", disp[200];
     int found = 0;
@@ -312,24 +312,24 @@ static enum MHD_Result download(http_req_t *r)
     if (r->auth_kind == AUTH_OWNER)
         mine = r->auth_product;
     else if (r->auth_kind == AUTH_DEVICE &&
-             sqlite3_prepare_v2(db, "SELECT product FROM devices WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, r->auth_device);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            mine = sqlite3_column_int64(st, 0);
+             db_prepare_v2(db, "SELECT product FROM devices WHERE id = ?", -1, &st, NULL) == DB_OK) {
+        db_bind_int64(st, 1, r->auth_device);
+        if (db_step(st) == DB_ROW)
+            mine = db_column_int64(st, 0);
         db_done(st);
     }
     /* The same bytes may belong to several products: prefer a row of the caller's product. */
-    if (sqlite3_prepare_v2(db,
+    if (db_prepare_v2(db,
                            "SELECT a.filename, a.md5, r.product FROM artifacts a JOIN releases r ON r.id = a.release "
                            "WHERE a.sha256 = ?1 ORDER BY r.product = ?2 DESC, a.id LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
+                           -1, &st, NULL) != DB_OK)
         return http_error(r, ERR_DATABASE, "cannot look the artifact up");
-    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, mine);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(filename, sizeof filename, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(md5, sizeof md5, "%s", (const char *)sqlite3_column_text(st, 1));
-        owner = sqlite3_column_int64(st, 2);
+    db_bind_text(st, 1, sha, -1, DB_STATIC);
+    db_bind_int64(st, 2, mine);
+    if (db_step(st) == DB_ROW) {
+        snprintf(filename, sizeof filename, "%s", (const char *)db_column_text(st, 0));
+        snprintf(md5, sizeof md5, "%s", (const char *)db_column_text(st, 1));
+        owner = db_column_int64(st, 2);
         found = 1;
     }
     db_done(st);

@@ -66,9 +66,9 @@ static json_t *counts_json(const rollout_counts_t *c)
     return o;
 }
 
-json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
+json_t *rollout_json(db_t *db, int64_t product, int64_t id)
 {
-    sqlite3_stmt *st = q_prep(db,
+    db_stmt_t *st = q_prep(db,
                               "SELECT ro.id, rel.version, ro.name, ro.state, ro.reason, ro.current_stage, "
                               "ro.success_threshold, ro.error_threshold, ro.target, ro.created_at, ro.updated_at, "
                               "(SELECT COUNT(*) FROM rollout_stages WHERE rollout = ro.id) "
@@ -79,19 +79,19 @@ json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
     rollout_counts_t *c, total;
     char state[16];
     int n, cur;
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (!st || db_step(st) != DB_ROW) {
         db_done(st);
         return NULL;
     }
     target = json_loads(q_text(st, 8), 0, NULL);
     snprintf(state, sizeof state, "%s", q_text(st, 3));
-    cur = sqlite3_column_int(st, 5);
-    n = sqlite3_column_int(st, 11);
-    o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:i,s:f,s:f,s:o,s:I,s:I}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+    cur = db_column_int(st, 5);
+    n = db_column_int(st, 11);
+    o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:i,s:f,s:f,s:o,s:I,s:I}", "id", (json_int_t)db_column_int64(st, 0),
                   "release", q_text(st, 1), "name", q_text(st, 2), "state", state, "reason", q_text(st, 4),
-                  "current_stage", cur, "success_threshold", sqlite3_column_double(st, 6), "error_threshold",
-                  sqlite3_column_double(st, 7), "target", target ? target : json_object(), "created_at",
-                  (json_int_t)sqlite3_column_int64(st, 9), "updated_at", (json_int_t)sqlite3_column_int64(st, 10));
+                  "current_stage", cur, "success_threshold", db_column_double(st, 6), "error_threshold",
+                  db_column_double(st, 7), "target", target ? target : json_object(), "created_at",
+                  (json_int_t)db_column_int64(st, 9), "updated_at", (json_int_t)db_column_int64(st, 10));
     db_done(st);
     if (!o)
         return NULL;
@@ -105,15 +105,15 @@ json_t *rollout_json(sqlite3 *db, int64_t product, int64_t id)
     stages = json_array();
     st = q_prep(db, "SELECT idx, spec, started_at, finished_at FROM rollout_stages WHERE rollout = ? ORDER BY idx",
                 "i", id);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        int idx = sqlite3_column_int(st, 0), k;
+    while (st && db_step(st) == DB_ROW) {
+        int idx = db_column_int(st, 0), k;
         const char *ss;
         json_t *spec = json_loads(q_text(st, 1), 0, NULL);
         if (idx < 0 || idx >= n) {
             json_decref(spec);
             continue;
         }
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL || idx < cur)
+        if (db_column_type(st, 3) != DB_NULL || idx < cur)
             ss = "done";
         else if (idx == cur)
             ss = !strcmp(state, "finished") ? "done" : state;
@@ -145,7 +145,7 @@ struct ro_req {
     int64_t limit, offset; /* the page of a list (http_page) */
 };
 
-static int lookup(sqlite3 *db, struct ro_req *q)
+static int lookup(db_t *db, struct ro_req *q)
 {
     if (!(q->product = lookup_product_id(db, http_param(q->r, 0))))
         return tx_fail(&q->res, ERR_NOT_FOUND, "no product %s", http_param(q->r, 0));
@@ -157,11 +157,11 @@ static int lookup(sqlite3 *db, struct ro_req *q)
     return 0;
 }
 
-static int list_tx(sqlite3 *db, void *arg)
+static int list_tx(db_t *db, void *arg)
 {
     struct ro_req *q = arg;
     const char *state = http_query(q->r, "state");
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *arr;
     int64_t *ids, total;
     int n = 0, i;
@@ -175,8 +175,8 @@ static int list_tx(sqlite3 *db, void *arg)
                 "SELECT id FROM rollouts WHERE product = ? AND (?2 IS NULL OR state = ?2) ORDER BY id DESC "
                 "LIMIT ?3 OFFSET ?4",
                 "isii", q->product, state, q->limit, q->offset);
-    while (st && n < q->limit && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
+    while (st && n < q->limit && db_step(st) == DB_ROW)
+        ids[n++] = db_column_int64(st, 0);
     db_done(st);
     arr = json_array();
     for (i = 0; i < n; i++) {
@@ -189,7 +189,7 @@ static int list_tx(sqlite3 *db, void *arg)
     return 0;
 }
 
-static int get_tx(sqlite3 *db, void *arg)
+static int get_tx(db_t *db, void *arg)
 {
     struct ro_req *q = arg;
     if (lookup(db, q) != 0)
@@ -198,12 +198,12 @@ static int get_tx(sqlite3 *db, void *arg)
     return q->res.out ? 0 : tx_dberr(&q->res, db);
 }
 
-static int devices_tx(sqlite3 *db, void *arg)
+static int devices_tx(db_t *db, void *arg)
 {
     struct ro_req *q = arg;
     const char *stage = http_query(q->r, "stage");
     char sql[2048];
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *arr;
     int64_t sv = -1;
     if (lookup(db, q) != 0)
@@ -217,9 +217,9 @@ static int devices_tx(sqlite3 *db, void *arg)
     if (!st)
         return tx_dberr(&q->res, db);
     arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while (db_step(st) == DB_ROW)
         json_array_append_new(arr, json_pack("{s:s,s:i,s:s,s:o}", "device_id", q_text(st, 2), "stage",
-                                             sqlite3_column_int(st, 1), "status", q_text(st, 4), "action_id",
+                                             db_column_int(st, 1), "status", q_text(st, 4), "action_id",
                                              q_json_int(st, 3)));
     db_done(st);
     q->res.out = json_pack("{s:o}", "devices", arr);
@@ -249,10 +249,10 @@ static enum MHD_Result rollout_devices(http_req_t *r)
 
 /* ---- pause / resume / cancel ------------------------------------------------------------------ */
 
-static int control_tx(sqlite3 *db, void *arg)
+static int control_tx(db_t *db, void *arg)
 {
     struct ro_req *q = arg;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     char state[16] = "", reason[96] = "";
     int cur = 0, n = 0;
     if (lookup(db, q) != 0)
@@ -261,11 +261,11 @@ static int control_tx(sqlite3 *db, void *arg)
                 "SELECT state, reason, current_stage, (SELECT COUNT(*) FROM rollout_stages WHERE rollout = ?1) "
                 "FROM rollouts WHERE id = ?1",
                 "i", q->id);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
+    if (st && db_step(st) == DB_ROW) {
         snprintf(state, sizeof state, "%s", q_text(st, 0));
         snprintf(reason, sizeof reason, "%s", q_text(st, 1));
-        cur = sqlite3_column_int(st, 2);
-        n = sqlite3_column_int(st, 3);
+        cur = db_column_int(st, 2);
+        n = db_column_int(st, 3);
     }
     db_done(st);
 
@@ -313,15 +313,15 @@ static int control_tx(sqlite3 *db, void *arg)
                         "SELECT id, device FROM actions WHERE rollout = ? "
                         "AND status IN ('offered','downloading','downloaded')",
                         "i", q->id);
-            while (st && sqlite3_step(st) == SQLITE_ROW) {
+            while (st && db_step(st) == DB_ROW) {
                 if (na == cap) {
                     void *p = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof *ids);
                     if (!p)
                         break;
                     ids = p;
                 }
-                ids[na][0] = sqlite3_column_int64(st, 0);
-                ids[na][1] = sqlite3_column_int64(st, 1);
+                ids[na][0] = db_column_int64(st, 0);
+                ids[na][1] = db_column_int64(st, 1);
                 na++;
             }
             db_done(st);

@@ -88,11 +88,11 @@ static json_t *snapshot(const struct vstats *v, int64_t at)
     return json_pack("{s:I,s:o}", "at", (json_int_t)at, "versions", m);
 }
 
-static int versions_tx(sqlite3 *db, void *arg)
+static int versions_tx(db_t *db, void *arg)
 {
     struct vstats *v = arg;
     int64_t product = lookup_product_id(db, http_param(v->r, 0)), first, now = now_s(), next;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *series, *cur;
     int k = 0;
     if (!product)
@@ -114,16 +114,16 @@ static int versions_tx(sqlite3 *db, void *arg)
         return tx_dberr(&v->res, db);
     }
     next = first;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t at = sqlite3_column_int64(st, 1);
+    while (db_step(st) == DB_ROW) {
+        int64_t at = db_column_int64(st, 1);
         const char *kind = q_text(st, 2);
         while (k < v->points && at > next) {
             json_array_append_new(series, snapshot(v, next));
             k++;
             next = first + (now - first) * k / (v->points - 1);
         }
-        if (set_version(v, sqlite3_column_int64(st, 0),
-                        (const char *)sqlite3_column_text(st, !strcmp(kind, "confirmed") ? 4 : 3)) != 0) {
+        if (set_version(v, db_column_int64(st, 0),
+                        (const char *)db_column_text(st, !strcmp(kind, "confirmed") ? 4 : 3)) != 0) {
             db_done(st);
             json_decref(series);
             return tx_fail(&v->res, ERR_INTERNAL, "out of memory");
@@ -138,9 +138,9 @@ static int versions_tx(sqlite3 *db, void *arg)
     cur = json_array();
     st = q_prep(db, "SELECT version, COUNT(*) AS n FROM devices WHERE product = ? GROUP BY version ORDER BY n DESC, "
                     "version", "i", product);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    while (st && db_step(st) == DB_ROW)
         json_array_append_new(cur, json_pack("{s:s,s:I}", "version", q_text(st, 0), "devices",
-                                             (json_int_t)sqlite3_column_int64(st, 1)));
+                                             (json_int_t)db_column_int64(st, 1)));
     db_done(st);
     v->res.out = json_pack("{s:o,s:o}", "now", cur, "series", series);
     return 0;

@@ -19,16 +19,16 @@ void auth_set_admin_token(const char *token)
 /* Looks a token hash up in one column; returns the row id and (for products) the product_id. */
 static int64_t lookup(const char *sql, const char *hash, char *product_id, size_t n)
 {
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     int64_t id = 0;
     if (!db || !(st = db_stmt(db, sql)))
         return 0;
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        if (product_id && sqlite3_column_text(st, 1))
-            snprintf(product_id, n, "%s", (const char *)sqlite3_column_text(st, 1));
+    db_bind_text(st, 1, hash, -1, DB_STATIC);
+    if (db_step(st) == DB_ROW) {
+        id = db_column_int64(st, 0);
+        if (product_id && db_column_text(st, 1))
+            snprintf(product_id, n, "%s", (const char *)db_column_text(st, 1));
     }
     db_done(st);
     return id;

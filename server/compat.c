@@ -138,10 +138,10 @@ static long long esp_number(const char *v)
 /* The format of the artifact sha256 ("esp8266", "esp-idf", "otakit"), into fmt ("" if unknown). */
 static void artifact_format(const char *sha256, char fmt[16])
 {
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st = db ? q_prep(db, "SELECT format FROM artifacts WHERE sha256 = ? LIMIT 1", "s", sha256) : NULL;
+    db_t *db = db_get();
+    db_stmt_t *st = db ? q_prep(db, "SELECT format FROM artifacts WHERE sha256 = ? LIMIT 1", "s", sha256) : NULL;
     fmt[0] = 0;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
+    if (st && db_step(st) == DB_ROW)
         snprintf(fmt, 16, "%s", q_text(st, 0));
     db_done(st);
 }
@@ -153,7 +153,7 @@ struct nofit {
 
 /* The offer cannot fit the device's free sketch space: it fails (once) with the reason, so the
  * rollout counts it and the owner sees why, and the device is not offered it again. */
-static int nofit_tx(sqlite3 *db, void *arg)
+static int nofit_tx(db_t *db, void *arg)
 {
     struct nofit *f = arg;
     int n = q_exec(db, "UPDATE actions SET status = 'failed', message = ?, updated_at = ? WHERE id = ? AND "
@@ -208,9 +208,9 @@ static enum MHD_Result esp_version(http_req_t *r, int64_t device, const char *ve
     } else if (version) {
         snprintf(have, sizeof have, "%s", version);
     } else {
-        sqlite3 *db = db_get();
-        sqlite3_stmt *st = db ? q_prep(db, "SELECT version FROM devices WHERE id = ?", "i", device) : NULL;
-        if (st && sqlite3_step(st) == SQLITE_ROW)
+        db_t *db = db_get();
+        db_stmt_t *st = db ? q_prep(db, "SELECT version FROM devices WHERE id = ?", "i", device) : NULL;
+        if (st && db_step(st) == DB_ROW)
             snprintf(have, sizeof have, "%s", q_text(st, 0));
         db_done(st);
     }
@@ -294,8 +294,8 @@ static void catalog_name(char *out, size_t n, const char *version, int slot)
 static enum MHD_Result catalog(http_req_t *r)
 {
     const char *op = http_query(r, "op"), *path = http_query(r, "path");
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st;
+    db_t *db = db_get();
+    db_stmt_t *st;
     json_t *arr = json_array();
     char name[120], date[40], tim[40], dir[80];
     compat_policy_t pol;
@@ -320,8 +320,8 @@ static enum MHD_Result catalog(http_req_t *r)
     }
     if (!*path) {
         /* The root lists the products that take ESP updaters as directories. */
-        st = q_prep(db, "SELECT product_id FROM products WHERE compat_esp ORDER BY product_id", "");
-        while (st && sqlite3_step(st) == SQLITE_ROW)
+        st = q_prep(db, "SELECT product_id FROM products WHERE compat_esp <> 0 ORDER BY product_id", "");
+        while (st && db_step(st) == DB_ROW)
             json_array_append_new(arr, json_pack("{s:s,s:s}", "name", q_text(st, 0), "type", "directory"));
         db_done(st);
         return http_json(r, 200, arr);
@@ -336,17 +336,17 @@ static enum MHD_Result catalog(http_req_t *r)
                 "JOIN releases r ON r.id = a.release WHERE r.product = ? AND a.format <> 'otakit' "
                 "ORDER BY r.version_value DESC, a.slot",
                 "i", product);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        time_t t = (time_t)sqlite3_column_int64(st, 4);
+    while (st && db_step(st) == DB_ROW) {
+        time_t t = (time_t)db_column_int64(st, 4);
         struct tm tm;
         gmtime_r(&t, &tm);
         /* The protocol's date is MM/DD/YY (AutoConnect's own server writes it so). */
         snprintf(date, sizeof date, "%02d/%02d/%02d", tm.tm_mon + 1, tm.tm_mday, (tm.tm_year + 1900) % 100);
         snprintf(tim, sizeof tim, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
-        catalog_name(name, sizeof name, q_text(st, 0), sqlite3_column_int(st, 1));
+        catalog_name(name, sizeof name, q_text(st, 0), db_column_int(st, 1));
         /* Entries stay short: the client parses each into a 256-byte buffer. */
         json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "name", name, "type", "bin", "date", date,
-                                             "time", tim, "size", (json_int_t)sqlite3_column_int64(st, 3)));
+                                             "time", tim, "size", (json_int_t)db_column_int64(st, 3)));
     }
     db_done(st);
     return http_json(r, 200, arr);
@@ -354,8 +354,8 @@ static enum MHD_Result catalog(http_req_t *r)
 
 static enum MHD_Result catalog_download(http_req_t *r)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    db_t *db;
+    db_stmt_t *st;
     char name[120], sha[65] = "", md5[33] = "", version[80] = "";
     compat_policy_t pol;
     int64_t product;
@@ -368,8 +368,8 @@ static enum MHD_Result catalog_download(http_req_t *r)
                 "SELECT r.version, a.slot, a.sha256, a.md5 FROM artifacts a JOIN releases r ON r.id = a.release "
                 "WHERE r.product = ? AND a.format <> 'otakit'",
                 "i", product);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        catalog_name(name, sizeof name, q_text(st, 0), sqlite3_column_int(st, 1));
+    while (st && db_step(st) == DB_ROW) {
+        catalog_name(name, sizeof name, q_text(st, 0), db_column_int(st, 1));
         if (!strcmp(name, http_param(r, 1))) {
             snprintf(version, sizeof version, "%s", q_text(st, 0));
             snprintf(sha, sizeof sha, "%s", q_text(st, 2));

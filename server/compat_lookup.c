@@ -15,7 +15,7 @@
 #include "sql.h"
 #include "tx.h"
 
-int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, compat_policy_t *pol)
+int64_t compat_product(db_t *db, const char *product_id, const char *via, compat_policy_t *pol)
 {
     int64_t product = lookup_product_id(db, product_id);
     if (!product || compat_policy_load(db, product, pol) != 0)
@@ -23,7 +23,7 @@ int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, com
     return (!strcmp(via, "esp") ? pol->esp : pol->mongoose) ? product : 0;
 }
 
-int compat_same_version(sqlite3 *db, int64_t product, const char *a, const char *b)
+int compat_same_version(db_t *db, int64_t product, const char *a, const char *b)
 {
     int64_t va, vb;
     if (!a || !b)
@@ -38,7 +38,7 @@ int compat_same_version(sqlite3 *db, int64_t product, const char *a, const char 
 /* Finds (or registers) the device of l in its protocol's namespace, which no token device can
  * take (compat_reserved_id) and which takes nothing of theirs. Returns 0, 3 when a first contact is
  * over the rate limit, -1 on error. */
-static int compat_device(sqlite3 *db, compat_lookup_t *l)
+static int compat_device(db_t *db, compat_lookup_t *l)
 {
     char tok[65], hash[65];
     if ((l->device = q_int(db, 0, "SELECT id FROM devices WHERE product = ? AND via = ? AND device_id = ?", "iss",
@@ -56,7 +56,7 @@ static int compat_device(sqlite3 *db, compat_lookup_t *l)
                "INSERT INTO devices(device_id, product, token_hash, mac, via, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                "sisssi", l->device_id, l->product, hash, l->mac ? l->mac : "", l->via, now_s()) < 0)
         return -1;
-    l->device = sqlite3_last_insert_rowid(db);
+    l->device = db_last_insert_rowid(db);
     log_msg(LOG_INFO, "device registered on first contact", "device=%s via=%s addr=%s", l->device_id, l->via,
             l->addr);
     return 0;
@@ -65,13 +65,13 @@ static int compat_device(sqlite3 *db, compat_lookup_t *l)
 /* Moves each in-flight action of the device in one of the statuses of `from` (an SQL list) to
  * status `to` when its release is (same != 0) or is not (same == 0) the version the device claims.
  * Returns the number moved, or -1. */
-static int move_actions(sqlite3 *db, compat_lookup_t *l, const char *from, int same, const char *to,
+static int move_actions(db_t *db, compat_lookup_t *l, const char *from, int same, const char *to,
                         const char *by)
 {
     char sql[400];
     int64_t ids[16];
     char versions[16][80];
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int i, n = 0, moved = 0;
     snprintf(sql, sizeof sql,
              "SELECT a.id, r.version FROM actions a JOIN releases r ON r.id = a.release "
@@ -79,8 +79,8 @@ static int move_actions(sqlite3 *db, compat_lookup_t *l, const char *from, int s
              from);
     if (!(st = q_prep(db, sql, "i", l->device)))
         return -1;
-    while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
-        ids[n] = sqlite3_column_int64(st, 0);
+    while (n < 16 && db_step(st) == DB_ROW) {
+        ids[n] = db_column_int64(st, 0);
         snprintf(versions[n], sizeof versions[n], "%s", q_text(st, 1));
         n++;
     }
@@ -109,7 +109,7 @@ static int move_actions(sqlite3 *db, compat_lookup_t *l, const char *from, int s
  *    only when the product trusts these reports (confirm_by_version); else it stays installed and
  *    the rollout waits for the owner.
  * Versions match by value ("2.0.0" runs the release "2.0.0+0"). */
-static int settle(sqlite3 *db, compat_lookup_t *l)
+static int settle(db_t *db, compat_lookup_t *l)
 {
     int n = 0, was = -1;
     if (l->boot != COMPAT_BOOT_NONE) {
@@ -138,7 +138,7 @@ static int settle(sqlite3 *db, compat_lookup_t *l)
     return n ? rollout_eval_device(db, l->device) : 0;
 }
 
-static int lookup_tx(sqlite3 *db, void *arg)
+static int lookup_tx(db_t *db, void *arg)
 {
     compat_lookup_t *l = arg;
     int rc;

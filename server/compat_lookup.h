@@ -8,7 +8,7 @@
 #define OTAKIT_SERVER_COMPAT_LOOKUP_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdint.h>
 
 #include "compat_policy.h"
@@ -39,7 +39,7 @@ typedef struct {
 
 /* products.id of product_id when its owner lets protocol via ("esp" or "mongoose") reach it, else
  * 0 (unknown, or switched off: the same 404, so a switched-off product is not revealed). */
-int64_t compat_product(sqlite3 *db, const char *product_id, const char *via, compat_policy_t *pol);
+int64_t compat_product(db_t *db, const char *product_id, const char *via, compat_policy_t *pol);
 
 /* In one transaction: the product, the device (registered on first contact), and what its claims
  * settle (see compat_lookup.c). Returns 0, 1 (no such product for this protocol), 3 (first contact
@@ -55,6 +55,6 @@ json_t *compat_offer(int64_t device, const char *version, int *err);
 
 /* Whether versions a and b of the product are the same version: equal strings, or equal values by
  * the product's version rule ("2.0.0" and "2.0.0+0"). */
-int compat_same_version(sqlite3 *db, int64_t product, const char *a, const char *b);
+int compat_same_version(db_t *db, int64_t product, const char *a, const char *b);
 
 #endif

@@ -30,21 +30,21 @@
  * else size 1 and the metadata url (never fetched: the client downloads only other versions). */
 static enum MHD_Result same_version(http_req_t *r, int64_t product, const char *id, const char *version)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     char url[600];
     json_int_t size = 1;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     snprintf(url, sizeof url, "%s/api/v1/mongoose/%s/ota.json", g_server.public_url, http_param(r, 0));
     st = db && version ? q_prep(db,
                                 "SELECT r.version, a.sha256, a.size FROM artifacts a JOIN releases r ON r.id = a.release "
                                 "WHERE r.product = ? ORDER BY a.id",
                                 "i", product)
                        : NULL;
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
+    while (st && db_step(st) == DB_ROW) {
         if (compat_same_version(db, product, q_text(st, 0), version)) {
             snprintf(url, sizeof url, "%s/api/v1/mongoose/%s/fw/%s?id=%s", g_server.public_url, http_param(r, 0),
                      q_text(st, 1), id);
-            size = (json_int_t)sqlite3_column_int64(st, 2);
+            size = (json_int_t)db_column_int64(st, 2);
             break;
         }
     }
@@ -110,7 +110,7 @@ struct fw {
 
 /* The device named by ?id= fetches the image of its offer: the action is downloading (so a
  * rollback it reports next is the rollback of this update). */
-static int fw_tx(sqlite3 *db, void *arg)
+static int fw_tx(db_t *db, void *arg)
 {
     struct fw *f = arg;
     char devid[80];
@@ -136,7 +136,7 @@ static int fw_tx(sqlite3 *db, void *arg)
  * of the product (otakit images published for the token API stay there). */
 static enum MHD_Result mongoose_fw(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     char path[700];
     compat_policy_t pol;
     struct fw f;

@@ -16,20 +16,20 @@ static int *field(compat_policy_t *p, int i)
     return i == 0 ? &p->esp : i == 1 ? &p->mongoose : &p->confirm_by_version;
 }
 
-void compat_policy_from_row(sqlite3_stmt *st, int col, compat_policy_t *p)
+void compat_policy_from_row(db_stmt_t *st, int col, compat_policy_t *p)
 {
     int i;
     for (i = 0; i < 3; i++)
-        *field(p, i) = sqlite3_column_int(st, col + i) != 0;
+        *field(p, i) = db_column_int(st, col + i) != 0;
 }
 
-int compat_policy_load(sqlite3 *db, int64_t product, compat_policy_t *p)
+int compat_policy_load(db_t *db, int64_t product, compat_policy_t *p)
 {
-    sqlite3_stmt *st = q_prep(db, "SELECT " COMPAT_POLICY_COLS " FROM products WHERE id = ?", "i", product);
+    db_stmt_t *st = q_prep(db, "SELECT " COMPAT_POLICY_COLS " FROM products WHERE id = ?", "i", product);
     memset(p, 0, sizeof *p);
     if (!st)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (db_step(st) == DB_ROW)
         compat_policy_from_row(st, 0, p);
     db_done(st);
     return 0;

@@ -7,7 +7,7 @@
 #define OTAKIT_SERVER_COMPAT_POLICY_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdint.h>
 
 typedef struct {
@@ -26,9 +26,9 @@ typedef struct {
 #define COMPAT_POLICY_COLS "compat_esp, compat_mongoose, compat_confirm_by_version"
 
 /* Reads product's policy (all off when the product is unknown). Returns 0 or -1. */
-int compat_policy_load(sqlite3 *db, int64_t product, compat_policy_t *p);
+int compat_policy_load(db_t *db, int64_t product, compat_policy_t *p);
 /* The policy from the three columns of st starting at col. */
-void compat_policy_from_row(sqlite3_stmt *st, int col, compat_policy_t *p);
+void compat_policy_from_row(db_stmt_t *st, int col, compat_policy_t *p);
 /* {"esp":bool,"mongoose":bool,"confirm_by_version":bool} (new reference). */
 json_t *compat_policy_json(const compat_policy_t *p);
 /* Applies a "compat" object of a request (only the keys it has) to p. Returns NULL, or why the

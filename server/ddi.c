@@ -54,24 +54,24 @@ struct poll {
     int want_config;
 };
 
-static int poll_read(sqlite3 *db, void *arg)
+static int poll_read(db_t *db, void *arg)
 {
     struct poll *p = arg;
-    sqlite3_stmt *st = q_prep(db,
+    db_stmt_t *st = q_prep(db,
                               "SELECT a.id, a.status, a.cancel_acked IS NULL, ro.state FROM actions a "
                               "LEFT JOIN rollouts ro ON ro.id = a.rollout WHERE a.device = ? ORDER BY a.id DESC LIMIT 1",
                               "i", p->device);
     if (!st)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_step(st) == DB_ROW) {
         const char *status = q_text(st, 1), *rstate = q_text(st, 3);
         if (!strcmp(status, "cancelled")) {
-            if (sqlite3_column_int(st, 2))
-                p->cancel = sqlite3_column_int64(st, 0);
+            if (db_column_int(st, 2))
+                p->cancel = db_column_int64(st, 0);
         } else if (strstr(DDI_IN_FLIGHT, status) &&
                    /* paused before the device started: withheld, as offer.c does */
                    !(*rstate && strcmp(rstate, "running") && !strcmp(status, "offered"))) {
-            p->deploy = sqlite3_column_int64(st, 0);
+            p->deploy = db_column_int64(st, 0);
         }
     }
     db_done(st);
@@ -121,14 +121,14 @@ struct deploy {
     int gone;
 };
 
-static int deploy_read(sqlite3 *db, void *arg)
+static int deploy_read(db_t *db, void *arg)
 {
     struct deploy *d = arg;
     char base[700], href[1000], status[16] = "";
     int64_t release = 0, art;
     int slot = 0;
     const char *fmt;
-    sqlite3_stmt *st = q_prep(db,
+    db_stmt_t *st = q_prep(db,
                               "SELECT a.status, a.release, r.version, p.name, d.slot FROM actions a "
                               "JOIN releases r ON r.id = a.release JOIN devices d ON d.id = a.device "
                               "JOIN products p ON p.id = d.product WHERE a.id = ? AND a.device = ?",
@@ -136,10 +136,10 @@ static int deploy_read(sqlite3 *db, void *arg)
     json_t *chunk = NULL, *artifacts;
     if (!st)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_step(st) == DB_ROW) {
         snprintf(status, sizeof status, "%s", q_text(st, 0));
-        release = sqlite3_column_int64(st, 1);
-        slot = sqlite3_column_int(st, 4);
+        release = db_column_int64(st, 1);
+        slot = db_column_int(st, 4);
         chunk = json_pack("{s:s,s:s,s:s}", "part", "os", "version", q_text(st, 2), "name", q_text(st, 3));
     }
     db_done(st);
@@ -152,7 +152,7 @@ static int deploy_read(sqlite3 *db, void *arg)
     artifacts = json_array();
     art = offer_artifact_for(db, release, slot);
     st = q_prep(db, "SELECT filename, size, sha256, sha1, md5, format FROM artifacts WHERE id = ?", "i", art);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
+    if (st && db_step(st) == DB_ROW) {
         const char *fn = q_text(st, 0);
         fmt = q_text(st, 5);
         /* Zephyr's client takes the chunk whose part is "bApp" (hawkbit.c); SWUpdate any part. */
@@ -163,7 +163,7 @@ static int deploy_read(sqlite3 *db, void *arg)
             artifacts,
             json_pack("{s:s,s:{s:s,s:s,s:s},s:I,s:{s:{s:s},s:{s:s},s:{s:s+},s:{s:s+}}}", "filename", fn, "hashes",
                       "sha1", q_text(st, 3), "md5", q_text(st, 4), "sha256", q_text(st, 2), "size",
-                      (json_int_t)sqlite3_column_int64(st, 1), "_links", "download", "href", href, "download-http",
+                      (json_int_t)db_column_int64(st, 1), "_links", "download", "href", href, "download-http",
                       "href", href, "md5sum", "href", href, ".MD5SUM", "md5sum-http", "href", href, ".MD5SUM"));
     }
     db_done(st);
@@ -199,13 +199,13 @@ static enum MHD_Result ddi_deployment(http_req_t *r)
 
 static enum MHD_Result ddi_artifact(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t device, release;
     const char *file = http_param(r, 3);
     char name[160], path[700], sha[65] = "", md5[33] = "";
     size_t n = strlen(file);
     int md5sum = n > 7 && !strcmp(file + n - 7, ".MD5SUM");
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     if (!ddi_auth(r, 0, &device))
         return MHD_YES;
     if ((release = input_parse_id(http_param(r, 2))) <= 0 || n - (md5sum ? 7 : 0) >= sizeof name)
@@ -217,7 +217,7 @@ static enum MHD_Result ddi_artifact(http_req_t *r)
                      "(SELECT 1 FROM actions x WHERE x.device = ? AND x.release = a.release)",
                      "isi", release, name, device)
             : NULL;
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
+    if (st && db_step(st) == DB_ROW) {
         snprintf(sha, sizeof sha, "%s", q_text(st, 0));
         snprintf(md5, sizeof md5, "%s", q_text(st, 1));
     }

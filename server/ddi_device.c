@@ -29,7 +29,7 @@ struct reg {
 };
 
 /* Registers controller in product on its first GatewayToken poll, when the product allows it. */
-static int register_tx(sqlite3 *db, void *arg)
+static int register_tx(db_t *db, void *arg)
 {
     struct reg *g = arg;
     char tok[65], hash[65];
@@ -46,7 +46,7 @@ static int register_tx(sqlite3 *db, void *arg)
     if (q_exec(db, "INSERT INTO devices(device_id, product, token_hash, via, created_at) VALUES (?, ?, ?, 'ddi', ?)",
                "sisi", g->controller, g->product, hash, now_s()) < 0)
         return -1;
-    g->device = sqlite3_last_insert_rowid(db);
+    g->device = db_last_insert_rowid(db);
     log_msg(LOG_INFO, "device registered on first DDI poll", "device=%s addr=%s", g->controller, g->addr);
     return 0;
 }
@@ -64,11 +64,11 @@ static int refuse(http_req_t *r, err_t e, const char *msg)
  * another case (hawkBit's tenants are case-insensitive: Zephyr polls /default/... and requires
  * /DEFAULT/... in its download link). The tenant parameter becomes the product's own spelling,
  * which the links the server gives use. Returns products.id or 0. */
-static int64_t ddi_tenant(sqlite3 *db, http_req_t *r)
+static int64_t ddi_tenant(db_t *db, http_req_t *r)
 {
     int64_t ids[2];
     char *canon;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int64_t product = lookup_product_id(db, http_param(r, 0));
     if (product)
         return product;
@@ -76,7 +76,7 @@ static int64_t ddi_tenant(sqlite3 *db, http_req_t *r)
               http_param(r, 0)) != 1)
         return 0;
     st = q_prep(db, "SELECT product_id FROM products WHERE id = ?", "i", ids[0]);
-    canon = st && sqlite3_step(st) == SQLITE_ROW ? strdup(q_text(st, 0)) : NULL;
+    canon = st && db_step(st) == DB_ROW ? strdup(q_text(st, 0)) : NULL;
     db_done(st);
     if (!canon)
         return 0;
@@ -87,7 +87,7 @@ static int64_t ddi_tenant(sqlite3 *db, http_req_t *r)
 
 int ddi_auth(http_req_t *r, int may_register, int64_t *device)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     const char *h = http_header(r, "Authorization"), *controller = http_param(r, 1);
     char hash[65];
     int64_t product;
@@ -148,15 +148,15 @@ static const char *fb_status(const char *execution, const char *finished)
     return NULL;
 }
 
-static int feedback_tx(sqlite3 *db, void *arg)
+static int feedback_tx(db_t *db, void *arg)
 {
     struct fb *f = arg;
-    sqlite3_stmt *st = q_prep(db, "SELECT status FROM actions WHERE id = ? AND device = ?", "ii", f->rep.action,
+    db_stmt_t *st = q_prep(db, "SELECT status FROM actions WHERE id = ? AND device = ?", "ii", f->rep.action,
                               f->rep.device);
     char cur[16] = "";
     if (!st)
         return tx_dberr(&f->rep.res, db);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (db_step(st) == DB_ROW)
         snprintf(cur, sizeof cur, "%s", q_text(st, 0));
     db_done(st);
     if (!cur[0])
@@ -230,15 +230,15 @@ struct cfg {
     tx_res_t res;
 };
 
-static int config_tx(sqlite3 *db, void *arg)
+static int config_tx(db_t *db, void *arg)
 {
     struct cfg *c = arg;
-    sqlite3_stmt *st = q_prep(db, "SELECT attributes FROM devices WHERE id = ?", "i", c->device);
+    db_stmt_t *st = q_prep(db, "SELECT attributes FROM devices WHERE id = ?", "i", c->device);
     json_t *cur = NULL, *v;
     const char *k;
     char *text;
     int rc;
-    if (st && sqlite3_step(st) == SQLITE_ROW && *q_text(st, 0))
+    if (st && db_step(st) == DB_ROW && *q_text(st, 0))
         cur = json_loads(q_text(st, 0), 0, NULL);
     db_done(st);
     if (!json_is_object(cur) || !strcmp(c->mode, "replace")) {
@@ -294,7 +294,7 @@ enum MHD_Result ddi_config_data(http_req_t *r)
 static int64_t cancelled_action(http_req_t *r, int64_t device)
 {
     int64_t action = input_parse_id(http_param(r, 2));
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     if (action <= 0 || !db)
         return 0;
     return q_int(db, 0, "SELECT id FROM actions WHERE id = ? AND device = ? AND status = 'cancelled'", "ii", action,
@@ -318,7 +318,7 @@ struct cfb {
     const char *execution, *finished;
 };
 
-static int cancel_fb_tx(sqlite3 *db, void *arg)
+static int cancel_fb_tx(db_t *db, void *arg)
 {
     struct cfb *c = arg;
     if (q_exec(db, "UPDATE actions SET cancel_acked = COALESCE(cancel_acked, ?) WHERE id = ?", "ii", now_s(),
@@ -350,14 +350,14 @@ enum MHD_Result ddi_cancel_feedback(http_req_t *r)
 
 static enum MHD_Result settings_answer(http_req_t *r, int64_t product, const char *new_token)
 {
-    sqlite3 *db = db_get();
-    sqlite3_stmt *st = db ? q_prep(db, "SELECT ddi_register, ddi_gateway_token_hash IS NOT NULL FROM products "
+    db_t *db = db_get();
+    db_stmt_t *st = db ? q_prep(db, "SELECT ddi_register, ddi_gateway_token_hash IS NOT NULL FROM products "
                                        "WHERE id = ?", "i", product)
                           : NULL;
     json_t *o = NULL;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        o = json_pack("{s:b,s:b}", "register", sqlite3_column_int(st, 0), "gateway_token_set",
-                      sqlite3_column_int(st, 1));
+    if (st && db_step(st) == DB_ROW)
+        o = json_pack("{s:b,s:b}", "register", db_column_int(st, 0), "gateway_token_set",
+                      db_column_int(st, 1));
     db_done(st);
     if (!o)
         return http_error(r, ERR_DATABASE, "cannot read the product");
@@ -368,7 +368,7 @@ static enum MHD_Result settings_answer(http_req_t *r, int64_t product, const cha
 
 enum MHD_Result ddi_settings_get(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t product = db ? lookup_product_id(db, http_param(r, 0)) : 0;
     if (!product)
         return http_error(r, ERR_NOT_FOUND, "no product %s", http_param(r, 0));
@@ -377,7 +377,7 @@ enum MHD_Result ddi_settings_get(http_req_t *r)
 
 enum MHD_Result ddi_settings_put(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t product = db ? lookup_product_id(db, http_param(r, 0)) : 0;
     json_t *reg = json_object_get(r->json, "register");
     const char *gt = json_string_value(json_object_get(r->json, "gateway_token")), *k;

@@ -147,8 +147,8 @@ out:
 
 void delta_attach(int64_t device, const char *version, int slot, json_t *update)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
+    db_t *db;
+    db_stmt_t *st;
     const char *target;
     char base[65] = "", name[65], url[400], ver[80] = "";
     int64_t product = 0, rel;
@@ -157,11 +157,11 @@ void delta_attach(int64_t device, const char *version, int slot, json_t *update)
         !store_name_valid(target) || !(db = db_get()))
         return;
     st = q_prep(db, "SELECT product, version, slot FROM devices WHERE id = ?", "i", device);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        product = sqlite3_column_int64(st, 0);
+    if (st && db_step(st) == DB_ROW) {
+        product = db_column_int64(st, 0);
         snprintf(ver, sizeof ver, "%s", version ? version : q_text(st, 1));
         if (slot < 0)
-            slot = sqlite3_column_int(st, 2);
+            slot = db_column_int(st, 2);
     }
     db_done(st);
     if (!product || !ver[0] || !(rel = offer_release_named(db, product, ver)))
@@ -169,7 +169,7 @@ void delta_attach(int64_t device, const char *version, int slot, json_t *update)
     st = q_prep(db, "SELECT sha256 FROM artifacts WHERE release = ? AND (slot = -1 OR slot = ?) ORDER BY slot DESC "
                     "LIMIT 1",
                 "ii", rel, (int64_t)(slot == 1));
-    if (st && sqlite3_step(st) == SQLITE_ROW)
+    if (st && db_step(st) == DB_ROW)
         snprintf(base, sizeof base, "%s", q_text(st, 0));
     db_done(st);
     if (!store_name_valid(base) || !strcmp(base, target) || patch_for(base, target, name, &size) != 0)
@@ -184,7 +184,7 @@ static enum MHD_Result download(http_req_t *r)
 {
     const char *sha = http_param(r, 0);
     char path[800], meta[140] = "", target[65] = "";
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t mine = 0, ok;
     if (!store_name_valid(sha))
         return http_error(r, ERR_BAD_SHA256, "a delta patch is named by 64 lowercase hex digits (its SHA-256)");

@@ -10,30 +10,30 @@
 #include "server.h"
 #include "sql.h"
 
-json_t *command_json(sqlite3_stmt *st)
+json_t *command_json(db_stmt_t *st)
 {
-    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:I,s:o,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:I,s:o,s:o}", "id", (json_int_t)db_column_int64(st, 0),
                           "type", q_text(st, 1), "status", q_text(st, 2), "consent", q_text(st, 4), "action_id",
                           q_json_int(st, 5), "message", q_text(st, 6), "created_at",
-                          (json_int_t)sqlite3_column_int64(st, 7), "delivered_at", q_json_int(st, 8), "acked_at",
+                          (json_int_t)db_column_int64(st, 7), "delivered_at", q_json_int(st, 8), "acked_at",
                           q_json_int(st, 9));
-    if (o && sqlite3_column_type(st, 3) != SQLITE_NULL)
+    if (o && db_column_type(st, 3) != DB_NULL)
         json_object_set_new(o, "release", json_string(q_text(st, 3)));
     return o;
 }
 
-json_t *command_by_id(sqlite3 *db, int64_t id)
+json_t *command_by_id(db_t *db, int64_t id)
 {
-    sqlite3_stmt *st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.id = ?", "i", id);
+    db_stmt_t *st = q_prep(db, "SELECT " COMMAND_COLS " WHERE c.id = ?", "i", id);
     json_t *o = NULL;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
+    if (st && db_step(st) == DB_ROW)
         o = command_json(st);
     db_done(st);
     return o;
 }
 
 /* Cancels a device's offers that have not reached installing (their events say why). */
-int action_cancel_offers(sqlite3 *db, int64_t device, const char *where, int64_t arg, const char *why)
+int action_cancel_offers(db_t *db, int64_t device, const char *where, int64_t arg, const char *why)
 {
     char sql[400];
     int64_t ids[64];
@@ -52,7 +52,7 @@ int action_cancel_offers(sqlite3 *db, int64_t device, const char *where, int64_t
 }
 
 /* Queues the reboot command (sys_reboot) that lets a downloaded update take effect. */
-int command_queue_reboot(sqlite3 *db, int64_t device, int64_t action)
+int command_queue_reboot(db_t *db, int64_t device, int64_t action)
 {
     int64_t id;
     if (q_int(db, 0,
@@ -65,7 +65,7 @@ int command_queue_reboot(sqlite3 *db, int64_t device, int64_t action)
                "VALUES (?, 'reboot', '{}', 'queued', ?, ?)",
                "iii", device, now_s(), action) < 0)
         return -1;
-    id = sqlite3_last_insert_rowid(db);
+    id = db_last_insert_rowid(db);
     longpoll_news_device(device);
     return history_event(db, device, action, "command_queued", json_pack("{s:I,s:s}", "command", (json_int_t)id, "type",
                                                                        "reboot"));

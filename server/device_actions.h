@@ -9,7 +9,7 @@
 #define OTAKIT_SERVER_DEVICE_ACTIONS_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdint.h>
 
 /* Columns and FROM clause of a command as command_json() reads it (alias c). */
@@ -18,16 +18,16 @@
     "c.acked_at FROM commands c LEFT JOIN releases r ON r.id = c.release"
 
 /* A command row (selected with COMMAND_COLS) as the API shows it (new reference). */
-json_t *command_json(sqlite3_stmt *st);
+json_t *command_json(db_stmt_t *st);
 /* Command id as the API shows it, or NULL when it does not exist. */
-json_t *command_by_id(sqlite3 *db, int64_t id);
+json_t *command_by_id(db_t *db, int64_t id);
 
 /* Cancels device's offers that have not reached installing (their events say why: reason why).
  * where is "" (all of them) or an extra SQL condition using ?2 = arg ("AND id = ?2"). Then
  * re-evaluates the rollouts the device is in. Returns 0 or -1. */
-int action_cancel_offers(sqlite3 *db, int64_t device, const char *where, int64_t arg, const char *why);
+int action_cancel_offers(db_t *db, int64_t device, const char *where, int64_t arg, const char *why);
 /* Queues the reboot command (sys_reboot) that lets action's downloaded update take effect, unless
  * one is already queued or delivered. Returns 0 or -1. */
-int command_queue_reboot(sqlite3 *db, int64_t device, int64_t action);
+int command_queue_reboot(db_t *db, int64_t device, int64_t action);
 
 #endif

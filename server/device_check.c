@@ -35,14 +35,14 @@ static int needs_write(struct chk *c)
 }
 
 /* Delivers queued commands (at most once); returns the array for the device or NULL. */
-static json_t *deliver_commands(sqlite3 *db, struct chk *c)
+static json_t *deliver_commands(db_t *db, struct chk *c)
 {
     struct {
         int64_t id, release, counter, value;
         char type[16], version[80], consent[16];
         int downgrade;
     } q[32];
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *out = json_array();
     int n = 0, i;
     st = q_prep(db,
@@ -55,15 +55,15 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
         json_decref(out);
         return NULL;
     }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        q[n].id = sqlite3_column_int64(st, 0);
+    while (db_step(st) == DB_ROW) {
+        q[n].id = db_column_int64(st, 0);
         snprintf(q[n].type, sizeof q[n].type, "%s", q_text(st, 1));
-        q[n].release = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+        q[n].release = db_column_type(st, 2) == DB_NULL ? 0 : db_column_int64(st, 2);
         snprintf(q[n].consent, sizeof q[n].consent, "%s", q_text(st, 3));
         snprintf(q[n].version, sizeof q[n].version, "%s", q_text(st, 4));
-        q[n].counter = sqlite3_column_int64(st, 5);
-        q[n].value = sqlite3_column_int64(st, 6);
-        q[n].downgrade = sqlite3_column_int(st, 7);
+        q[n].counter = db_column_int64(st, 5);
+        q[n].value = db_column_int64(st, 6);
+        q[n].downgrade = db_column_int(st, 7);
         n++;
     }
     db_done(st);
@@ -101,7 +101,7 @@ static json_t *deliver_commands(sqlite3 *db, struct chk *c)
                        "VALUES (?, ?, NULL, 'offered', ?, ?, ?)",
                        "iiiii", dev, q[i].release, now_s(), now_s(), q[i].id) < 0)
                 goto fail;
-            aid = sqlite3_last_insert_rowid(db);
+            aid = db_last_insert_rowid(db);
             if (history_event(db, dev, aid, "offered",
                             json_pack("{s:s,s:I}", "version", q[i].version, "command", (json_int_t)q[i].id)) != 0)
                 goto fail;
@@ -130,9 +130,9 @@ fail:
     return NULL;
 }
 
-static int check_body(sqlite3 *db, struct chk *c)
+static int check_body(db_t *db, struct chk *c)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *cmds, *upd;
     int64_t dev = c->d.id;
     int active = 0, waiting;
@@ -140,11 +140,11 @@ static int check_body(sqlite3 *db, struct chk *c)
 
     st = q_prep(db, "SELECT product, version, slot, security_counter, version_value, last_seen FROM devices WHERE id = ?",
                 "i", dev);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (!st || db_step(st) != DB_ROW) {
         db_done(st);
         return tx_fail(&c->res, ERR_NOT_FOUND, "the device was deleted");
     }
-    c->product = sqlite3_column_int64(st, 0);
+    c->product = db_column_int64(st, 0);
     snprintf(prev_version, sizeof prev_version, "%s", q_text(st, 1));
     snprintf(c->d.version, sizeof c->d.version, "%s", c->version ? c->version : q_text(st, 1));
     if (c->ro && c->version && strcmp(c->version, q_text(st, 1)) != 0) {
@@ -156,18 +156,18 @@ static int check_body(sqlite3 *db, struct chk *c)
         db_done(st);
         return tx_dberr(&c->res, db);
     }
-    c->d.slot = c->slot >= 0 ? c->slot : sqlite3_column_int(st, 2);
-    c->d.counter = sqlite3_column_int64(st, 3);
+    c->d.slot = c->slot >= 0 ? c->slot : db_column_int(st, 2);
+    c->d.counter = db_column_int64(st, 3);
     if (c->counter > c->d.counter)
         c->d.counter = c->counter;
-    c->d.value = c->version ? offer_version_value(db, c->product, c->version) : sqlite3_column_int64(st, 4);
-    if (c->ro && (sqlite3_column_int64(st, 5) <= 0 || c->d.value != sqlite3_column_int64(st, 4) ||
-                  c->d.slot != sqlite3_column_int(st, 2) || c->d.counter != sqlite3_column_int64(st, 3))) {
+    c->d.value = c->version ? offer_version_value(db, c->product, c->version) : db_column_int64(st, 4);
+    if (c->ro && (db_column_int64(st, 5) <= 0 || c->d.value != db_column_int64(st, 4) ||
+                  c->d.slot != db_column_int(st, 2) || c->d.counter != db_column_int64(st, 3))) {
         db_done(st);
         return needs_write(c);
     }
     /* Only the time is news: written by the next batch (seen.h), not by this check. */
-    if (c->ro && sqlite3_column_int64(st, 5) <= now_s() - CHECK_SEEN_STEP)
+    if (c->ro && db_column_int64(st, 5) <= now_s() - CHECK_SEEN_STEP)
         seen_note(dev, now_s());
     db_done(st);
     /* A check that changes nothing writes nothing: last_seen moves only when it is CHECK_SEEN_STEP
@@ -202,11 +202,11 @@ static int check_body(sqlite3 *db, struct chk *c)
     return 0;
 }
 
-static int check_tx(sqlite3 *db, void *arg)
+static int check_tx(db_t *db, void *arg)
 {
     struct chk *c = arg;
-    int changes0 = sqlite3_total_changes(db), rc = check_body(db, c);
-    c->rows = sqlite3_total_changes(db) - changes0;
+    int changes0 = db_total_changes(db), rc = check_body(db, c);
+    c->rows = db_total_changes(db) - changes0;
     return rc;
 }
 

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "tx.h"
 
@@ -40,7 +40,7 @@ typedef struct {
 /* Moves the action as the report says (the transitions api_device.c describes), with its event,
  * the device's version once confirmed, and the rollout thresholds. db_tx() work function (arg: a
  * device_report_t); returns 0 or -1 with the error in res. */
-int device_report_tx(sqlite3 *db, void *arg);
+int device_report_tx(db_t *db, void *arg);
 
 /* Acks the device's command as POST /api/v1/device/commands/{id} does (status done, failed or
  * declined; message may be NULL), for protocols that ack otherwise. Returns 0 or -1. */

@@ -104,7 +104,7 @@ static const char *key_of(const char *auth)
     return *auth && strlen(auth) <= 128 ? auth : NULL;
 }
 
-static int64_t device_by_key(sqlite3 *db, const char *key)
+static int64_t device_by_key(db_t *db, const char *key)
 {
     char hash[65];
     if (!key)
@@ -114,11 +114,11 @@ static int64_t device_by_key(sqlite3 *db, const char *key)
 }
 
 /* First column of the first row as text into buf ("" when there is none). */
-static const char *text_of(sqlite3 *db, char *buf, size_t n, const char *sql, int64_t id)
+static const char *text_of(db_t *db, char *buf, size_t n, const char *sql, int64_t id)
 {
-    sqlite3_stmt *st = q_prep(db, sql, "i", id);
+    db_stmt_t *st = q_prep(db, sql, "i", id);
     buf[0] = 0;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
+    if (st && db_step(st) == DB_ROW)
         snprintf(buf, n, "%s", q_text(st, 0));
     db_done(st);
     return buf;
@@ -147,7 +147,7 @@ static int report(int64_t dev, int64_t action, const char *status, const char *m
  * is downloaded (or failed). Returns 0, or -1 when the device has no such action. */
 static int upgrade_message(int64_t dev, const char *action, const char *rom_version)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t a;
     if (!db || !action || !rom_version)
         return -1;
@@ -168,9 +168,9 @@ static int upgrade_message(int64_t dev, const char *action, const char *rom_vers
  * confirmed (what the device runs is its release). */
 static void settle_reboot(int64_t dev)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t cmd = 0, action = 0;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     if (!db)
         return;
     st = q_prep(db,
@@ -178,9 +178,9 @@ static void settle_reboot(int64_t dev)
                 "AND c.type = 'reboot' AND c.status = 'delivered' AND a.status = 'downloaded' "
                 "ORDER BY c.id DESC LIMIT 1",
                 "i", dev);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        cmd = sqlite3_column_int64(st, 0);
-        action = sqlite3_column_int64(st, 1);
+    if (st && db_step(st) == DB_ROW) {
+        cmd = db_column_int64(st, 0);
+        action = db_column_int64(st, 1);
     }
     db_done(st);
     if (!cmd)
@@ -264,7 +264,7 @@ static void poll_device(ec_conn_t *c, const char *version)
  * (why in *why). */
 static int64_t activate(ec_conn_t *c, const char *key, json_t *body, const char **why)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     const char *product = json_string_value(json_object_get(body, "token"));
     const char *bssid = json_string_value(json_object_get(body, "bssid"));
     const char *version = json_string_value(json_object_get(body, "rom_version"));
@@ -319,7 +319,7 @@ static void on_frame(ec_conn_t *c, json_t *f)
     json_t *nonce = json_object_get(f, "nonce"), *ans;
     const char *key = key_of(json_string_value(json_object_get(json_object_get(f, "meta"), "Authorization")));
     const char *version = NULL, *why = NULL;
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t dev;
     unsigned i;
     char name[80];
@@ -507,12 +507,12 @@ void espcloud_stop(void)
 
 static enum MHD_Result rom_download(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     const char *file = http_query(r, "filename"), *version = http_query(r, "version");
     int64_t dev = db ? device_by_key(db, key_of(http_header(r, "Authorization"))) : 0;
     int slot = file && !strcmp(file, "user1.bin") ? 0 : file && !strcmp(file, "user2.bin") ? 1 : -1;
     char sha[65] = "", md5[33] = "", path[700];
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     if (!dev)
         return http_error(r, ERR_UNAUTHORIZED, "Authorization: token KEY names no device");
     if (!version || strcmp(http_query(r, "action") ? http_query(r, "action") : "", "download_rom") != 0)
@@ -521,7 +521,7 @@ static enum MHD_Result rom_download(http_req_t *r)
                 "SELECT a.sha256, a.md5 FROM artifacts a JOIN releases r ON r.id = a.release JOIN devices d "
                 "ON d.product = r.product WHERE d.id = ? AND r.version = ? AND a.slot IN (?, -1) ORDER BY a.slot DESC",
                 "isi", dev, version, (int64_t)slot);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
+    if (st && db_step(st) == DB_ROW) {
         snprintf(sha, sizeof sha, "%s", q_text(st, 0));
         snprintf(md5, sizeof md5, "%s", q_text(st, 1));
     }
@@ -538,7 +538,7 @@ static enum MHD_Result rom_download(http_req_t *r)
 
 static enum MHD_Result messages(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t dev = db ? device_by_key(db, key_of(http_header(r, "Authorization"))) : 0;
     if (!dev)
         return http_error(r, ERR_UNAUTHORIZED, "Authorization: token KEY names no device");
@@ -553,7 +553,7 @@ static enum MHD_Result messages(http_req_t *r)
 
 static enum MHD_Result rpc(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     const char *key = key_of(http_header(r, "Authorization")), *action = http_query(r, "action"),
                *device = http_query(r, "device");
     char hash[65], pid[65] = "";

@@ -8,7 +8,7 @@
 #include "server.h"
 #include "sql.h"
 
-int history_event(sqlite3 *db, int64_t device, int64_t action, const char *kind, json_t *detail)
+int history_event(db_t *db, int64_t device, int64_t action, const char *kind, json_t *detail)
 {
     char *d = NULL;
     int rc;
@@ -27,9 +27,9 @@ int history_event(sqlite3 *db, int64_t device, int64_t action, const char *kind,
 
 /* The state devices.state should hold (a static string), or NULL on a database error; *now: the
  * recorded one equals it. */
-static const char *state_due(sqlite3 *db, int64_t device, int *now)
+static const char *state_due(db_t *db, int64_t device, int *now)
 {
-    sqlite3_stmt *st = q_prep(db,
+    db_stmt_t *st = q_prep(db,
                               "SELECT (SELECT status FROM actions WHERE device = ?1 ORDER BY id DESC LIMIT 1), "
                               "last_seen, state FROM devices WHERE id = ?1",
                               "i", device);
@@ -37,10 +37,10 @@ static const char *state_due(sqlite3 *db, int64_t device, int *now)
     if (!st)
         return NULL;
     *now = 1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *a = (const char *)sqlite3_column_text(st, 0);
+    if (db_step(st) == DB_ROW) {
+        const char *a = (const char *)db_column_text(st, 0);
         if (!a)
-            state = sqlite3_column_int64(st, 1) > 0 ? "idle" : "registered";
+            state = db_column_int64(st, 1) > 0 ? "idle" : "registered";
         else if (!strcmp(a, "failed") || !strcmp(a, "rolled_back"))
             state = "failed";
         else if (!strcmp(a, "confirmed") || !strcmp(a, "cancelled"))
@@ -53,7 +53,7 @@ static const char *state_due(sqlite3 *db, int64_t device, int *now)
     return state;
 }
 
-int history_device_state(sqlite3 *db, int64_t device)
+int history_device_state(db_t *db, int64_t device)
 {
     int now;
     const char *state = state_due(db, device, &now);
@@ -62,7 +62,7 @@ int history_device_state(sqlite3 *db, int64_t device)
     return now || q_exec(db, "UPDATE devices SET state = ? WHERE id = ?", "si", state, device) >= 0 ? 0 : -1;
 }
 
-int history_device_state_due(sqlite3 *db, int64_t device)
+int history_device_state_due(db_t *db, int64_t device)
 {
     int now;
     return !state_due(db, device, &now) ? -1 : !now;

@@ -49,6 +49,10 @@ static const char usage[] =
     "The otakit update server: fleet, releases, rollouts, device and management APIs.\n\n"
     "  --listen IP:PORT       address to listen on (OTAKIT_LISTEN; default 127.0.0.1:8080)\n"
     "  --data DIR             database and artifacts (OTAKIT_DATA; default ./otakit-data)\n"
+    "  --db URI               the store: PostgreSQL (postgres://...) instead of SQLite's DATA/otakit.db\n"
+    "                         (OTAKIT_DB); several servers may share one PostgreSQL database\n"
+    "  --artifacts DIR        release files (OTAKIT_ARTIFACTS; default DATA/artifacts): with several\n"
+    "                         servers, one directory they all mount\n"
     "  --threads N            worker threads (OTAKIT_THREADS; default 4)\n"
     "  --public-url URL       base URL put in download links (OTAKIT_PUBLIC_URL; default http://LISTEN)\n"
     "  --tls-cert FILE        serve HTTPS with this PEM certificate (OTAKIT_TLS_CERT)\n"
@@ -85,7 +89,8 @@ static const char usage[] =
     "  -h, --help             this text\n\n"
     "  otakit-server [--data DIR] backup FILE\n"
     "                         copy the database to FILE (new) while the server runs, with SQLite's\n"
-    "                         online backup API; restore: stop the server, put FILE at DIR/otakit.db\n\n"
+    "                         online backup API; restore: stop the server, put FILE at DIR/otakit.db\n"
+    "                         (with --db postgres://... it tells to use pg_dump instead)\n\n"
     "The dashboard is at the server's URL (/ui/); GET /healthz and GET /metrics (admin token) are\n"
     "for load balancers and Prometheus.\n";
 
@@ -219,12 +224,13 @@ int main(int argc, char **argv)
                                          {"print-errors", 0, 0, 'E'}, {"version", 0, 0, 'V'},
                                          {"access-log", 1, 0, 'S'}, {"ddi-poll-sleep", 1, 0, 'D'},
                                          {"mqtt", 1, 0, 'Q'}, {"espcloud-listen", 1, 0, 'e'},
-                                         {"delta-key", 1, 0, 'K'}, {0, 0, 0, 0}};
+                                         {"delta-key", 1, 0, 'K'}, {"db", 1, 0, 'B'},
+                                         {"artifacts", 1, 0, 'T'}, {0, 0, 0, 0}};
     const char *o_listen = NULL, *o_data = NULL, *o_threads = NULL, *o_url = NULL, *o_cert = NULL, *o_key = NULL,
                *o_admin = NULL, *o_max = NULL, *o_level = NULL, *o_admin_file = NULL, *o_idle = NULL,
                *o_unauth = NULL, *o_conns = NULL, *o_conns_ip = NULL, *o_fc_ip = NULL, *o_fc_product = NULL,
                *o_access = NULL, *o_ddi_sleep = NULL, *o_mqtt = NULL, *o_espcloud = NULL,
-               *o_delta_key = NULL;
+               *o_delta_key = NULL, *o_db = NULL, *o_artifacts = NULL;
     static const http_route_t *const tables[] = {products_routes, releases_routes, device_routes, devices_routes,
                                                  rollouts_routes, stats_routes, ops_routes, web_routes,
                                                  mongoose_routes, compat_routes, ddi_routes, espcloud_routes,
@@ -259,6 +265,8 @@ int main(int argc, char **argv)
         case 'D': o_ddi_sleep = optarg; break;
         case 'Q': o_mqtt = optarg; break;
         case 'e': o_espcloud = optarg; break;
+        case 'B': o_db = optarg; break;
+        case 'T': o_artifacts = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf("otakit-server %s\n", OTAKIT_VERSION); return 0;
         case 'S': o_access = optarg; break;
@@ -267,7 +275,14 @@ int main(int argc, char **argv)
         default: fputs(usage, stderr); return 2;
         }
     }
+    o_db = opt_or_env(o_db, "OTAKIT_DB", NULL);
     if (optind + 2 == argc && !strcmp(argv[optind], "backup")) {
+        if (db_is_postgres(o_db)) {
+            fprintf(stderr, "otakit-server backup: the store is PostgreSQL: back it up with pg_dump (pg_dump -Fc -f FILE "
+                            "'URI'; restore with pg_restore into an empty database), and the artifact directory "
+                            "with your file backup\n");
+            return 2;
+        }
         snprintf(dbpath, sizeof dbpath, "%s/otakit.db", opt_or_env(o_data, "OTAKIT_DATA", "./otakit-data"));
         return backup_run(dbpath, argv[optind + 1]);
     }
@@ -341,7 +356,10 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(g_server.data_dir, sizeof g_server.data_dir, "%s", opt_or_env(o_data, "OTAKIT_DATA", "./otakit-data"));
-    snprintf(g_server.artifacts_dir, sizeof g_server.artifacts_dir, "%s/artifacts", g_server.data_dir);
+    if ((o_artifacts = opt_or_env(o_artifacts, "OTAKIT_ARTIFACTS", NULL)) != NULL)
+        snprintf(g_server.artifacts_dir, sizeof g_server.artifacts_dir, "%s", o_artifacts);
+    else
+        snprintf(g_server.artifacts_dir, sizeof g_server.artifacts_dir, "%s/artifacts", g_server.data_dir);
     snprintf(g_server.tmp_dir, sizeof g_server.tmp_dir, "%s/tmp", g_server.data_dir);
     if (mkdir_p(g_server.artifacts_dir) != 0 || mkdir_p(g_server.tmp_dir) != 0) {
         log_msg(LOG_ERROR, "cannot create the data directory", "data=%s error=\"%s\"", g_server.data_dir, strerror(errno));
@@ -362,8 +380,12 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (o_db && !db_is_postgres(o_db)) {
+        log_msg(LOG_ERROR, "--db takes a PostgreSQL URI (postgres://...); SQLite's file is DATA/otakit.db", "db=%s", o_db);
+        return 2;
+    }
     snprintf(dbpath, sizeof dbpath, "%s/otakit.db", g_server.data_dir);
-    if (db_init(dbpath) != 0)
+    if (db_init(o_db ? o_db : dbpath) != 0)
         return 1;
     store_sweep(); /* files a crash left unreferenced in the store */
 
@@ -403,8 +425,9 @@ int main(int argc, char **argv)
         return 2;
     }
     log_msg(LOG_INFO, "otakit-server started",
-            "url=%s port=%u data=%s threads=%u admin_token=%s max_connections=%u per_ip=%u", g_server.public_url,
-            http_port(d), g_server.data_dir, hc.threads,
+            "url=%s port=%u data=%s store=%s artifacts=%s threads=%u admin_token=%s max_connections=%u per_ip=%u",
+            g_server.public_url, http_port(d), g_server.data_dir, o_db ? "postgresql" : "sqlite", g_server.artifacts_dir,
+            hc.threads,
             admin_flag ? "(flag)" : o_admin_file && o_admin == tok ? "(file)" : o_admin ? "(env)"
             : created ? "(new, in admin.token)" : "(admin.token)",
             hc.max_conns, hc.max_conns_per_ip);

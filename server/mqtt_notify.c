@@ -69,9 +69,9 @@ int mqtt_notify_start(const char *url)
     return 0;
 }
 
-json_t *mqtt_notice_build(sqlite3 *db, const char *product, int64_t rollout, int64_t rel)
+json_t *mqtt_notice_build(db_t *db, const char *product, int64_t rollout, int64_t rel)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     json_t *n;
     char check[400];
     if (!g_mosq)
@@ -80,13 +80,13 @@ json_t *mqtt_notice_build(sqlite3 *db, const char *product, int64_t rollout, int
                 "SELECT r.version, a.size, a.sha256 FROM releases r JOIN artifacts a ON a.release = r.id "
                 "WHERE r.id = ? ORDER BY a.slot LIMIT 1",
                 "i", rel);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (!st || db_step(st) != DB_ROW) {
         db_done(st);
         return NULL;
     }
     snprintf(check, sizeof check, "%s/api/v1/device/check", g_server.public_url);
     n = json_pack("{s:s,s:s,s:I,s:s,s:I,s:s,s:s}", "event", "rollout", "product", product, "rollout",
-                  (json_int_t)rollout, "version", q_text(st, 0), "size", (json_int_t)sqlite3_column_int64(st, 1),
+                  (json_int_t)rollout, "version", q_text(st, 0), "size", (json_int_t)db_column_int64(st, 1),
                   "sha256", q_text(st, 2), "check", check);
     db_done(st);
     return n;

@@ -13,7 +13,7 @@
 #define OTAKIT_SERVER_MQTT_NOTIFY_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdint.h>
 
 /* Connects to the broker at url ("mqtt://host[:port]" or "host[:port]"). Returns 0, or -1 with a
@@ -26,7 +26,7 @@ int mqtt_notify_enabled(void);
 /* Inside the rollout's transaction: the notice of rollout id of release rel of product (its id
  * string), or NULL when notices are off. The caller passes it to mqtt_notify_send() once the
  * transaction committed (or json_decref()s it). */
-json_t *mqtt_notice_build(sqlite3 *db, const char *product, int64_t rollout, int64_t rel);
+json_t *mqtt_notice_build(db_t *db, const char *product, int64_t rollout, int64_t rel);
 
 /* Publishes a notice built by mqtt_notice_build() and frees it (NULL: nothing). */
 void mqtt_notify_send(json_t *notice);

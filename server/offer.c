@@ -12,12 +12,12 @@
 #include "server.h"
 #include "sql.h"
 
-int offer_espressif(sqlite3 *db, int64_t product)
+int offer_espressif(db_t *db, int64_t product)
 {
     return (int)q_int(db, 0, "SELECT version_rule = 'espressif' FROM products WHERE id = ?", "i", product);
 }
 
-const char *offer_canonical(sqlite3 *db, int64_t product, const char *version, char *buf, size_t n)
+const char *offer_canonical(db_t *db, int64_t product, const char *version, char *buf, size_t n)
 {
     esp_label_t l;
     if (!version || !offer_espressif(db, product) || esp_label_parse(version, &l) != 0)
@@ -26,7 +26,7 @@ const char *offer_canonical(sqlite3 *db, int64_t product, const char *version, c
     return buf;
 }
 
-int64_t offer_version_value(sqlite3 *db, int64_t product, const char *version)
+int64_t offer_version_value(db_t *db, int64_t product, const char *version)
 {
     if (!version || !*version)
         return -1;
@@ -39,15 +39,15 @@ int64_t offer_version_value(sqlite3 *db, int64_t product, const char *version)
     }
 }
 
-const char *offer_release_not_ota(sqlite3 *db, int64_t release)
+const char *offer_release_not_ota(db_t *db, int64_t release)
 {
-    sqlite3_stmt *st = q_prep(db,
+    db_stmt_t *st = q_prep(db,
                               "SELECT r.version, p.version_rule = 'espressif' FROM releases r "
                               "JOIN products p ON p.id = r.product WHERE r.id = ?",
                               "i", release);
     const char *why = NULL;
     esp_label_t l;
-    if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1) &&
+    if (st && db_step(st) == DB_ROW && db_column_int(st, 1) &&
         esp_label_parse(q_text(st, 0), &l) == 0) {
         if (l.fota == 'n')
             why = "its label is marked (n): no upgrade";
@@ -58,29 +58,29 @@ const char *offer_release_not_ota(sqlite3 *db, int64_t release)
     return why;
 }
 
-int64_t offer_release_named(sqlite3 *db, int64_t product, const char *name)
+int64_t offer_release_named(db_t *db, int64_t product, const char *name)
 {
     char canon[80];
     return q_int(db, 0,
-                 "SELECT id FROM releases WHERE product = ?1 AND (version = ?2 OR (version_value = ?3 AND ?4)) "
+                 "SELECT id FROM releases WHERE product = ?1 AND (version = ?2 OR (version_value = ?3 AND ?4 <> 0)) "
                  "ORDER BY version = ?2 DESC, id DESC LIMIT 1",
                  "isii", product, offer_canonical(db, product, name, canon, sizeof canon),
                  offer_version_value(db, product, name), (int64_t)!offer_espressif(db, product));
 }
 
-int64_t offer_ptype(sqlite3 *db, int64_t product)
+int64_t offer_ptype(db_t *db, int64_t product)
 {
-    sqlite3_stmt *st = q_prep(db, "SELECT version FROM releases WHERE product = ? ORDER BY id", "i", product);
+    db_stmt_t *st = q_prep(db, "SELECT version FROM releases WHERE product = ? ORDER BY id", "i", product);
     esp_label_t l;
     int64_t t = -1;
-    while (t < 0 && st && sqlite3_step(st) == SQLITE_ROW)
+    while (t < 0 && st && db_step(st) == DB_ROW)
         if (esp_label_parse(q_text(st, 0), &l) == 0)
             t = l.ptype;
     db_done(st);
     return t;
 }
 
-const char *offer_device_not_ota(sqlite3 *db, int64_t product, const char *version)
+const char *offer_device_not_ota(db_t *db, int64_t product, const char *version)
 {
     esp_label_t l;
     int64_t t;
@@ -95,7 +95,7 @@ const char *offer_device_not_ota(sqlite3 *db, int64_t product, const char *versi
     return NULL;
 }
 
-int64_t offer_artifact_for(sqlite3 *db, int64_t release, int device_slot)
+int64_t offer_artifact_for(db_t *db, int64_t release, int device_slot)
 {
     /* A slot-linked image for the inactive slot wins over a universal one; an image linked to the
      * running slot is never offered (it would overwrite the running firmware's address range). */
@@ -107,9 +107,9 @@ int64_t offer_artifact_for(sqlite3 *db, int64_t release, int device_slot)
 /* ---- the offer of a check-in ------------------------------------------------------------------ */
 
 /* Starts the best rollout offer for the device, if any. Returns the new action id, 0, or -1. */
-static int64_t start_rollout_offer(sqlite3 *db, const offer_device_t *d, int *would_write)
+static int64_t start_rollout_offer(db_t *db, const offer_device_t *d, int *would_write)
 {
-    sqlite3_stmt *st = q_prep(
+    db_stmt_t *st = q_prep(
         db,
         "SELECT ro.id, ro.release, rel.version FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
         "JOIN releases rel ON rel.id = ro.release "
@@ -123,9 +123,9 @@ static int64_t start_rollout_offer(sqlite3 *db, const offer_device_t *d, int *wo
     char version[80] = "";
     if (!st)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        ro = sqlite3_column_int64(st, 0);
-        rel = sqlite3_column_int64(st, 1);
+    if (db_step(st) == DB_ROW) {
+        ro = db_column_int64(st, 0);
+        rel = db_column_int64(st, 1);
         snprintf(version, sizeof version, "%s", q_text(st, 2));
     }
     db_done(st);
@@ -140,16 +140,16 @@ static int64_t start_rollout_offer(sqlite3 *db, const offer_device_t *d, int *wo
                "VALUES (?, ?, ?, 'offered', ?, ?)",
                "iiiii", d->id, rel, ro, now_s(), now_s()) < 0)
         return -1;
-    aid = sqlite3_last_insert_rowid(db);
+    aid = db_last_insert_rowid(db);
     if (history_event(db, d->id, aid, "offered",
                     json_pack("{s:s,s:I}", "version", version, "rollout", (json_int_t)ro)) != 0)
         return -1;
     return aid;
 }
 
-json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active, int *would_write)
+json_t *offer_current(db_t *db, const offer_device_t *d, int *active, int *would_write)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int64_t aid = 0, rel = 0, rcounter = 0, art, rollout = 0, cmd = 0;
     char status[16] = "", version[80] = "", rstate[16] = "";
     json_t *m;
@@ -168,15 +168,15 @@ json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active, int *wo
         if (!st)
             return NULL;
         aid = 0;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            aid = sqlite3_column_int64(st, 0);
-            rel = sqlite3_column_int64(st, 1);
+        if (db_step(st) == DB_ROW) {
+            aid = db_column_int64(st, 0);
+            rel = db_column_int64(st, 1);
             snprintf(status, sizeof status, "%s", q_text(st, 2));
             snprintf(version, sizeof version, "%s", q_text(st, 3));
-            rcounter = sqlite3_column_int64(st, 4);
-            rollout = sqlite3_column_type(st, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 5);
+            rcounter = db_column_int64(st, 4);
+            rollout = db_column_type(st, 5) == DB_NULL ? 0 : db_column_int64(st, 5);
             snprintf(rstate, sizeof rstate, "%s", q_text(st, 6));
-            cmd = sqlite3_column_type(st, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 7);
+            cmd = db_column_type(st, 7) == DB_NULL ? 0 : db_column_int64(st, 7);
         }
         db_done(st);
         if (aid || again)
@@ -209,7 +209,7 @@ json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active, int *wo
         return json_null();
     }
     st = q_prep(db, "SELECT filename, size, sha256, sha1, md5 FROM artifacts WHERE id = ?", "i", art);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (!st || db_step(st) != DB_ROW) {
         db_done(st);
         return NULL;
     }
@@ -218,7 +218,7 @@ json_t *offer_current(sqlite3 *db, const offer_device_t *d, int *active, int *wo
         snprintf(url, sizeof url, "%s/api/v1/artifacts/%s", g_server.public_url, q_text(st, 2));
         m = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:i,s:s}", "action_id", (json_int_t)aid, "status",
                       status, "version", version, "filename", q_text(st, 0), "size",
-                      (json_int_t)sqlite3_column_int64(st, 1), "sha256", q_text(st, 2), "sha1", q_text(st, 3), "md5",
+                      (json_int_t)db_column_int64(st, 1), "sha256", q_text(st, 2), "sha1", q_text(st, 3), "md5",
                       q_text(st, 4), "url", url, "security_counter", (json_int_t)rcounter, "slot", 1 - d->slot,
                       "reboot", cmd ? "on_command" : "auto");
     }

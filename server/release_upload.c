@@ -168,9 +168,9 @@ static int read_query(struct upload *u)
 }
 
 /* Refuses a new label that the seed's uniqueness rule forbids next to the product's others. */
-static int label_rule(sqlite3 *db, struct upload *u)
+static int label_rule(db_t *db, struct upload *u)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     esp_label_t e;
     const char *why = NULL;
     char other[64] = "";
@@ -179,62 +179,62 @@ static int label_rule(sqlite3 *db, struct upload *u)
     if (ptype >= 0 && ptype != (int64_t)u->label.ptype)
         return reject(u, ERR_WRONG_PRODUCT, "%s is of product type %lu, this product's labels are t%lld", u->version,
                       (unsigned long)u->label.ptype, (long long)ptype);
-    if (sqlite3_prepare_v2(db, "SELECT version FROM releases WHERE product = ? AND version_value = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(st, 1, u->p.id);
-    sqlite3_bind_int64(st, 2, u->value);
-    while (!why && sqlite3_step(st) == SQLITE_ROW)
-        if (esp_label_parse((const char *)sqlite3_column_text(st, 0), &e) == 0 && (why = esp_label_conflict(&e, &u->label)))
-            snprintf(other, sizeof other, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (db_prepare_v2(db, "SELECT version FROM releases WHERE product = ? AND version_value = ?", -1, &st,
+                           NULL) != DB_OK)
+        return reject(u, ERR_DATABASE, "%s", db_errmsg(db));
+    db_bind_int64(st, 1, u->p.id);
+    db_bind_int64(st, 2, u->value);
+    while (!why && db_step(st) == DB_ROW)
+        if (esp_label_parse((const char *)db_column_text(st, 0), &e) == 0 && (why = esp_label_conflict(&e, &u->label)))
+            snprintf(other, sizeof other, "%s", (const char *)db_column_text(st, 0));
     db_done(st);
     return why ? reject(u, ERR_VERSION_CONFLICT, "%s cannot coexist with %s: %s", u->version, other, why) : 0;
 }
 
 /* Checks that the upload may join release u->release_id as slot u->slot. */
-static int slot_rule(sqlite3 *db, struct upload *u)
+static int slot_rule(db_t *db, struct upload *u)
 {
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int rc = 0;
-    if (sqlite3_prepare_v2(db,
+    if (db_prepare_v2(db,
                            "SELECT a.slot, a.format, r.security_counter FROM artifacts a JOIN releases r "
                            "ON r.id = a.release WHERE a.release = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_int64(st, 1, u->release_id);
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        int slot = sqlite3_column_int(st, 0);
+                           -1, &st, NULL) != DB_OK)
+        return reject(u, ERR_DATABASE, "%s", db_errmsg(db));
+    db_bind_int64(st, 1, u->release_id);
+    while (!rc && db_step(st) == DB_ROW) {
+        int slot = db_column_int(st, 0);
         if (slot < 0)
             rc = reject(u, ERR_EXISTS, "release %s already has its image (it is not slot-linked)", u->version);
         else if (u->slot < 0)
             rc = reject(u, ERR_BAD_SLOT, "release %s is slot-linked: pass slot=0 or slot=1", u->version);
         else if (slot == u->slot)
             rc = reject(u, ERR_EXISTS, "release %s already has an image for slot %d", u->version, slot);
-        else if (strcmp((const char *)sqlite3_column_text(st, 1), imgcheck_format_name(u->chk.format)))
+        else if (strcmp((const char *)db_column_text(st, 1), imgcheck_format_name(u->chk.format)))
             rc = reject(u, ERR_FORMAT_MISMATCH, "slot %d holds a %s image, this is %s", slot,
-                        (const char *)sqlite3_column_text(st, 1), imgcheck_format_name(u->chk.format));
-        else if ((uint32_t)sqlite3_column_int64(st, 2) != u->chk.security_counter)
+                        (const char *)db_column_text(st, 1), imgcheck_format_name(u->chk.format));
+        else if ((uint32_t)db_column_int64(st, 2) != u->chk.security_counter)
             rc = reject(u, ERR_SECURITY_COUNTER_MISMATCH, "the release's security counter is %lld, this image's %u",
-                        (long long)sqlite3_column_int64(st, 2), u->chk.security_counter);
+                        (long long)db_column_int64(st, 2), u->chk.security_counter);
     }
     db_done(st);
     return rc;
 }
 
-static int exec_insert(sqlite3 *db, struct upload *u, sqlite3_stmt *st)
+static int exec_insert(db_t *db, struct upload *u, db_stmt_t *st)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     db_done(st);
-    if (rc == SQLITE_CONSTRAINT)
+    if (rc == DB_CONSTRAINT)
         return reject(u, ERR_EXISTS, "release %s already has that image", u->version);
-    return rc == SQLITE_DONE ? 0 : reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+    return rc == DB_DONE ? 0 : reject(u, ERR_DATABASE, "%s", db_errmsg(db));
 }
 
 /* The transaction: find or create the release, add the artifact row, commit the file. */
-static int upload_tx(sqlite3 *db, void *arg)
+static int upload_tx(db_t *db, void *arg)
 {
     struct upload *u = arg;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     char *meta = NULL;
     int rc;
 
@@ -261,42 +261,42 @@ static int upload_tx(sqlite3 *db, void *arg)
     } else {
         if (u->p.espressif && label_rule(db, u) != 0)
             return -1;
-        if (sqlite3_prepare_v2(db,
+        if (db_prepare_v2(db,
                                "INSERT INTO releases(product, version, version_value, channel, security_counter, "
                                "notes, meta, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                               -1, &st, NULL) != SQLITE_OK)
-            return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+                               -1, &st, NULL) != DB_OK)
+            return reject(u, ERR_DATABASE, "%s", db_errmsg(db));
         meta = json_dumps(u->chk.meta, JSON_COMPACT | JSON_SORT_KEYS);
-        sqlite3_bind_int64(st, 1, u->p.id);
-        sqlite3_bind_text(st, 2, u->version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, u->value);
-        sqlite3_bind_text(st, 4, u->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, u->chk.security_counter);
-        sqlite3_bind_text(st, 6, u->notes, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, meta ? meta : "{}", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 8, now_s());
+        db_bind_int64(st, 1, u->p.id);
+        db_bind_text(st, 2, u->version, -1, DB_STATIC);
+        db_bind_int64(st, 3, u->value);
+        db_bind_text(st, 4, u->channel, -1, DB_STATIC);
+        db_bind_int64(st, 5, u->chk.security_counter);
+        db_bind_text(st, 6, u->notes, -1, DB_STATIC);
+        db_bind_text(st, 7, meta ? meta : "{}", -1, DB_STATIC);
+        db_bind_int64(st, 8, now_s());
         rc = exec_insert(db, u, st);
         free(meta);
         if (rc != 0)
             return -1;
-        u->release_id = sqlite3_last_insert_rowid(db);
+        u->release_id = db_last_insert_rowid(db);
     }
-    if (sqlite3_prepare_v2(db,
+    if (db_prepare_v2(db,
                            "INSERT INTO artifacts(release, slot, filename, format, size, sha256, sha1, md5, meta, "
                            "created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return reject(u, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+                           -1, &st, NULL) != DB_OK)
+        return reject(u, ERR_DATABASE, "%s", db_errmsg(db));
     meta = json_dumps(u->chk.meta, JSON_COMPACT | JSON_SORT_KEYS);
-    sqlite3_bind_int64(st, 1, u->release_id);
-    sqlite3_bind_int(st, 2, u->slot);
-    sqlite3_bind_text(st, 3, u->filename, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, imgcheck_format_name(u->chk.format), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)u->r->upload_len);
-    sqlite3_bind_text(st, 6, u->r->sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, u->r->sha1, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, u->r->md5, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, meta ? meta : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, now_s());
+    db_bind_int64(st, 1, u->release_id);
+    db_bind_int(st, 2, u->slot);
+    db_bind_text(st, 3, u->filename, -1, DB_STATIC);
+    db_bind_text(st, 4, imgcheck_format_name(u->chk.format), -1, DB_STATIC);
+    db_bind_int64(st, 5, (db_int64)u->r->upload_len);
+    db_bind_text(st, 6, u->r->sha256, -1, DB_STATIC);
+    db_bind_text(st, 7, u->r->sha1, -1, DB_STATIC);
+    db_bind_text(st, 8, u->r->md5, -1, DB_STATIC);
+    db_bind_text(st, 9, meta ? meta : "{}", -1, DB_STATIC);
+    db_bind_int64(st, 10, now_s());
     rc = exec_insert(db, u, st);
     free(meta);
     if (rc != 0)
@@ -312,7 +312,7 @@ static int upload_tx(sqlite3 *db, void *arg)
 enum MHD_Result rel_upload(http_req_t *r, const char *add_to)
 {
     struct upload *u = calloc(1, sizeof *u);
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     const char *qv = http_query(r, "version"), *kind;
     enum MHD_Result ret;
     json_t *rel;

@@ -6,7 +6,7 @@
 #define OTAKIT_SERVER_RELEASES_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdint.h>
 
 #include "http.h"
@@ -24,16 +24,16 @@ struct rel_product {
 };
 
 /* Loads product pid. Returns 1 when found, 0 when absent, -1 on a database error. */
-int rel_product_load(sqlite3 *db, const char *pid, struct rel_product *p);
+int rel_product_load(db_t *db, const char *pid, struct rel_product *p);
 
 /* Finds the release that `version` names: the same text first, else (semver products) the same
  * semver ("1.2.3" and "v1.2.3" name "1.2.3+0"; with loose, "1.2.3-dirty" does too: uploads use
  * that to refuse duplicates, paths do not), else (espressif) the same canonical label.
  * Returns its id, or 0. */
-int64_t rel_find(sqlite3 *db, const struct rel_product *p, const char *version, int loose);
+int64_t rel_find(db_t *db, const struct rel_product *p, const char *version, int loose);
 
 /* Release id as JSON with its artifacts (slot order; slot null = universal). NULL when absent. */
-json_t *rel_json(sqlite3 *db, const char *pid, int64_t id);
+json_t *rel_json(db_t *db, const char *pid, int64_t id);
 
 /* Copies s into buf (n bytes) with every byte outside printable ASCII replaced by '?', so that
  * request text can be echoed in a JSON error message (jansson refuses invalid UTF-8). */

@@ -85,14 +85,14 @@ static int cand_add(struct ro_new *g, int64_t id, const char *device_id)
     return idmap_put(&g->index, id, g->n);
 }
 
-static cand_t *cand_find(sqlite3 *db, struct ro_new *g, int64_t product, const char *device_id)
+static cand_t *cand_find(db_t *db, struct ro_new *g, int64_t product, const char *device_id)
 {
     size_t pos = idmap_get(&g->index, lookup_device_id(db, product, device_id));
     return pos ? &g->cand[pos - 1] : NULL;
 }
 
 /* Adds the named devices (each must exist). */
-static int add_named(sqlite3 *db, struct ro_new *g, int64_t product, json_t *arr)
+static int add_named(db_t *db, struct ro_new *g, int64_t product, json_t *arr)
 {
     size_t i;
     json_t *v;
@@ -107,11 +107,11 @@ static int add_named(sqlite3 *db, struct ro_new *g, int64_t product, json_t *arr
     return 0;
 }
 
-static int add_query(sqlite3 *db, struct ro_new *g, int64_t product, const char *hw, const char *version,
+static int add_query(db_t *db, struct ro_new *g, int64_t product, const char *hw, const char *version,
                      const char *group)
 {
     char gpat[80];
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     int rc;
     snprintf(gpat, sizeof gpat, ",%s,", group ? group : "");
     st = q_prep(db,
@@ -120,13 +120,13 @@ static int add_query(sqlite3 *db, struct ro_new *g, int64_t product, const char 
                 "issss", product, hw, version, group, gpat);
     if (!st)
         return tx_dberr(&g->res, db);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (cand_add(g, sqlite3_column_int64(st, 0), q_text(st, 1)) != 0) {
+    while ((rc = db_step(st)) == DB_ROW)
+        if (cand_add(g, db_column_int64(st, 0), q_text(st, 1)) != 0) {
             db_done(st);
             return tx_fail(&g->res, ERR_INTERNAL, "out of memory");
         }
     db_done(st);
-    return rc == SQLITE_DONE ? 0 : tx_dberr(&g->res, db);
+    return rc == DB_DONE ? 0 : tx_dberr(&g->res, db);
 }
 
 static void shuffle(cand_t **v, size_t n)
@@ -136,7 +136,7 @@ static void shuffle(cand_t **v, size_t n)
         uint64_t r;
         size_t j;
         cand_t *t;
-        sqlite3_randomness(sizeof r, &r);
+        db_randomness(sizeof r, &r);
         j = (size_t)(r % i);
         t = v[i - 1];
         v[i - 1] = v[j];
@@ -145,11 +145,11 @@ static void shuffle(cand_t **v, size_t n)
 }
 
 /* 1-3: the target resolved, eligibility, overlap and stages, in a read transaction. */
-static int resolve_tx(sqlite3 *db, void *arg)
+static int resolve_tx(db_t *db, void *arg)
 {
     struct ro_new *g = arg;
     int64_t product = lookup_product_id(db, http_param(g->r, 0)), rel = 0, rvalue = 0, rcounter = 0;
-    sqlite3_stmt *st;
+    db_stmt_t *st;
     char *rversion = g->rversion;
     cand_t **elig;
     size_t i, ne = 0;
@@ -160,11 +160,11 @@ static int resolve_tx(sqlite3 *db, void *arg)
         return tx_fail(&g->res, ERR_NOT_FOUND, "no product %s", http_param(g->r, 0));
     st = q_prep(db, "SELECT id, version, version_value, security_counter FROM releases WHERE id = ?", "i",
                 offer_release_named(db, product, g->release)); /* exact for labels (offer.h) */
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        rel = sqlite3_column_int64(st, 0);
+    if (st && db_step(st) == DB_ROW) {
+        rel = db_column_int64(st, 0);
         snprintf(rversion, sizeof g->rversion, "%s", q_text(st, 1));
-        rvalue = sqlite3_column_int64(st, 2);
-        rcounter = sqlite3_column_int64(st, 3);
+        rvalue = db_column_int64(st, 2);
+        rcounter = db_column_int64(st, 3);
     }
     db_done(st);
     if (!rel)
@@ -204,26 +204,26 @@ static int resolve_tx(sqlite3 *db, void *arg)
     {
         int64_t art[2] = {offer_artifact_for(db, rel, 0), offer_artifact_for(db, rel, 1)};
         size_t seen = 0, pos;
-        int rc = SQLITE_ERROR;
+        int rc = DB_ERROR;
         st = q_prep(db, "SELECT id, version, security_counter, slot, version_value FROM devices WHERE product = ?",
                     "i", product);
-        while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while (st && (rc = db_step(st)) == DB_ROW) {
             cand_t *c;
-            if (!(pos = idmap_get(&g->index, sqlite3_column_int64(st, 0))))
+            if (!(pos = idmap_get(&g->index, db_column_int64(st, 0))))
                 continue;
             c = &g->cand[pos - 1];
-            if (sqlite3_column_int64(st, 2) > rcounter)
+            if (db_column_int64(st, 2) > rcounter)
                 c->why = "security_counter";
-            else if (!strcmp(q_text(st, 1), rversion) || sqlite3_column_int64(st, 4) >= rvalue)
+            else if (!strcmp(q_text(st, 1), rversion) || db_column_int64(st, 4) >= rvalue)
                 c->why = "up_to_date";
-            else if (!art[sqlite3_column_int(st, 3) ? 1 : 0])
+            else if (!art[db_column_int(st, 3) ? 1 : 0])
                 c->why = "no_artifact";
             c->eligible = c->why == NULL;
             ne += (size_t)c->eligible;
             seen++;
         }
         db_done(st);
-        if (!st || rc != SQLITE_DONE || seen != g->n)
+        if (!st || rc != DB_DONE || seen != g->n)
             return tx_dberr(&g->res, db);
     }
     /* Devices are in one open rollout at a time: a second one over them would offer another release
@@ -236,12 +236,12 @@ static int resolve_tx(sqlite3 *db, void *arg)
                     "SELECT t.device, ro.id, ro.state FROM rollout_targets t JOIN rollouts ro ON ro.id = t.rollout "
                     "WHERE ro.product = ? AND ro.state IN ('running', 'paused', 'creating') ORDER BY ro.id",
                     "i", product);
-        while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            size_t pos = idmap_get(&g->index, sqlite3_column_int64(st, 0));
+        while (st && (rc = db_step(st)) == DB_ROW) {
+            size_t pos = idmap_get(&g->index, db_column_int64(st, 0));
             if (!pos || !g->cand[pos - 1].eligible)
                 continue;
             if (!n_over++) {
-                other = sqlite3_column_int64(st, 1);
+                other = db_column_int64(st, 1);
                 snprintf(who, sizeof who, "%s", g->cand[pos - 1].device_id);
                 snprintf(ostate, sizeof ostate, "%s", q_text(st, 2));
             }
@@ -326,7 +326,7 @@ static int resolve_tx(sqlite3 *db, void *arg)
 }
 
 /* 4. The rollout row (state creating: nothing is offered yet) and its stages. */
-static int head_tx(sqlite3 *db, void *arg)
+static int head_tx(db_t *db, void *arg)
 {
     struct ro_new *g = arg;
     char *target_text;
@@ -349,7 +349,7 @@ static int head_tx(sqlite3 *db, void *arg)
     free(target_text);
     if (s < 0)
         return tx_dberr(&g->res, db);
-    g->id = sqlite3_last_insert_rowid(db);
+    g->id = db_last_insert_rowid(db);
     json_array_foreach(g->stage_specs, i, v) {
         char *spec = json_dumps(v, JSON_COMPACT);
         s = q_exec(db, "INSERT INTO rollout_stages(rollout, idx, spec, started_at) VALUES (?, ?, ?, NULLIF(?, 0))",
@@ -362,21 +362,21 @@ static int head_tx(sqlite3 *db, void *arg)
 }
 
 /* 5. The next CREATE_BATCH eligible targets. A device deleted since it was resolved is skipped. */
-static int batch_tx(sqlite3 *db, void *arg)
+static int batch_tx(db_t *db, void *arg)
 {
     struct ro_new *g = arg;
     size_t stored = 0;
-    sqlite3_stmt *st = q_prep(db, "INSERT INTO rollout_targets(rollout, device, stage) SELECT ?, id, ? FROM devices "
+    db_stmt_t *st = q_prep(db, "INSERT INTO rollout_targets(rollout, device, stage) SELECT ?, id, ? FROM devices "
                                   "WHERE id = ?", "i", g->id);
     for (; st && g->done < g->n && stored < CREATE_BATCH; g->done++) { /* one statement, rebound per target */
         cand_t *c = &g->cand[g->done];
         if (!c->eligible)
             continue;
-        sqlite3_bind_int64(st, 2, c->stage);
-        sqlite3_bind_int64(st, 3, c->id);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        db_bind_int64(st, 2, c->stage);
+        db_bind_int64(st, 3, c->id);
+        if (db_step(st) != DB_DONE)
             break;
-        sqlite3_reset(st);
+        db_reset(st);
         stored++;
     }
     db_done(st);
@@ -384,7 +384,7 @@ static int batch_tx(sqlite3 *db, void *arg)
 }
 
 /* 6. Running: offered from now on, evaluated once, answered. */
-static int finish_tx(sqlite3 *db, void *arg)
+static int finish_tx(db_t *db, void *arg)
 {
     struct ro_new *g = arg;
     json_t *excluded;
@@ -407,7 +407,7 @@ static int finish_tx(sqlite3 *db, void *arg)
 }
 
 /* A creation that failed midway leaves nothing: the rollout and what was stored of it go. */
-static int drop_tx(sqlite3 *db, void *arg)
+static int drop_tx(db_t *db, void *arg)
 {
     struct ro_new *g = arg;
     return q_exec(db, "DELETE FROM rollouts WHERE id = ?", "i", g->id) < 0 ? -1 : 0;

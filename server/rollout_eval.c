@@ -35,24 +35,24 @@ static int count_index(const char *s)
     return RO_PENDING;
 }
 
-int rollout_counts(sqlite3 *db, int64_t rollout, rollout_counts_t *per_stage, int nstages)
+int rollout_counts(db_t *db, int64_t rollout, rollout_counts_t *per_stage, int nstages)
 {
     /* The counters, not the targets: constant in the number of devices. */
-    sqlite3_stmt *st = q_prep(db, "SELECT stage, status, n FROM rollout_counts WHERE rollout = ?1", "i", rollout);
+    db_stmt_t *st = q_prep(db, "SELECT stage, status, n FROM rollout_counts WHERE rollout = ?1", "i", rollout);
     int rc;
     memset(per_stage, 0, sizeof *per_stage * (size_t)nstages);
     if (!st)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int s = sqlite3_column_int(st, 0);
-        int64_t n = sqlite3_column_int64(st, 2);
+    while ((rc = db_step(st)) == DB_ROW) {
+        int s = db_column_int(st, 0);
+        int64_t n = db_column_int64(st, 2);
         if (s < 0 || s >= nstages)
             continue;
         per_stage[s].total += n;
         per_stage[s].n[count_index(q_text(st, 1))] += n;
     }
     db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == DB_DONE ? 0 : -1;
 }
 
 static int64_t in_flight(const rollout_counts_t *c)
@@ -61,7 +61,7 @@ static int64_t in_flight(const rollout_counts_t *c)
            c->n[RO_INSTALLED];
 }
 
-static int set_state(sqlite3 *db, int64_t rollout, const char *state, const char *reason)
+static int set_state(db_t *db, int64_t rollout, const char *state, const char *reason)
 {
     log_msg(LOG_INFO, "rollout state", "rollout=%lld state=%s reason=%s", (long long)rollout, state, reason);
     return q_exec(db, "UPDATE rollouts SET state = ?, reason = ?, updated_at = ? WHERE id = ?", "ssii", state, reason,
@@ -70,11 +70,11 @@ static int set_state(sqlite3 *db, int64_t rollout, const char *state, const char
                : 0;
 }
 
-int rollout_eval(sqlite3 *db, int64_t rollout)
+int rollout_eval(db_t *db, int64_t rollout)
 {
     int guard;
     for (guard = 0; guard < 256; guard++) {
-        sqlite3_stmt *st;
+        db_stmt_t *st;
         rollout_counts_t *c;
         int64_t *acked;
         int *forced, n, cur, s, rc = 0;
@@ -87,15 +87,15 @@ int rollout_eval(sqlite3 *db, int64_t rollout)
                     "i", rollout);
         if (!st)
             return -1;
-        if (sqlite3_step(st) != SQLITE_ROW) {
+        if (db_step(st) != DB_ROW) {
             db_done(st);
             return 0;
         }
         snprintf(state, sizeof state, "%s", q_text(st, 0));
-        cur = sqlite3_column_int(st, 1);
-        succ_thr = sqlite3_column_double(st, 2);
-        err_thr = sqlite3_column_double(st, 3);
-        n = sqlite3_column_int(st, 4);
+        cur = db_column_int(st, 1);
+        succ_thr = db_column_double(st, 2);
+        err_thr = db_column_double(st, 3);
+        n = db_column_int(st, 4);
         db_done(st);
         if (strcmp(state, "running") != 0 || n <= 0)
             return 0;
@@ -112,11 +112,11 @@ int rollout_eval(sqlite3 *db, int64_t rollout)
             return -1;
         }
         st = q_prep(db, "SELECT idx, acked_failures, forced FROM rollout_stages WHERE rollout = ?", "i", rollout);
-        while (st && sqlite3_step(st) == SQLITE_ROW) {
-            s = sqlite3_column_int(st, 0);
+        while (st && db_step(st) == DB_ROW) {
+            s = db_column_int(st, 0);
             if (s >= 0 && s < n) {
-                acked[s] = sqlite3_column_int64(st, 1);
-                forced[s] = sqlite3_column_int(st, 2);
+                acked[s] = db_column_int64(st, 1);
+                forced[s] = db_column_int(st, 2);
             }
         }
         db_done(st);
@@ -189,12 +189,12 @@ int rollout_eval(sqlite3 *db, int64_t rollout)
     return 0;
 }
 
-int rollout_eval_device(sqlite3 *db, int64_t device)
+int rollout_eval_device(db_t *db, int64_t device)
 {
     return rollout_eval_event(db, device, 0);
 }
 
-int rollout_eval_event(sqlite3 *db, int64_t device, int64_t rollout)
+int rollout_eval_event(db_t *db, int64_t device, int64_t rollout)
 {
     int64_t ids[64];
     int i, n = q_ids(db, ids, 64,

@@ -8,7 +8,7 @@
 #ifndef OTAKIT_SERVER_ROLLOUT_EVAL_H
 #define OTAKIT_SERVER_ROLLOUT_EVAL_H
 
-#include <sqlite3.h>
+#include "db.h"
 #include <stdint.h>
 
 /* Per-target status inside a rollout (see rollout_counts). */
@@ -28,7 +28,7 @@ typedef struct {
  * the counters the triggers of migration 7 keep (schema.h), in time independent of the number of
  * devices. A device's status is its latest action's for this rollout, or up_to_date when it already runs
  * the release (or a newer one), or pending. Returns 0 or -1. */
-int rollout_counts(sqlite3 *db, int64_t rollout, rollout_counts_t *per_stage, int nstages);
+int rollout_counts(db_t *db, int64_t rollout, rollout_counts_t *per_stage, int nstages);
 /* SQL of the targets of rollout ?1 with their status (columns: device, stage, device_id, action id
  * or NULL, status); a caller may append AND conditions and an ORDER BY. */
 extern const char rollout_target_status_sql[];
@@ -37,11 +37,11 @@ extern const char rollout_target_status_sql[];
  * threshold, advances it while the current stage meets the success threshold, pauses it when the
  * current stage ended below it, and finishes it when every device reached a final status.
  * Returns 0 or -1 (database error). */
-int rollout_eval(sqlite3 *db, int64_t rollout);
+int rollout_eval(db_t *db, int64_t rollout);
 /* Evaluates every running rollout that targets device. Returns 0 or -1. */
-int rollout_eval_device(sqlite3 *db, int64_t device);
+int rollout_eval_device(db_t *db, int64_t device);
 /* One device event: evaluates rollout (when not 0) and every other running rollout that targets
  * device, each once. Returns 0 or -1. */
-int rollout_eval_event(sqlite3 *db, int64_t device, int64_t rollout);
+int rollout_eval_event(db_t *db, int64_t device, int64_t rollout);
 
 #endif

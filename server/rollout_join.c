@@ -38,22 +38,22 @@ static int matches(const struct dev *d, json_t *target)
     return (!hw || !strcmp(hw, d->hw)) && (!v || !strcmp(v, d->version));
 }
 
-int rollout_join_new(sqlite3 *db, int64_t device)
+int rollout_join_new(db_t *db, int64_t device)
 {
     struct dev d;
-    sqlite3_stmt *st = q_prep(db,
+    db_stmt_t *st = q_prep(db,
                               "SELECT product, hw_rev, version, version_value, security_counter, slot, groups "
                               "FROM devices WHERE id = ?",
                               "i", device);
     int64_t product = 0, joined = 0, stage = 0;
     memset(&d, 0, sizeof d);
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        product = sqlite3_column_int64(st, 0);
+    if (st && db_step(st) == DB_ROW) {
+        product = db_column_int64(st, 0);
         snprintf(d.hw, sizeof d.hw, "%s", q_text(st, 1));
         snprintf(d.version, sizeof d.version, "%s", q_text(st, 2));
-        d.version_value = sqlite3_column_int64(st, 3);
-        d.counter = sqlite3_column_int64(st, 4);
-        d.slot = sqlite3_column_int(st, 5);
+        d.version_value = db_column_int64(st, 3);
+        d.counter = db_column_int64(st, 4);
+        d.slot = db_column_int(st, 5);
         snprintf(d.groups, sizeof d.groups, "%s", q_text(st, 6));
     }
     db_done(st);
@@ -64,18 +64,18 @@ int rollout_join_new(sqlite3 *db, int64_t device)
                 "SELECT ro.id, ro.target, rel.id, rel.version, rel.version_value, rel.security_counter, "
                 "(SELECT MAX(idx) FROM rollout_stages WHERE rollout = ro.id) "
                 "FROM rollouts ro JOIN releases rel ON rel.id = ro.release WHERE ro.product = ? "
-                "AND ro.state IN ('running', 'paused', 'creating') AND json_extract(ro.target, '$.include_new') = 1 "
+                "AND ro.state IN ('running', 'paused', 'creating') AND CAST(json_extract(ro.target, '$.include_new') AS TEXT) = '1' "
                 "ORDER BY ro.id",
                 "i", product);
-    while (st && !joined && sqlite3_step(st) == SQLITE_ROW) {
+    while (st && !joined && db_step(st) == DB_ROW) {
         json_t *target = json_loads(q_text(st, 1), 0, NULL);
-        int ok = target && matches(&d, target) && d.counter <= sqlite3_column_int64(st, 5) &&
-                 strcmp(d.version, q_text(st, 3)) && d.version_value < sqlite3_column_int64(st, 4) &&
-                 offer_artifact_for(db, sqlite3_column_int64(st, 2), d.slot);
+        int ok = target && matches(&d, target) && d.counter <= db_column_int64(st, 5) &&
+                 strcmp(d.version, q_text(st, 3)) && d.version_value < db_column_int64(st, 4) &&
+                 offer_artifact_for(db, db_column_int64(st, 2), d.slot);
         json_decref(target);
         if (ok) {
-            joined = sqlite3_column_int64(st, 0);
-            stage = sqlite3_column_int64(st, 6);
+            joined = db_column_int64(st, 0);
+            stage = db_column_int64(st, 6);
         }
     }
     db_done(st);

@@ -9,7 +9,7 @@
 #define ROLLOUT_TARGET_STATUS_EXPR                                                                            \
     "COALESCE((SELECT CASE WHEN a.status IS NOT NULL AND a.status <> 'cancelled' THEN a.status "             \
     "  WHEN (d.version = rel.version OR d.version_value >= rel.version_value) "                               \
-    "    AND (d.via = 'token' OR p.compat_confirm_by_version) THEN 'up_to_date' "                             \
+    "    AND (d.via = 'token' OR p.compat_confirm_by_version <> 0) THEN 'up_to_date' "                             \
     "  ELSE COALESCE(a.status, 'pending') END "                                                               \
     "FROM rollouts ro JOIN releases rel ON rel.id = ro.release JOIN products p ON p.id = ro.product "         \
     "JOIN devices d ON d.id = rollout_targets.device "                                                        \

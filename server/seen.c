@@ -25,7 +25,7 @@ struct batch {
     size_t from, n;
 };
 
-static int write_tx(sqlite3 *db, void *arg)
+static int write_tx(db_t *db, void *arg)
 {
     struct batch *b = arg;
     size_t i;

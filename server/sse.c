@@ -91,7 +91,7 @@ static void put(stream_t *s, char *text)
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     stream_t *s = cls;
-    sqlite3 *db;
+    db_t *db;
     (void)pos;
     if (s->off >= s->len) {
         json_t *ro;
@@ -161,7 +161,7 @@ static void stream_free(void *cls)
 
 static enum MHD_Result rollout_stream(http_req_t *r)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int64_t product = db ? lookup_product_id(db, http_param(r, 0)) : 0, id = atoll(http_param(r, 1));
     stream_t *s;
     json_t *ro;

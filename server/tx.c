@@ -17,9 +17,9 @@ int tx_fail(tx_res_t *res, err_t e, const char *fmt, ...)
     return -1;
 }
 
-int tx_dberr(tx_res_t *res, sqlite3 *db)
+int tx_dberr(tx_res_t *res, db_t *db)
 {
-    return tx_fail(res, ERR_DATABASE, "%s", sqlite3_errmsg(db));
+    return tx_fail(res, ERR_DATABASE, "%s", db_errmsg(db));
 }
 
 enum MHD_Result tx_reply(http_req_t *r, int rc, tx_res_t *res, unsigned ok_status)
@@ -37,13 +37,13 @@ enum MHD_Result tx_reply(http_req_t *r, int rc, tx_res_t *res, unsigned ok_statu
     return http_error(r, ERR_DATABASE, "the transaction failed");
 }
 
-int tx_read(int (*fn)(sqlite3 *db, void *arg), void *arg)
+int tx_read(int (*fn)(db_t *db, void *arg), void *arg)
 {
-    sqlite3 *db = db_get();
+    db_t *db = db_get();
     int rc;
-    if (!db || sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (!db || db_exec(db, "BEGIN", NULL, NULL, NULL) != DB_OK)
         return -1;
     rc = fn(db, arg);
-    sqlite3_exec(db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    db_exec(db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

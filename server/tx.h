@@ -8,7 +8,7 @@
 #define OTAKIT_SERVER_TX_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "db.h"
 
 #include "errors.h"
 #include "http.h"
@@ -23,13 +23,13 @@ typedef struct {
 /* Records error e with a message for the reply; returns -1 (so "return tx_fail(...)" rolls back). */
 int tx_fail(tx_res_t *res, err_t e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Records a database error (500 "database") with SQLite's message; returns -1. */
-int tx_dberr(tx_res_t *res, sqlite3 *db);
+int tx_dberr(tx_res_t *res, db_t *db);
 /* Answers a request after its transaction: res->out with ok_status (204: no body) when rc == 0,
  * else the recorded error, else 500 "database". Frees res->out when it is not sent. */
 enum MHD_Result tx_reply(http_req_t *r, int rc, tx_res_t *res, unsigned ok_status);
 
 /* Runs fn inside a read transaction (BEGIN DEFERRED: one consistent snapshot, no write lock).
  * Returns fn's result, or -1 when the transaction itself failed. */
-int tx_read(int (*fn)(sqlite3 *db, void *arg), void *arg);
+int tx_read(int (*fn)(db_t *db, void *arg), void *arg);
 
 #endif

@@ -4,7 +4,10 @@ directory, and makes HTTP requests to it (stdlib only: http.client, json, subpro
     with Server() as s:
         st, body = s.req("GET", "/api/v1/products", token=s.admin)
 
-Environment: OTAKIT_SERVER (path to the binary), OTAKIT_CLI (path to otakit), OTAKIT_VECTORS.
+Environment: OTAKIT_SERVER (path to the binary), OTAKIT_CLI (path to otakit), OTAKIT_VECTORS;
+OTAKIT_PG_CLUSTER: the state directory of a cluster started by scripts/pg-cluster.sh, to run every
+server on PostgreSQL (a new database per data directory) instead of SQLite. db_connect() opens a
+server's database either way.
 """
 import http.client
 import json
@@ -16,10 +19,122 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 
 SERVER = os.environ.get("OTAKIT_SERVER", "build/server/otakit-server")
 CLI = os.environ.get("OTAKIT_CLI", "build/tools/otakit")
 VECTORS = os.environ.get("OTAKIT_VECTORS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "imgtool"))
+
+
+PG_CLUSTER = os.environ.get("OTAKIT_PG_CLUSTER")
+
+
+def pg_uri(name="postgres"):
+    """A libpq URI for database name on the test cluster (OTAKIT_PG_CLUSTER)."""
+    with open(os.path.join(PG_CLUSTER, "host")) as f:
+        return "postgresql:///%s?host=%s&user=otakit" % (name, f.read().strip())
+
+
+def psql(uri, sql):
+    """Runs sql with psql on uri; returns the rows (lists of text; NULL as None)."""
+    out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-F", "\x1f", "-P", "null=\x1e",
+                          "-d", uri, "-f", "-"], input=sql, check=True, capture_output=True, text=True).stdout
+    return [[None if v == "\x1e" else v for v in line.split("\x1f")] for line in out.splitlines()]
+
+
+def new_pg_db():
+    """A new empty database on the test cluster; returns its URI."""
+    name = "t_" + uuid.uuid4().hex[:16]
+    psql(pg_uri(), "CREATE DATABASE " + name)
+    return pg_uri(name)
+
+
+class PgConn:
+    """The part of sqlite3's connection the tests use, over psql: ? parameters, rows of ints and text."""
+
+    ID_TABLES = ("products", "releases", "artifacts", "devices", "actions", "events", "commands", "rollouts",
+                 "product_keys")
+
+    def __init__(self, uri):
+        self.uri = uri
+        self.rows = []
+        self.lastrowid = None
+
+    @staticmethod
+    def _lit(v):
+        if v is None:
+            return "NULL"
+        if isinstance(v, bool):
+            return str(int(v))
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, bytes):
+            return "'\\x%s'::bytea" % v.hex()
+        return "'" + str(v).replace("'", "''") + "'"
+
+    def _bind(self, sql, params):
+        parts, out, i = sql.split("?"), [], 0
+        out.append(parts[0])
+        for p in parts[1:]:
+            out.append(self._lit(params[i]))
+            out.append(p)
+            i += 1
+        return "".join(out)
+
+    def execute(self, sql, params=()):
+        sql = self._bind(sql, params)
+        if sql.startswith("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                   "AND table_name <> 'otakit_schema' ORDER BY 1")
+        m = re.match(r"INSERT INTO (\w+)", sql)
+        returning = m and m.group(1) in self.ID_TABLES and "RETURNING" not in sql
+        conv = lambda v: int(v) if v is not None and re.fullmatch(r"-?\d+", v) else v
+        self.rows = [tuple(conv(v) for v in r) for r in psql(self.uri, sql + (" RETURNING id" if returning else ""))]
+        if returning:
+            self.lastrowid = self.rows[-1][0] if self.rows else None
+            self.rows = []
+        return self
+
+    def executemany(self, sql, seq):
+        """One psql run for all of them, in one transaction."""
+        psql(self.uri, "BEGIN;" + ";".join(self._bind(sql, p) for p in seq) + ";COMMIT")
+        self.rows = []
+        return self
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def db_connect(data, readonly=False):
+    """The database of the server whose data directory is data: sqlite3 on DATA/otakit.db, or a PgConn
+    when that server runs on PostgreSQL."""
+    uri_file = os.path.join(data, "pg.uri")
+    if os.path.exists(uri_file):
+        with open(uri_file) as f:
+            return PgConn(f.read().strip())
+    import sqlite3
+    path = os.path.join(data, "otakit.db")
+    if readonly:
+        return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30)
+    return sqlite3.connect(path, timeout=30)
 
 
 class Server:
@@ -34,7 +149,15 @@ class Server:
         self.log_path = os.path.join(self.data, "server.log")
         self.log = open(self.log_path, "ab")
         start_at = self.log.tell()  # only this run's lines count
-        self.proc = subprocess.Popen([SERVER, "--listen", "127.0.0.1:0", "--data", self.data] + self.args,
+        db_args = []
+        if PG_CLUSTER and "--db" not in self.args:
+            uri_file = os.path.join(self.data, "pg.uri")
+            if not os.path.exists(uri_file):
+                with open(uri_file, "w") as f:
+                    f.write(new_pg_db())
+            with open(uri_file) as f:
+                db_args = ["--db", f.read().strip()]
+        self.proc = subprocess.Popen([SERVER, "--listen", "127.0.0.1:0", "--data", self.data] + db_args + self.args,
                                      stderr=self.log, stdout=self.log, env=self.env)
         deadline = time.time() + 10
         while time.time() < deadline:

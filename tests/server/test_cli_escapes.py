@@ -11,14 +11,13 @@ import http.server
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import CLI, Server  # noqa: E402
+from otaserver import CLI, Server, db_connect  # noqa: E402
 
 HOSTILE = "v1\x1b[2J\x1b]0;pwned\x07\rX\x7f\u009b31m"
 # C0 controls but newline, DEL and C1 controls (U+0080..U+009F); output must also be UTF-8 (so no
@@ -29,7 +28,7 @@ MAC = "18:FE:AA:AA:AA:01"
 
 def store_device(data, product, device_id, version):
     """A device row holding version as it is, written into the running server's SQLite file."""
-    db = sqlite3.connect(os.path.join(data, "otakit.db"), timeout=30)
+    db = db_connect(data)
     try:
         with db:
             pid = db.execute("SELECT id FROM products WHERE product_id = ?", (product,)).fetchone()[0]

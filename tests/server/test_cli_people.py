@@ -4,14 +4,13 @@ scripts), and --include-new."""
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import CLI, Server, sign  # noqa: E402
+from otaserver import CLI, Server, sign, db_connect  # noqa: E402
 import test_devices as fx  # noqa: E402
 
 
@@ -68,7 +67,7 @@ class People(unittest.TestCase):
         self.assertEqual((r.returncode, json.loads(r.stdout)["groups"]), (0, []), r.stderr)
 
     def test_device_list_pages_past_1000_with_relative_times(self):
-        db = sqlite3.connect(os.path.join(self.s.data, "otakit.db"), timeout=30)
+        db = db_connect(self.s.data)
         with db:
             pid = db.execute("SELECT id FROM products WHERE product_id = 'cli-p'").fetchone()[0]
             now = int(time.time())

@@ -6,14 +6,13 @@ on the upload route. test_rollouts.py imports the fixtures from this module.
 """
 import hashlib
 import os
-import sqlite3
 import sys
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import Server  # noqa: E402
+from otaserver import Server, db_connect  # noqa: E402
 
 DEV = "/api/v1/device"
 
@@ -34,7 +33,7 @@ def version_value(v):
 def add_release(s, product_id, version, counter=0, slots=(-1,), value=None):
     """Inserts a release with one artifact per slot (-1 universal, 0/1 slot-linked). Returns
     {slot: {"sha256", "sha1", "md5", "size"}}."""
-    db = sqlite3.connect(os.path.join(s.data, "otakit.db"), timeout=30)
+    db = db_connect(s.data)
     try:
         pid = db.execute("SELECT id FROM products WHERE product_id = ?", (product_id,)).fetchone()[0]
         now = int(time.time())

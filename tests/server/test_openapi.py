@@ -22,14 +22,13 @@ skipped).
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import SERVER, VECTORS, Server, sign  # noqa: E402
+from otaserver import SERVER, VECTORS, Server, sign, db_connect  # noqa: E402
 
 try:
     import yaml
@@ -389,7 +388,7 @@ class RouteAuth(unittest.TestCase):
 
     def snapshot(self):
         """Every row of every table, the artifact store, and what the management API lists."""
-        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.s.data, "otakit.db"), uri=True, timeout=30)
+        db = db_connect(self.s.data, readonly=True)
         try:
             tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
             rows = {t: sorted(map(repr, db.execute('SELECT * FROM "%s"' % t))) for t in tables}

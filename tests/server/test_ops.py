@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import SERVER, Server  # noqa: E402
+from otaserver import PG_CLUSTER, SERVER, Server  # noqa: E402
 
 
 class Ops(unittest.TestCase):
@@ -163,6 +163,7 @@ class Ops(unittest.TestCase):
         st, body, _ = self.s.req("PATCH", path, {"groups": []}, token=self.p["owner_token"])
         self.assertEqual((st, body["groups"]), (200, []))
 
+    @unittest.skipIf(PG_CLUSTER, "SQLite's online backup; on PostgreSQL see test_backup_on_postgresql")
     def test_backup_while_serving_and_restore(self):
         self.register("bk-1")
         out = os.path.join(tempfile.mkdtemp(prefix="otakit-bk-"), "backup.db")
@@ -196,6 +197,18 @@ class Ops(unittest.TestCase):
         with Server(data=d) as s2:
             st, body, _ = s2.req("GET", "/api/v1/products/ops-1/devices/bk-1", token=self.p["owner_token"])
             self.assertEqual(st, 200, body)
+
+    @unittest.skipUnless(PG_CLUSTER, "a server on PostgreSQL")
+    def test_backup_on_postgresql(self):
+        """The backup command does not pretend: on PostgreSQL it says to use pg_dump, and writes nothing."""
+        with open(os.path.join(self.s.data, "pg.uri")) as f:
+            uri = f.read().strip()
+        out = os.path.join(tempfile.mkdtemp(prefix="otakit-bk-"), "backup.db")
+        r = subprocess.run([SERVER, "--data", self.s.data, "--db", uri, "backup", out], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("pg_dump", r.stderr)
+        self.assertFalse(os.path.exists(out))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import CLI, VECTORS, Server, sign  # noqa: E402
+from otaserver import CLI, VECTORS, Server, sign, db_connect  # noqa: E402
 
 
 def rel_path(product, release=None, tail="", **query):
@@ -326,7 +325,7 @@ class Releases(ReleaseHelpers, unittest.TestCase):
     def test_release_of_a_running_rollout_is_kept(self):
         tok = self.new_product("rel-rollout")
         st, r, _ = self.upload("rel-rollout", sign(os.urandom(100), "1.0.0"), token=tok)
-        db = sqlite3.connect(os.path.join(self.s.data, "otakit.db"), timeout=10)
+        db = db_connect(self.s.data)
         db.execute("CREATE TABLE IF NOT EXISTS rollouts (id INTEGER PRIMARY KEY, product INTEGER, release INTEGER, "
                    "state TEXT NOT NULL DEFAULT 'running', created_at INTEGER NOT NULL DEFAULT 0, "
                    "updated_at INTEGER NOT NULL DEFAULT 0)")
@@ -365,7 +364,7 @@ class Releases(ReleaseHelpers, unittest.TestCase):
 
     def test_who_may_download_and_upload(self):
         other = self.new_product("rel-other")
-        db = sqlite3.connect(os.path.join(self.s.data, "otakit.db"), timeout=10)
+        db = db_connect(self.s.data)
         ids = dict(db.execute("SELECT product_id, id FROM products"))
         for dev, prod in [("dev-a", "rel-a"), ("dev-b", "rel-other")]:
             db.execute("INSERT INTO devices(device_id, product, token_hash, created_at) VALUES (?,?,?,0)",

@@ -3,12 +3,11 @@ cancels, new rollouts and devices that join late, the counters the server keeps 
 equal a full recount of the targets from the devices and actions tables."""
 import os
 import random
-import sqlite3
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import Server  # noqa: E402
+from otaserver import Server, db_connect  # noqa: E402
 import test_devices as fx  # noqa: E402
 from test_rollouts import Fleet  # noqa: E402
 
@@ -54,7 +53,7 @@ class Counters(unittest.TestCase):
         rnd = random.Random(seed)
         with Server() as s:
             f = Fleet(s, "rc", 16, groups=["lab"])
-            db = sqlite3.connect(os.path.join(s.data, "otakit.db"))
+            db = db_connect(s.data)
             body = {"release": "2.0.0", "target": {"group": "lab"}, "include_new": True,
                     "success_threshold": 0.5, "error_threshold": 0.9,
                     "stages": [{"percent": 25}, {"percent": 60}, {"percent": 100}]}

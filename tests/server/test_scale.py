@@ -5,7 +5,6 @@ import http.client
 import json
 import re
 import resource
-import sqlite3
 import stat
 import sys
 import tempfile
@@ -158,7 +157,7 @@ class ReadOnlyChecks(unittest.TestCase):
             f = Fleet(s, "seen", 1, release=None)
             d = f.devs["seen-00"]
             self.assertIsNone(d.offer())
-            db = sqlite3.connect(os.path.join(s.data, "otakit.db"), timeout=30)
+            db = otaserver.db_connect(s.data)
             with db:
                 db.execute("UPDATE devices SET last_seen = 1000 WHERE device_id = 'seen-00'")
             r0, w0 = metric(s, "otakit_checks_read_only_total"), metric(s, "otakit_checks_writing_total")
@@ -181,7 +180,7 @@ class BatchedCreate(unittest.TestCase):
         with Server() as s:
             f = Fleet(s, "big", 1)
             n = 4600  # three batches of 2000
-            db = sqlite3.connect(os.path.join(s.data, "otakit.db"), timeout=30)
+            db = otaserver.db_connect(s.data)
             pid, vv = db.execute("SELECT product, version_value FROM devices").fetchone()
             db.executemany("INSERT INTO devices(device_id, product, token_hash, hw_rev, version, version_value, slot, "
                            "security_counter, mac, groups, state, created_at) "
