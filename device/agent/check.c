@@ -242,7 +242,8 @@ static void add_encoded(ota_buf_t *w, const char *s)
 }
 
 static int check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
-                         unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out, int delta)
+                         unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out, int delta,
+                         unsigned wait_s)
 {
     ota_url_t url;
     ota_buf_t w;
@@ -260,6 +261,10 @@ static int check_request(ota_http_t *http, const char *server_url, const char *t
     ota_buf_put_u32(&w, security_counter);
     if (delta)
         ota_buf_put(&w, "&delta=1");
+    if (wait_s) {
+        ota_buf_put(&w, "&wait=");
+        ota_buf_put_u32(&w, wait_s);
+    }
     if (w.full)
         return OTA_ERR_URL;
     if ((rc = ota_http_get_all(http, &url, token, buf, cap, &len)) != OTA_OK)
@@ -270,11 +275,20 @@ static int check_request(ota_http_t *http, const char *server_url, const char *t
 int ota_check_request(ota_http_t *http, const char *server_url, const char *token, const char *version,
                       unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
 {
-    return check_request(http, server_url, token, version, slot, security_counter, buf, cap, out, 0);
+    return check_request(http, server_url, token, version, slot, security_counter, buf, cap, out, 0, 0);
 }
 
 int ota_check_request_delta(ota_http_t *http, const char *server_url, const char *token, const char *version,
                             unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out)
 {
-    return check_request(http, server_url, token, version, slot, security_counter, buf, cap, out, 1);
+    return check_request(http, server_url, token, version, slot, security_counter, buf, cap, out, 1, 0);
+}
+
+int ota_check_request_opts(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                           unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out,
+                           int delta, unsigned wait_s)
+{
+    if (wait_s > 300)
+        return OTA_ERR_ARG;
+    return check_request(http, server_url, token, version, slot, security_counter, buf, cap, out, delta, wait_s);
 }

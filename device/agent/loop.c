@@ -206,12 +206,26 @@ static uint32_t do_reset(ota_agent_t *a)
     return OTA_AGENT_STOPPED;
 }
 
-static int do_check(ota_agent_t *a)
+/* A check; may_wait: it may be held at the server (long_poll_s), never the self-test's, which
+ * must answer within the commit window. */
+static int do_check(ota_agent_t *a, int may_wait)
 {
-    int rc = (a->cfg.delta ? ota_check_request_delta : ota_check_request)(
-        a->cfg.http, a->cfg.server_url, a->token, a->version, a->cfg.boot->slot, a->cfg.boot->security_counter,
-        a->buf, sizeof a->buf, &a->chk);
-    ota_http_close(a->cfg.http);
+    ota_http_t *h = a->cfg.http;
+    uint32_t rt = h->cfg.read_timeout_ms, t0 = now(a);
+    unsigned wait_s = may_wait ? a->cfg.long_poll_s : 0;
+    int rc;
+    if (wait_s) /* the server holds the answer up to wait_s */
+        h->cfg.read_timeout_ms = (rt ? rt : 15000u) + wait_s * 1000u;
+    rc = ota_check_request_opts(h, a->cfg.server_url, a->token, a->version, a->cfg.boot->slot,
+                                a->cfg.boot->security_counter, a->buf, sizeof a->buf, &a->chk, a->cfg.delta != NULL,
+                                wait_s);
+    h->cfg.read_timeout_ms = rt;
+    ota_http_close(h);
+    /* Held for (most of) the wait: nothing happened, ask again at once. Answered sooner with
+     * nothing for us (news for another device of the product, a server without long-polling,
+     * no clock): the usual poll interval. */
+    a->held = wait_s && rc == OTA_OK && a->cfg.platform && a->cfg.platform->now_ms &&
+              now(a) - t0 >= wait_s * 500u;
     return rc;
 }
 
@@ -255,7 +269,7 @@ static uint32_t step_selftest(ota_agent_t *a)
     int rc = OTA_OK;
     if (a->cfg.port && a->cfg.port->self_test && a->cfg.port->self_test(a->cfg.port->ctx) != 0)
         rc = OTA_ERR_STATE;
-    else if ((rc = do_check(a)) != OTA_OK && ++a->self_test_tries < a->cfg.self_test_tries)
+    else if ((rc = do_check(a, 0)) != OTA_OK && ++a->self_test_tries < a->cfg.self_test_tries)
         return backoff(a, rc);
     if (rc == OTA_OK && (rc = ota_confirm(a->cfg.ota)) == OTA_OK) {
         a->failures = 0;
@@ -320,7 +334,7 @@ static uint32_t step_settle(ota_agent_t *a)
 
 static uint32_t step_check(ota_agent_t *a)
 {
-    int rc = do_check(a);
+    int rc = do_check(a, 1);
     uint32_t d;
     if (rc != OTA_OK) {
         char ms[11];
@@ -518,8 +532,8 @@ static uint32_t step_update(ota_agent_t *a)
     a->phase = P_CHECK;
     if (!c->has_update || c->action_id == a->declined_action) {
         say(a, 2, "up to date (", a->version, ")", NULL);
-        event(a, OTA_AGENT_EV_UP_TO_DATE, OTA_OK, NULL, a->poll_ms);
-        return a->poll_ms;
+        event(a, OTA_AGENT_EV_UP_TO_DATE, OTA_OK, NULL, a->held ? 0 : a->poll_ms);
+        return a->held ? 0 : a->poll_ms;
     }
     if (c->action_id == a->action_id && a->cfg.ota->rec.state == OTA_STATE_NEW)
         return pending(a);
@@ -593,7 +607,7 @@ int ota_agent_init(ota_agent_t *a, const ota_agent_cfg_t *cfg)
     uint32_t seed = 0;
     const char *s;
     if (!a || !cfg || !cfg->server_url || !cfg->device_id || !cfg->hw_rev || !cfg->ota || !cfg->boot ||
-        !cfg->http || !cfg->settings || !cfg->settings->load || !cfg->settings->save)
+        !cfg->http || !cfg->settings || !cfg->settings->load || !cfg->settings->save || cfg->long_poll_s > 300)
         return OTA_ERR_ARG;
     memset(a, 0, sizeof *a);
     a->cfg = *cfg;

@@ -182,6 +182,28 @@ class Agent(unittest.TestCase):
         self.assertEqual(f.last_action(name)["status"], "confirmed")
         self.assertEqual(cmd["type"], "upgrade")
 
+    def test_long_poll_learns_of_a_rollout_at_once(self):
+        """--long-poll: the check waits at the server, so a rollout reaches a device polling every
+        120 s within seconds (the server wakes the held check when the rollout starts)."""
+        f, name = self.f, "lp"
+        self.assertEqual(f.run(name)[0], 0)
+        f.image("1.4.0")
+        p = subprocess.Popen(f.args(name, "--poll", "120", "--long-poll", "30"), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        try:
+            time.sleep(3)  # booted and checked: that check is now held at the server
+            t0 = time.time()
+            f.rollout("1.4.0", [name])
+            while time.time() < t0 + 60 and f.last_action(name)["status"] != "confirmed":
+                time.sleep(0.2)
+            took = time.time() - t0
+            self.assertEqual(f.last_action(name)["status"], "confirmed")
+            self.assertLess(took, 30, "the rollout waited for the 120 s poll")
+        finally:
+            p.kill()
+            out = p.communicate()[0]
+        self.assertNotIn("runtime error", out)
+
     def test_upgrade_command_with_the_owners_consent(self):
         """Consent required: the device downloads, then waits until the owner consents."""
         f, name = self.f, "up-cons"

@@ -535,6 +535,7 @@ static int firmware(simdev_t *d)
     ac.platform = &d->plat;
     ac.port = &hooks;
     ac.poll_max_ms = d->o->once ? 500u : (uint32_t)d->o->poll * 1000u;
+    ac.long_poll_s = (uint16_t)d->o->long_poll;
     ac.retry_min_ms = d->o->retry_min_ms ? d->o->retry_min_ms : d->o->once ? 300u : 1000u;
     ac.retry_max_ms = d->o->retry_max_ms ? d->o->retry_max_ms : 60000u;
     ac.progress_pct = (uint8_t)d->o->progress_pct;

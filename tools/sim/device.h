@@ -35,6 +35,7 @@ typedef struct {
     const char *mqtt;        /* broker host:port: OTA over MQTT and rollout notices; NULL: off */
     const char *mqtt_topic;  /* request/response topic prefix (default mg/<id>: <prefix>/rx, /tx) */
     const char *mqtt_notice; /* rollout notice topic (default otakit/<product>/update) */
+    int long_poll;           /* --long-poll S: each check waits at the server up to S s for news; 0: off */
     const char *catalog;     /* the update page's catalog: http://host:port/path (with --push) */
 } dev_opts_t;
 

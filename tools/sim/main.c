@@ -9,7 +9,7 @@
  *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
  *                 [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]
  *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]] [--catalog URL]
- *                 [--no-delta]
+ *                 [--no-delta] [--long-poll S]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
  * 4 the update was rolled back, 1 failure (no bootable image, network, a failed download, a
@@ -35,7 +35,7 @@ static const char usage_text[] =
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
     "                     [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]\n"
     "                     [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]\n"
-    "                     [--catalog URL] [--no-delta]\n";
+    "                     [--catalog URL] [--no-delta] [--long-poll S]\n";
 
 static int usage(void)
 {
@@ -69,6 +69,8 @@ static int help(void)
           "  --commit-window MS    watchdog window for an image on trial (default 5000)\n"
           "  --slow                real flash timings (erase/program delays)\n"
           "  --no-delta            full images only (the agent does not ask for delta patches)\n"
+          "  --long-poll S         each check waits at the server up to S seconds (1..300) for news\n"
+          "                        (a rollout, a command), so the device reacts at once\n"
           "  --fleet N             N devices NAME-000.. in DIR/NAME-000.., one thread each\n"
           "  --push PORT           between check-ins, serve the push endpoints (Mongoose, ESP8266HTTP-\n"
           "                        UpdateServer) on this TCP port; needs --push-token or --push-basic\n"
@@ -176,7 +178,7 @@ int main(int argc, char **argv)
         {"cut-after-report", 1, 0, 'x'}, {"push", 1, 0, 'u'},   {"push-token", 1, 0, 't'},
         {"push-basic", 1, 0, 'b'}, {"arduino-ota", 1, 0, 'a'}, {"arduino-ota-password", 1, 0, 'A'},
         {"listen", 1, 0, 'L'}, {"w5500", 1, 0, 'W'}, {"mqtt", 1, 0, 'M'}, {"mqtt-topic", 1, 0, 'T'},
-        {"mqtt-notice", 1, 0, 'n'}, {"catalog", 1, 0, 'K'}, {"no-delta", 0, 0, 'D'},
+        {"mqtt-notice", 1, 0, 'n'}, {"catalog", 1, 0, 'K'}, {"no-delta", 0, 0, 'D'}, {"long-poll", 1, 0, 'J'},
         {0, 0, 0, 0}};
     dev_opts_t o;
     int c, n = 0, rc;
@@ -218,6 +220,7 @@ int main(int argc, char **argv)
         case 'g': o.progress_pct = (unsigned)atoi(optarg); break;
         case 'x': o.cut_after = optarg; break;
         case 'D': o.no_delta = 1; break;
+        case 'J': o.long_poll = atoi(optarg); break;
         case 'u': o.push_port = atoi(optarg); break;
         case 't': o.push_token = optarg; break;
         case 'b': o.push_basic = optarg; break;
@@ -232,7 +235,8 @@ int main(int argc, char **argv)
         default: return usage();
         }
     }
-    if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0 || o.progress_pct > 100)
+    if (!o.server || !o.id || !o.dir || !o.key || optind != argc || o.poll < 1 || n < 0 || o.progress_pct > 100 ||
+        o.long_poll < 0 || o.long_poll > 300)
         return usage();
     /* Listening devices are one per port, and the W5500 emulator is one per process: not in a
      * fleet; the push server takes credentials. */

@@ -88,6 +88,13 @@ int ota_check_request(ota_http_t *http, const char *server_url, const char *toke
 int ota_check_request_delta(ota_http_t *http, const char *server_url, const char *token, const char *version,
                             unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out);
 
+/* The same with the options spelled out: delta as above; wait_s (1..300) asks otakit-server to hold
+ * the check until there is news for this device (a rollout, a command) or wait_s seconds have
+ * passed (&wait=N, long-polling); the client's read timeout must exceed wait_s. 0: answer at once. */
+int ota_check_request_opts(ota_http_t *http, const char *server_url, const char *token, const char *version,
+                           unsigned slot, uint32_t security_counter, char *buf, size_t cap, ota_check_t *out,
+                           int delta, unsigned wait_s);
+
 /* ---- the pull ---------------------------------------------------------------------------- */
 
 typedef struct {

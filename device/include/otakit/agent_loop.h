@@ -139,6 +139,11 @@ typedef struct {
     const ota_agent_port_t *port;    /* hooks, NULL: none */
     uint32_t poll_ms;                /* when the server names no poll_interval; 0 means 60000 */
     uint32_t poll_max_ms;            /* cap on the server's poll_interval; 0: none */
+    uint16_t long_poll_s;            /* 1..300: each check waits at otakit-server up to this long for
+                                        news (a rollout, a command: ?wait=N), so a device learns of it
+                                        at once; the HTTP read timeout is raised by as much for the
+                                        check, and a check that was held for the wait is followed by
+                                        the next one at once. 0: plain polling */
     uint32_t retry_min_ms;           /* first backoff after a failure; 0 means 1000 */
     uint32_t retry_max_ms;           /* backoff cap; 0 means 300000 */
     uint8_t progress_pct;            /* progress report every this many percent; 0 means 10 */
@@ -174,6 +179,7 @@ typedef struct {
     uint32_t declined_action;        /* action of an upgrade command declined on this device */
     uint32_t rng;                    /* jitter PRNG state */
     uint32_t poll_ms;                /* the server's poll interval, as capped */
+    uint8_t held;                    /* the last check was held for the long-poll wait */
     int last_error;                  /* the last failure (OTA_OK: none) */
     uint8_t last_pct;                /* progress last reported */
     uint32_t last_progress_ms;
