@@ -187,17 +187,20 @@ class Agent(unittest.TestCase):
         120 s within seconds (the server wakes the held check when the rollout starts)."""
         f, name = self.f, "lp"
         self.assertEqual(f.run(name)[0], 0)
-        f.image("1.4.0")
+        f.image("1.6.0")
         p = subprocess.Popen(f.args(name, "--poll", "120", "--long-poll", "30"), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
         try:
             time.sleep(3)  # booted and checked: that check is now held at the server
             t0 = time.time()
-            f.rollout("1.4.0", [name])
-            while time.time() < t0 + 60 and f.last_action(name)["status"] != "confirmed":
+            f.rollout("1.6.0", [name])
+            def status():
+                acts = f.device(name)["actions"]
+                return max(acts, key=lambda a: a["id"])["status"] if acts else None
+            while time.time() < t0 + 60 and status() != "confirmed":
                 time.sleep(0.2)
             took = time.time() - t0
-            self.assertEqual(f.last_action(name)["status"], "confirmed")
+            self.assertEqual(status(), "confirmed")
             self.assertLess(took, 30, "the rollout waited for the 120 s poll")
         finally:
             p.kill()
