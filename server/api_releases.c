@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "delta.h"
 #include "imgcheck.h"
 #include "log.h"
 #include "releases.h"
@@ -274,14 +275,17 @@ static enum MHD_Result del(http_req_t *r)
     struct rel_product p;
     struct del d;
     enum MHD_Result ret;
-    int rc, i, removed = 0;
+    int rc, i, removed = 0, patches = 0;
     memset(&d, 0, sizeof d);
     if (lookup(r, db, &p, &d.rel, &ret) != 0)
         return ret;
     store_lock();
     rc = db_tx(delete_tx, &d);
     for (i = 0; rc == 0 && i < d.n; i++)
-        removed += store_drop_unreferenced(d.sha[i]) == 1;
+        if (store_drop_unreferenced(d.sha[i]) == 1) { /* the image's last release: its patches go too */
+            removed++;
+            patches += delta_forget(d.sha[i]);
+        }
     store_unlock();
     if (rc == 2)
         return http_error(r, ERR_NOT_FOUND, "product %s has no release %s", p.pid,
@@ -291,9 +295,10 @@ static enum MHD_Result del(http_req_t *r)
                           d.version, d.in_use);
     if (rc != 0)
         return http_error(r, ERR_DATABASE, "cannot delete release: %s", db_errmsg(db));
-    log_msg(LOG_INFO, "release deleted", "product=%s version=%s files_removed=%d", p.pid, d.version, removed);
-    return http_json(r, 200, json_pack("{s:s,s:s,s:i}", "deleted", d.version, "product", p.pid,
-                                       "files_removed", removed));
+    log_msg(LOG_INFO, "release deleted", "product=%s version=%s files_removed=%d patches_removed=%d", p.pid,
+            d.version, removed, patches);
+    return http_json(r, 200, json_pack("{s:s,s:s,s:i,s:i}", "deleted", d.version, "product", p.pid,
+                                       "files_removed", removed, "patches_removed", patches));
 }
 
 static enum MHD_Result download(http_req_t *r)

@@ -1,6 +1,7 @@
 /* Delta offers and the patch cache (see delta.h). */
 #include "delta.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,13 +33,13 @@ static pthread_mutex_t g_make = PTHREAD_MUTEX_INITIALIZER; /* one patch computed
 int delta_init(const char *key_path)
 {
     char sub[700];
+    snprintf(g_dir, sizeof g_dir, "%s/deltas", g_server.data_dir); /* kept clean with or without a key */
     if (!key_path || !*key_path)
         return 0;
     if (ota_key_load(key_path, &g_key) != OTA_OK || !ota_key_is_private(g_key)) {
         log_msg(LOG_ERROR, "--delta-key must be a private P-256 key (PEM or DER)", "path=%s", key_path);
         return -1;
     }
-    snprintf(g_dir, sizeof g_dir, "%s/deltas", g_server.data_dir);
     snprintf(sub, sizeof sub, "%s/by-pair", g_dir);
     if ((mkdir(g_dir, 0750) != 0 && errno != EEXIST) || (mkdir(sub, 0750) != 0 && errno != EEXIST)) {
         log_msg(LOG_ERROR, "cannot create the delta cache", "dir=%s error=\"%s\"", g_dir, strerror(errno));
@@ -177,6 +178,90 @@ void delta_attach(int64_t device, const char *version, int slot, json_t *update)
     snprintf(url, sizeof url, "%s/api/v1/deltas/%s", g_server.public_url, name);
     json_object_set_new(update, "delta", json_pack("{s:s,s:I,s:s,s:s}", "url", url, "size", (json_int_t)size,
                                                    "sha256", name, "base_sha256", base));
+}
+
+/* Whether the pair's patch must go: one of its images is sha256, or (sha256 NULL) one of them is
+ * no longer the image of any release. A database error keeps it. */
+static int pair_gone(db_t *db, const char *base, const char *target, const char *sha256)
+{
+    const char *sql = "SELECT COUNT(*) FROM artifacts WHERE sha256 = ?";
+    if (sha256)
+        return !strcmp(base, sha256) || !strcmp(target, sha256);
+    return db && (q_int(db, 1, sql, "s", base) == 0 || q_int(db, 1, sql, "s", target) == 0);
+}
+
+/* Removes the patch name (and its .pair) when it is a patch name. Returns 1 when a file went. */
+static int unlink_patch(const char *name)
+{
+    char path[800];
+    int gone = 0;
+    if (!store_name_valid(name))
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    gone = unlink(path) == 0;
+    snprintf(path, sizeof path, "%s/%s.pair", g_dir, name);
+    unlink(path);
+    return gone;
+}
+
+/* Removes the cached patches that pair_gone() names: by-pair entries ("none" ones included), then
+ * patches known only by their .pair (a crash between the writes). Returns the patches removed. */
+static int forget(const char *sha256)
+{
+    char path[800], name[65], meta[140], base[65], target[65];
+    db_t *db = sha256 ? NULL : db_get();
+    struct dirent *e;
+    DIR *d;
+    int removed = 0;
+    if (!g_dir[0])
+        return 0;
+    pthread_mutex_lock(&g_make);
+    snprintf(path, sizeof path, "%s/by-pair", g_dir);
+    if ((d = opendir(path)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (strlen(e->d_name) != 129 || e->d_name[64] != '-')
+                continue;
+            snprintf(base, sizeof base, "%.64s", e->d_name);
+            snprintf(target, sizeof target, "%s", e->d_name + 65);
+            if (!pair_gone(db, base, target, sha256))
+                continue;
+            snprintf(path, sizeof path, "%s/by-pair/%s", g_dir, e->d_name);
+            if (read_text(path, name, sizeof name) == 0)
+                removed += unlink_patch(name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+    if ((d = opendir(g_dir)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (strlen(e->d_name) != 69 || strcmp(e->d_name + 64, ".pair"))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", g_dir, e->d_name);
+            snprintf(name, sizeof name, "%.64s", e->d_name);
+            if (read_text(path, meta, sizeof meta) == 0 && sscanf(meta, "%64s %64s", base, target) == 2 &&
+                pair_gone(db, base, target, sha256))
+                removed += unlink_patch(name);
+        }
+        closedir(d);
+    }
+    pthread_mutex_unlock(&g_make);
+    return removed;
+}
+
+int delta_forget(const char *sha256)
+{
+    int n = store_name_valid(sha256) ? forget(sha256) : 0;
+    if (n)
+        log_msg(LOG_INFO, "delta patches removed with their image", "sha256=%s patches=%d", sha256, n);
+    return n;
+}
+
+int delta_sweep(void)
+{
+    int n = forget(NULL);
+    if (n)
+        log_msg(LOG_WARN, "removed delta patches of images no release has any more", "patches=%d", n);
+    return n;
 }
 
 /* GET /api/v1/deltas/{patch}: a patch whose target image belongs to the caller's product. */

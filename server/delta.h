@@ -7,6 +7,7 @@
  *   DATA/deltas/by-pair/<base sha256>-<target sha256>   the patch's name
  *
  * Each file is written to a temporary name and renamed, so a crash leaves a whole file or none.
+ * A patch lives as long as both its images: deleting the last release of either removes it.
  * Patches are signed with the key given by --delta-key (the product key, or a key the devices
  * trust for patches); without one, no delta is offered.
  */
@@ -28,6 +29,16 @@ int delta_init(const char *key_path);
  * the image. Runs outside any transaction; computes the patch when it is not cached. Failures
  * only leave the delta out (logged). */
 void delta_attach(int64_t device, const char *version, int slot, json_t *update);
+
+/* Removes every cached patch from or to the image sha256 (its files and by-pair entry); call once
+ * no release refers to that image any more (a deleted release's last reference). Works whether or
+ * not deltas are on. Returns how many patches were removed. */
+int delta_forget(const char *sha256);
+
+/* Removes the cached patches whose base or target is no longer the image of any release (what a
+ * delete on another server process, or before this cleanup existed, left). Call at startup after
+ * db_init(). Returns how many patches were removed. */
+int delta_sweep(void);
 
 extern const http_route_t delta_routes[];
 

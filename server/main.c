@@ -388,6 +388,7 @@ int main(int argc, char **argv)
     if (db_init(o_db ? o_db : dbpath) != 0)
         return 1;
     store_sweep(); /* files a crash left unreferenced in the store */
+    delta_sweep(); /* patches of images no release has any more */
 
     /* Signals are taken synchronously by the main thread; workers never see them. */
     sigemptyset(&set);

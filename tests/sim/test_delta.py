@@ -7,6 +7,7 @@ on the way is refused (its block fails the hash chain) and the full image is ins
 
 Environment: OTAKIT_DEVICE, OTAKIT_SERVER, OTAKIT_CLI, OTAKIT_VECTORS (set by CMake).
 """
+import hashlib
 import os
 import random
 import shutil
@@ -231,6 +232,86 @@ class Delta(unittest.TestCase):
         out = self.update("d-tamper", "2.4.0")
         self.assertIn("delta patch not used (OTA_ERR_HASH)", out)
         self.assertGreater(sum(n for _, _, n in self.proxy.got("/api/v1/artifacts/")), 100000)
+
+    def cached(self):
+        """The delta cache as (patch, base, target) per .pair, the by-pair entries, and the names of
+        every other file in DATA/deltas."""
+        d = os.path.join(self.s.data, "deltas")
+        pairs, other = [], []
+        for n in sorted(os.listdir(d)):
+            if n.endswith(".pair"):
+                with open(os.path.join(d, n)) as f:
+                    pairs.append((n[:-5],) + tuple(f.read().split()))
+            elif n != "by-pair":
+                other.append(n)
+        return pairs, sorted(os.listdir(os.path.join(d, "by-pair"))), other
+
+    def assert_no_orphan(self):
+        """Every cached patch has its .pair and by-pair entry, and both its images are in the store."""
+        pairs, by_pair, other = self.cached()
+        store = set(os.listdir(os.path.join(self.s.data, "artifacts")))
+        self.assertEqual(sorted(p for p, _, _ in pairs), other)
+        for patch, base, target in pairs:
+            self.assertIn(base, store, "patch %s from a removed image" % patch)
+            self.assertIn(target, store, "patch %s to a removed image" % patch)
+            self.assertIn("%s-%s" % (base, target), by_pair)
+        for e in by_pair:
+            self.assertTrue(e[:64] in store and e[65:] in store, "by-pair entry %s of a removed image" % e)
+        return pairs
+
+    def delete_release(self, version):
+        st, ans, _ = self.s.req("DELETE", "/api/v1/products/%s/releases/%s" % (PRODUCT, version), token=self.owner)
+        self.assertEqual(st, 200, ans)
+        return ans
+
+    def test_deleting_a_release_removes_its_patches(self):
+        """Two devices on 1.5.0 update by patch, to 2.5.0 and to 2.6.0. Deleting 2.5.0 (a target)
+        removes its patch and keeps the other; deleting 1.5.0 (the base of the other) removes that
+        one; the cache never holds a patch of an image the store no longer has."""
+        base = self.sign(self.raw("1.5.0"), "1.5.0")
+        with open(base, "rb") as f:
+            base_sha = hashlib.sha256(f.read()).hexdigest()
+        shas = {}
+        for name, version, seed in (("d-del-a", "2.5.0", 6), ("d-del-b", "2.6.0", 7)):
+            with open(self.new_release(version, seed), "rb") as f:
+                shas[version] = hashlib.sha256(f.read()).hexdigest()
+            self.assertIn("applying the delta patch", self.update(name, version, base))
+        mine = lambda: [p for p in self.assert_no_orphan() if base_sha in p]
+        self.assertEqual(sorted(t for _, _, t in mine()), sorted(shas.values()))
+        ans = self.delete_release("2.5.0")
+        self.assertEqual([t for _, _, t in mine()], [shas["2.6.0"]])
+        self.assertEqual((ans["files_removed"], ans.get("patches_removed")), (1, 1), ans)
+        ans = self.delete_release("1.5.0")
+        self.assertEqual(mine(), [])
+        self.assertEqual((ans["files_removed"], ans.get("patches_removed")), (1, 1), ans)
+        self.assertFalse(any(base_sha in e or shas["2.5.0"] in e for e in self.cached()[1]))
+        self.assert_no_orphan()
+
+    def test_restart_sweeps_patches_of_removed_images(self):
+        """Patches whose base or target no release has any more (left by an older server, or by a
+        delete on another server process of the same database) are removed at startup; the others
+        stay."""
+        self.new_release("2.7.0", 8)
+        self.update("d-sweep", "2.7.0")
+        kept = self.assert_no_orphan()
+        d = os.path.join(self.s.data, "deltas")
+        gone = [hashlib.sha256(b"gone-%d" % i).hexdigest() for i in range(3)]
+        real = kept[0][1]
+        with open(os.path.join(d, gone[0] + ".pair"), "w") as f:  # a patch to an image no release has
+            f.write("%s %s\n" % (real, gone[1]))
+        with open(os.path.join(d, gone[0]), "wb") as f:
+            f.write(b"patch")
+        with open(os.path.join(d, "by-pair", "%s-%s" % (real, gone[1])), "w") as f:
+            f.write(gone[0])
+        with open(os.path.join(d, "by-pair", "%s-%s" % (gone[2], real)), "w") as f:  # "none": not worth it
+            f.write("none")
+        self.s.stop()
+        self.s.start()
+        self.proxy.port = self.s.port
+        self.assertEqual(self.assert_no_orphan(), kept)
+        self.assertFalse(any(g in n for n in os.listdir(d) + os.listdir(os.path.join(d, "by-pair")) for g in gone))
+        with open(self.s.log_path) as f:
+            self.assertIn('removed delta patches of images no release has any more" patches=1', f.read())
 
 
 if __name__ == "__main__":
