@@ -18,8 +18,9 @@
 #define DEFAULT_TIMEOUT_MS 15000u
 #define DEFAULT_HEAD_MS 10000u
 #define DEFAULT_CONN_MS 600000u
-#define UNAUTH_DRAIN 2048u   /* body bytes read and dropped before a 401... */
-#define UNAUTH_DRAIN_MS 200u /* ...waiting at most this long for each piece */
+#define LINGER_MS 2000u      /* after a 401 or a request of unknown length: the body dropped this long... */
+#define LINGER_GAP_MS 200u   /* ...waiting at most this long for each piece */
+#define LINGER_UNKNOWN 65536u /* bytes dropped after a request whose body length is unknown */
 
 /* ---- buffered reading from the connection ------------------------------------------------- */
 
@@ -27,19 +28,20 @@ struct rd {
     const ota_net_t *net;
     int h;
     uint32_t timeout;     /* longest single wait */
-    ota_deadline_t head;  /* for the whole request head */
+    ota_deadline_t head;  /* for the whole request head, then for the lingering after the answer */
     ota_deadline_t conn;  /* for the whole connection */
     uint8_t buf[RD_BUF];
     size_t pos, len;
     uint32_t left;   /* body bytes still to come (Content-Length), once the head is read */
     uint8_t in_body; /* the head is read: every byte consumed counts against left */
+    uint8_t bounded; /* lingering: the head deadline applies again */
 };
 
 /* How long the next receive or send may wait: 0 when a deadline has passed. */
 static uint32_t rd_wait(const struct rd *r)
 {
     uint32_t w = ota_deadline_wait(&r->conn, r->timeout);
-    return r->in_body ? w : ota_deadline_wait(&r->head, w);
+    return r->in_body && !r->bounded ? w : ota_deadline_wait(&r->head, w);
 }
 
 static int rd_fill(struct rd *r)
@@ -192,6 +194,7 @@ struct head {
     char path[64];      /* without the query */
     uint32_t content_length;
     uint8_t has_length;
+    uint8_t chunked;    /* Transfer-Encoding: a body of unknown length (without it nor a length: none) */
     uint8_t authorized;
     char boundary[4 + 70 + 1]; /* "\r\n--" + RFC 2046 boundary (1..70 chars) + NUL */
 };
@@ -287,6 +290,8 @@ static int read_head(struct rd *r, const ota_push_cfg_t *cfg, struct head *hd)
             if (parse_u32(v, &hd->content_length) != 0)
                 return OTA_ERR_ARG;
             hd->has_length = 1;
+        } else if (header_value(line, "Transfer-Encoding") != NULL) {
+            hd->chunked = 1;
         } else if ((v = header_value(line, "Authorization")) != NULL) {
             /* ota_istarts() stops at the value's NUL: a short value is never read past. */
             if (cfg->token && ota_istarts(v, "bearer ") && ota_ct_streq(v + 7, cfg->token))
@@ -492,8 +497,7 @@ static int fail_text(struct rd *r, ota_push_result_t *res, int status, const cha
     return respond(r, res, status, "text/plain", o.buf, NULL);
 }
 
-/* Reads and drops what is left of an authenticated request's body, so that the client, still
- * sending, gets the answer instead of a reset (bounded by the connection deadline). */
+/* Reads and drops up to max bytes of what is left of the request's body (bounded by the deadlines). */
 static void drain(struct rd *r, uint32_t max)
 {
     uint8_t junk[128];
@@ -517,12 +521,35 @@ static int update_error(struct rd *r, ota_push_result_t *res, int err, const cha
     return respond(r, res, 200, "text/html", o.buf, cors);
 }
 
+/* After the answer: reads and drops the rest of the request body before the port closes the
+ * connection. Closing a TCP socket with unread bytes sends a reset, and the peer's stack then
+ * discards what it has not yet handed to the client: a client still sending its body (curl, a
+ * browser, Python's http.client, which read only after sending) would get "connection reset"
+ * instead of the answer. An authorized body (a 409 while pulling, a 405, the closing delimiter of
+ * a multipart upload) is dropped whole, within the connection deadline; an unauthorized one, or one
+ * of unknown length (a 400, a 411), for at most LINGER_MS. A client that closes first ends it. */
+static void linger(struct rd *r, const ota_push_cfg_t *cfg, const struct head *hd, int known)
+{
+    if (!known) {
+        r->left = LINGER_UNKNOWN;
+        r->in_body = 1;
+    }
+    if (!hd->authorized || !known) {
+        r->timeout = LINGER_GAP_MS;
+        r->bounded = 1;
+        ota_deadline_start(&r->head, cfg->platform, LINGER_MS);
+    }
+    drain(r, 0xffffffffu);
+}
+
+static int serve(ota_ctx_t *ctx, struct rd *r, const ota_push_cfg_t *cfg, const struct head *hd,
+                 ota_push_result_t *res);
+
 int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_cfg_t *cfg, ota_push_result_t *res)
 {
     struct rd r;
     struct head hd;
-    const char *why = NULL;
-    int rc, post;
+    int rc;
 
     memset(res, 0, sizeof *res);
     memset(&r, 0, sizeof r);
@@ -532,90 +559,100 @@ int ota_push_serve(ota_ctx_t *ctx, const ota_net_t *net, int h, const ota_push_c
     ota_deadline_start(&r.conn, cfg->platform, cfg->conn_timeout_ms ? cfg->conn_timeout_ms : DEFAULT_CONN_MS);
     ota_deadline_start(&r.head, cfg->platform, cfg->head_timeout_ms ? cfg->head_timeout_ms : DEFAULT_HEAD_MS);
     if ((rc = read_head(&r, cfg, &hd)) != OTA_OK) {
-        if (rc == OTA_ERR_ARG)
-            return respond(&r, res, 400, "text/plain", "bad request", NULL);
+        if (rc != OTA_ERR_ARG)
+            return rc;
+        if ((rc = respond(&r, res, 400, "text/plain", "bad request", NULL)) == OTA_OK)
+            linger(&r, cfg, &hd, 0);
         return rc;
     }
     r.left = hd.content_length;
     r.in_body = 1;
+    rc = serve(ctx, &r, cfg, &hd, res);
+    if (rc == OTA_OK && res->status)
+        linger(&r, cfg, &hd, hd.has_length || !hd.chunked);
+    return rc;
+}
+
+/* Routes one request whose head is read; answers it (res->status) and returns what respond() did. */
+static int serve(ota_ctx_t *ctx, struct rd *r, const ota_push_cfg_t *cfg, const struct head *hd,
+                 ota_push_result_t *res)
+{
+    const char *why = NULL;
+    int post;
     /* ESP8266HTTPUpdateServer answers a browser's CORS preflight without credentials (a preflight
      * never carries them), and its POST answers carry the same two headers. */
-    if (!strcmp(hd.path, "/update") && !strcmp(hd.method, "OPTIONS"))
-        return respond(&r, res, 200, "text/html", "y", CORS);
-    /* Authentication before anything else: an unauthorized request changes nothing. A short body
-     * already on its way (a browser's first try) is read and dropped so that the 401 reaches it
-     * instead of a reset; a long or slow one is not waited for. */
-    if (!hd.authorized) {
-        r.timeout = UNAUTH_DRAIN_MS;
-        drain(&r, UNAUTH_DRAIN);
-        r.timeout = cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
-        return respond(&r, res, 401, "text/plain", "authentication required",
-                       !strcmp(hd.path, "/update") && !strcmp(hd.method, "POST")
+    if (!strcmp(hd->path, "/update") && !strcmp(hd->method, "OPTIONS"))
+        return respond(r, res, 200, "text/html", "y", CORS);
+    /* Authentication before anything else: an unauthorized request changes nothing, and its body
+     * is read only after the 401 (linger()). */
+    if (!hd->authorized) {
+        return respond(r, res, 401, "text/plain", "authentication required",
+                       !strcmp(hd->path, "/update") && !strcmp(hd->method, "POST")
                            ? CORS "WWW-Authenticate: Basic realm=\"Login Required\"\r\n"
                            : "WWW-Authenticate: Basic realm=\"Login Required\"\r\n");
     }
-    post = !strcmp(hd.method, "POST");
-    if (cfg->page && !memcmp(hd.path, "/_ac/update", 11)) { /* the update page (hd.path: 64 bytes, zeroed) */
+    post = !strcmp(hd->method, "POST");
+    if (cfg->page && !memcmp(hd->path, "/_ac/update", 11)) { /* the update page (hd->path: 64 bytes, zeroed) */
         char body[128];
         const char *ctype, *text;
         int n = 0, status;
-        if (post && hd.content_length > sizeof body)
-            return respond(&r, res, 413, "text/plain", "too large", NULL);
-        while (post && (uint32_t)n < hd.content_length) {
-            int got = rd_body(&r, (uint8_t *)body + n, hd.content_length - (uint32_t)n);
+        if (post && hd->content_length > sizeof body)
+            return respond(r, res, 413, "text/plain", "too large", NULL);
+        while (post && (uint32_t)n < hd->content_length) {
+            int got = rd_body(r, (uint8_t *)body + n, hd->content_length - (uint32_t)n);
             if (got <= 0)
                 return got < 0 ? got : OTA_ERR_NET;
             n += got;
         }
-        status = ota_update_page_answer(cfg->page, hd.method, hd.path, body, (size_t)n, &ctype, &text);
-        return respond(&r, res, status, ctype, text, NULL);
+        status = ota_update_page_answer(cfg->page, hd->method, hd->path, body, (size_t)n, &ctype, &text);
+        return respond(r, res, status, ctype, text, NULL);
     }
-    if (!strcmp(hd.path, "/api/ota/status")) {
-        if (strcmp(hd.method, "GET"))
-            return respond(&r, res, 405, "text/plain", "use GET", NULL);
-        return status_json(ctx, &r, res);
+    if (!strcmp(hd->path, "/api/ota/status")) {
+        if (strcmp(hd->method, "GET"))
+            return respond(r, res, 405, "text/plain", "use GET", NULL);
+        return status_json(ctx, r, res);
     }
-    if (!strcmp(hd.path, "/update") && !strcmp(hd.method, "GET"))
-        return respond(&r, res, 200, "text/html", form_page, NULL);
+    if (!strcmp(hd->path, "/update") && !strcmp(hd->method, "GET"))
+        return respond(r, res, 200, "text/html", form_page, NULL);
     /* Mongoose's tutorials match /api/ota/commit and /api/ota/rollback with any method
      * (mg_match on the uri only) and answer "ok\n". */
-    if (cfg->busy && (!strcmp(hd.path, "/api/ota/commit") || !strcmp(hd.path, "/api/ota/rollback") || post))
-        return respond(&r, res, 409, "text/plain", "busy: an update is being pulled", NULL);
-    if (!strcmp(hd.path, "/api/ota/commit")) {
+    if (cfg->busy && (!strcmp(hd->path, "/api/ota/commit") || !strcmp(hd->path, "/api/ota/rollback") || post))
+        return respond(r, res, 409, "text/plain", "busy: an update is being pulled", NULL);
+    if (!strcmp(hd->path, "/api/ota/commit")) {
         res->result = ota_confirm(ctx);
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok\n", NULL)
-                                     : fail_text(&r, res, 409, "error: ", res->result, "");
+        return res->result == OTA_OK ? respond(r, res, 200, "text/plain", "ok\n", NULL)
+                                     : fail_text(r, res, 409, "error: ", res->result, "");
     }
-    if (!strcmp(hd.path, "/api/ota/rollback")) {
+    if (!strcmp(hd->path, "/api/ota/rollback")) {
         res->result = ota_rollback(ctx);
         res->reboot = res->result == OTA_OK;
-        return res->result == OTA_OK ? respond(&r, res, 200, "text/plain", "ok\n", NULL)
-                                     : fail_text(&r, res, 409, "error: ", res->result, "");
+        return res->result == OTA_OK ? respond(r, res, 200, "text/plain", "ok\n", NULL)
+                                     : fail_text(r, res, 409, "error: ", res->result, "");
     }
-    if (strcmp(hd.path, "/update") && strcmp(hd.path, "/api/ota/update") && strcmp(hd.path, "/api/ota"))
-        return respond(&r, res, 404, "text/plain", "not found", NULL);
+    if (strcmp(hd->path, "/update") && strcmp(hd->path, "/api/ota/update") && strcmp(hd->path, "/api/ota"))
+        return respond(r, res, 404, "text/plain", "not found", NULL);
     if (!post)
-        return respond(&r, res, 405, "text/plain", "use POST", NULL);
-    if (!hd.has_length)
-        return respond(&r, res, 411, "text/plain", "Content-Length required", NULL);
-    if (strcmp(hd.path, "/update") != 0) {
+        return respond(r, res, 405, "text/plain", "use POST", NULL);
+    if (!hd->has_length)
+        return respond(r, res, 411, "text/plain", "Content-Length required", NULL);
+    if (strcmp(hd->path, "/update") != 0) {
         /* The raw body, as mg_http_start_ota() takes it: "ok\n", or 500 with the error (the
          * tutorials' default callback ends it with a newline, the dashboard's does not). */
-        res->result = raw_update(ctx, &r);
+        res->result = raw_update(ctx, r);
         res->reboot = res->result == OTA_OK;
         if (res->result == OTA_OK)
-            return respond(&r, res, 200, "text/plain", "ok\n", NULL);
-        drain(&r, 0xffffffffu);
-        return fail_text(&r, res, 500, "", res->result, strcmp(hd.path, "/api/ota") ? "\n" : "");
+            return respond(r, res, 200, "text/plain", "ok\n", NULL);
+        drain(r, 0xffffffffu);
+        return fail_text(r, res, 500, "", res->result, strcmp(hd->path, "/api/ota") ? "\n" : "");
     }
     /* ESP8266HTTPUpdateServer answers 200 either way, with the outcome in the text; its success
      * page sends the browser back to / after 15 s, when the device has rebooted. */
-    res->result = multipart_update(ctx, &r, hd.boundary, &why);
+    res->result = multipart_update(ctx, r, hd->boundary, &why);
     res->reboot = res->result == OTA_OK;
     if (res->result != OTA_OK)
-        drain(&r, 0xffffffffu);
+        drain(r, 0xffffffffu);
     return res->result == OTA_OK
-               ? respond(&r, res, 200, "text/html",
+               ? respond(r, res, 200, "text/html",
                          "<META http-equiv=\"refresh\" content=\"15;URL=/\">Update Success! Rebooting...", CORS)
-               : update_error(&r, res, res->result, why, CORS);
+               : update_error(r, res, res->result, why, CORS);
 }

@@ -67,9 +67,14 @@ def upload(device_ip, device_port, filename, password="", command=FLASH, host_ip
                 return 1, log, acks
         conn.settimeout(60)
         ok = err = False
+        # The result may come in the same read as the last acknowledgement (the device sends it
+        # right after; a busy host reads both at once): what follows its digits is the result.
+        pending = acks[-1].lstrip("0123456789") if acks else ""
+        if pending:
+            acks[-1] = acks[-1][:-len(pending)]
         try:
             while not (ok or err):
-                r = conn.recv(64).decode()
+                r, pending = pending or conn.recv(64).decode(), ""
                 if r.find("E") >= 0:
                     log.append(r)
                     err = True

@@ -24,6 +24,12 @@
  * nothing. Images go straight to ota_write() in small pieces and are verified by
  * ota_end() before anything is marked. Portable C99: no heap, no stdio.
  *
+ * Every answer is followed by reading and dropping what is left of the request body (the rest of
+ * an image pushed while pulling, a body on a route that takes none, the end of a multipart upload)
+ * before ota_push_serve() returns and the port closes the connection: a socket closed with unread
+ * bytes sends a reset, and a client still sending would see "connection reset" instead of the
+ * answer. After a 401, or a request whose body length is unknown (400, 411), this lasts 2 s at most.
+ *
  * Slow clients: every wait for bytes is bounded by timeout_ms, the whole request head by
  * head_timeout_ms and the whole connection by conn_timeout_ms, so a client that connects and
  * sends nothing, or one byte at a time, holds the (single-request) server for seconds, not
