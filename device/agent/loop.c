@@ -67,6 +67,19 @@ static void event(const ota_agent_t *a, ota_agent_ev_type_t type, int rc, const 
     emit(a, &ev);
 }
 
+/* An event about the device's credentials: the error, the HTTP status and the wait that follows. */
+static void status_event(const ota_agent_t *a, ota_agent_ev_type_t type, int rc, int status, uint32_t delay)
+{
+    ota_agent_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.rc = rc;
+    ev.status = status;
+    ev.progress = -1;
+    ev.delay_ms = delay;
+    emit(a, &ev);
+}
+
 /* ---- persisted state ------------------------------------------------------------------------ */
 
 static int put_str(uint8_t *p, uint32_t *n, const char *s, size_t max)
@@ -231,6 +244,31 @@ static int do_check(ota_agent_t *a, int may_wait)
 
 /* ---- the phases ----------------------------------------------------------------------------- */
 
+/* The server refused the device token (401): the device was deleted there or its token revoked.
+ * Registers again once with the enrollment token (until a check passes); else, or when that was
+ * refused (status: its HTTP status), says so and checks again only after about retry_max_ms. */
+static uint32_t refused(ota_agent_t *a, int status)
+{
+    char st[11], ms[11];
+    uint32_t d, max = a->cfg.retry_max_ms;
+    a->last_error = OTA_ERR_AUTH;
+    if (a->cfg.enroll_token && !a->reregistered) {
+        say(a, 0, "device token refused (401: deleted on the server or revoked): registering again", NULL);
+        a->reregistered = 1;
+        a->failures = 0;
+        a->phase = P_REGISTER;
+        return 0;
+    }
+    a->phase = P_CHECK;
+    d = max / 2 + rnd(a) % (max - max / 2 + 1);
+    say(a, 0, "device token refused (401: deleted on the server or revoked), ",
+        a->cfg.enroll_token ? "registering again failed (" : "no enrollment token to register again",
+        a->cfg.enroll_token ? ota_u32_str(st, (uint32_t)status) : "", a->cfg.enroll_token ? ")" : "",
+        ": next check in ", ota_u32_str(ms, d), " ms", NULL);
+    status_event(a, OTA_AGENT_EV_REFUSED, OTA_ERR_AUTH, status, d);
+    return d;
+}
+
 static uint32_t step_register(ota_agent_t *a)
 {
     char st[11], ms[11];
@@ -247,19 +285,14 @@ static uint32_t step_register(ota_agent_t *a)
         return 0;
     }
     a->token[0] = 0;
+    if (a->reregistered && status >= 400 && status < 500) {
+        load(a); /* the saved token again: a server restored from a backup may take it */
+        return refused(a, status);
+    }
     d = backoff(a, rc);
     say(a, 0, "register failed: ", status ? ota_u32_str(st, (uint32_t)status) : ota_errname(rc), ", retry in ",
         ota_u32_str(ms, d), " ms", NULL);
-    {
-        ota_agent_event_t ev;
-        memset(&ev, 0, sizeof ev);
-        ev.type = OTA_AGENT_EV_REGISTER_FAILED;
-        ev.rc = rc;
-        ev.status = status;
-        ev.progress = -1;
-        ev.delay_ms = d;
-        emit(a, &ev);
-    }
+    status_event(a, OTA_AGENT_EV_REGISTER_FAILED, rc, status, d);
     return d;
 }
 
@@ -336,6 +369,8 @@ static uint32_t step_check(ota_agent_t *a)
 {
     int rc = do_check(a, 1);
     uint32_t d;
+    if (rc == OTA_ERR_HTTP_STATUS && a->cfg.http->status == 401)
+        return refused(a, 401);
     if (rc != OTA_OK) {
         char ms[11];
         d = backoff(a, rc);
@@ -344,6 +379,7 @@ static uint32_t step_check(ota_agent_t *a)
         return d;
     }
     a->failures = 0;
+    a->reregistered = 0;
     a->poll_ms = a->chk.poll_interval ? a->chk.poll_interval * 1000u : a->cfg.poll_ms;
     if (a->chk.poll_interval > 0xffffffffu / 1000u)
         a->poll_ms = 0xffffffffu - 1u;

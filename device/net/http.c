@@ -468,6 +468,7 @@ int ota_http_request(ota_http_t *c, ota_url_t *url, const ota_http_req_t *req, o
     if (!c || !url || !req || !resp)
         return OTA_ERR_ARG;
     hop = *req;
+    c->status = 0;
     origin.https = url->https;
     origin.port = url->port;
     memcpy(origin.host, url->host, sizeof origin.host);
@@ -477,6 +478,8 @@ int ota_http_request(ota_http_t *c, ota_url_t *url, const ota_http_req_t *req, o
         /* The token belongs to the origin asked for: never sent to another one (curl does the same). */
         hop.token = ota_url_same_origin(url, &origin) ? req->token : NULL;
     }
+    if (rc == OTA_OK)
+        c->status = resp->status;
     return rc;
 }
 

@@ -264,6 +264,69 @@ class Agent(unittest.TestCase):
         capped = waits[3:]
         self.assertGreater(len(set(capped)), 1, waits)  # jitter: not one fixed period
 
+    def delete_device(self, name):
+        st, ans = self.f.req("DELETE", "devices/" + name)
+        self.assertEqual(st, 204, ans)
+
+    def test_deleted_device_registers_again(self):
+        """The device is deleted on the server: its next check is refused with 401, it registers
+        again with its enrollment token (once), saves the new token and is up to date; the server
+        knows it again, and the next boot uses the new token without registering."""
+        f = self.f
+        self.assertEqual(f.run("gone-a")[0], 0)
+        self.delete_device("gone-a")
+        rc, out = f.run("gone-a")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("device token refused (401: deleted on the server or revoked): registering again", out)
+        self.assertLess(out.index("registering again"), out.index("registered\n"), out)
+        self.assertIn("up to date", out)
+        self.assertEqual([k for k, _ in kinds(f.device("gone-a"))].count("registered"), 1)
+        rc, out = f.run("gone-a")
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("regist", out)
+        self.assertIn("up to date", out)
+
+    def test_deleted_device_without_enrollment_token_stops_retrying_fast(self):
+        """Deleted on the server, and no enrollment token to register again: the device says so
+        through the port's log once, and waits retry_max (jittered, here 60 s) before the next
+        check instead of backing off from retry_min (100 ms) again and again."""
+        f = self.f
+        self.assertEqual(f.run("gone-b")[0], 0)
+        self.delete_device("gone-b")
+        args = f.args("gone-b", "--retry-min", "100", "--retry-max", "60000")
+        at = args.index("--enroll")
+        del args[at:at + 2]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(4)
+        p.kill()
+        out = p.communicate()[0]
+        waits = re.findall(r"device token refused \(401: deleted on the server or revoked\), no enrollment token "
+                           r"to register again: next check in (\d+) ms", out)
+        self.assertEqual(len(waits), 1, out)
+        self.assertTrue(30000 <= int(waits[0]) <= 60000, waits)
+        self.assertNotIn("check failed", out)
+        self.assertNotIn("register", out.replace("to register again", ""))
+
+    def test_deleted_device_whose_registration_is_refused(self):
+        """Deleted on the server and its enrollment token refused too (here a wrong one): one
+        registration is tried, then the device logs why and checks again only after retry_max,
+        keeping its saved token (a server restored from a backup would take it again)."""
+        f = self.f
+        self.assertEqual(f.run("gone-c")[0], 0)
+        self.delete_device("gone-c")
+        args = f.args("gone-c", "--retry-min", "100", "--retry-max", "60000")
+        args[args.index("--enroll") + 1] = "wrong-enrollment-token"
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(4)
+        p.kill()
+        out = p.communicate()[0]
+        self.assertEqual(out.count("registering again\n"), 1, out)
+        waits = re.findall(r"device token refused \(401: deleted on the server or revoked\), registering again "
+                           r"failed \(401\): next check in (\d+) ms", out)
+        self.assertEqual(len(waits), 1, out)
+        self.assertTrue(30000 <= int(waits[0]) <= 60000, waits)
+        self.assertNotIn("register failed", out)
+
 
 class AgentOutage(unittest.TestCase):
     def test_outage_in_the_middle_of_an_update(self):

@@ -319,6 +319,7 @@ static void hook_event(void *ctx, const ota_agent_event_t *ev)
         break;
     case OTA_AGENT_EV_FAILED:
     case OTA_AGENT_EV_REGISTER_FAILED:
+    case OTA_AGENT_EV_REFUSED:
         d->outcome = DEV_FAILED;
         break;
     default:

@@ -34,6 +34,13 @@
  *      reported as failed with the reason; a pre-check or download that the network broke off
  *      (OTA_ERR_NET, _TIMEOUT, _TLS, once the pull's own retries are spent) is not: it resumes
  *      after the next check, with backoff.
+ * A check refused with 401 means the server no longer knows the device token (the device was deleted
+ * there, or its token revoked): with an enrollment token the agent registers again, once until a
+ * check passes (the new token is saved only when the server issued it; the device reappears on the
+ * server as a new registration); without one, or when that registration is refused (401/403: the
+ * enrollment token was revoked too; 409: the id is taken), it logs why, emits OTA_AGENT_EV_REFUSED
+ * and checks again only every cfg.retry_max_ms (jittered), so a device restored on the server comes
+ * back by itself and a deleted one does not keep a server busy.
  * It answers the milliseconds until it wants to run again: 0 while there is more to do, the server's
  * poll_interval after a check (capped by cfg.poll_max_ms), and after a failure an exponential
  * backoff with jitter (cfg.retry_min_ms doubling up to cfg.retry_max_ms; each wait is drawn in
@@ -86,7 +93,10 @@ typedef enum {
     OTA_AGENT_EV_DOWNLOADED,      /* the image is verified and pending */
     OTA_AGENT_EV_FAILED,          /* the update failed; .text the reason (as reported) */
     OTA_AGENT_EV_SETTLED,         /* the update in flight ended: .text "confirmed" or "rolled_back" */
-    OTA_AGENT_EV_RESET            /* reset() is about to be called */
+    OTA_AGENT_EV_RESET,           /* reset() is about to be called */
+    OTA_AGENT_EV_REFUSED          /* the server refuses the device token (401) and registering again
+                                     is not possible or was refused: rc OTA_ERR_AUTH, .status the
+                                     refusal's HTTP status, .delay_ms until the next check */
 } ota_agent_ev_type_t;
 
 typedef struct {
@@ -180,6 +190,7 @@ typedef struct {
     uint32_t rng;                    /* jitter PRNG state */
     uint32_t poll_ms;                /* the server's poll interval, as capped */
     uint8_t held;                    /* the last check was held for the long-poll wait */
+    uint8_t reregistered;            /* registered again after a 401, no check has passed since */
     int last_error;                  /* the last failure (OTA_OK: none) */
     uint8_t last_pct;                /* progress last reported */
     uint32_t last_progress_ms;

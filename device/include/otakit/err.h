@@ -76,7 +76,8 @@
     X(OTA_ERR_DELTA_BASE, -71, "delta patch is for another base image than the running one") \
     X(OTA_ERR_DELTA_LIMITS, -72, "delta patch needs a larger window or block than this device holds") \
     X(OTA_ERR_ENC_KEY, -62, "encrypted image, and no valid decryption key to open it (give the device's private key)") \
-    X(OTA_ERR_ENC_TLV, -63, "encrypted image whose ENC_EC256 key TLV is missing, malformed or made for another decryption key")
+    X(OTA_ERR_ENC_TLV, -63, "encrypted image whose ENC_EC256 key TLV is missing, malformed or made for another decryption key") \
+    X(OTA_ERR_AUTH, -64, "the server refused the device's credentials (401): deleted there, or its token revoked")
 
 typedef enum {
 #define OTA_X_ENUM(name, value, msg) name = value,

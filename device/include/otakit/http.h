@@ -108,6 +108,8 @@ typedef struct {
     char conn_host[OTA_URL_HOST_MAX];
     uint8_t reusable;            /* the last response ended cleanly on a kept-alive connection */
     uint8_t server_close;        /* the current response says Connection: close (or is HTTP/1.0) */
+    int status;                  /* the last response's status (0: none since the last request began),
+                                    for callers of ota_http_get_all() that tell a 401 from a 500 */
     uint8_t body_state;          /* internal: where the body parser is */
     uint32_t body_left;          /* internal: bytes left in the body or in the current chunk */
     uint32_t head_bytes;         /* internal: header bytes read so far */
@@ -157,7 +159,8 @@ void ota_http_set_deadline(ota_http_t *c, uint32_t ms);
 
 /* GET url (redirects, when enabled, update it; "Authorization: Bearer token" unless NULL), require a 200 and read the
  * whole body into buf (cap bytes) with *len its length: the small JSON answers of check endpoints.
- * Returns OTA_OK, OTA_ERR_HTTP_STATUS (not 200; the connection is closed) or the client's errors. */
+ * Returns OTA_OK, OTA_ERR_HTTP_STATUS (not 200, which c->status holds; the connection is closed) or the
+ * client's errors. */
 int ota_http_get_all(ota_http_t *c, ota_url_t *url, const char *token, char *buf, size_t cap, size_t *len);
 
 #endif
