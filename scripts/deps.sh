@@ -12,7 +12,7 @@ build_pkgs=(build-essential cmake pkg-config libmbedtls-dev openssl libmicrohttp
 test_pkgs=(clang libclang-rt-14-dev llvm libcmocka-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
            dpkg-dev qemu-system-arm netcat-openbsd
            python3 python3-cryptography python3-yaml xxd chromium
-           swupdate cpio mosquitto python3-paho-mqtt bsdiff nginx-light postgresql)
+           swupdate cpio mosquitto python3-paho-mqtt bsdiff nginx-light postgresql python3-psycopg2)
 
 bench_pkgs=(nginx-light wrk python3 bsdiff)
 want=("${build_pkgs[@]}")

@@ -201,6 +201,11 @@ int db_tx(int (*fn)(db_t *db, void *arg), void *arg)
         return -1;
     }
     rc = fn(db, arg);
+    if (rc == 0 && db->pg && pg_tx_failed(db->pg)) { /* fn went on past a failed statement */
+        log_msg(LOG_ERROR, "a write transaction went on after a failed statement: rolled back",
+                "error=\"%s\"", pg_errmsg(db->pg));
+        rc = -1;
+    }
     if (rc == 0 && db_exec(db, "COMMIT", NULL, NULL, NULL) != DB_OK)
         rc = -1;
     if (rc != 0)

@@ -55,7 +55,9 @@ void db_close_thread(void);
 
 /* Runs fn as the only writer: SQLite BEGIN IMMEDIATE; PostgreSQL BEGIN and a transaction-scoped
  * advisory lock shared by every server process on the database. COMMIT, or ROLLBACK when fn
- * returns nonzero. Returns fn's result, or -1 when the transaction itself failed. */
+ * returns nonzero. Returns fn's result, or -1 when the transaction itself failed. fn gives up
+ * (returns nonzero) at its first failed statement: on PostgreSQL that statement has ended the
+ * transaction (no savepoints), so one that fn went on past is rolled back, logged, and -1. */
 int db_tx(int (*fn)(db_t *db, void *arg), void *arg);
 
 /* Takes (on nonzero) or releases a lock that one thread of all server processes sharing the store

@@ -35,6 +35,9 @@ int pg_bind(struct pg_stmt *s, int i, int type, const void *p, int n);
 int pg_column_type(struct pg_stmt *s, int col);
 const char *pg_column_text(struct pg_stmt *s, int col);
 const void *pg_column_blob(struct pg_stmt *s, int col, int *len);
+/* 1 when a statement of the open transaction failed: PostgreSQL then refuses every statement until
+ * ROLLBACK, and answers COMMIT by rolling back. */
+int pg_tx_failed(struct pg_conn *c);
 int64_t pg_last_insert_rowid(struct pg_conn *c);
 int pg_changes(struct pg_conn *c);
 int pg_total_changes(struct pg_conn *c);

@@ -497,6 +497,11 @@ const void *pg_column_blob(struct pg_stmt *s, int col, int *len)
     return s->blob;
 }
 
+int pg_tx_failed(struct pg_conn *c)
+{
+    return PQtransactionStatus(c->c) == PQTRANS_INERROR;
+}
+
 int64_t pg_last_insert_rowid(struct pg_conn *c)
 {
     return c->last_id;

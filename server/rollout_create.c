@@ -60,6 +60,8 @@ struct ro_new {
 /* Targets stored per write transaction: each batch holds the write lock for a few milliseconds,
  * so device checks and reports go on between batches while a large rollout is created. */
 #define CREATE_BATCH 2000
+/* Targets per INSERT statement (two parameters each; SQLite allows 32,766, PostgreSQL 65,535). */
+#define INSERT_ROWS 500
 /* One rollout created at a time: the overlap check of the next one sees every target of this one. */
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -361,26 +363,64 @@ static int head_tx(db_t *db, void *arg)
     return 0;
 }
 
-/* 5. The next CREATE_BATCH eligible targets. A device deleted since it was resolved is skipped. */
+/* Stores n targets (device ids and stages) in one statement: one round trip and, on PostgreSQL, one
+ * run of the counters' statement trigger (schema_pg.h, migration 9). A device deleted since it was
+ * resolved is skipped. The statement for INSERT_ROWS targets is cached; a shorter one (the last of a
+ * rollout) is prepared for this use only. Returns 0 or -1. */
+static int insert_targets(db_t *db, int64_t rollout, const int64_t *dev, const int64_t *stage, int n)
+{
+    static const char head[] = "INSERT INTO rollout_targets(rollout, device, stage) SELECT ?1, d.id, v.column2 "
+                               "FROM (VALUES (?, ?)",
+                      tail[] = ") AS v JOIN devices d ON d.id = v.column1";
+    char sql[sizeof head + sizeof tail + INSERT_ROWS * 8];
+    size_t len = sizeof head - 1;
+    db_stmt_t *st;
+    int i, rc;
+    memcpy(sql, head, len);
+    for (i = 1; i < n; i++) {
+        memcpy(sql + len, ", (?, ?)", 8);
+        len += 8;
+    }
+    memcpy(sql + len, tail, sizeof tail);
+    if (n == INSERT_ROWS)
+        st = db_stmt(db, sql);
+    else if (db_prepare_v2(db, sql, -1, &st, NULL) != DB_OK)
+        st = NULL;
+    if (!st)
+        return -1;
+    rc = db_bind_int64(st, 1, rollout);
+    for (i = 0; i < n && rc == DB_OK; i++)
+        if ((rc = db_bind_int64(st, 2 + 2 * i, dev[i])) == DB_OK)
+            rc = db_bind_int64(st, 3 + 2 * i, stage[i]);
+    if (rc == DB_OK)
+        rc = db_step(st);
+    db_done(st);
+    return rc == DB_DONE ? 0 : -1;
+}
+
+/* 5. The next CREATE_BATCH eligible targets, INSERT_ROWS per statement. */
 static int batch_tx(db_t *db, void *arg)
 {
     struct ro_new *g = arg;
+    int64_t dev[INSERT_ROWS], stage[INSERT_ROWS];
     size_t stored = 0;
-    db_stmt_t *st = q_prep(db, "INSERT INTO rollout_targets(rollout, device, stage) SELECT ?, id, ? FROM devices "
-                                  "WHERE id = ?", "i", g->id);
-    for (; st && g->done < g->n && stored < CREATE_BATCH; g->done++) { /* one statement, rebound per target */
+    int n = 0;
+    for (; g->done < g->n && stored < CREATE_BATCH; g->done++) {
         cand_t *c = &g->cand[g->done];
         if (!c->eligible)
             continue;
-        db_bind_int64(st, 2, c->stage);
-        db_bind_int64(st, 3, c->id);
-        if (db_step(st) != DB_DONE)
-            break;
-        db_reset(st);
+        dev[n] = c->id;
+        stage[n] = c->stage;
         stored++;
+        if (++n == INSERT_ROWS) {
+            if (insert_targets(db, g->id, dev, stage, n) != 0)
+                return tx_dberr(&g->res, db);
+            n = 0;
+        }
     }
-    db_done(st);
-    return !st || (g->done < g->n && stored < CREATE_BATCH) ? tx_dberr(&g->res, db) : 0;
+    if (n && insert_targets(db, g->id, dev, stage, n) != 0)
+        return tx_dberr(&g->res, db);
+    return 0;
 }
 
 /* 6. Running: offered from now on, evaluated once, answered. */

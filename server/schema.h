@@ -235,6 +235,9 @@ static const char *const db_migrations[] = {
      "CREATE TRIGGER products_key_ins AFTER INSERT ON products WHEN length(NEW.public_key) > 0 BEGIN"
      "  INSERT INTO product_keys(product, public_key, key_hash, created_at)"
      "    VALUES (NEW.id, NEW.public_key, NEW.key_hash, NEW.created_at); END;"),
+    /* 9: PostgreSQL only (schema_pg.h): rollout_targets' insert and delete triggers per statement.
+     * Nothing changes on SQLite, whose row triggers run in-process. */
+    "",
 };
 
 #endif

@@ -34,6 +34,15 @@
     "CREATE FUNCTION " name "() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN " body " RETURN NULL; END $f$;"  \
     "CREATE TRIGGER " name " AFTER " event " FOR EACH ROW " cond " EXECUTE FUNCTION " name "();"
 
+/* A statement trigger: a plpgsql function named after it (JIT off: it runs once per statement on at
+ * most a few thousand rows, where compiling costs more than it saves), with the declarations decl,
+ * run AFTER event FOR EACH STATEMENT with the statement's rows as the transition table rows
+ * ("NEW TABLE AS name"). */
+#define PG_STATEMENT_TRIGGER(name, event, rows, decl, body)                                                    \
+    "CREATE FUNCTION " name "() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $f$ " decl " BEGIN " body   \
+    " RETURN NULL; END $f$;"                                                                                   \
+    "CREATE TRIGGER " name " AFTER " event " REFERENCING " rows " FOR EACH STATEMENT EXECUTE FUNCTION " name "();"
+
 #define PG_COUNT_UP(row)                                                                                       \
     "INSERT INTO rollout_counts VALUES (" row ".rollout, " row ".stage, " row ".status, 1)"                    \
     "  ON CONFLICT (rollout, stage, status) DO UPDATE SET n = rollout_counts.n + 1;"
@@ -92,6 +101,31 @@ static const struct {
         PG_TRIGGER("products_key_ins", "INSERT ON products", "WHEN (length(NEW.public_key) > 0)",
                    "INSERT INTO product_keys(product, public_key, key_hash, created_at)"
                    "  VALUES (NEW.id, NEW.public_key, NEW.key_hash, NEW.created_at);")},
+    /* 9: rollout_targets' insert and delete triggers once per statement instead of once per row, with
+     * the same effect: the counters move by each (rollout, stage, status)'s number of rows in one
+     * statement, then each inserted target whose status is not the one it was inserted with gets it
+     * (found from the inserted rows alone; the update trigger moves its count). Per row, every
+     * target of a new rollout updated the same counter row once more in one transaction, and the
+     * cost grew faster than the rows (on the 2-core test machine: 2,000 targets in 0.7 s, 120,000
+     * in one statement in 237 s). */
+    {9, "DROP TRIGGER rollout_targets_ins ON rollout_targets; DROP FUNCTION rollout_targets_ins();"
+        "DROP TRIGGER rollout_targets_del ON rollout_targets; DROP FUNCTION rollout_targets_del();"
+        PG_STATEMENT_TRIGGER("rollout_targets_ins", "INSERT ON rollout_targets", "NEW TABLE AS new_rows",
+                             "DECLARE r record;",
+                             "INSERT INTO rollout_counts SELECT rollout, stage, status, COUNT(*) FROM new_rows"
+                             "  GROUP BY 1, 2, 3 ON CONFLICT (rollout, stage, status)"
+                             "  DO UPDATE SET n = rollout_counts.n + EXCLUDED.n;"
+                             "FOR r IN SELECT * FROM (SELECT rollout_targets.rollout, rollout_targets.device,"
+                             "  rollout_targets.status AS was, " ROLLOUT_TARGET_STATUS_EXPR " AS status"
+                             "  FROM new_rows AS rollout_targets) s WHERE s.status <> s.was LOOP"
+                             "  UPDATE rollout_targets SET status = r.status WHERE rollout = r.rollout"
+                             "    AND device = r.device;"
+                             "END LOOP;")
+        PG_STATEMENT_TRIGGER("rollout_targets_del", "DELETE ON rollout_targets", "OLD TABLE AS old_rows", "",
+                             "UPDATE rollout_counts SET n = rollout_counts.n - o.n FROM (SELECT rollout, stage,"
+                             "  status, COUNT(*) AS n FROM old_rows GROUP BY 1, 2, 3) o"
+                             "  WHERE rollout_counts.rollout = o.rollout AND rollout_counts.stage = o.stage"
+                             "  AND rollout_counts.status = o.status;")},
 };
 
 #endif

@@ -1,5 +1,6 @@
 """Test harness for otakit-server: starts a real server on a free loopback port with its own data
-directory, and makes HTTP requests to it (stdlib only: http.client, json, subprocess).
+directory, and makes HTTP requests to it (stdlib: http.client, json, subprocess; psycopg2 for the
+databases of servers on PostgreSQL).
 
     with Server() as s:
         st, body = s.req("GET", "/api/v1/products", token=s.admin)
@@ -9,6 +10,7 @@ OTAKIT_PG_CLUSTER: the state directory of a cluster started by scripts/pg-cluste
 server on PostgreSQL (a new database per data directory) instead of SQLite. db_connect() opens a
 server's database either way.
 """
+import decimal
 import http.client
 import json
 import os
@@ -35,28 +37,35 @@ def pg_uri(name="postgres"):
         return "postgresql:///%s?host=%s&user=otakit" % (name, f.read().strip())
 
 
-def psql(uri, sql):
-    """Runs sql with psql on uri; returns the rows (lists of text; NULL as None)."""
-    out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-F", "\x1f", "-P", "null=\x1e",
-                          "-d", uri, "-f", "-"], input=sql, check=True, capture_output=True, text=True).stdout
-    return [[None if v == "\x1e" else v for v in line.split("\x1f")] for line in out.splitlines()]
+def _pg(uri):
+    """A psycopg2 connection to uri in autocommit mode (each statement its own transaction)."""
+    import psycopg2  # Debian's python3-psycopg2 (scripts/deps.sh); only the PostgreSQL runs need it
+    c = psycopg2.connect(uri)
+    c.autocommit = True
+    return c
 
 
 def new_pg_db():
     """A new empty database on the test cluster; returns its URI."""
     name = "t_" + uuid.uuid4().hex[:16]
-    psql(pg_uri(), "CREATE DATABASE " + name)
+    c = _pg(pg_uri())
+    try:
+        c.cursor().execute("CREATE DATABASE " + name)
+    finally:
+        c.close()
     return pg_uri(name)
 
 
 class PgConn:
-    """The part of sqlite3's connection the tests use, over psql: ? parameters, rows of ints and text."""
+    """The part of sqlite3's connection the tests use, over one psycopg2 connection: ? parameters,
+    values as sqlite3 gives them (int, float, str, bytes), each statement committed at once."""
 
     ID_TABLES = ("products", "releases", "artifacts", "devices", "actions", "events", "commands", "rollouts",
                  "product_keys")
 
     def __init__(self, uri):
         self.uri = uri
+        self.conn = _pg(uri)
         self.rows = []
         self.lastrowid = None
 
@@ -73,6 +82,8 @@ class PgConn:
         return "'" + str(v).replace("'", "''") + "'"
 
     def _bind(self, sql, params):
+        """sql with its ? parameters replaced by literals (sent without parameters, so a % in it is
+        only a %)."""
         parts, out, i = sql.split("?"), [], 0
         out.append(parts[0])
         for p in parts[1:]:
@@ -81,23 +92,52 @@ class PgConn:
             i += 1
         return "".join(out)
 
+    @staticmethod
+    def _val(v):
+        if isinstance(v, memoryview):
+            return bytes(v)
+        if isinstance(v, decimal.Decimal):  # SUM() and the like: numeric
+            return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, bool):
+            return int(v)
+        return v
+
     def execute(self, sql, params=()):
         sql = self._bind(sql, params)
-        if sql.startswith("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-                   "AND table_name <> 'otakit_schema' ORDER BY 1")
         m = re.match(r"INSERT INTO (\w+)", sql)
         returning = m and m.group(1) in self.ID_TABLES and "RETURNING" not in sql
-        conv = lambda v: int(v) if v is not None and re.fullmatch(r"-?\d+", v) else v
-        self.rows = [tuple(conv(v) for v in r) for r in psql(self.uri, sql + (" RETURNING id" if returning else ""))]
+        with self.conn.cursor() as cur:
+            cur.execute(sql + (" RETURNING id" if returning else ""))
+            rows = cur.fetchall() if cur.description else []
+        self.rows = [tuple(self._val(v) for v in r) for r in rows]
         if returning:
             self.lastrowid = self.rows[-1][0] if self.rows else None
             self.rows = []
         return self
 
+    def dump(self):
+        """Every row of every table (the schema version's aside), {table: [row as JSON text]}, read
+        by one statement, so one snapshot."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'otakit_schema' "
+                        "ORDER BY 1")
+            tables = [r[0] for r in cur.fetchall()]
+            cur.execute("SELECT " + ", ".join("(SELECT COALESCE(jsonb_agg(t), '[]') FROM \"%s\" t)" % t
+                                              for t in tables))
+            got = cur.fetchone()
+        return {t: [json.dumps(r, sort_keys=True) for r in rows] for t, rows in zip(tables, got)}
+
     def executemany(self, sql, seq):
-        """One psql run for all of them, in one transaction."""
-        psql(self.uri, "BEGIN;" + ";".join(self._bind(sql, p) for p in seq) + ";COMMIT")
+        """All of them in one transaction; an INSERT ... VALUES (...) as multi-row INSERTs of 1,000 rows."""
+        m = re.fullmatch(r"(?s)(INSERT INTO .*? VALUES )(\(.*\))", sql.strip())
+        if m:
+            rows, stmts = [self._bind(m.group(2), p) for p in seq], []
+            for i in range(0, len(rows), 1000):
+                stmts.append(m.group(1) + ", ".join(rows[i:i + 1000]))
+        else:
+            stmts = [self._bind(sql, p) for p in seq]
+        with self.conn.cursor() as cur:
+            cur.execute("BEGIN;" + ";".join(stmts) + ";COMMIT")
         self.rows = []
         return self
 
@@ -114,7 +154,7 @@ class PgConn:
         pass
 
     def close(self):
-        pass
+        self.conn.close()
 
     def __enter__(self):
         return self
@@ -135,6 +175,19 @@ def db_connect(data, readonly=False):
     if readonly:
         return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30)
     return sqlite3.connect(path, timeout=30)
+
+
+def db_dump(data):
+    """Every row of every table of the server whose data directory is data: {table: sorted list of
+    the rows' texts}, to compare two snapshots of the same store."""
+    db = db_connect(data, readonly=True)
+    try:
+        if isinstance(db, PgConn):
+            return {t: sorted(rows) for t, rows in db.dump().items()}
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: sorted(map(repr, db.execute('SELECT * FROM "%s"' % t))) for t in tables}
+    finally:
+        db.close()
 
 
 class Server:

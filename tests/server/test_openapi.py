@@ -28,7 +28,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import SERVER, VECTORS, Server, sign, db_connect  # noqa: E402
+from otaserver import SERVER, VECTORS, Server, sign, db_dump  # noqa: E402
 
 try:
     import yaml
@@ -388,12 +388,7 @@ class RouteAuth(unittest.TestCase):
 
     def snapshot(self):
         """Every row of every table, the artifact store, and what the management API lists."""
-        db = db_connect(self.s.data, readonly=True)
-        try:
-            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-            rows = {t: sorted(map(repr, db.execute('SELECT * FROM "%s"' % t))) for t in tables}
-        finally:
-            db.close()
+        rows = db_dump(self.s.data)
         rows["<store>"] = sorted(os.listdir(os.path.join(self.s.data, "artifacts")))
         api = []
         for path in ("/api/v1/products", "/api/v1/products/oa-a/releases", "/api/v1/products/oa-b/releases",

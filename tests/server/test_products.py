@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from otaserver import Server  # noqa: E402
+from otaserver import VECTORS, Server  # noqa: E402
 
 
 class Products(unittest.TestCase):
@@ -70,6 +70,40 @@ class Products(unittest.TestCase):
         st, body, _ = self.s.req("POST", "/api/v1/products", {"product_id": "prod-dup", "name": "x",
                                                               "public_key": pem}, token=self.s.admin)
         self.assertEqual((st, body["error"]["code"]), (409, "exists"))
+
+    def test_refused_duplicates_leave_the_store_writable(self):
+        """Each refused duplicate (product, device, key, release image) changes nothing, and the one
+        worker thread's connection writes again at once: on PostgreSQL a failed statement ends its
+        transaction, so a refusal that left one open would fail every later write."""
+        from otaserver import sign
+        from test_devices import DEV, Device
+        pem = open(os.path.join(VECTORS, "ec256-pub.pem")).read()
+        with Server(args=["--threads", "1"]) as s:
+            p = s.product("dup-a")
+            own = p["owner_token"]
+            dev = Device(s, p["enroll_token"], "dup-1")
+            img = sign(b"dup image " * 50, "1.0.0")
+            st, body, _ = s.req("POST", "/api/v1/products/dup-a/releases", img, token=own)
+            self.assertEqual(st, 201, body)
+            refused = [("POST", "/api/v1/products", {"product_id": "dup-a", "name": "x", "public_key": pem},
+                        s.admin),
+                       ("POST", DEV + "/register", {"device_id": "dup-1", "hw_rev": "r", "version": "1.0.0",
+                                                    "slot": 0, "security_counter": 0}, p["enroll_token"]),
+                       ("POST", "/api/v1/products/dup-a/keys", {"public_key": pem}, own),
+                       ("POST", "/api/v1/products/dup-a/releases", sign(b"other image " * 50, "1.0.0"), own)]
+            for i, (method, path, body, tok) in enumerate(refused):
+                st, resp, _ = s.req(method, path, body, token=tok)
+                self.assertEqual((st, resp["error"]["code"]), (409, "exists"), path)
+                # the next write on the same connection goes through
+                st, resp, _ = s.req("PATCH", "/api/v1/products/dup-a/devices/dup-1", {"groups": ["g%d" % i]},
+                                    token=own)
+                self.assertEqual((st, resp["groups"]), (200, ["g%d" % i]), path)
+            self.assertEqual(dev.check()[0], 200)  # the first registration's token still works
+            st, body, _ = s.req("GET", "/api/v1/products/dup-a/releases", token=own)
+            self.assertEqual([r["version"] for r in body["releases"]], ["1.0.0+0"])
+            st, body, _ = s.req("GET", "/api/v1/products", token=s.admin)
+            self.assertEqual([x["product_id"] for x in body["products"]], ["dup-a"])
+            self.assertNotIn(b"level=error", open(s.log_path, "rb").read())
 
     def test_bad_input(self):
         pem = open(os.path.join(os.environ.get("OTAKIT_VECTORS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "vectors", "imgtool")), "ec256-pub.pem")).read()

@@ -85,9 +85,14 @@ class Counters(unittest.TestCase):
                     late += 1
                     f.devs["late-%d" % late] = fx.Device(s, f.enroll, "late-%d" % late, groups=["lab"],
                                                          version=rnd.choice(("1.0.0", "2.0.0")))
-                else:
+                elif op < 0.96 or len(f.devs) < 4:
                     dev.version = rnd.choice(("1.0.0", "2.0.0"))  # reports a version on its own
                     dev.check()
+                else:  # deleted: its target (and actions) go, and their counts with them
+                    st, _, _ = f.s.req("DELETE", "/api/v1/products/rc/devices/" + name, token=f.owner)
+                    self.assertEqual(st, 204, name)
+                    del f.devs[name]
+                    actions.pop(name, None)
                 if step % 25 == 24:
                     self.assertEqual(counters(db), recount(db), "seed %d step %d" % (seed, step))
             self.assertEqual(counters(db), recount(db), "seed %d" % seed)
