@@ -182,12 +182,7 @@ static void dev_open(struct dev *d, const char *preset, const ota_platform_ops_t
     ota_flash_sim_cfg_t sc;
     assert_non_null(p);
     memset(d, 0, sizeof *d);
-    memset(&sc, 0, sizeof sc);
-    sc.size = p->flash_size;
-    sc.n_runs = p->n_runs;
-    sc.runs = p->runs;
-    sc.write_size = 8;
-    sc.erased_val = 0xff;
+    ota_flash_sim_cfg_preset(&sc, p, 8, 0xff);
     assert_int_equal(ota_flash_sim_open(&sc, &d->sim), OTA_OK);
     ota_flash_sim_bind(d->sim, &d->flash);
     d->mem = ota_flash_sim_data(d->sim);
