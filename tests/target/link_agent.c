@@ -37,7 +37,7 @@ int main(void)
     ota_http_cfg_t hcfg;
     ota_agent_cfg_t ac;
 
-    if (!stub_config(&flash, &cfg))
+    if (!link_config(&flash, &cfg))
         return 1;
     mbedtls_memory_buffer_alloc_init(crypto_heap, sizeof crypto_heap);
     cfg.product = "demo";

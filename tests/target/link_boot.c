@@ -22,7 +22,7 @@ int main(void)
     ota_image_info_t info;
     uint32_t off;
 
-    if (!(p = stub_config(&flash, &cfg)))
+    if (!(p = link_config(&flash, &cfg)))
         return 1;
     mbedtls_memory_buffer_alloc_init(crypto_heap, sizeof crypto_heap);
     cfg.boot_check_signature = 1;

@@ -28,7 +28,7 @@ int main(void)
     ota_config_t cfg;
     ota_boot_result_t r;
 
-    if (!stub_config(&flash, &cfg))
+    if (!link_config(&flash, &cfg))
         return 1;
     mbedtls_memory_buffer_alloc_init(crypto_heap, sizeof crypto_heap);
     plat.enc_private_key = enc_key;

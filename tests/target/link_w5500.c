@@ -60,7 +60,7 @@ int main(void)
     ota_pull_opts_t o;
     const char *token = "device-token";
 
-    if (!stub_config(&flash, &cfg))
+    if (!link_config(&flash, &cfg))
         return 1;
     cfg.product = "demo";
     if (ota_init(&ctx, &cfg) != OTA_OK)

@@ -22,6 +22,6 @@ int stub_slot_read(void *ctx, uint32_t off, void *buf, uint32_t len);
 /* The program flash every link check updates: the stm32f4-1m preset's sectors through stub_flash_ops
  * into *flash, and *cfg zeroed but for that flash, the preset's layout, stub_keys and stub_platform.
  * Returns the preset (NULL if it is missing). */
-const ota_preset_t *stub_config(ota_flash_t *flash, ota_config_t *cfg);
+const ota_preset_t *link_config(ota_flash_t *flash, ota_config_t *cfg);
 
 #endif
