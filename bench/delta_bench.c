@@ -44,12 +44,7 @@ static int dev_open(dev_t_ *v, const ota_preset_t *p, const ota_pubkey_t *pub, c
 {
     ota_flash_sim_cfg_t sc;
     memset(v, 0, sizeof *v);
-    memset(&sc, 0, sizeof sc);
-    sc.size = p->flash_size;
-    sc.n_runs = p->n_runs;
-    sc.runs = p->runs;
-    sc.write_size = 8;
-    sc.erased_val = 0xff;
+    ota_flash_sim_cfg_preset(&sc, p, 8, 0xff);
     sc.erase_us_per_4k = 45000;
     sc.program_us_per_256 = 700;
     if (n > p->layout.slot[0].size || ota_flash_sim_open(&sc, &v->sim) != OTA_OK)

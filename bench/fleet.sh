@@ -29,32 +29,14 @@ fi
 command -v nginx >/dev/null || { echo "fleet.sh: nginx is missing (scripts/deps.sh --bench installs it)" >&2; exit 1; }
 load=$bin/bench/fleet_load
 otakit=$bin/tools/otakit
-work=$(mktemp -d)
-chmod 755 "$work" # nginx workers run unprivileged and must read the files
-spid= npid=
-cleanup() {
-  [[ -n $spid ]] && kill "$spid" 2>/dev/null
-  [[ -n $npid ]] && kill "$npid" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/serve_lib.sh"
 ulimit -n 65536 2>/dev/null || true
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 kv() { sed -n "s/^$1=//p" "$2"; } # value of key in a fleet_load output file
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$spid/stat"; }
 metric() { curl -sf -H "Authorization: Bearer $OTAKIT_TOKEN" "$OTAKIT_SERVER_URL/metrics" | sed -n "s/^$1 //p"; }
 
-sport=$(free_port)
-"$bin/server/otakit-server" --listen 127.0.0.1:$sport --data "$work/data" --threads "$(nproc)" --access-log off \
-  2>"$work/server.log" &
-spid=$!
-for _ in $(seq 100); do grep -q 'otakit-server started' "$work/server.log" 2>/dev/null && break; sleep 0.1; done
-export OTAKIT_SERVER_URL=http://127.0.0.1:$sport OTAKIT_TOKEN=$(cat "$work/data/admin.token")
-"$otakit" keygen -k "$work/k.pem" --pub "$work/k.pub" >/dev/null
-prod=$("$otakit" product create --json --id fleet --name fleet --key "$work/k.pub")
-owner=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["owner_token"])' "$prod")
-enroll=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["enroll_token"])' "$prod")
+start_server --access-log off
+make_product fleet
 head -c 65536 /dev/urandom > "$work/fw.bin"
 for i in 1 2 3; do
   "$otakit" sign -k "$work/k.pem" -v 1.$i.0 --product fleet "$work/fw.bin" "$work/fw$i.img" >/dev/null
@@ -88,26 +70,12 @@ done
 awk 'NR==1{n=$1; a=$2; b=$3} END{printf "report latency at %d vs %d devices: p50 x%.2f, p99 x%.2f (flat: within 2x)\n", $1, n, $2/a, $3/b}' "$work/lat"
 
 echo "== check-ins, $conns connections, ${secs}s each, every device of the fleet in turn"
-nport=$(free_port)
-mkdir -p "$work/www/api/v1/device" "$work/nginx"
+mkdir -p "$work/www/api/v1/device"
 head -1 "$work/tokens" > "$work/tok1"
 curl -sf -H "Authorization: Bearer $(cat "$work/tok1")" "$OTAKIT_SERVER_URL/api/v1/device/check?version=$from&slot=0" \
   > "$work/www/api/v1/device/check"
-cat > "$work/nginx.conf" <<CONF
-worker_processes $(nproc);
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_requests 1000000; default_type application/json;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:$nport; root $work/www; }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
-npid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$nport/api/v1/device/check" >/dev/null && break; sleep 0.1; done
+start_nginx 'keepalive_requests 1000000; default_type application/json;'
+curl -sf "http://127.0.0.1:$nport/api/v1/device/check" >/dev/null || { echo "fleet.sh: nginx does not serve the check" >&2; exit 1; }
 path="/api/v1/device/check?version=$from&slot=0"
 ro0=$(metric otakit_checks_read_only_total) all0=$(metric otakit_checks_total) w0=$(metric otakit_checks_writing_total)
 "$load" check 127.0.0.1 "$sport" "$work/tokens" "$have" "$secs" "$conns" "$path" > "$work/chk_o.txt"

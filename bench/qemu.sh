@@ -94,6 +94,8 @@ def group(obj):
         if f == "settings": return "settings"
         if f in ("http", "url", "push"): return "http"
         if f == "tls": return "tls glue"
+        if f in ("apply", "patch", "fetch"): return "delta"
+        if f == "err": return "errors"
         return "otakit core"  # writer, control, journal, boot, swap, flash, presets, image, crypto glue
     if "libotakit_mbedcrypto.a" in obj or "libotakit_mbedtls.a" in obj: return "mbedtls"
     if "libotakit_lwip.a" in obj: return "lwip"
@@ -109,6 +111,8 @@ c = lambda r, g, k="code": r[0].get((g, k), 0)
 rows = [("agent", "otakit agent: loop, register, reports, check, pull, pre-check, JSON (device/agent)"),
         ("settings", "otakit settings: token and update in flight, 2 sectors (device/flash)"),
         ("http", "otakit HTTP client + URL (device/net)"), ("tls glue", "otakit TLS glue (not linked: plain HTTP here)"),
+        ("delta", "otakit delta patches: applier, fetch (device/delta)"),
+        ("errors", "otakit error names and messages (ota_strerror; see OTA_NO_ERROR_MESSAGES)"),
         ("otakit core", "otakit core: writer, journal, boot, swap, flash, verifier, crypto glue"),
         ("mbedtls", "mbedTLS crypto (SHA-256, ECDSA-P256 verify)"), ("lwip", "lwIP 2.1 (IPv4, ARP, DHCP, TCP)"),
         ("driver", "LAN9118 driver (lan9118.c)"), ("w5500", "W5500 driver (ports/w5500; the chip does TCP/IP)"), ("board", "board port: startup, UART, clock, watchdog, flash file"),

@@ -12,28 +12,12 @@ bash "$root/scripts/deps.sh" --bench
 cmake -S "$root" -B "$root/build/release" -DCMAKE_BUILD_TYPE=Release -DOTAKIT_TESTS=OFF >/dev/null
 cmake --build "$root/build/release" -j"$(nproc)" --target otakit-server otakit >/dev/null
 bin=$root/build/release
-work=$(mktemp -d)
-chmod 755 "$work" # nginx workers run unprivileged and must read the files
-spid= npid=
-cleanup() {
-  [[ -n $spid ]] && kill "$spid" 2>/dev/null
-  [[ -n $npid ]] && kill "$npid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/serve_lib.sh"
 ulimit -n 65536 2>/dev/null || ulimit -n 16384 2>/dev/null || true
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # otakit-server with one product, one 1 MiB release and one device
-sport=$(free_port)
-"$bin/server/otakit-server" --listen 127.0.0.1:$sport --data "$work/data" --threads "$(nproc)" 2>"$work/server.log" &
-spid=$!
-for _ in $(seq 50); do grep -q 'otakit-server started' "$work/server.log" 2>/dev/null && break; sleep 0.1; done
-export OTAKIT_SERVER_URL=http://127.0.0.1:$sport OTAKIT_TOKEN=$(cat "$work/data/admin.token")
-"$bin/tools/otakit" keygen -k "$work/k.pem" --pub "$work/k.pub" >/dev/null
-prod=$("$bin/tools/otakit" product create --json --id bench --name bench --key "$work/k.pub")
-owner=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["owner_token"])' "$prod")
-enroll=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["enroll_token"])' "$prod")
+start_server
+make_product bench
 head -c 1048576 /dev/urandom > "$work/fw.bin"
 "$bin/tools/otakit" sign -k "$work/k.pem" -v 1.1.0 --product bench "$work/fw.bin" "$work/fw.img" >/dev/null
 OTAKIT_TOKEN=$owner "$bin/tools/otakit" release upload --json --product bench "$work/fw.img" >/dev/null
@@ -44,26 +28,11 @@ devtok=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["device_toke
 check_path="/api/v1/device/check?version=1.0.0&slot=0"
 
 # nginx with the same file and the same check answer
-nport=$(free_port)
-mkdir -p "$work/www" "$work/nginx"
+mkdir -p "$work/www"
 cp "$work/fw.img" "$work/www/fw.img"
 curl -sf -H "Authorization: Bearer $devtok" "$OTAKIT_SERVER_URL$check_path" > "$work/www/check.json"
-cat > "$work/nginx.conf" <<CONF
-worker_processes $(nproc);
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  types { application/json json; application/octet-stream img; }
-  server { listen 127.0.0.1:$nport; root $work/www; }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' &
-npid=$!
-sleep 0.5
+start_nginx 'sendfile on; tcp_nopush on; keepalive_requests 100000;
+  types { application/json json; application/octet-stream img; }'
 # Both must answer the same bytes, or the comparison means nothing.
 cmp -s <(curl -sf "http://127.0.0.1:$nport/fw.img") "$work/fw.img" || { echo "nginx does not serve the image" >&2; exit 1; }
 cmp -s <(curl -sf -H "Authorization: Bearer $devtok" "$OTAKIT_SERVER_URL/api/v1/artifacts/$sha") "$work/fw.img" ||

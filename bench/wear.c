@@ -120,12 +120,7 @@ int main(int argc, char **argv)
         memset(&d, 0, sizeof d);
         d.p = ota_preset_find(names[i]);
         n = kb ? (size_t)kb * 1024 : d.p->layout.slot[0].size / 2;
-        memset(&sc, 0, sizeof sc);
-        sc.size = d.p->flash_size;
-        sc.n_runs = d.p->n_runs;
-        sc.runs = d.p->runs;
-        sc.write_size = 8;
-        sc.erased_val = 0xff;
+        ota_flash_sim_cfg_preset(&sc, d.p, 8, 0xff);
         sc.erase_us_per_4k = 45000;
         sc.program_us_per_256 = 700;
         if (ota_flash_sim_open(&sc, &d.sim) != OTA_OK)

@@ -9,34 +9,12 @@
 #include <string.h>
 
 #include <mbedtls/aes.h>
-#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdh.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
 
 #include "otakit/err.h"
-
-struct rng {
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-};
-
-static int rng_init(struct rng *r)
-{
-    static const unsigned char pers[] = "otakit-encrypt";
-    mbedtls_entropy_init(&r->entropy);
-    mbedtls_ctr_drbg_init(&r->drbg);
-    return mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy, pers, sizeof pers - 1) == 0
-               ? OTA_OK
-               : OTA_ERR_CRYPTO;
-}
-
-static void rng_free(struct rng *r)
-{
-    mbedtls_ctr_drbg_free(&r->drbg);
-    mbedtls_entropy_free(&r->entropy);
-}
+#include "rng.h"
 
 /* AES-CTR from a zero counter block over buf, in place. */
 static int aes_ctr(const uint8_t *key, unsigned key_len, uint8_t *buf, size_t len)
@@ -61,7 +39,7 @@ int ota_enc_wrap_ec256(const ota_key_t *enc_pub, const uint8_t *aes_key, unsigne
     mbedtls_ecp_point q, eph;
     mbedtls_mpi d, z;
     size_t olen = 0;
-    struct rng r;
+    ota_host_rng_t r;
     int rc = OTA_ERR_CRYPTO;
 
     if ((key_len != 16 && key_len != 32) || !enc_pub || ota_key_public_der(enc_pub, der) != OTA_OK)
@@ -71,7 +49,8 @@ int ota_enc_wrap_ec256(const ota_key_t *enc_pub, const uint8_t *aes_key, unsigne
     mbedtls_ecp_point_init(&eph);
     mbedtls_mpi_init(&d);
     mbedtls_mpi_init(&z);
-    if (rng_init(&r) != OTA_OK || mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
+    if (ota_host_rng_init(&r, "otakit-encrypt") != OTA_OK ||
+        mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
         mbedtls_ecp_point_read_binary(&grp, &q, der + OTA_P256_SPKI_LEN - 65, 65) != 0 ||
         mbedtls_ecdh_gen_public(&grp, &d, &eph, mbedtls_ctr_drbg_random, &r.drbg) != 0 ||
         mbedtls_ecdh_compute_shared(&grp, &z, &q, &d, mbedtls_ctr_drbg_random, &r.drbg) != 0 ||
@@ -90,7 +69,7 @@ int ota_enc_wrap_ec256(const ota_key_t *enc_pub, const uint8_t *aes_key, unsigne
 out:
     memset(shared, 0, sizeof shared);
     memset(derived, 0, sizeof derived);
-    rng_free(&r);
+    ota_host_rng_free(&r);
     mbedtls_mpi_free(&z);
     mbedtls_mpi_free(&d);
     mbedtls_ecp_point_free(&eph);
@@ -108,7 +87,7 @@ int ota_sign_image_encrypted(const ota_sign_opts_t *opts, const ota_key_t *key, 
     ota_image_header_t h;
     size_t padded = (len + 15) / 16 * 16;
     uint8_t *pl;
-    struct rng r;
+    ota_host_rng_t r;
     int rc;
 
     *out = NULL;
@@ -116,9 +95,10 @@ int ota_sign_image_encrypted(const ota_sign_opts_t *opts, const ota_key_t *key, 
     if (key_len != 16 && key_len != 32)
         return OTA_ERR_ARG;
     /* A fresh key for every image (docs/encrypted_images.md: never reuse one). */
-    if ((rc = rng_init(&r)) == OTA_OK && mbedtls_ctr_drbg_random(&r.drbg, aes_key, key_len) != 0)
+    if ((rc = ota_host_rng_init(&r, "otakit-encrypt")) == OTA_OK &&
+        mbedtls_ctr_drbg_random(&r.drbg, aes_key, key_len) != 0)
         rc = OTA_ERR_CRYPTO;
-    rng_free(&r);
+    ota_host_rng_free(&r);
     if (rc != OTA_OK || (rc = ota_enc_wrap_ec256(enc_pub, aes_key, key_len, tlv)) != OTA_OK)
         goto done;
     /* imgtool pads the payload with zeros to whole AES blocks before hashing. */

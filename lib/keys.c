@@ -10,9 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/rsa.h>
@@ -20,6 +18,7 @@
 
 #include "otakit/err.h"
 #include "otakit/fileio.h"
+#include "rng.h"
 
 #include "crypto/crypto.h"
 
@@ -36,28 +35,6 @@ struct ota_key {
  * openssl write them. The 32 key bytes follow each. */
 static const uint8_t ed25519_pkcs8_prefix[16] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
                                                  0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
-
-/* A seeded DRBG for key generation and signature blinding (the nonce itself is RFC 6979). */
-struct rng {
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-};
-
-static int rng_init(struct rng *r)
-{
-    static const unsigned char pers[] = "otakit";
-    mbedtls_entropy_init(&r->entropy);
-    mbedtls_ctr_drbg_init(&r->drbg);
-    return mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy, pers, sizeof pers - 1) == 0
-               ? OTA_OK
-               : OTA_ERR_CRYPTO;
-}
-
-static void rng_free(struct rng *r)
-{
-    mbedtls_ctr_drbg_free(&r->drbg);
-    mbedtls_entropy_free(&r->entropy);
-}
 
 static ota_key_t *key_new(void)
 {
@@ -78,20 +55,20 @@ void ota_key_free(ota_key_t *key)
 
 int ota_key_generate(ota_key_t **out)
 {
-    struct rng r;
+    ota_host_rng_t r;
     ota_key_t *k;
     int rc = OTA_ERR_CRYPTO;
 
     *out = NULL;
     if (!(k = key_new()))
         return OTA_ERR_NO_MEM;
-    if (rng_init(&r) == OTA_OK &&
+    if (ota_host_rng_init(&r, "otakit") == OTA_OK &&
         mbedtls_pk_setup(&k->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0 &&
         mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(k->pk), mbedtls_ctr_drbg_random,
                             &r.drbg) == 0)
         rc = OTA_OK;
     k->alg = OTA_ALG_ECDSA_P256;
-    rng_free(&r);
+    ota_host_rng_free(&r);
     if (rc != OTA_OK) {
         ota_key_free(k);
         return rc;
@@ -175,10 +152,10 @@ int ota_key_load_mem(const uint8_t *buf, size_t len, ota_key_t **out)
     ok = mbedtls_pk_parse_key(&k->pk, copy, n, NULL, 0) == 0;
 #else
     {
-        struct rng r;
-        if (rng_init(&r) == OTA_OK)
+        ota_host_rng_t r;
+        if (ota_host_rng_init(&r, "otakit") == OTA_OK)
             ok = mbedtls_pk_parse_key(&k->pk, copy, n, NULL, 0, mbedtls_ctr_drbg_random, &r.drbg) == 0;
-        rng_free(&r);
+        ota_host_rng_free(&r);
     }
 #endif
     if (ok) {
@@ -316,7 +293,7 @@ int ota_key_sign_hash(const ota_key_t *key, const uint8_t hash[32], uint8_t *sig
 int ota_key_sign(const ota_key_t *key, const uint8_t *digest, size_t dlen, uint8_t *sig, size_t cap,
                  size_t *siglen)
 {
-    struct rng r;
+    ota_host_rng_t r;
     int rc = OTA_ERR_CRYPTO;
     if (!ota_key_is_private(key))
         return OTA_ERR_KEY_PUBLIC;
@@ -330,8 +307,8 @@ int ota_key_sign(const ota_key_t *key, const uint8_t *digest, size_t dlen, uint8
         *siglen = 64;
         return OTA_OK;
     }
-    if (rng_init(&r) != OTA_OK) {
-        rng_free(&r);
+    if (ota_host_rng_init(&r, "otakit") != OTA_OK) {
+        ota_host_rng_free(&r);
         return OTA_ERR_CRYPTO;
     }
     if (key->alg == OTA_ALG_RSA2048 || key->alg == OTA_ALG_RSA3072) {
@@ -364,7 +341,7 @@ int ota_key_sign(const ota_key_t *key, const uint8_t *digest, size_t dlen, uint8
 #endif
             rc = OTA_OK;
     }
-    rng_free(&r);
+    ota_host_rng_free(&r);
     return rc;
 }
 

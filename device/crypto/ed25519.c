@@ -21,6 +21,8 @@
 #include "otakit/err.h"
 #include "otakit/image.h"
 
+#include "core/le.h"
+
 typedef int64_t fe[16];
 
 typedef struct {
@@ -433,12 +435,10 @@ void ota_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, uint32_t len, 
     /* S = (r + h a) mod L: the 512-bit h a + r in 32-bit words, then reduced. */
     memset(acc, 0, sizeof acc);
     for (i = 0; i < 8; i++) {
-        uint32_t hi = (uint32_t)h[4 * i] | (uint32_t)h[4 * i + 1] << 8 | (uint32_t)h[4 * i + 2] << 16 |
-                      (uint32_t)h[4 * i + 3] << 24;
+        uint32_t hi = ota_get_le32(h + 4 * i);
         carry = 0;
         for (j = 0; j < 8; j++) {
-            uint32_t aj = (uint32_t)az[4 * j] | (uint32_t)az[4 * j + 1] << 8 | (uint32_t)az[4 * j + 2] << 16 |
-                          (uint32_t)az[4 * j + 3] << 24;
+            uint32_t aj = ota_get_le32(az + 4 * j);
             uint64_t v = (uint64_t)hi * aj + acc[i + j] + carry;
             acc[i + j] = (uint32_t)v;
             carry = v >> 32;
@@ -449,8 +449,7 @@ void ota_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, uint32_t len, 
     for (i = 0; i < 16; i++) {
         uint64_t v = (uint64_t)acc[i] + carry;
         if (i < 8)
-            v += (uint32_t)r[4 * i] | (uint32_t)r[4 * i + 1] << 8 | (uint32_t)r[4 * i + 2] << 16 |
-                 (uint32_t)r[4 * i + 3] << 24;
+            v += ota_get_le32(r + 4 * i);
         acc[i] = (uint32_t)v;
         carry = v >> 32;
     }

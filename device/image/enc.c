@@ -5,6 +5,7 @@
 
 #include "otakit/bytes.h"
 
+#include "core/le.h"
 #include "crypto/ecies.h"
 
 unsigned ota_enc_key_len(uint32_t flags)
@@ -93,8 +94,7 @@ int ota_enc_load_port(ota_read_fn read, void *ctx, uint32_t avail, const ota_pla
         return OTA_ERR_TRUNCATED;
     if (read(ctx, 0, raw, sizeof raw) != 0)
         return OTA_ERR_IO;
-    if (ota_enc_key_len((uint32_t)raw[16] | (uint32_t)raw[17] << 8 | (uint32_t)raw[18] << 16 |
-                        (uint32_t)raw[19] << 24) == 0)
+    if (ota_enc_key_len(ota_get_le32(raw + 16)) == 0)
         return ota_enc_load(read, ctx, avail, NULL, k); /* plain: checks the header, needs no key */
     if (!plat || !plat->enc_private_key || plat->enc_private_key(plat->ctx, priv) != 0)
         return OTA_ERR_ENC_KEY;

@@ -320,6 +320,17 @@ static int check_cfg(const ota_flash_sim_cfg_t *cfg, uint32_t *n_sectors)
     return total == cfg->size;
 }
 
+void ota_flash_sim_cfg_preset(ota_flash_sim_cfg_t *cfg, const ota_preset_t *p, uint32_t write_size,
+                              uint8_t erased_val)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->size = p->flash_size;
+    cfg->n_runs = p->n_runs;
+    cfg->runs = p->runs;
+    cfg->write_size = write_size;
+    cfg->erased_val = erased_val;
+}
+
 int ota_flash_sim_open(const ota_flash_sim_cfg_t *cfg, ota_flash_sim_t **out)
 {
     ota_flash_sim_t *s;

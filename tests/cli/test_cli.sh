@@ -4,27 +4,7 @@
 set -uo pipefail
 otakit=$(realpath "$1")
 V=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# run CMD...: runs otakit with args, keeps stdout in out, stderr in err, exit code in rc
-run() { "$otakit" "$@" >out 2>err; rc=$?; }
-# expect WANT_RC DESCRIPTION ARGS...
-expect() {
-  local want=$1 desc=$2; shift 2
-  run "$@"
-  if [[ $rc == "$want" ]]; then ok; else bad "$desc: exit $rc, want $want ($*)"; sed 's/^/    /' err; fi
-}
-has() { grep -qF -- "$2" "$1" && ok || { bad "$1 lacks '$2'"; sed 's/^/    /' "$1"; }; }
-same() { cmp -s "$1" "$2" && ok || bad "$3: $1 and $2 differ"; }
-flip() { # flip FILE OFFSET: xor one byte with 0x01 in place
-  local b; b=$(xxd -s "$2" -l 1 -p "$1"); printf -v b '%02x' $((0x$b ^ 1))
-  printf "\\x$b" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
+source "$(dirname "$(realpath "$0")")/expect.sh"
 
 # --- dispatcher and help -------------------------------------------------------------------
 expect 0 "--help" --help; for c in keygen getpub sign verify inspect; do has out "$c"; done
@@ -177,5 +157,4 @@ expect 1 "inspect --json junk" inspect --json fw.bin
 "${PYTHON:-python3}" -c 'import json; j=json.load(open("out")); assert j["status"]=="error"' && ok || bad "inspect --json junk is not JSON"
 expect 2 "inspect two images" inspect fw.img fw2.img
 
-echo "cli: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+report cli

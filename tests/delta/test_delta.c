@@ -135,12 +135,7 @@ static void dev_open(sdev_t *v, const char *preset, const uint8_t *factory, size
     memset(v, 0, sizeof *v);
     v->preset = ota_preset_find(preset);
     assert_non_null(v->preset);
-    memset(&sc, 0, sizeof sc);
-    sc.size = v->preset->flash_size;
-    sc.n_runs = v->preset->n_runs;
-    sc.runs = v->preset->runs;
-    sc.write_size = 8;
-    sc.erased_val = 0xff;
+    ota_flash_sim_cfg_preset(&sc, v->preset, 8, 0xff);
     assert_int_equal(ota_flash_sim_open(&sc, &v->sim), OTA_OK);
     ota_flash_sim_bind(v->sim, &v->flash);
     memcpy(ota_flash_sim_data(v->sim) + v->preset->layout.slot[0].off, factory, n);

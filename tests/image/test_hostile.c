@@ -896,72 +896,35 @@ static void test_tlv_lengths_checked(void **state)
     static const uint8_t cnt8[8] = {7};
     static const char long33[] = "abcdefghijklmnopqrstuvwxyz0123456";
     static const char long65[] = "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,0,1,2,3,4,567";
+    /* A protected area of one TLV of a wrong length (with std_unprot)... */
+    static const struct tlv prot[] = {
+        T_RAW(OTA_TLV_SEC_CNT, 8, cnt8), T_RAW(OTA_TLV_SEC_CNT, 3, cnt8),    T_RAW(OTA_TLV_SEC_CNT, 0, NULL),
+        T_RAW(OTA_TLV_PRODUCT, 0, NULL), T_RAW(OTA_TLV_PRODUCT, 33, long33), T_RAW(OTA_TLV_HW_REV, 65, long65),
+    };
+    /* ...and unprotected areas with one TLV of a wrong length (with std_prot). */
+    static const struct tlv unprot[][3] = {
+        {{SHA, 0, 31, NULL, NULL}, T_KEYHASH, T_SIG},
+        {{SHA, 0, 33, NULL, NULL}, T_KEYHASH, T_SIG},
+        {T_SHA, {KEYHASH, 0, 31, NULL, NULL}, T_SIG},
+        {T_SHA, T_KEYHASH, {SIG, 0, 7, NULL, NULL}},
+        {T_SHA, T_KEYHASH, {SIG, 0, 73, NULL, NULL}},
+        {T_SHA, T_RAW(OTA_TLV_PUBKEY, 0, NULL), T_SIG},
+        {T_SHA, T_RAW(OTA_TLV_PUBKEY, OTA_PUBKEY_TLV_MAX + 1, NULL), T_SIG},
+    };
     struct img im;
+    ota_image_info_t info;
+    unsigned i;
+    int rc;
     (void)state;
-    {
-        const struct tlv p[] = {T_RAW(OTA_TLV_SEC_CNT, 8, cnt8)};
-        build(&im, p, N(p), std_unprot, N(std_unprot));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
+    for (i = 0; i < N(prot); i++) {
+        build(&im, &prot[i], 1, std_unprot, N(std_unprot));
+        if ((rc = verify_bytes(im.b, im.len, &g.cfg, &info)) != OTA_ERR_TLV_LEN)
+            fail_msg("protected TLV %u: verify gave %s, expected OTA_ERR_TLV_LEN", i, ota_errname(rc));
     }
-    {
-        const struct tlv p[] = {T_RAW(OTA_TLV_SEC_CNT, 3, cnt8)};
-        build(&im, p, N(p), std_unprot, N(std_unprot));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv p[] = {T_RAW(OTA_TLV_SEC_CNT, 0, NULL)};
-        build(&im, p, N(p), std_unprot, N(std_unprot));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv p[] = {T_RAW(OTA_TLV_PRODUCT, 0, NULL)};
-        build(&im, p, N(p), std_unprot, N(std_unprot));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv p[] = {T_RAW(OTA_TLV_PRODUCT, 33, long33)};
-        build(&im, p, N(p), std_unprot, N(std_unprot));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv p[] = {T_RAW(OTA_TLV_HW_REV, 65, long65)};
-        build(&im, p, N(p), std_unprot, N(std_unprot));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv u[] = {{SHA, 0, 31, NULL, NULL}, T_KEYHASH, T_SIG};
-        build(&im, std_prot, N(std_prot), u, N(u));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv u[] = {{SHA, 0, 33, NULL, NULL}, T_KEYHASH, T_SIG};
-        build(&im, std_prot, N(std_prot), u, N(u));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv u[] = {T_SHA, {KEYHASH, 0, 31, NULL, NULL}, T_SIG};
-        build(&im, std_prot, N(std_prot), u, N(u));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv u[] = {T_SHA, T_KEYHASH, {SIG, 0, 7, NULL, NULL}};
-        build(&im, std_prot, N(std_prot), u, N(u));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv u[] = {T_SHA, T_KEYHASH, {SIG, 0, 73, NULL, NULL}};
-        build(&im, std_prot, N(std_prot), u, N(u));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv u[] = {T_SHA, T_RAW(OTA_TLV_PUBKEY, 0, NULL), T_SIG};
-        build(&im, std_prot, N(std_prot), u, N(u));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
-    }
-    {
-        const struct tlv u[] = {T_SHA, T_RAW(OTA_TLV_PUBKEY, OTA_PUBKEY_TLV_MAX + 1, NULL), T_SIG};
-        build(&im, std_prot, N(std_prot), u, N(u));
-        expect_rc(&im, OTA_ERR_TLV_LEN);
+    for (i = 0; i < N(unprot); i++) {
+        build(&im, std_prot, N(std_prot), unprot[i], N(unprot[i]));
+        if ((rc = verify_bytes(im.b, im.len, &g.cfg, &info)) != OTA_ERR_TLV_LEN)
+            fail_msg("unprotected area %u: verify gave %s, expected OTA_ERR_TLV_LEN", i, ota_errname(rc));
     }
 }
 

@@ -220,12 +220,7 @@ static void rig_open(rig_t *r, const param_t *par)
     r->p = ota_preset_find(par->preset);
     assert_non_null(r->p);
     r->l = &r->p->layout;
-    memset(&sc, 0, sizeof sc);
-    sc.size = r->p->flash_size;
-    sc.n_runs = r->p->n_runs;
-    sc.runs = r->p->runs;
-    sc.write_size = par->ws;
-    sc.erased_val = par->erased;
+    ota_flash_sim_cfg_preset(&sc, r->p, par->ws, par->erased);
     assert_rc(ota_flash_sim_open(&sc, &r->sim), OTA_OK);
     ota_flash_sim_bind(r->sim, &r->flash);
     r->snap = malloc(r->l->slot[0].size > r->l->slot[1].size ? r->l->slot[0].size : r->l->slot[1].size);

@@ -182,12 +182,7 @@ static void dev_open(struct dev *d, const char *preset, const ota_platform_ops_t
     ota_flash_sim_cfg_t sc;
     assert_non_null(p);
     memset(d, 0, sizeof *d);
-    memset(&sc, 0, sizeof sc);
-    sc.size = p->flash_size;
-    sc.n_runs = p->n_runs;
-    sc.runs = p->runs;
-    sc.write_size = 8;
-    sc.erased_val = 0xff;
+    ota_flash_sim_cfg_preset(&sc, p, 8, 0xff);
     assert_int_equal(ota_flash_sim_open(&sc, &d->sim), OTA_OK);
     ota_flash_sim_bind(d->sim, &d->flash);
     d->mem = ota_flash_sim_data(d->sim);
@@ -224,39 +219,59 @@ static void boot(struct dev *d, ota_boot_result_t *r)
     assert_int_equal(ota_init(&d->ctx, &d->cfg), OTA_OK); /* the firmware's own */
 }
 
+/* A test's images: v[i] signed as version i and downloaded as it is, p[i] its plaintext (NULL when
+ * v[i] is plain), from a zeroed struct imgs; done() closes the device and frees them. */
+struct imgs {
+    uint8_t *v[4], *p[4];
+    size_t n[4];
+};
+
+static void add(struct imgs *s, uint8_t major, size_t n, unsigned key_len)
+{
+    make(major, n, key_len, &s->v[major], &s->n[major]);
+    s->p[major] = key_len ? decrypted(s->v[major], s->n[major]) : NULL;
+}
+
+static void done(struct dev *d, struct imgs *s)
+{
+    size_t i;
+    ota_flash_sim_close(d->sim);
+    for (i = 0; i < 4; i++) {
+        free(s->v[i]);
+        free(s->p[i]);
+    }
+}
+
 static void test_swap_install_and_revert(void **state)
 {
     unsigned key_len;
     (void)state;
     for (key_len = 16; key_len <= 32; key_len += 16) {
-        uint8_t *v1, *v2, *p1, *p2;
-        size_t n1, n2;
+        struct imgs s = {0};
         struct dev d;
         ota_boot_result_t r;
-        make(1, 9000, key_len, &v1, &n1); /* factory: encrypted image, programmed decrypted (imgtool --clear) */
-        make(2, 13001, key_len, &v2, &n2);
-        p1 = decrypted(v1, n1);
-        p2 = decrypted(v2, n2);
-        dev_open(&d, "swap-256k", &plat_dev, p1, n1);
+        add(&s, 1, 9000, key_len); /* factory: encrypted image, programmed decrypted (imgtool --clear) */
+        add(&s, 2, 13001, key_len);
+        dev_open(&d, "swap-256k", &plat_dev, s.p[1], s.n[1]);
 
-        assert_int_equal(download(&d, v2, n2), OTA_OK);
+        assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_OK);
         /* At rest in the update slot: the ciphertext, as downloaded. */
-        assert_memory_equal(d.mem + d.layout.slot[1].off, v2, n2);
-        assert_memory_not_equal(d.mem + d.layout.slot[1].off, p2, n2);
+        assert_memory_equal(d.mem + d.layout.slot[1].off, s.v[2], s.n[2]);
+        assert_memory_not_equal(d.mem + d.layout.slot[1].off, s.p[2], s.n[2]);
         boot(&d, &r);
         assert_int_equal(r.slot, 0);
         assert_int_equal(r.swapped, 1);
         assert_int_equal(r.state, OTA_STATE_TESTING);
         assert_int_equal(r.version.major, 2);
         /* Decrypted into the executable slot; the old image left re-encrypted with its own key. */
-        assert_memory_equal(d.mem + d.layout.slot[0].off, p2, n2);
-        assert_memory_equal(d.mem + d.layout.slot[1].off, v1, n1);
+        assert_memory_equal(d.mem + d.layout.slot[0].off, s.p[2], s.n[2]);
+        assert_memory_equal(d.mem + d.layout.slot[1].off, s.v[1], s.n[1]);
         {   /* The scratch holds what left slot 0 last (v1's plaintext, there anyway), never v2's. */
             uint8_t want[4096];
-            size_t last = (n2 - 1) / 4096 * 4096;
+            size_t last = (s.n[2] - 1) / 4096 * 4096;
             memset(want, 0xff, sizeof want);
-            if (n1 > last)
-                memcpy(want, p1 + last, n1 - last < 4096 ? n1 - last : 4096);
+            if (s.n[1] > last)
+                memcpy(want, s.p[1] + last, s.n[1] - last < 4096 ? s.n[1] - last : 4096);
             assert_memory_equal(d.mem + d.layout.scratch.off, want, sizeof want);
         }
 
@@ -265,127 +280,107 @@ static void test_swap_install_and_revert(void **state)
         assert_int_equal(r.rolled_back, 1);
         assert_int_equal(r.version.major, 1);
         assert_int_equal(r.state, OTA_STATE_FAILED);
-        assert_memory_equal(d.mem + d.layout.slot[0].off, p1, n1);
-        assert_memory_equal(d.mem + d.layout.slot[1].off, v2, n2); /* its ciphertext again */
+        assert_memory_equal(d.mem + d.layout.slot[0].off, s.p[1], s.n[1]);
+        assert_memory_equal(d.mem + d.layout.slot[1].off, s.v[2], s.n[2]); /* its ciphertext again */
 
         /* Again, and this time it confirms. */
-        assert_int_equal(download(&d, v2, n2), OTA_OK);
+        assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_OK);
         boot(&d, &r);
         assert_int_equal(r.version.major, 2);
         assert_int_equal(ota_confirm(&d.ctx), OTA_OK);
         boot(&d, &r);
         assert_int_equal(r.state, OTA_STATE_CONFIRMED);
-        assert_memory_equal(d.mem + d.layout.slot[0].off, p2, n2);
-        ota_flash_sim_close(d.sim);
-        free(v1);
-        free(v2);
-        free(p1);
-        free(p2);
+        assert_memory_equal(d.mem + d.layout.slot[0].off, s.p[2], s.n[2]);
+        done(&d, &s);
     }
 }
 
 static void test_plain_to_encrypted_and_back(void **state)
 {
-    uint8_t *v1, *v2, *p2, *v3;
-    size_t n1, n2, n3;
+    struct imgs s = {0};
     struct dev d;
     ota_boot_result_t r;
     (void)state;
-    make(1, 5000, 0, &v1, &n1); /* a plain factory image */
-    make(2, 20000, 16, &v2, &n2);
-    make(3, 7000, 0, &v3, &n3); /* a plain update after an encrypted one */
-    p2 = decrypted(v2, n2);
-    dev_open(&d, "stm32f4-1m", &plat_dev, v1, n1);
-    assert_int_equal(download(&d, v2, n2), OTA_OK);
+    add(&s, 1, 5000, 0); /* a plain factory image */
+    add(&s, 2, 20000, 16);
+    add(&s, 3, 7000, 0); /* a plain update after an encrypted one */
+    dev_open(&d, "stm32f4-1m", &plat_dev, s.v[1], s.n[1]);
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_OK);
     boot(&d, &r);
     assert_int_equal(r.version.major, 2);
-    assert_memory_equal(d.mem + d.layout.slot[0].off, p2, n2);
-    assert_memory_equal(d.mem + d.layout.slot[1].off, v1, n1); /* plain stays plain */
+    assert_memory_equal(d.mem + d.layout.slot[0].off, s.p[2], s.n[2]);
+    assert_memory_equal(d.mem + d.layout.slot[1].off, s.v[1], s.n[1]); /* plain stays plain */
     assert_int_equal(ota_confirm(&d.ctx), OTA_OK);
-    assert_int_equal(download(&d, v3, n3), OTA_OK);
+    assert_int_equal(download(&d, s.v[3], s.n[3]), OTA_OK);
     boot(&d, &r);
     assert_int_equal(r.version.major, 3);
-    assert_memory_equal(d.mem + d.layout.slot[0].off, v3, n3);
-    assert_memory_equal(d.mem + d.layout.slot[1].off, v2, n2); /* v2 leaves re-encrypted */
-    ota_flash_sim_close(d.sim);
-    free(v1);
-    free(v2);
-    free(p2);
-    free(v3);
+    assert_memory_equal(d.mem + d.layout.slot[0].off, s.v[3], s.n[3]);
+    assert_memory_equal(d.mem + d.layout.slot[1].off, s.v[2], s.n[2]); /* v2 leaves re-encrypted */
+    done(&d, &s);
 }
 
 static void test_key_only_from_the_port(void **state)
 {
-    uint8_t *v1, *v2, *p1;
-    size_t n1, n2;
+    struct imgs s = {0};
     struct dev d;
     ota_boot_result_t r;
     (void)state;
-    make(1, 4000, 16, &v1, &n1);
-    make(2, 6000, 16, &v2, &n2);
-    p1 = decrypted(v1, n1);
-    dev_open(&d, "swap-256k", &plat_none, p1, n1);
-    assert_int_equal(download(&d, v2, n2), OTA_ERR_ENC_KEY);
+    add(&s, 1, 4000, 16);
+    add(&s, 2, 6000, 16);
+    dev_open(&d, "swap-256k", &plat_none, s.p[1], s.n[1]);
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_ERR_ENC_KEY);
     assert_int_not_equal(d.ctx.rec.state, OTA_STATE_NEW);
     d.cfg.platform = NULL;
-    assert_int_equal(download(&d, v2, n2), OTA_ERR_ENC_KEY);
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_ERR_ENC_KEY);
     d.cfg.platform = &plat_other; /* another device's key: the TLV does not open */
-    assert_int_equal(download(&d, v2, n2), OTA_ERR_ENC_TLV);
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_ERR_ENC_TLV);
     assert_int_not_equal(d.ctx.rec.state, OTA_STATE_NEW);
     d.cfg.platform = &plat_dev; /* a build that does not enable encrypted images refuses them */
     d.cfg.enc = NULL;
-    assert_int_equal(download(&d, v2, n2), OTA_ERR_FLAGS);
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_ERR_FLAGS);
     assert_int_not_equal(d.ctx.rec.state, OTA_STATE_NEW);
     d.cfg.enc = &ota_enc_ecies_p256;
     boot(&d, &r);
     assert_int_equal(r.version.major, 1);
     assert_int_equal(r.swapped, 0);
-    assert_memory_equal(d.mem + d.layout.slot[0].off, p1, n1);
+    assert_memory_equal(d.mem + d.layout.slot[0].off, s.p[1], s.n[1]);
     /* A modified ciphertext byte fails the plaintext's hash. */
     d.cfg.platform = &plat_dev;
-    v2[600] ^= 1;
-    assert_int_equal(download(&d, v2, n2), OTA_ERR_HASH);
-    ota_flash_sim_close(d.sim);
-    free(v1);
-    free(v2);
-    free(p1);
+    s.v[2][600] ^= 1;
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_ERR_HASH);
+    done(&d, &s);
 }
 
 static void test_ab_decrypts_in_place(void **state)
 {
-    uint8_t *v1, *v2, *p2;
-    size_t n1, n2;
+    struct imgs s = {0};
     struct dev d;
     ota_boot_result_t r;
     (void)state;
-    make(1, 8000, 0, &v1, &n1);
-    make(2, 30001, 32, &v2, &n2);
-    p2 = decrypted(v2, n2);
+    add(&s, 1, 8000, 0);
+    add(&s, 2, 30001, 32);
 
     /* esp8266-512k has no scratch: an encrypted image cannot be made runnable in place. */
-    dev_open(&d, "esp8266-512k", &plat_dev, v1, n1);
-    assert_int_equal(download(&d, v2, n2), OTA_ERR_LAYOUT);
+    dev_open(&d, "esp8266-512k", &plat_dev, s.v[1], s.n[1]);
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_ERR_LAYOUT);
     boot(&d, &r);
     assert_int_equal(r.version.major, 1);
     /* With the 4K reserved sector between the slots as scratch, it is. */
     d.layout.scratch.off = 256 * 1024;
     d.layout.scratch.size = 4096;
-    assert_int_equal(download(&d, v2, n2), OTA_OK);
-    assert_memory_equal(d.mem + d.layout.slot[1].off, v2, n2); /* encrypted at rest */
+    assert_int_equal(download(&d, s.v[2], s.n[2]), OTA_OK);
+    assert_memory_equal(d.mem + d.layout.slot[1].off, s.v[2], s.n[2]); /* encrypted at rest */
     boot(&d, &r);
     assert_int_equal(r.slot, 1);
     assert_int_equal(r.state, OTA_STATE_TESTING);
     assert_int_equal(r.version.major, 2);
-    assert_memory_equal(d.mem + d.layout.slot[1].off, p2, n2); /* runs in place: plaintext */
-    assert_memory_equal(d.mem + d.layout.slot[0].off, v1, n1);
+    assert_memory_equal(d.mem + d.layout.slot[1].off, s.p[2], s.n[2]); /* runs in place: plaintext */
+    assert_memory_equal(d.mem + d.layout.slot[0].off, s.v[1], s.n[1]);
     assert_int_equal(ota_confirm(&d.ctx), OTA_OK);
     boot(&d, &r);
     assert_int_equal(r.slot, 1);
     assert_int_equal(r.state, OTA_STATE_CONFIRMED);
-    ota_flash_sim_close(d.sim);
-    free(v1);
-    free(v2);
-    free(p2);
+    done(&d, &s);
 }
 
 /* imgtool's encrypted image, downloaded and installed by the device like any other. */

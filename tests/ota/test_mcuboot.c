@@ -245,12 +245,7 @@ static void test_device_core_trailer_mode(void **state)
     const uint32_t image_end = 4760;
     (void)state;
     assert_non_null(pr);
-    memset(&c, 0, sizeof c);
-    c.size = pr->flash_size;
-    c.n_runs = pr->n_runs;
-    c.runs = pr->runs;
-    c.write_size = 4;
-    c.erased_val = 0xff;
+    ota_flash_sim_cfg_preset(&c, pr, 4, 0xff);
     assert_int_equal(ota_flash_sim_open(&c, &sim), OTA_OK);
     ota_flash_sim_bind(sim, &f);
     s0 = &pr->layout.slot[0];

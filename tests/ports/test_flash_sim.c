@@ -51,12 +51,7 @@ static ota_flash_sim_cfg_t stm32_cfg(void)
     const ota_preset_t *p = ota_preset_find("stm32f4-1m");
     ota_flash_sim_cfg_t c;
     assert_non_null(p);
-    memset(&c, 0, sizeof c);
-    c.size = p->flash_size;
-    c.n_runs = p->n_runs;
-    c.runs = p->runs;
-    c.write_size = 4;
-    c.erased_val = 0xff;
+    ota_flash_sim_cfg_preset(&c, p, 4, 0xff);
     return c;
 }
 

@@ -337,12 +337,7 @@ static int setup_init(struct setup *s, const ota_preset_t *p, uint32_t ws, uint8
         s->own.layout.scratch.size = 4096;
     }
     s->preset = p = &s->own;
-    memset(&sc, 0, sizeof sc);
-    sc.size = p->flash_size;
-    sc.n_runs = p->n_runs;
-    sc.runs = p->runs;
-    sc.write_size = ws;
-    sc.erased_val = erased;
+    ota_flash_sim_cfg_preset(&sc, p, ws, erased);
     if (ota_flash_sim_open(&sc, &s->sim) != OTA_OK)
         return -1;
     ota_flash_sim_bind(s->sim, &s->flash);

@@ -129,13 +129,8 @@ int main(int argc, char **argv)
         return 2;
     ota_key_free(key);
     fresh = access(flash_path, F_OK) != 0;
-    memset(&sc, 0, sizeof sc);
+    ota_flash_sim_cfg_preset(&sc, p, 8, 0xff);
     sc.path = flash_path;
-    sc.size = p->flash_size;
-    sc.n_runs = p->n_runs;
-    sc.runs = p->runs;
-    sc.write_size = 8;
-    sc.erased_val = 0xff;
     if (ota_flash_sim_open(&sc, &sim) != OTA_OK)
         return 1;
     ota_flash_sim_bind(sim, &flash);

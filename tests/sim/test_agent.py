@@ -11,20 +11,15 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "server"))
-sys.path.insert(0, os.path.join(HERE, "..", "net"))
-from otaserver import CLI, VECTORS, Server  # noqa: E402
+import simlib as sl
+from simlib import DEVICE, HERE, PUB
+from otaserver import Server  # noqa: E402 (simlib puts tests/server and tests/net on sys.path)
 import netlib as nl  # noqa: E402
 
-DEVICE = os.environ.get("OTAKIT_DEVICE", "build/tools/sim/otakit-device")
-KEY = os.path.join(VECTORS, "ec256-key.pem")
-PUB = os.path.join(VECTORS, "ec256-pub.pem")
 PRODUCT = "agent"
 
 
@@ -38,17 +33,11 @@ class Fixture:
         self.factory = self.image("1.0.0", upload=False)
 
     def image(self, version, behaviour="healthy", size=30000, upload=True):
-        raw = os.path.join(self.tmp, "fw-%s.bin" % version)
         img = os.path.join(self.tmp, "fw-%s.img" % version)
         if not os.path.exists(img):
-            subprocess.run([DEVICE, "mkfw", "--version", version, "--behaviour", behaviour, "--size", str(size), raw],
-                           check=True)
-            subprocess.run([CLI, "sign", "-k", KEY, "-v", version, "--product", PRODUCT, raw, img], check=True,
-                           capture_output=True)
+            sl.firmware(self.tmp, version, PRODUCT, behaviour, size)
         if upload:
-            with open(img, "rb") as f:
-                st, rel, _ = self.s.req("POST", "/api/v1/products/%s/releases" % PRODUCT, f.read(), token=self.owner)
-            assert st == 201, (st, rel)
+            sl.upload(self.s, PRODUCT, self.owner, img)
         return img
 
     def args(self, name, *extra):

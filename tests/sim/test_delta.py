@@ -13,20 +13,15 @@ import random
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "server"))
-sys.path.insert(0, os.path.join(HERE, "..", "net"))
-from otaserver import CLI, VECTORS, Server  # noqa: E402
+import simlib as sl
+from simlib import DEVICE, KEY, PUB
+from otaserver import Server  # noqa: E402 (simlib puts tests/server and tests/net on sys.path)
 import netlib as nl  # noqa: E402
 
-DEVICE = os.environ.get("OTAKIT_DEVICE", "build/tools/sim/otakit-device")
-KEY = os.path.join(VECTORS, "ec256-key.pem")
-PUB = os.path.join(VECTORS, "ec256-pub.pem")
 PRODUCT = "delta"
 
 
@@ -115,8 +110,7 @@ class Delta(unittest.TestCase):
     @classmethod
     def raw(cls, version, size=90000):
         path = os.path.join(cls.tmp, "fw-%s.bin" % version)
-        subprocess.run([DEVICE, "mkfw", "--version", version, "--behaviour", "healthy", "--size", str(size), path],
-                       check=True)
+        sl.mkfw(path, version, size=size)
         with open(path, "rb") as f:
             return f.read()
 
@@ -126,12 +120,9 @@ class Delta(unittest.TestCase):
         img = os.path.join(cls.tmp, (name or "fw-" + version) + ".img")
         with open(raw, "wb") as f:
             f.write(data)
-        subprocess.run([CLI, "sign", "-k", KEY, "-v", version, "--product", PRODUCT, raw, img], check=True,
-                       capture_output=True)
+        sl.sign(raw, img, version, PRODUCT)
         if upload:
-            with open(img, "rb") as f:
-                st, rel, _ = cls.s.req("POST", "/api/v1/products/%s/releases" % PRODUCT, f.read(), token=cls.owner)
-            assert st == 201, (st, rel)
+            sl.upload(cls.s, PRODUCT, cls.owner, img)
         return img
 
     def new_release(self, version, seed):

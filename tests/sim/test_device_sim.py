@@ -8,17 +8,14 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
-from otaserver import CLI, VECTORS, Server  # noqa: E402
+import simlib as sl
+from simlib import CLI, DEVICE, KEY, PUB
+from otaserver import Server  # noqa: E402 (simlib puts tests/server on sys.path)
 
-DEVICE = os.environ.get("OTAKIT_DEVICE", "build/tools/sim/otakit-device")
-KEY = os.path.join(VECTORS, "ec256-key.pem")
-PUB = os.path.join(VECTORS, "ec256-pub.pem")
 PRODUCT = "sim"
 
 
@@ -40,17 +37,9 @@ class DeviceSim(unittest.TestCase):
     @classmethod
     def image(cls, version, behaviour, size=20000, upload=True):
         """mkfw + otakit sign; uploads it as a release unless upload is False. Returns the image path."""
-        raw = os.path.join(cls.tmp, "fw-%s.bin" % version)
-        img = os.path.join(cls.tmp, "fw-%s.img" % version)
-        subprocess.run([DEVICE, "mkfw", "--version", version, "--behaviour", behaviour, "--size", str(size), raw],
-                       check=True)
-        subprocess.run([CLI, "sign", "-k", KEY, "-v", version, "--product", PRODUCT, raw, img],
-                       check=True, capture_output=True)
+        img = sl.firmware(cls.tmp, version, PRODUCT, behaviour, size)
         if upload:
-            with open(img, "rb") as f:
-                data = f.read()
-            st, rel, _ = cls.s.req("POST", "/api/v1/products/%s/releases" % PRODUCT, data, token=cls.owner)
-            assert st == 201, (st, rel)
+            sl.upload(cls.s, PRODUCT, cls.owner, img)
         return img
 
     def rollout(self, version, devices):

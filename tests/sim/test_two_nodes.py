@@ -11,18 +11,15 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
-from otaserver import CLI, PG_CLUSTER, VECTORS, PgConn, Server, new_pg_db  # noqa: E402
+import simlib as sl
+from simlib import CLI, DEVICE, PUB
+from otaserver import PG_CLUSTER, PgConn, Server, new_pg_db  # noqa: E402 (simlib puts tests/server on sys.path)
 
-DEVICE = os.environ.get("OTAKIT_DEVICE", "build/tools/sim/otakit-device")
-KEY = os.path.join(VECTORS, "ec256-key.pem")
-PUB = os.path.join(VECTORS, "ec256-pub.pem")
 PRODUCT = "duo"
 FLEET = 8  # per otakit-device process; two processes
 
@@ -112,15 +109,9 @@ class TwoNodes(unittest.TestCase):
             self.assertEqual(b.req("GET", "/api/v1/products/" + PRODUCT, token=owner)[0], 200)
 
             def image(version, upload):
-                raw, img = os.path.join(tmp, "fw-%s.bin" % version), os.path.join(tmp, "fw-%s.img" % version)
-                subprocess.run([DEVICE, "mkfw", "--version", version, "--behaviour", "healthy", "--size", "60000",
-                                raw], check=True)
-                subprocess.run([CLI, "sign", "-k", KEY, "-v", version, "--product", PRODUCT, raw, img], check=True,
-                               capture_output=True)
+                img = sl.firmware(tmp, version, PRODUCT, size=60000)
                 if upload:  # uploaded to node b, stored in the shared directory, offered by both
-                    with open(img, "rb") as f:
-                        st, rel, _ = b.req("POST", "/api/v1/products/%s/releases" % PRODUCT, f.read(), token=owner)
-                    self.assertEqual(st, 201, rel)
+                    sl.upload(b, PRODUCT, owner, img)
                 return img
 
             factory = image("1.0.0", False)

@@ -11,7 +11,6 @@
 #include "otakit/agent_loop.h"
 #include "otakit/http.h"
 #include "otakit/ota.h"
-#include "otakit/presets.h"
 #include "otakit/settings.h"
 #include "otakit/tls.h"
 #include "port_stub.h"
@@ -32,26 +31,16 @@ static unsigned char crypto_heap[32 * 1024];
 
 int main(void)
 {
-    const ota_preset_t *p = ota_preset_find("stm32f4-1m");
-    ota_flash_t flash = {&stub_flash_ops, NULL, 0, 8, 0xff, 0, NULL};
+    ota_flash_t flash;
     ota_config_t cfg;
     ota_tls_cfg_t tcfg;
     ota_http_cfg_t hcfg;
     ota_agent_cfg_t ac;
 
-    if (!p)
+    if (!link_config(&flash, &cfg))
         return 1;
     mbedtls_memory_buffer_alloc_init(crypto_heap, sizeof crypto_heap);
-    flash.size = p->flash_size;
-    flash.n_runs = p->n_runs;
-    flash.runs = p->runs;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.flash = &flash;
-    cfg.layout = &p->layout;
-    cfg.keys = stub_keys;
-    cfg.n_keys = 1;
     cfg.product = "demo";
-    cfg.platform = &stub_platform;
     if (ota_init(&ctx, &cfg) != OTA_OK)
         return 2;
     /* What the bootloader booted: this firmware's own version, the slot and state from the journal. */

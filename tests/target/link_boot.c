@@ -4,11 +4,9 @@
  * libotakit_device.a and the target's mbedTLS, with newlib-nano and no syscall stubs, so any
  * symbol that nobody provides fails the link. Not run; scripts/cross-check.sh prints its size.
  */
-#include <string.h>
 
 #include "mbedtls/memory_buffer_alloc.h"
 #include "otakit/ota.h"
-#include "otakit/presets.h"
 #include "port_stub.h"
 
 static ota_ctx_t ctx;
@@ -16,27 +14,18 @@ static unsigned char crypto_heap[4096]; /* mbedTLS's bignums during an ECDSA-P25
 
 int main(void)
 {
-    const ota_preset_t *p = ota_preset_find("stm32f4-1m");
-    ota_flash_t flash = {&stub_flash_ops, NULL, 0, 8, 0xff, 0, NULL};
+    const ota_preset_t *p;
+    ota_flash_t flash;
     ota_config_t cfg;
     ota_boot_result_t r;
     ota_verify_cfg_t vcfg = {stub_keys, 1, 0};
     ota_image_info_t info;
     uint32_t off;
 
-    if (!p)
+    if (!(p = link_config(&flash, &cfg)))
         return 1;
     mbedtls_memory_buffer_alloc_init(crypto_heap, sizeof crypto_heap);
-    flash.size = p->flash_size;
-    flash.n_runs = p->n_runs;
-    flash.runs = p->runs;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.flash = &flash;
-    cfg.layout = &p->layout;
-    cfg.keys = stub_keys;
-    cfg.n_keys = 1;
     cfg.boot_check_signature = 1;
-    cfg.platform = &stub_platform;
     if (ota_init(&ctx, &cfg) != OTA_OK || ota_boot(&ctx, &r) != OTA_OK)
         return 2;
     /* What a recovery loader does before it accepts an image: check it where it lies. */

@@ -8,7 +8,6 @@
 #include "mbedtls/memory_buffer_alloc.h"
 #include "otakit/enc.h"
 #include "otakit/ota.h"
-#include "otakit/presets.h"
 #include "port_stub.h"
 
 static ota_ctx_t ctx;
@@ -24,24 +23,15 @@ static int enc_key(void *c, uint8_t out[32])
 
 int main(void)
 {
-    const ota_preset_t *p = ota_preset_find("stm32f4-1m");
-    ota_flash_t flash = {&stub_flash_ops, NULL, 0, 8, 0xff, 0, NULL};
+    ota_flash_t flash;
     ota_platform_ops_t plat = stub_platform;
     ota_config_t cfg;
     ota_boot_result_t r;
 
-    if (!p)
+    if (!link_config(&flash, &cfg))
         return 1;
     mbedtls_memory_buffer_alloc_init(crypto_heap, sizeof crypto_heap);
     plat.enc_private_key = enc_key;
-    flash.size = p->flash_size;
-    flash.n_runs = p->n_runs;
-    flash.runs = p->runs;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.flash = &flash;
-    cfg.layout = &p->layout;
-    cfg.keys = stub_keys;
-    cfg.n_keys = 1;
     cfg.boot_check_signature = 1;
     cfg.platform = &plat;
     cfg.enc = &ota_enc_ecies_p256;

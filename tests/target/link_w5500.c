@@ -10,7 +10,6 @@
 #include "otakit/agent.h"
 #include "otakit/http.h"
 #include "otakit/ota.h"
-#include "otakit/presets.h"
 #include "otakit/w5500.h"
 #include "port_stub.h"
 
@@ -54,26 +53,16 @@ static char check_buf[2048];
 
 int main(void)
 {
-    const ota_preset_t *p = ota_preset_find("stm32f4-1m");
-    ota_flash_t flash = {&stub_flash_ops, NULL, 0, 8, 0xff, 0, NULL};
+    ota_flash_t flash;
     ota_w5500_cfg_t wcfg;
     ota_config_t cfg;
     ota_http_cfg_t hcfg;
     ota_pull_opts_t o;
     const char *token = "device-token";
 
-    if (!p)
+    if (!link_config(&flash, &cfg))
         return 1;
-    flash.size = p->flash_size;
-    flash.n_runs = p->n_runs;
-    flash.runs = p->runs;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.flash = &flash;
-    cfg.layout = &p->layout;
-    cfg.keys = stub_keys;
-    cfg.n_keys = 1;
     cfg.product = "demo";
-    cfg.platform = &stub_platform;
     if (ota_init(&ctx, &cfg) != OTA_OK)
         return 2;
     memset(&wcfg, 0, sizeof wcfg);

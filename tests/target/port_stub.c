@@ -80,6 +80,25 @@ const ota_platform_ops_t stub_platform = {.now_ms = now_ms, .sleep_ms = sleep_ms
 static const uint8_t key_der[91] = {0x30, 0x59};
 const ota_pubkey_t stub_keys[1] = {{key_der, sizeof key_der}};
 
+const ota_preset_t *link_config(ota_flash_t *flash, ota_config_t *cfg)
+{
+    const ota_preset_t *p = ota_preset_find("stm32f4-1m");
+    const ota_flash_t f = {&stub_flash_ops, NULL, 0, 8, 0xff, 0, NULL};
+    memset(cfg, 0, sizeof *cfg);
+    *flash = f;
+    if (!p)
+        return NULL;
+    flash->size = p->flash_size;
+    flash->n_runs = p->n_runs;
+    flash->runs = p->runs;
+    cfg->flash = flash;
+    cfg->layout = &p->layout;
+    cfg->keys = stub_keys;
+    cfg->n_keys = 1;
+    cfg->platform = &stub_platform;
+    return p;
+}
+
 int main(void);
 void reset_handler(void);
 

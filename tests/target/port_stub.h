@@ -7,7 +7,9 @@
 #include "otakit/flash.h"
 #include "otakit/image.h"
 #include "otakit/net.h"
+#include "otakit/ota.h"
 #include "otakit/port.h"
+#include "otakit/presets.h"
 
 extern const ota_flash_ops_t stub_flash_ops; /* memory-mapped flash at 0x08000000; programming stubbed */
 extern const ota_net_ops_t stub_net_ops;     /* no network */
@@ -16,5 +18,10 @@ extern const ota_pubkey_t stub_keys[1];      /* a trusted key, as `otakit getpub
 
 /* Reads through the flash ops at the slot offset *(const uint32_t *)ctx (an ota_read_fn). */
 int stub_slot_read(void *ctx, uint32_t off, void *buf, uint32_t len);
+
+/* The program flash every link check updates: the stm32f4-1m preset's sectors through stub_flash_ops
+ * into *flash, and *cfg zeroed but for that flash, the preset's layout, stub_keys and stub_platform.
+ * Returns the preset (NULL if it is missing). */
+const ota_preset_t *link_config(ota_flash_t *flash, ota_config_t *cfg);
 
 #endif

@@ -9,23 +9,7 @@ V=$(realpath "$2")
 E=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-python3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-run() { "$otakit" "$@" >out 2>err; rc=$?; }
-expect() {
-  local want=$1 desc=$2; shift 2
-  run "$@"
-  if [[ $rc == "$want" ]]; then ok; else bad "$desc: exit $rc, want $want ($*)"; sed 's/^/    /' out err; fi
-}
-has() { grep -qF -- "$2" "$1" && ok || { bad "$1 lacks '$2'"; sed 's/^/    /' "$1"; }; }
-flip() { # flip FILE OFFSET
-  local b; b=$(xxd -s "$2" -l 1 -p "$1"); printf -v b '%02x' $((0x$b ^ 1))
-  printf "\\x$b" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
+source "$here/../../cli/expect.sh"
 check() { "$py" "$here/enc_check.py" "$E/enc-ec256-key.pem" "$V/ec256-pub.pem" "$@"; }
 K=(-k "$V/ec256-key.pem")
 DK=(-K "$E/enc-ec256-key.pem")
@@ -103,5 +87,4 @@ PY
 expect 2 "bad --encrypt-keylen" sign "${K[@]}" -v 1.0.0 -E "$E/enc-ec256-pub.pem" --encrypt-keylen 192 p1.bin x.img
 expect 1 "missing encryption key" sign "${K[@]}" -v 1.0.0 -E nonexistent.pem p1.bin x.img
 
-echo "encrypted interop: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+report "encrypted interop"

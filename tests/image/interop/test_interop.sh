@@ -8,12 +8,7 @@ otakit=$(realpath "$1")
 V=$(realpath "$2")
 A=$(realpath "${3:-$V/../imgtool-algs}") # RSA-2048/3072, ECDSA-P384, Ed25519 (tests/vectors/README.md)
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+source "$here/../../cli/expect.sh"
 sign() { "$otakit" sign -k "$V/ec256-key.pem" "$@" >/dev/null || bad "otakit sign $*"; }
 
 # The checker itself must accept imgtool's images and reject a tampered one, or it proves nothing.
@@ -104,5 +99,4 @@ PY
   fi
 done
 
-echo "interop: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+report interop

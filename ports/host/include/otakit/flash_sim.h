@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "otakit/flash.h"
+#include "otakit/presets.h"
 
 typedef struct ota_flash_sim ota_flash_sim_t;
 
@@ -60,6 +61,11 @@ typedef struct {
     uint64_t violations;       /* calls refused for breaking a flash rule (see above) */
     uint64_t sim_time_us;      /* simulated busy time of completed programs and erases */
 } ota_flash_sim_stats_t;
+
+/* Zeroes *cfg, then gives it the flash of preset p (its size and sector map), write_size and
+ * erased_val: memory backed, no simulated time. Set the other fields after it. */
+void ota_flash_sim_cfg_preset(ota_flash_sim_cfg_t *cfg, const ota_preset_t *p, uint32_t write_size,
+                              uint8_t erased_val);
 
 /* Creates a simulator from cfg (checked like ota_flash_check(); cfg->runs is copied).
  * On OTA_OK *out owns the flash until ota_flash_sim_close(); else OTA_ERR_ARG, _FILE or _NO_MEM. */
