@@ -186,9 +186,13 @@ class MqttDevice(sim.DeviceSim):
                 self.proc.wait()
                 break
         self.assertGreater(sent, 0, "".join(err))
+        killed = self.proc
         self.start("mq-kill", "--poll", "60")  # the same flash file
+        self.addCleanup(killed.stdout.close)
         err += push.stderr.readlines()
         out = push.stdout.read()
+        push.stdout.close()
+        push.stderr.close()
         text = "".join(err)
         self.assertEqual(push.wait(timeout=120), 0, text)
         self.assertIn("the device dropped off the broker at offset", text)
