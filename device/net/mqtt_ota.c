@@ -228,16 +228,17 @@ static void stop(ota_mqtt_ota_t *s)
     s->next = s->total = 0;
 }
 
-/* The transfer in flight, as flash holds it. A transfer the writer no longer runs (ota_end,
- * ota_abort or another transport's ota_begin) is not ours any more. After a reset (nothing in
- * flight here, the journal still DOWNLOADING) the download is taken up at the journal's checkpoint
- * by ota_resume(): the start of the last sector the writer entered, written to the journal only
- * after every byte below it was programmed, so the offset reported never claims a byte that a
- * power cut could have lost. ota_end() still verifies the whole image from flash. */
+/* The transfer in flight, as flash holds it. A transfer the writer no longer runs as we left it
+ * (ota_end, ota_abort, or another transport's ota_begin or writes) is not ours any more. After a
+ * reset (nothing in flight here, the journal still DOWNLOADING) the download is taken up at the
+ * journal's checkpoint by ota_resume(): the start of the last sector the writer entered, written
+ * to the journal only after every byte below it was programmed, so the offset reported never
+ * claims a byte that a power cut could have lost. ota_end() still verifies the whole image from
+ * flash. */
 static void adopt(ota_mqtt_ota_t *s)
 {
     uint32_t off = OTA_RESUME_AUTO, size = 0;
-    if (s->active && !s->ota->w_active)
+    if (s->active && (!s->ota->w_active || s->ota->w_written != s->next || s->ota->w_size != s->total))
         s->active = 0, s->next = s->total = 0;
     if (s->active || s->ota->rec.state != OTA_STATE_DOWNLOADING)
         return;
