@@ -91,7 +91,7 @@ static int help(void)
           "  --catalog URL         with --push: the update page /_ac/update lists this AutoConnect\n"
           "                        catalog (http://host:port/path) and pulls the chosen binary;\n"
           "                        --catalog otakit: the otakit images of this device's product from\n"
-          "                        --server (GET /api/v1/device/catalog with the device token)\n\n"
+          "                        --server (its catalog for this device, with the device token)\n\n"
           "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
           stdout);
     return 0;
