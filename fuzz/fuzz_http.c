@@ -5,7 +5,8 @@
  * Content-Range, ETag, x-MD5, Connection, Location with redirects on), 1xx answers, chunk sizes,
  * extensions and trailers, bodies framed every way. With keep-alive a second request reads the
  * next answer from the rest of the input. The same stream then goes through ota_check_parse() and
- * ota_mongoose_parse() (the JSON seeds have two leading bytes for the layout). Flags byte: bit 1 redirects, bit 2 keep-alive, bit 3 a deadline, bit 4
+ * ota_mongoose_parse(), ota_catalog_pick() and ota_catalog_device_find() (the JSON seeds have two
+ * leading bytes for the layout). Flags byte: bit 1 redirects, bit 2 keep-alive, bit 3 a deadline, bit 4
  * HEAD, bit 5 a Range request, bit 6 read_all into a small buffer.
  *
  * Besides ASan and UBSan it checks what callers rely on: a parsed status is 100..599, ETag and
@@ -44,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static ota_http_t c;
     static ota_check_t chk;
     static ota_mongoose_t mg;
+    static ota_catalog_t cat;
     static char small[300];
     ota_http_cfg_t cfg;
     ota_http_req_t req;
@@ -98,5 +100,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(strlen(chk.sha256) == 64 && chk.n_commands <= OTA_CHECK_MAX_COMMANDS);
     rc = ota_mongoose_parse((const char *)f.p, f.len, "1.0.0", &mg);
     FZ_CHECK(rc == OTA_OK || rc == OTA_ERR_JSON || rc == OTA_ERR_NO_SPACE);
+    rc = ota_catalog_pick((const char *)f.p, f.len, "http://h", "fw", "1.0.0", 1, &cat);
+    FZ_CHECK(rc == OTA_OK || rc == OTA_ERR_JSON || rc == OTA_ERR_NO_SPACE);
+    rc = ota_catalog_device_find((const char *)f.p, f.len, "2.0.0.bin", &cat);
+    FZ_CHECK(rc == OTA_OK || rc == OTA_ERR_JSON || rc == OTA_ERR_ARG);
+    if (rc == OTA_OK)
+        FZ_CHECK(!strcmp(cat.name, "2.0.0.bin") && strlen(cat.sha256) == 64 && cat.size && cat.url[0]);
     return 0;
 }

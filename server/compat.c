@@ -13,6 +13,8 @@
  * AutoConnect update server (section 7)
  *   GET /_catalog?op=list&path=/{product}   flat JSON array of {"name","type","date","time","size"}
  *   GET /{product}/{name}                   the binary, with the ESP update headers (else 403)
+ *   GET /api/v1/device/catalog              (device token) the same list of the device's own
+ *                                           product's otakit images, for its update page
  * Mongoose pull (section 2): compat_mongoose.c. What every one of them does first (product, device,
  * claims): compat_lookup.c.
  */
@@ -291,13 +293,27 @@ static void catalog_name(char *out, size_t n, const char *version, int slot)
         snprintf(out, n, "%s.bin", version);
 }
 
+/* One catalog entry as AutoConnect's client reads it: name, type "bin", the protocol's MM/DD/YY
+ * date and HH:MM:SS time (AutoConnect's own server writes them so), size. */
+static json_t *catalog_entry(const char *name, int64_t size, int64_t created_at)
+{
+    char date[40], tim[40];
+    time_t t = (time_t)created_at;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(date, sizeof date, "%02d/%02d/%02d", tm.tm_mon + 1, tm.tm_mday, (tm.tm_year + 1900) % 100);
+    snprintf(tim, sizeof tim, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return json_pack("{s:s,s:s,s:s,s:s,s:I}", "name", name, "type", "bin", "date", date, "time", tim, "size",
+                     (json_int_t)size);
+}
+
 static enum MHD_Result catalog(http_req_t *r)
 {
     const char *op = http_query(r, "op"), *path = http_query(r, "path");
     db_t *db = db_get();
     db_stmt_t *st;
     json_t *arr = json_array();
-    char name[120], date[40], tim[40], dir[80];
+    char name[120], dir[80];
     compat_policy_t pol;
     int64_t product;
 
@@ -337,16 +353,9 @@ static enum MHD_Result catalog(http_req_t *r)
                 "ORDER BY r.version_value DESC, a.slot",
                 "i", product);
     while (st && db_step(st) == DB_ROW) {
-        time_t t = (time_t)db_column_int64(st, 4);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        /* The protocol's date is MM/DD/YY (AutoConnect's own server writes it so). */
-        snprintf(date, sizeof date, "%02d/%02d/%02d", tm.tm_mon + 1, tm.tm_mday, (tm.tm_year + 1900) % 100);
-        snprintf(tim, sizeof tim, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
         catalog_name(name, sizeof name, q_text(st, 0), db_column_int(st, 1));
         /* Entries stay short: the client parses each into a 256-byte buffer. */
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:I}", "name", name, "type", "bin", "date", date,
-                                             "time", tim, "size", (json_int_t)db_column_int64(st, 3)));
+        json_array_append_new(arr, catalog_entry(name, db_column_int64(st, 3), db_column_int64(st, 4)));
     }
     db_done(st);
     return http_json(r, 200, arr);
@@ -383,7 +392,55 @@ static enum MHD_Result catalog_download(http_req_t *r)
     return serve_esp(r, sha, md5, http_param(r, 1), version);
 }
 
+/* The same catalog for a device of otakit images (its update page, otakit/update_page.h): the
+ * releases of the device's own product in the otakit format, newest first, that it could install
+ * (slot-independent or built for the slot it does not run from; security counter not below its
+ * floor). Each entry adds version, sha256 and url, the device-token download of the artifact as a
+ * rollout's manifest names it (which checks the product again), so the device pulls it like a
+ * rollout: Range resume, hash, signature. */
+static enum MHD_Result device_catalog(http_req_t *r)
+{
+    db_t *db = db_get();
+    db_stmt_t *st;
+    json_t *arr, *e;
+    char name[120], url[600];
+    int64_t product = 0, slot = 0, counter = 0;
+
+    if (!db)
+        return http_error(r, ERR_DATABASE, "no connection");
+    st = q_prep(db, "SELECT product, slot, security_counter FROM devices WHERE id = ?", "i", r->auth_device);
+    if (st && db_step(st) == DB_ROW) {
+        product = db_column_int64(st, 0);
+        slot = db_column_int64(st, 1);
+        counter = db_column_int64(st, 2);
+    }
+    db_done(st);
+    if (!product)
+        return http_error(r, ERR_NOT_FOUND, "no such device");
+    st = q_prep(db,
+                "SELECT r.version, a.slot, a.size, a.created_at, a.sha256 FROM artifacts a "
+                "JOIN releases r ON r.id = a.release WHERE r.product = ? AND a.format = 'otakit' "
+                "AND (a.slot < 0 OR a.slot = 1 - ?) AND r.security_counter >= ? "
+                "ORDER BY r.version_value DESC, a.slot",
+                "iii", product, slot, counter);
+    if (!st)
+        return http_error(r, ERR_DATABASE, "cannot list the catalog: %s", db_errmsg(db));
+    arr = json_array();
+    while (db_step(st) == DB_ROW) {
+        catalog_name(name, sizeof name, q_text(st, 0), db_column_int(st, 1));
+        snprintf(url, sizeof url, "%s/api/v1/artifacts/%s", g_server.public_url, q_text(st, 4));
+        e = catalog_entry(name, db_column_int64(st, 2), db_column_int64(st, 3));
+        json_object_set_new(e, "version", json_string(q_text(st, 0)));
+        json_object_set_new(e, "sha256", json_string(q_text(st, 4)));
+        json_object_set_new(e, "url", json_string(url));
+        json_array_append_new(arr, e);
+    }
+    db_done(st);
+    return http_json(r, 200, arr);
+}
+
 const http_route_t compat_routes[] = {
+    {"GET", "/api/v1/device/catalog", device_catalog, AUTH_DEVICE, BODY_NONE},
     {"GET", "/api/v1/esp/{product}/update", esp_update, AUTH_NONE, BODY_NONE},
     {"GET", "/_catalog", catalog, AUTH_NONE, BODY_NONE},
     {"GET", "/{product}/{name}", catalog_download, AUTH_NONE, BODY_NONE},

@@ -2,12 +2,14 @@
  * AutoConnect update server catalog (Hieromon/AutoConnect src/AutoConnectUpdate.cpp, _onCatalog()
  * and update(); its server src/updateserver/python3/updateserver.py; otakit-server serves the same
  * list): list the binaries, pick the newest one this device can take, and build its download URL
- * the way AutoConnect does, for ota_esp_update(). See otakit/agent.h.
+ * the way AutoConnect does, for ota_esp_update(); and otakit-server's catalog for a device of otakit
+ * images, whose entries name the artifact to pull with ota_pull_image(). See otakit/agent.h.
  */
 #include <string.h>
 
 #include "otakit/agent.h"
 
+#include "api.h"
 #include "json.h"
 #include "core/buf.h"
 #include "core/text.h"
@@ -202,4 +204,115 @@ int ota_catalog_check(ota_http_t *http, const char *base_url, const char *path, 
     if ((rc = ota_http_get_all(http, &url, NULL, buf, cap, &len)) != OTA_OK)
         return rc;
     return ota_catalog_pick(buf, len, base_url, path, running_version, inactive_slot, out);
+}
+
+/* ---- otakit-server's catalog for a device (GET /api/v1/device/catalog) ------------------------ */
+
+int ota_catalog_device_list(ota_http_t *http, const char *server_url, const char *token, char *buf, size_t cap,
+                            size_t *len)
+{
+    ota_url_t url;
+    ota_buf_t w;
+    int rc;
+    if (!http || !token || !buf || cap < 2 || !len)
+        return OTA_ERR_ARG;
+    if ((rc = ota_api_url(server_url, &url, &w)) != OTA_OK)
+        return rc;
+    ota_buf_put(&w, "/api/v1/device/catalog");
+    if (w.full)
+        return OTA_ERR_URL;
+    if ((rc = ota_http_get_all(http, &url, token, buf, cap - 1, len)) != OTA_OK)
+        return rc;
+    buf[*len] = 0;
+    return OTA_OK;
+}
+
+/* Reads one entry object into *out (name, version, url, size, sha256). Returns 0 or an error. */
+static int device_entry(ota_json_t *j, ota_catalog_t *out, uint8_t *have)
+{
+    const char *k;
+    size_t kl;
+    int m = 0, rc;
+    *have = 0;
+    if (ota_json_enter(j, '{'))
+        return OTA_ERR_JSON;
+    while ((rc = ota_json_member(j, &m, &k, &kl)) == 1) {
+        if (ota_json_key_is(k, kl, "name"))
+            rc = ota_json_string(j, out->name, sizeof out->name);
+        else if (ota_json_key_is(k, kl, "version"))
+            rc = ota_json_string(j, out->version, sizeof out->version);
+        else if (ota_json_key_is(k, kl, "url"))
+            rc = ota_json_string(j, out->url, sizeof out->url);
+        else if (ota_json_key_is(k, kl, "size"))
+            *have |= (rc = ota_json_u32(j, &out->size)) == 0 ? 1 : 0;
+        else if (ota_json_key_is(k, kl, "sha256"))
+            *have |= (rc = ota_json_sha256(j, out->sha256)) == 0 ? 2 : 0;
+        else
+            rc = ota_json_skip(j);
+        if (rc == OTA_ERR_NO_SPACE) { /* a string longer than this device takes: not an entry for it */
+            *have |= 4;
+            rc = 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return rc < 0 ? rc : OTA_OK;
+}
+
+int ota_catalog_device_find(const char *json, size_t len, const char *name, ota_catalog_t *out)
+{
+    ota_json_t j;
+    ota_catalog_t e;
+    int n = 0, rc, found = 0;
+    uint32_t count = 0;
+    uint8_t have;
+    if (!json || !name || !out)
+        return OTA_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    ota_json_init(&j, json, len);
+    if (ota_json_enter(&j, '['))
+        return OTA_ERR_JSON;
+    while ((rc = ota_json_element(&j, &n)) == 1) {
+        if (ota_json_peek(&j) != '{') {
+            if ((rc = ota_json_skip(&j)) < 0)
+                return rc;
+            continue;
+        }
+        memset(&e, 0, sizeof e);
+        if ((rc = device_entry(&j, &e, &have)) < 0)
+            return rc;
+        count++;
+        /* The first entry of that name with everything a pinned pull needs. */
+        if (!found && have == 3 && e.url[0] && e.size && !strcmp(e.name, name)) {
+            *out = e;
+            found = 1;
+        }
+    }
+    if (rc < 0 || ota_json_finish(&j))
+        return OTA_ERR_JSON;
+    out->entries = count;
+    return found ? OTA_OK : OTA_ERR_ARG;
+}
+
+int ota_catalog_device_pull(ota_ctx_t *ctx, ota_http_t *http, const char *server_url, const char *token,
+                            const char *name, char *buf, size_t cap, const ota_pull_opts_t *opts,
+                            ota_pull_stats_t *stats)
+{
+    ota_pull_opts_t o;
+    ota_catalog_t e;
+    size_t len;
+    int rc;
+    if (!ctx || !name)
+        return OTA_ERR_ARG;
+    if ((rc = ota_catalog_device_list(http, server_url, token, buf, cap, &len)) != OTA_OK ||
+        (rc = ota_catalog_device_find(buf, len, name, &e)) != OTA_OK)
+        return rc;
+    if (opts)
+        o = *opts;
+    else
+        memset(&o, 0, sizeof o);
+    o.token = token;
+    o.size = e.size;
+    o.sha256 = e.sha256;
+    return ota_pull_image(ctx, http, e.url, &o, stats);
 }

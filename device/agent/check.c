@@ -62,24 +62,6 @@ static int parse_command(ota_json_t *j, ota_command_t *c)
     return has_id && has_type ? OTA_OK : OTA_ERR_JSON;
 }
 
-/* 64 hex digits, stored lowercase. */
-static int sha_field(ota_json_t *j, char out[65])
-{
-    int rc = ota_json_string(j, out, 65), i;
-    if (rc == OTA_ERR_NO_SPACE || (rc >= 0 && rc != 64))
-        return OTA_ERR_JSON;
-    if (rc < 0)
-        return rc;
-    for (i = 0; i < 64; i++) {
-        char ch = out[i];
-        if (ch >= 'A' && ch <= 'F')
-            out[i] = (char)(ch - 'A' + 'a');
-        else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-            return OTA_ERR_JSON;
-    }
-    return 0;
-}
-
 /* "delta": {"url","size","sha256","base_sha256"}. */
 static int parse_delta(ota_json_t *j, ota_check_t *o)
 {
@@ -98,10 +80,10 @@ static int parse_delta(ota_json_t *j, ota_check_t *o)
             rc = ota_json_u32(j, &o->delta_size);
             have |= 2;
         } else if (KEY("sha256")) {
-            rc = sha_field(j, o->delta_sha256);
+            rc = ota_json_sha256(j, o->delta_sha256);
             have |= 4;
         } else if (KEY("base_sha256")) {
-            rc = sha_field(j, o->delta_base);
+            rc = ota_json_sha256(j, o->delta_base);
             have |= 8;
         } else {
             rc = ota_json_skip(j);
@@ -140,7 +122,7 @@ static int parse_update(ota_json_t *j, ota_check_t *o)
             rc = ota_json_u32(j, &o->size);
             have |= F_SIZE;
         } else if (KEY("sha256")) {
-            rc = sha_field(j, o->sha256);
+            rc = ota_json_sha256(j, o->sha256);
             have |= F_SHA;
         } else if (KEY("url")) {
             rc = str_field(j, o->url, sizeof o->url);

@@ -316,3 +316,20 @@ int ota_json_key_is(const char *key, size_t klen, const char *lit)
 {
     return strlen(lit) == klen && memcmp(key, lit, klen) == 0;
 }
+
+int ota_json_sha256(ota_json_t *j, char out[65])
+{
+    int rc = ota_json_string(j, out, 65), i;
+    if (rc == OTA_ERR_NO_SPACE || (rc >= 0 && rc != 64))
+        return OTA_ERR_JSON;
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < 64; i++) {
+        char ch = out[i];
+        if (ch >= 'A' && ch <= 'F')
+            out[i] = (char)(ch - 'A' + 'a');
+        else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return OTA_ERR_JSON;
+    }
+    return 0;
+}

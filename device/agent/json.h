@@ -62,6 +62,10 @@ int ota_json_skip(ota_json_t *j);
 /* Checks that only whitespace is left. Returns 0 or OTA_ERR_JSON. */
 int ota_json_finish(ota_json_t *j);
 
+/* Reads a SHA-256 string value: 64 hex digits, stored lowercase with a NUL. Returns 0 or
+ * OTA_ERR_JSON. */
+int ota_json_sha256(ota_json_t *j, char out[65]);
+
 /* 1 when the raw key equals the literal lit. */
 int ota_json_key_is(const char *key, size_t klen, const char *lit);
 

@@ -228,6 +228,27 @@ static void stop(ota_mqtt_ota_t *s)
     s->next = s->total = 0;
 }
 
+/* The transfer in flight, as flash holds it. A transfer the writer no longer runs as we left it
+ * (ota_end, ota_abort, or another transport's ota_begin or writes) is not ours any more. After a
+ * reset (nothing in flight here, the journal still DOWNLOADING) the download is taken up at the
+ * journal's checkpoint by ota_resume(): the start of the last sector the writer entered, written
+ * to the journal only after every byte below it was programmed, so the offset reported never
+ * claims a byte that a power cut could have lost. ota_end() still verifies the whole image from
+ * flash. */
+static void adopt(ota_mqtt_ota_t *s)
+{
+    uint32_t off = OTA_RESUME_AUTO, size = 0;
+    if (s->active && (!s->ota->w_active || s->ota->w_written != s->next || s->ota->w_size != s->total))
+        s->active = 0, s->next = s->total = 0;
+    if (s->active || s->ota->rec.state != OTA_STATE_DOWNLOADING)
+        return;
+    if (ota_resume(s->ota, &off, &size) != OTA_OK || off == 0)
+        return;
+    s->active = 1;
+    s->next = off;
+    s->total = size;
+}
+
 /* Carries out one ota.update request. Returns OTA_OK or the error; *what names the failed step. */
 static int update(ota_mqtt_ota_t *s, const struct req *r, const char **what, uint8_t *pending)
 {
@@ -240,6 +261,7 @@ static int update(ota_mqtt_ota_t *s, const struct req *r, const char **what, uin
         return *what = "offset and total not set: ", OTA_ERR_JSON;
     if ((rc = b64_walk(r->chunk, r->chunk_len, NULL, &n)) != OTA_OK)
         return *what = "Chunk decoding error: ", rc;
+    adopt(s);
     if (r->offset == 0) { /* a new transfer, abandoning any in flight (as Mongoose does) */
         stop(s);
         if ((rc = ota_begin(s->ota, r->total)) != OTA_OK)
@@ -294,6 +316,7 @@ int ota_mqtt_ota_request(ota_mqtt_ota_t *s, const uint8_t *req, size_t len, char
         return rc;
     }
     if (!strcmp(r.method, "ota.status")) {
+        adopt(s);
         *ans_len = answer_ok(&r, &b, s, 1);
         return OTA_OK;
     }

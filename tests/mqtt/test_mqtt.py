@@ -6,6 +6,8 @@ rollout notices.
 - push --mqtt delivers a signed image; the device verifies it, resets into it and confirms it;
 - the broker is killed mid-transfer and restarted: the device reconnects, push reconnects, asks
   where the device stands and continues there; the image completes;
+- the device is killed (SIGKILL) mid-transfer and restarted: push sees its will, asks where it
+  stands, and continues at the journal's checkpoint (non-zero); the image that runs is the pushed one;
 - a gap, a replayed chunk, a chunk with another total, a wrong total at the end and an image
   signed by an untrusted key each get Mongoose's JSON-RPC error answer and change nothing (the
   transfer continues from where it stood; nothing is marked, the device keeps running 1.0.0);
@@ -165,6 +167,45 @@ class MqttDevice(sim.DeviceSim):
         self.assertIn("the device verified the image", out)
         self.wait_for("self-test passed: confirmed 2.1.0")
         self.assertTrue(any("mqtt: connection lost" in l for l in self.log), "".join(self.log))
+
+    def test_2b_device_killed_mid_transfer_resumes_from_flash(self):
+        """kill -9 of the device mid-transfer: its restart answers ota.status with the journal's
+        checkpoint (a sector start it programmed before the kill), push continues there, and the
+        image that runs is the pushed one byte for byte."""
+        self.connected_device("mq-kill")
+        path = self.image("2.1.5", "healthy", size=100000, upload=False)
+        img = read(path)
+        push = subprocess.Popen([CLI, "push", "--mqtt", self.broker.url, "--topic", "mg/mq-kill", "--chunk", "512",
+                                 "--retry", "60", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        err, sent = [], 0
+        for line in push.stderr:
+            err.append(line)
+            if " 40% " in line:
+                sent = int(line.split("% ")[1].split("/")[0])
+                self.proc.kill()  # SIGKILL: no clean shutdown, the flash file holds what was programmed
+                self.proc.wait()
+                break
+        self.assertGreater(sent, 0, "".join(err))
+        killed = self.proc
+        self.start("mq-kill", "--poll", "60")  # the same flash file
+        self.addCleanup(killed.stdout.close)
+        err += push.stderr.readlines()
+        out = push.stdout.read()
+        push.stdout.close()
+        push.stderr.close()
+        text = "".join(err)
+        self.assertEqual(push.wait(timeout=120), 0, text)
+        self.assertIn("the device dropped off the broker at offset", text)
+        held = [int(l.split("holds ")[1].split()[0]) for l in err if "the device holds" in l]
+        self.assertTrue(held, text)
+        # It continued from flash, not from zero, and never from beyond what the device had taken.
+        self.assertGreater(held[-1], 0, text)
+        self.assertLessEqual(held[-1], sent, text)
+        self.assertEqual(held[-1] % 4096, 0, text)  # a sector checkpoint of the journal
+        self.assertIn("the device verified the image", out)
+        self.wait_for("self-test passed: confirmed 2.1.5")
+        with open(os.path.join(self.tmp, "mq-kill", "flash.bin"), "rb") as f:
+            self.assertIn(img, f.read())  # the running slot holds exactly the pushed image
 
     # ---- what Mongoose does not check -----------------------------------------------------------
     def test_3_gap_replay_other_total_change_nothing(self):

@@ -11,7 +11,11 @@
  *            rollback (update -> test boot -> never confirms -> rolled back),
  *            resume   (update whose download stops halfway and resumes after a reboot -> confirm),
  *            delta    (update rebuilt from a signed delta patch against the running image, resumed
- *                      after every cut from the applier's last checkpoint -> confirm).
+ *                      after every cut from the applier's last checkpoint -> confirm),
+ *            mqtt     (update pushed as Mongoose's ota.update requests, otakit/mqtt_ota.h: after every
+ *                      cut the device's RAM is gone, ota.status reports the journal's checkpoint,
+ *                      which must never claim a byte the update slot does not hold, and the push
+ *                      continues there -> confirm).
  * --encrypt: both images are encrypted (ENC_EC256, otakit/enc.h) and the device's key comes from
  * the platform's enc_private_key: the download stays ciphertext in the update slot, the swap
  * decrypts into slot 0 and re-encrypts what leaves it, an A/B layout decrypts the new image in its
@@ -32,14 +36,15 @@
 #include "otakit/delta.h"
 #include "otakit/delta_make.h"
 #include "otakit/keys.h"
+#include "otakit/mqtt_ota.h"
 #include "otakit/ota.h"
 #include "otakit/presets.h"
 #include "otakit/sign.h"
 
 #define MAX_BOOTS 40
 
-enum scenario { SC_CONFIRM, SC_ROLLBACK, SC_RESUME, SC_DELTA, SC_COUNT };
-static const char *const scenario_names[SC_COUNT] = {"confirm", "rollback", "resume", "delta"};
+enum scenario { SC_CONFIRM, SC_ROLLBACK, SC_RESUME, SC_DELTA, SC_MQTT, SC_COUNT };
+static const char *const scenario_names[SC_COUNT] = {"confirm", "rollback", "resume", "delta", "mqtt"};
 
 static int verbose;
 static int encrypt_mode;
@@ -159,6 +164,64 @@ static int apply_patch(ota_ctx_t *ctx, struct setup *s, struct life *l)
     return ota_delta_finish(&d);
 }
 
+/* Base64 of n bytes (RFC 4648, padded) into out, NUL-terminated. */
+static void b64(const uint8_t *d, uint32_t n, char *out)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint32_t i;
+    for (i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+        *out++ = al[v >> 18];
+        *out++ = al[v >> 12 & 63];
+        *out++ = i + 1 < n ? al[v >> 6 & 63] : '=';
+        *out++ = i + 2 < n ? al[v & 63] : '=';
+    }
+    *out = 0;
+}
+
+/* The mqtt scenario's download, one power-on of it: a fresh ota_mqtt_ota_t (RAM does not survive a
+ * reset), ota.status, then ota.update requests from the offset it reports to the empty chunk that
+ * ends the transfer. Whatever offset is reported, the update slot must hold the image's bytes up
+ * to it. Returns OTA_OK (pending), the request's error, or OTA_ERR_STATE on a broken invariant. */
+static int mqtt_push(ota_ctx_t *ctx, struct setup *s, struct life *l)
+{
+    static char req[2048], chunk[1024];
+    char ans[OTA_MQTT_ANSWER_MAX];
+    const uint8_t *dl = encrypt_mode ? s->enc[1] : s->img[1];
+    const uint32_t len = (uint32_t)s->img_len[1];
+    ota_mqtt_ota_t m;
+    size_t an;
+    uint8_t pending;
+    uint32_t off;
+    int n, rc;
+    ota_mqtt_ota_init(&m, ctx);
+    n = snprintf(req, sizeof req, "{\"id\":1,\"method\":\"ota.status\"}");
+    if ((rc = ota_mqtt_ota_request(&m, (const uint8_t *)req, (size_t)n, ans, sizeof ans, &an, &pending)) != OTA_OK)
+        return rc;
+    off = m.active && m.total == len ? m.next : 0; /* what the answer says, as otakit push reads it */
+    if (off) {
+        const uint8_t *slot = ota_flash_sim_data(s->sim) + s->preset->layout.slot[ctx->w_slot].off;
+        if (off > len || memcmp(slot, dl, off) != 0) {
+            fail(l, "ota.status reports offset %u, but the update slot does not hold those bytes", off);
+            return OTA_ERR_STATE;
+        }
+        l->resumed_at = off;
+    }
+    for (;;) {
+        uint32_t k = len - off < 700 ? len - off : 700;
+        b64(dl + off, k, chunk);
+        n = snprintf(req, sizeof req,
+                     "{\"id\":2,\"method\":\"ota.update\",\"params\":{\"offset\":%u,\"total\":%u,\"chunk\":\"%s\"}}",
+                     off, len, chunk);
+        rc = ota_mqtt_ota_request(&m, (const uint8_t *)req, (size_t)n, ans, sizeof ans, &an, &pending);
+        if (rc != OTA_OK)
+            return rc;
+        if (!k)
+            return pending ? OTA_OK : OTA_ERR_STATE;
+        off += k;
+    }
+}
+
 /* One device life. Returns when the device reaches its final state or breaks. */
 static void live(struct setup *s, enum scenario sc, struct life *l, uint32_t second_cut_seed)
 {
@@ -247,6 +310,10 @@ static void live(struct setup *s, enum scenario sc, struct life *l, uint32_t sec
         }
         if (sc == SC_DELTA) {
             rc = apply_patch(&ctx, s, l);
+        } else if (sc == SC_MQTT) {
+            rc = mqtt_push(&ctx, s, l);
+            if (l->why[0])
+                return;
         } else if (ctx.rec.state == OTA_STATE_DOWNLOADING) {
             uint32_t off = OTA_RESUME_AUTO;
             rc = ota_resume(&ctx, &off, NULL);
@@ -422,6 +489,7 @@ static void factory_reset(struct setup *s)
 struct totals {
     unsigned long runs, cut_points, bricks, failures, rollbacks_from_cuts, double_cuts;
     unsigned long delta_runs, delta_resumed; /* delta cut runs, and those that resumed mid-patch */
+    unsigned long mqtt_runs, mqtt_resumed;   /* mqtt cut runs, and those whose push resumed mid-image */
 };
 
 /* All cut points of one scenario in one configuration. */
@@ -465,6 +533,10 @@ static void sweep(struct setup *s, enum scenario sc, ota_sim_cut_t mode, unsigne
         if (sc == SC_DELTA) {
             t->delta_runs++;
             t->delta_resumed += l.resumed_at > 0;
+        }
+        if (sc == SC_MQTT) {
+            t->mqtt_runs++;
+            t->mqtt_resumed += l.resumed_at > 0;
         }
         if (l.cuts >= 2)
             t->double_cuts++;
@@ -533,7 +605,7 @@ int main(int argc, char **argv)
         case 'v': verbose++; break;
         case 'E': encrypt_mode = 1; break;
         default:
-            printf("usage: %s [--layout L,...|all] [--ws 1,8,16] [--erased ff,00] [--scenario confirm,rollback,resume,delta|all]\n"
+            printf("usage: %s [--layout L,...|all] [--ws 1,8,16] [--erased ff,00] [--scenario confirm,rollback,resume,delta,mqtt|all]\n"
                    "       [--mode cut|torn|both] [--stride N] [--second-cuts] [--seed S] [--encrypt] [-v]\n",
                    argv[0]);
             return c == 'h' ? 0 : 2;
@@ -586,6 +658,12 @@ int main(int argc, char **argv)
                t.delta_resumed);
         if (!t.delta_resumed)
             t.failures++; /* a cut mid-patch must resume, not start over */
+    }
+    if (t.mqtt_runs) {
+        printf("          mqtt: %lu cut runs, %lu of them resumed the push at the offset ota.status reported\n",
+               t.mqtt_runs, t.mqtt_resumed);
+        if (!t.mqtt_resumed)
+            t.failures++; /* a cut mid-transfer must resume from flash, not start over */
     }
     printf("%lu passed, %lu failed\n", t.cut_points - t.bricks - t.failures, t.bricks + t.failures);
     return t.bricks || t.failures || !t.cut_points ? 1 : 0;

@@ -26,7 +26,8 @@ static const char push_help[] =
     "Sends IMAGE (a signed image) to a device over an MQTT broker, Mongoose's OTA over MQTT:\n"
     "\"ota.update\" JSON-RPC requests on PREFIX/rx (or --rx), answers awaited on PREFIX/tx (or --tx),\n"
     "one chunk at a time, with a progress bar. A transfer the device already holds part of (after a\n"
-    "lost connection) continues at the offset the device reports (\"ota.status\").\n\n"
+    "lost connection, or a device reset: its will \"bye\" says so) continues at the offset the device\n"
+    "reports (\"ota.status\").\n\n"
     "  --chunk N     image bytes per request (default 4096, as Mongoose's updater page)\n"
     "  --timeout S   longest wait for each answer (default 10)\n"
     "  --retry S     keep reconnecting to a lost broker this long (default 30)\n"
@@ -38,6 +39,7 @@ struct push {
     struct mosquitto *m;
     const char *rx, *tx;
     int qos, connected, subscribed, down, got;
+    int gone;         /* the device's will came: it dropped off the broker (reset, power, network) */
     long want_id;     /* the id of the request awaiting its answer */
     json_t *answer;   /* its answer, once it came */
 };
@@ -85,17 +87,21 @@ static void on_message(struct mosquitto *m, void *arg, const struct mosquitto_me
         return;
     id = json_object_get(j, "id");
     if (json_is_integer(id) && json_integer_value(id) == p->want_id)
-        p->answer = j, p->got = 1; /* other ids, and the device's will {"method":"bye"}, are not ours */
-    else
+        p->answer = j, p->got = 1; /* other ids are not ours */
+    else {
+        const char *method = json_string_value(json_object_get(j, "method"));
+        if (method && !strcmp(method, "bye"))
+            p->gone = 1; /* the device's will (OTA_MQTT_OTA_WILL): no answer is coming */
         json_decref(j);
+    }
 }
 
-/* Runs the client's loop (and so the callbacks) until *flag is set, the connection is lost or
- * secs pass. Returns *flag. */
+/* Runs the client's loop (and so the callbacks) until *flag is set, the connection is lost, the
+ * device's will comes or secs pass. Returns *flag. */
 static int wait_for(struct push *p, const int *flag, double secs)
 {
     double end = now_s() + secs;
-    while (!*flag && !p->down && now_s() < end)
+    while (!*flag && !p->down && !p->gone && now_s() < end)
         if (mosquitto_loop(p->m, 50, 1) != MOSQ_ERR_SUCCESS)
             p->down = 1;
     return *flag;
@@ -194,6 +200,7 @@ static long resume_point(struct push *p, long *id, size_t total, double wait)
     double end = now_s() + wait;
     json_t *a = NULL, *r;
     long at = 0;
+    p->gone = 0; /* a will from before this question is history */
     while (!a && !p->down && now_s() < end)
         a = call(p, json_pack("{s:s}", "method", "ota.status"), ++*id, 1.0);
     if (!a)
@@ -295,6 +302,18 @@ int cmd_push(int argc, char **argv)
         free(enc);
         progress(off, len, tty, &last);
         if (!(a = call(&p, req, ++id, timeout))) {
+            if (p.gone && !p.down) { /* the device reset or lost its link: it resumes from flash */
+                fprintf(stderr, "\notakit push: the device dropped off the broker at offset %zu: waiting for it\n",
+                        off);
+                if ((at = resume_point(&p, &id, len, retry)) < 0) {
+                    fprintf(stderr, "otakit push: the device did not come back within %u s\n", (unsigned)retry);
+                    rc = EXIT_NETWORK;
+                    goto out;
+                }
+                off = (size_t)at;
+                fprintf(stderr, "otakit push: the device holds %zu bytes: continuing there\n", off);
+                continue;
+            }
             if (!p.down) {
                 fprintf(stderr, "\notakit push: no answer from the device on %s within %u s\n", p.tx,
                         (unsigned)timeout);

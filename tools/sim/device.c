@@ -355,6 +355,12 @@ static void catalog_split(const simdev_t *d, char *base, size_t bn, const char *
     snprintf(base, bn, "%.*s", (int)(slash ? (size_t)(slash - c) : strlen(c)), c);
 }
 
+/* --catalog otakit: the otakit images of this device's product, from its own server. */
+static int page_otakit(const simdev_t *d)
+{
+    return !strcmp(d->o->catalog, "otakit");
+}
+
 static int page_catalog(void *ctx, char *buf, size_t cap)
 {
     simdev_t *d = ctx;
@@ -363,6 +369,10 @@ static int page_catalog(void *ctx, char *buf, size_t cap)
     ota_url_t u;
     size_t len;
     int rc;
+    if (page_otakit(d))
+        return (rc = ota_catalog_device_list(&d->http, d->o->server, d->agent.token, buf, cap, &len)) != OTA_OK
+                   ? rc
+                   : (int)len;
     catalog_split(d, base, sizeof base, &path);
     snprintf(q, sizeof q, "%s/_catalog?op=list&path=%s", base, path);
     if ((rc = ota_url_parse(q, &u)) != OTA_OK || (rc = ota_http_get_all(&d->http, &u, NULL, buf, cap - 1, &len)))
@@ -399,28 +409,41 @@ static void page_pull_progress(void *arg, uint32_t done, uint32_t total)
     sim_listen_pending(&d->lis, &d->ctx, &d->net, listen_log, d); /* the page's progress requests */
 }
 
-/* Pulls the binary the page chose, as AutoConnect does (GET BASE/PATH/NAME with the ESP updater's
- * headers), answering the page meanwhile. Returns 1 when the image is pending (reset), else 0. */
+/* Pulls the binary the page chose, answering the page meanwhile: as AutoConnect does (GET
+ * BASE/PATH/NAME with the ESP updater's headers), or with --catalog otakit the artifact the
+ * server's device catalog names, pinned to its SHA-256 (ota_catalog_device_pull). Returns 1 when
+ * the image is pending (reset), else 0. */
 static int page_pull(simdev_t *d)
 {
-    char base[256], url[512];
+    char base[256], url[512], list[4096];
     const char *path;
     ota_esp_info_t info;
+    ota_pull_opts_t po;
     ota_pull_stats_t st;
     int rc;
     d->lis.pull_wanted = 0;
-    catalog_split(d, base, sizeof base, &path);
-    snprintf(url, sizeof url, "%s%s%s%s", base, path, path[strlen(path) - 1] == '/' ? "" : "/", d->page_name);
-    memset(&info, 0, sizeof info);
-    info.sta_mac = "02:00:5E:00:53:01";
-    info.version = d->version;
-    info.progress = page_pull_progress;
-    info.progress_arg = d;
     memset(&d->pp, 0, sizeof d->pp);
     d->pp.state = OTA_PAGE_PULLING;
     d->lis.push.busy = 1;
-    dlog(d, "update page: pulling %s", url);
-    rc = ota_esp_update(&d->ctx, &d->http, url, &info, &st);
+    if (page_otakit(d)) {
+        memset(&po, 0, sizeof po);
+        po.progress = page_pull_progress;
+        po.progress_arg = d;
+        po.retry_delay_ms = 200;
+        dlog(d, "update page: pulling %s from the server's device catalog", d->page_name);
+        rc = ota_catalog_device_pull(&d->ctx, &d->http, d->o->server, d->agent.token, d->page_name, list,
+                                     sizeof list, &po, &st);
+    } else {
+        catalog_split(d, base, sizeof base, &path);
+        snprintf(url, sizeof url, "%s%s%s%s", base, path, path[strlen(path) - 1] == '/' ? "" : "/", d->page_name);
+        memset(&info, 0, sizeof info);
+        info.sta_mac = "02:00:5E:00:53:01";
+        info.version = d->version;
+        info.progress = page_pull_progress;
+        info.progress_arg = d;
+        dlog(d, "update page: pulling %s", url);
+        rc = ota_esp_update(&d->ctx, &d->http, url, &info, &st);
+    }
     d->lis.push.busy = 0;
     if (rc != OTA_OK) {
         d->pp.state = OTA_PAGE_FAILED;

@@ -8,7 +8,8 @@
  *                 [--retry-min MS] [--retry-max MS] [--progress PCT] [--cut-after-report STATUS]
  *                 [--listen ADDR] [--push PORT (--push-token T | --push-basic B64)]
  *                 [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]
- *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]] [--catalog URL]
+ *                 [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]
+ *                 [--catalog URL|otakit]
  *                 [--no-delta] [--long-poll S]
  *
  * Exit codes (--once, or on errors): 0 settled (updated and confirmed, or up to date),
@@ -35,7 +36,7 @@ static const char usage_text[] =
     "                     [--push PORT (--push-token T | --push-basic B64)]\n"
     "                     [--arduino-ota PORT [--arduino-ota-password PW]] [--w5500 SPEC]\n"
     "                     [--mqtt HOST:PORT [--mqtt-topic PREFIX] [--mqtt-notice TOPIC]]\n"
-    "                     [--catalog URL] [--no-delta] [--long-poll S]\n";
+    "                     [--catalog URL|otakit] [--no-delta] [--long-poll S]\n";
 
 static int usage(void)
 {
@@ -88,7 +89,9 @@ static int help(void)
           "  --mqtt-topic PREFIX   request/response topic prefix (default mg/NAME)\n"
           "  --mqtt-notice TOPIC   rollout notices (default otakit/PRODUCT/update with --product)\n"
           "  --catalog URL         with --push: the update page /_ac/update lists this AutoConnect\n"
-          "                        catalog (http://host:port/path) and pulls the chosen binary\n\n"
+          "                        catalog (http://host:port/path) and pulls the chosen binary;\n"
+          "                        --catalog otakit: the otakit images of this device's product from\n"
+          "                        --server (its catalog for this device, with the device token)\n\n"
           "Exit status: 0 settled (confirmed or up to date), 4 rolled back, 1 failure, 2 usage.\n",
           stdout);
     return 0;
@@ -246,7 +249,7 @@ int main(int argc, char **argv)
         return usage();
     if (o.push_port >= 0 && !o.push_token && !o.push_basic)
         return usage();
-    if (o.catalog && (o.push_port < 0 || strncmp(o.catalog, "http", 4)))
+    if (o.catalog && (o.push_port < 0 || (strncmp(o.catalog, "http", 4) && strcmp(o.catalog, "otakit"))))
         return usage();
     if (o.push_port > 65535 || o.aota_port > 65535)
         return usage();

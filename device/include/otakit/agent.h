@@ -260,6 +260,7 @@ typedef struct {
     char url[OTA_CHECK_URL_MAX];      /* where to get it: base, path, name */
     uint32_t size;                    /* the size the catalog lists */
     uint32_t entries;                 /* binaries in the list */
+    char sha256[65];                  /* otakit-server's device catalog: the artifact's SHA-256 */
 } ota_catalog_t;
 
 /* Picks from a catalog answer (len bytes of JSON): among the binaries (type "bin" in any case, or
@@ -285,5 +286,32 @@ size_t ota_catalog_dir(const char *path, const char **start);
  * HTTP client's errors (OTA_ERR_NO_SPACE: the list does not fit buf). */
 int ota_catalog_check(ota_http_t *http, const char *base_url, const char *path, const char *running_version,
                       unsigned inactive_slot, char *buf, size_t cap, ota_catalog_t *out);
+
+/* otakit-server's catalog for a device of otakit images (the device's update page,
+ * otakit/update_page.h): GET {server_url}/api/v1/device/catalog with the device token answers the
+ * same flat list for the device's own product only, each entry adding "version", "sha256" and
+ * "url" (the artifact's device-token download, as a rollout's manifest names it):
+ *
+ *   rc = ota_catalog_device_pull(&ctx, &http, server, token, "2.0.0.bin", buf, sizeof buf, &o, &st);
+ *
+ * Reads the list into buf (cap bytes, NUL added; about 250 a entry) with *len its length. Returns
+ * OTA_OK, OTA_ERR_HTTP_STATUS (401: not a device of this server), OTA_ERR_URL, OTA_ERR_NO_SPACE
+ * or the HTTP client's errors. */
+int ota_catalog_device_list(ota_http_t *http, const char *server_url, const char *token, char *buf, size_t cap,
+                            size_t *len);
+
+/* Finds the entry called name in such a list (len bytes of JSON): *out gets its name, version, url,
+ * size and sha256, and entries the count of entries. Returns OTA_OK, OTA_ERR_ARG (no entry of that
+ * name with a url, size and sha256 this device takes) or OTA_ERR_JSON. */
+int ota_catalog_device_find(const char *json, size_t len, const char *name, ota_catalog_t *out);
+
+/* Lists the catalog into buf, finds name and pulls it with ota_pull_image() pinned to the entry's
+ * size and SHA-256 (Range resume across drops and resets; the hash, then ota_end() verifies the
+ * signature, product, hardware and counter from flash before the image is marked). opts (may be
+ * NULL): the pull's other options (token, size and sha256 are set here). Returns OTA_OK (image
+ * verified and pending: reset to install) or the errors of the three steps. */
+int ota_catalog_device_pull(ota_ctx_t *ctx, ota_http_t *http, const char *server_url, const char *token,
+                            const char *name, char *buf, size_t cap, const ota_pull_opts_t *opts,
+                            ota_pull_stats_t *stats);
 
 #endif

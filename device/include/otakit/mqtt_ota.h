@@ -9,7 +9,10 @@
  *   continues it, an empty chunk at offset == total ends it: ota_end() verifies the image like
  *   any other (hash, signature, product, security counter) before it is marked pending.
  *   {"id":2,"method":"ota.status"} -> {"id":2,"result":{"offset":K,"total":N}}   (otakit's own:
- *   where an interrupted transfer resumes; 0/0 when none is in flight)
+ *   where an interrupted transfer resumes; 0/0 when none is in flight). After a reset mid-transfer
+ *   the offset is the writer's journal checkpoint (ota_resume(), OTA_RESUME_AUTO: the start of the
+ *   last flash sector entered, persisted only once every byte below it was programmed), so an
+ *   updater continues a transfer that a reset or a power cut interrupted
  *   any other method -> {"id":3,"error":{"code":-32601,"message":"<method> not found"}}
  *
  * What Mongoose does not check and this does: a chunk must start exactly where the transfer

@@ -61,8 +61,9 @@ typedef struct {
  * otakit/update_page.h): the port lists a catalog and pulls the chosen binary in its own loop. */
 typedef struct {
     /* Fetches the update server's catalog (a flat JSON array as AutoConnect's update server and
-     * otakit-server answer GET /_catalog) into buf (cap bytes, NUL-terminated). Returns its length
-     * or an otakit error. */
+     * otakit-server answer GET /_catalog; for a product of otakit images, otakit-server's list for
+     * this device, ota_catalog_device_list() in otakit/agent.h) into buf (cap bytes,
+     * NUL-terminated). Returns its length or an otakit error. */
     int (*catalog)(void *ctx, char *buf, size_t cap);
     /* Starts the pull of the named binary (it runs in the port's loop after this request is
      * answered). Returns OTA_OK or an error (OTA_ERR_STATE: one runs already). */
@@ -71,7 +72,7 @@ typedef struct {
     void (*progress)(void *ctx, ota_page_progress_t *p);
     void *ctx;
     char *buf;               /* the catalog and the progress answer are built here */
-    size_t cap;              /* 2048 holds a catalog of about 20 binaries */
+    size_t cap;              /* 2048 holds a catalog of about 20 binaries (8 of the device list) */
 } ota_push_page_t;
 
 typedef struct {

@@ -7,7 +7,8 @@
  *   GET  /_ac/update            the page (HTML and its script; no other origin)
  *   (AutoConnect's own URIs, src/AutoConnectDefs.h f21f57d: /_ac/update, /_ac/update_act,
  *   /_ac/update_progress; the catalog route is this page's)
- *   GET  /_ac/update_catalog    the update server's catalog as the port fetched it (JSON array)
+ *   GET  /_ac/update_catalog    the update server's catalog as the port fetched it (JSON array:
+ *                               AutoConnect's /_catalog, or otakit-server's device catalog)
  *   POST /_ac/update_act      body "name=<binary>" (form encoding): the port pulls it -> 200 "started"
  *   GET  /_ac/update_progress   {"state":"idle|pulling|done|failed","done":N,"total":N,
  *                                "running":"1.0.0+0","name":"...","error":"..."}
