@@ -375,11 +375,17 @@ static const ota_net_ops_t w5500_ops = {w_connect, w_send, w_recv, w_close};
 int ota_w5500_listen(ota_w5500_t *w, uint16_t port)
 {
     int n;
+    uint8_t sr;
     if (!port)
         return OTA_ERR_ARG;
     if ((n = sock_open(w, port)) < 0)
         return n;
-    if (command(w, (unsigned)n, W5500_CR_LISTEN) != OTA_OK || sr8(w, (unsigned)n, W5500_Sn_SR) != W5500_SOCK_LISTEN) {
+    /* A client may connect as soon as the chip listens, before Sn_SR is read: SYNRECV, ESTABLISHED
+     * or (it sent its request and closed) CLOSE_WAIT is a listening socket that already has its
+     * client, for ota_w5500_accept(), not a failure to listen. */
+    if (command(w, (unsigned)n, W5500_CR_LISTEN) != OTA_OK ||
+        ((sr = sr8(w, (unsigned)n, W5500_Sn_SR)) != W5500_SOCK_LISTEN && sr != W5500_SOCK_SYNRECV &&
+         sr != W5500_SOCK_ESTABLISHED && sr != W5500_SOCK_CLOSE_WAIT)) {
         sock_reset(w, (unsigned)n);
         return OTA_ERR_NET;
     }
