@@ -137,8 +137,13 @@ static json_t *call(struct push *p, json_t *req, long id, double timeout)
     p->got = 0;
     rc = mosquitto_publish(p->m, NULL, p->rx, (int)strlen(text), text, p->qos, false);
     free(text);
-    if (rc != MOSQ_ERR_SUCCESS)
+    if (rc != MOSQ_ERR_SUCCESS) {
+        /* Without a network thread libmosquitto writes the request at once: a broker that died
+         * since the last loop call shows up here (EPIPE, a reset), not in mosquitto_loop(). */
+        if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)
+            p->down = 1;
         return NULL;
+    }
     wait_for(p, &p->got, timeout);
     return p->answer;
 }
