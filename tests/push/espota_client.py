@@ -82,7 +82,9 @@ def upload(device_ip, device_port, filename, password="", command=FLASH, host_ip
                     log.append("Result: OK")
                     ok = True
                 elif r == "":  # espota.py would spin here forever; a test stops
-                    log.append("closed without a result")
+                    # what the device sent last tells a connection it dropped early from a lost result
+                    log.append("closed without a result (after %d chunks; last acknowledgements %r)" % (
+                        -(-content_size // chunk), "".join(acks)[-40:]))
                     return 1, log, acks
                 else:
                     acks.append(r)
