@@ -244,6 +244,8 @@ static int do_check(ota_agent_t *a, int may_wait)
 
 /* ---- the phases ----------------------------------------------------------------------------- */
 
+static uint32_t trial_end(ota_agent_t *a, int rc, int refusal);
+
 /* The server refused the device token (401): the device was deleted there or its token revoked.
  * Registers again once with the enrollment token (until a check passes); else, or when that was
  * refused (status: its HTTP status), says so and checks again only after about retry_max_ms. */
@@ -281,35 +283,62 @@ static uint32_t step_register(ota_agent_t *a)
         a->failures = 0;
         say(a, 1, "registered", NULL);
         event(a, OTA_AGENT_EV_REGISTERED, OTA_OK, NULL, 0);
-        a->phase = a->cfg.boot->state == OTA_STATE_TESTING ? P_SELFTEST : P_SETTLE;
+        a->phase = a->on_trial ? P_SELFTEST : P_SETTLE;
         return 0;
     }
     a->token[0] = 0;
-    if (a->reregistered && status >= 400 && status < 500) {
+    if (a->reregistered && (a->on_trial || (status >= 400 && status < 500)))
         load(a); /* the saved token again: a server restored from a backup may take it */
-        return refused(a, status);
-    }
+    if (a->reregistered && status >= 400 && status < 500)
+        return a->on_trial ? trial_end(a, OTA_OK, status) : refused(a, status);
     d = backoff(a, rc);
+    if (a->reregistered && a->on_trial)
+        a->phase = P_SELFTEST; /* its next check tells an outage (counted) from the 401 again */
     say(a, 0, "register failed: ", status ? ota_u32_str(st, (uint32_t)status) : ota_errname(rc), ", retry in ",
         ota_u32_str(ms, d), " ms", NULL);
     status_event(a, OTA_AGENT_EV_REGISTER_FAILED, rc, status, d);
     return d;
 }
 
-/* A new image on trial: the port's self-test, then the server must be reachable. */
+/* A new image on trial: the port's self-test, then the server must answer a check. A 401 is an
+ * answer too (the device was deleted there or its token revoked; the older image holds the same
+ * token, in the settings, so a rollback would not bring it back): with an enrollment token the
+ * device registers again and the self-test goes on here with the new token; without one, or when
+ * that registration is refused, the answer is the proof (trial_end() with its status). */
 static uint32_t step_selftest(ota_agent_t *a)
 {
     int rc = OTA_OK;
     if (a->cfg.port && a->cfg.port->self_test && a->cfg.port->self_test(a->cfg.port->ctx) != 0)
         rc = OTA_ERR_STATE;
-    else if ((rc = do_check(a, 0)) != OTA_OK && ++a->self_test_tries < a->cfg.self_test_tries)
+    else if ((rc = do_check(a, 0)) == OTA_ERR_HTTP_STATUS && a->cfg.http->status == 401)
+        return a->cfg.enroll_token && !a->reregistered ? refused(a, 401) : trial_end(a, OTA_OK, 401);
+    else if (rc != OTA_OK && ++a->self_test_tries < a->cfg.self_test_tries)
         return backoff(a, rc);
+    if (rc == OTA_OK)
+        a->reregistered = 0; /* a check passed */
+    return trial_end(a, rc, 0);
+}
+
+/* Ends the trial of a new image: rc OTA_OK, the self-test passed (refusal: the HTTP status with
+ * which the server refused the device's credentials, 0 if it took them), then ota_confirm(); else
+ * ota_rollback() and reset(). */
+static uint32_t trial_end(ota_agent_t *a, int rc, int refusal)
+{
+    uint32_t d;
     if (rc == OTA_OK && (rc = ota_confirm(a->cfg.ota)) == OTA_OK) {
+        char st[11];
         a->failures = 0;
-        say(a, 1, "self-test passed: confirmed ", a->version, NULL);
+        a->on_trial = 0;
+        say(a, 1, "self-test passed: confirmed ", a->version, refusal ? " (the server answered " : "",
+            refusal ? ota_u32_str(st, (uint32_t)refusal) : "", refusal ? ": reachable, credentials refused)" : "",
+            NULL);
         event(a, OTA_AGENT_EV_CONFIRMED, OTA_OK, NULL, 0);
         a->phase = P_SETTLE;
-        return 0;
+        if (!refusal)
+            return 0;
+        d = refused(a, refusal); /* the usual refusal: one line, OTA_AGENT_EV_REFUSED, retry_max */
+        a->phase = P_SETTLE;     /* then the reports of the update, to a server that may take them */
+        return d;
     }
     a->last_error = rc;
     say(a, 0, "self-test failed (", ota_errname(rc), "): rolling back", NULL);
@@ -668,10 +697,11 @@ int ota_agent_init(ota_agent_t *a, const ota_agent_cfg_t *cfg)
             seed = seed * 31u + (unsigned char)*s;
     a->rng = seed ? seed : 0x9e3779b9u;
     load(a);
+    a->on_trial = cfg->boot->state == OTA_STATE_TESTING;
     if (!a->token[0])
         a->phase = P_REGISTER;
     else
-        a->phase = cfg->boot->state == OTA_STATE_TESTING ? P_SELFTEST : P_SETTLE;
+        a->phase = a->on_trial ? P_SELFTEST : P_SETTLE;
     return OTA_OK;
 }
 

@@ -3,7 +3,9 @@ is a port of it and nothing more) against a real otakit-server over loopback: th
 survives resets, a power cut between the downloaded and installing reports is settled after the
 boot, progress reports reach the device's history, reboot and upgrade commands are carried out
 with the user's consent and refused without it, a stopped server is retried with a capped,
-jittered exponential backoff, and all of it works over https with a pinned CA.
+jittered exponential backoff, a device deleted on the server registers again (or, without an
+enrollment token, waits retry_max) also while a new image is on trial, which is confirmed, not rolled
+back, and all of it works over https with a pinned CA.
 
 Environment: OTAKIT_DEVICE, OTAKIT_SERVER, OTAKIT_CLI, OTAKIT_VECTORS (set by CMake).
 """
@@ -315,6 +317,96 @@ class Agent(unittest.TestCase):
         self.assertEqual(len(waits), 1, out)
         self.assertTrue(30000 <= int(waits[0]) <= 60000, waits)
         self.assertNotIn("register failed", out)
+
+    def on_trial_then_deleted(self, name, version):
+        """Runs the device, pushes version to it and cuts the power right after its installing
+        report: the image is pending; the device is then deleted on the server, so the next boot
+        runs the new image on trial and its self-test check gets 401."""
+        f = self.f
+        self.assertEqual(f.run(name)[0], 0)
+        f.image(version)
+        f.rollout(version, [name])
+        rc, out = f.run(name, "--cut-after-report", "installing")
+        self.assertEqual(rc, 9, out)
+        self.delete_device(name)
+
+    def test_deleted_while_on_trial_registers_again_and_confirms(self):
+        """Deleted on the server while a good image is on trial: the self-test's check gets 401, the
+        device registers again with its enrollment token and the self-test goes on with the new
+        token: the image is confirmed, not rolled back, and the server knows the device again,
+        running the new version."""
+        f, name = self.f, "trial-a"
+        self.on_trial_then_deleted(name, "1.7.0")
+        rc, out = f.run(name)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("version=1.7.0+0 state=testing", out)
+        self.assertIn("device token refused (401: deleted on the server or revoked): registering again", out)
+        self.assertLess(out.index("registering again"), out.index("registered\n"), out)
+        self.assertLess(out.index("registered\n"), out.index("self-test passed: confirmed 1.7.0"), out)
+        self.assertNotIn("self-test failed", out)
+        self.assertNotIn("rolled back", out)
+        dev = f.device(name)
+        self.assertTrue(dev["version"].startswith("1.7.0"), dev)
+        # a new registration, running the new image (the deleted device's action went with it)
+        self.assertEqual([d["version"] for k, d in kinds(dev) if k == "registered"], ["1.7.0+0"], kinds(dev))
+        self.assertNotIn("rolled_back", [k for k, _ in kinds(dev)])
+        self.assertEqual(dev["actions"], [])
+        # the next boot: the confirmed image, with the new token
+        rc, out = f.run(name)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("version=1.7.0+0 state=confirmed", out)
+        self.assertNotIn("regist", out)
+        self.assertIn("up to date", out)
+
+    def test_deleted_while_on_trial_without_enrollment_token_confirms(self):
+        """Deleted on the server while a good image is on trial, and no enrollment token: the
+        server answering 401 is the self-test's proof that the image reaches it (the older image
+        holds the same token, so a rollback would not bring the device back): the image is
+        confirmed, then the device says once that its token is refused and waits retry_max. The
+        server does not know the device again; the next boot runs the confirmed image."""
+        f, name = self.f, "trial-b"
+        self.on_trial_then_deleted(name, "1.8.0")
+        args = f.args(name, "--once", "--retry-min", "100", "--retry-max", "60000")
+        at = args.index("--enroll")
+        del args[at:at + 2]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        out = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 1, out)  # --once ends on OTA_AGENT_EV_REFUSED
+        self.assertIn("version=1.8.0+0 state=testing", out)
+        self.assertIn("self-test passed: confirmed 1.8.0+0 (the server answered 401: reachable, credentials "
+                      "refused)", out)
+        waits = re.findall(r"device token refused \(401: deleted on the server or revoked\), no enrollment token "
+                           r"to register again: next check in (\d+) ms", out)
+        self.assertEqual(len(waits), 1, out)
+        self.assertTrue(30000 <= int(waits[0]) <= 60000, waits)
+        self.assertLess(out.index("self-test passed"), out.index("no enrollment token"), out)
+        self.assertNotIn("self-test failed", out)
+        self.assertNotIn("check failed", out)
+        self.assertEqual(f.req("GET", "devices/" + name)[0], 404)
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        out = p.stdout + p.stderr
+        self.assertIn("version=1.8.0+0 state=confirmed", out)
+        self.assertNotIn("rolled back", out)
+
+    def test_deleted_while_on_trial_and_registration_refused_confirms(self):
+        """Deleted on the server while a good image is on trial, and its enrollment token refused
+        too (here a wrong one): one registration is tried; its refusal answers the self-test as the
+        401 does: the image is confirmed, the device keeps its saved token and waits retry_max."""
+        f, name = self.f, "trial-c"
+        self.on_trial_then_deleted(name, "1.9.0")
+        args = f.args(name, "--once", "--retry-min", "100", "--retry-max", "60000")
+        args[args.index("--enroll") + 1] = "wrong-enrollment-token"
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        out = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 1, out)  # --once ends on OTA_AGENT_EV_REFUSED
+        self.assertEqual(out.count("registering again\n"), 1, out)
+        self.assertIn("self-test passed: confirmed 1.9.0+0 (the server answered 401: reachable, credentials "
+                      "refused)", out)
+        self.assertRegex(out, r"registering again failed \(401\): next check in [3-6]\d{4} ms")
+        self.assertNotIn("self-test failed", out)
+        self.assertEqual(f.req("GET", "devices/" + name)[0], 404)
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        self.assertIn("version=1.9.0+0 state=confirmed", p.stdout + p.stderr)
 
 
 class AgentOutage(unittest.TestCase):

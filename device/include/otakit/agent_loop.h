@@ -40,7 +40,11 @@
  * server as a new registration); without one, or when that registration is refused (401/403: the
  * enrollment token was revoked too; 409: the id is taken), it logs why, emits OTA_AGENT_EV_REFUSED
  * and checks again only every cfg.retry_max_ms (jittered), so a device restored on the server comes
- * back by itself and a deleted one does not keep a server busy.
+ * back by itself and a deleted one does not keep a server busy. The same 401 during a self-test
+ * does not roll the new image back (the token is in the settings, shared with the older image): it
+ * registers again and the self-test goes on with the new token; without an enrollment token, or
+ * when that registration is refused, the server's answer is the self-test's proof of reaching it:
+ * the image is confirmed, then the device refuses as above.
  * It answers the milliseconds until it wants to run again: 0 while there is more to do, the server's
  * poll_interval after a check (capped by cfg.poll_max_ms), and after a failure an exponential
  * backoff with jitter (cfg.retry_min_ms doubling up to cfg.retry_max_ms; each wait is drawn in
@@ -191,6 +195,7 @@ typedef struct {
     uint32_t poll_ms;                /* the server's poll interval, as capped */
     uint8_t held;                    /* the last check was held for the long-poll wait */
     uint8_t reregistered;            /* registered again after a 401, no check has passed since */
+    uint8_t on_trial;                /* a new image on trial, not confirmed yet */
     int last_error;                  /* the last failure (OTA_OK: none) */
     uint8_t last_pct;                /* progress last reported */
     uint32_t last_progress_ms;
