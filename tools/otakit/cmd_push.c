@@ -310,28 +310,21 @@ int cmd_push(int argc, char **argv)
             if (p.gone && !p.down) { /* the device reset or lost its link: it resumes from flash */
                 fprintf(stderr, "\notakit push: the device dropped off the broker at offset %zu: waiting for it\n",
                         off);
-                if ((at = resume_point(&p, &id, len, retry)) < 0) {
-                    fprintf(stderr, "otakit push: the device did not come back within %u s\n", (unsigned)retry);
-                    rc = EXIT_NETWORK;
-                    goto out;
-                }
-                off = (size_t)at;
-                fprintf(stderr, "otakit push: the device holds %zu bytes: continuing there\n", off);
-                continue;
-            }
-            if (!p.down) {
+            } else if (!p.down) {
                 fprintf(stderr, "\notakit push: no answer from the device on %s within %u s\n", p.tx,
                         (unsigned)timeout);
                 rc = EXIT_NETWORK;
                 goto out;
+            } else {
+                fprintf(stderr, "\notakit push: lost the broker at offset %zu: reconnecting\n", off);
+                if (link_up(&p, retry) != 0) {
+                    fprintf(stderr, "otakit push: the broker %s:%u did not come back within %u s\n", host,
+                            (unsigned)port, (unsigned)retry);
+                    rc = EXIT_NETWORK;
+                    goto out;
+                }
             }
-            fprintf(stderr, "\notakit push: lost the broker at offset %zu: reconnecting\n", off);
-            if (link_up(&p, retry) != 0) {
-                fprintf(stderr, "otakit push: the broker %s:%u did not come back within %u s\n", host,
-                        (unsigned)port, (unsigned)retry);
-                rc = EXIT_NETWORK;
-                goto out;
-            }
+            /* either way the device says how much it holds, and the push continues there */
             if ((at = resume_point(&p, &id, len, retry)) < 0) {
                 fprintf(stderr, "otakit push: the device did not come back within %u s\n", (unsigned)retry);
                 rc = EXIT_NETWORK;
